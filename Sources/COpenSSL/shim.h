@@ -1,0 +1,5 @@
+#ifndef COpenSSL_SHIM_H
+#define COpenSSL_SHIM_H
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#endif

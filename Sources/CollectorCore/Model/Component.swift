@@ -1,0 +1,65 @@
+import Dispatch
+
+/// Where receivers hand their data: the entry of one pipeline, or a fan-out over several.
+public protocol Consumer: Sendable {
+    /// Takes `batch` and its token references, or throws (usually retryable: the pipeline is
+    /// full or stopping). After a throw the caller still owns the batch and must release its
+    /// tokens. Never blocks.
+    func consume(_ batch: TelemetryBatch) throws(ComponentError)
+}
+
+/// A source of telemetry (OTLP listeners, file tailers).
+///
+/// Lifecycle contract: `start` returns quickly (it binds sockets or starts watchers, then
+/// works on its own queues) and throws when it cannot run, naming why. `stopAccepting` stops
+/// taking new work (closes listeners) but lets in-flight requests finish. `shutdown` is
+/// idempotent, safe without `start`, and calls `completion` once every request it accepted has
+/// been answered or `deadline` passed.
+public protocol Receiver: AnyObject, Sendable {
+    func start() throws
+    /// Points the receiver's `signal` output at `consumer` (used when a reload rebuilds the
+    /// pipelines behind a receiver that is kept).
+    func setConsumer(_ consumer: (any Consumer)?, for signal: Signal)
+    func stopAccepting()
+    func shutdown(deadline: DispatchTime, completion: @escaping @Sendable () -> Void)
+}
+
+/// A stage between receivers and exporters (batch, samplers, enrichers).
+///
+/// Confinement contract: a processor instance belongs to one pipeline and is only called on that
+/// pipeline's serial queue, so it needs no locking. Each call passes its output to `emit`, in
+/// order; a batch handed to `process` is owned by the processor until emitted (tokens included).
+public protocol Processor: AnyObject {
+    func process(_ batch: TelemetryBatch, now: UInt64, emit: (TelemetryBatch) -> Void)
+    /// The monotonic time (ns) at which `timerFired` must run next, or nil.
+    var nextDeadline: UInt64? { get }
+    func timerFired(now: UInt64, emit: (TelemetryBatch) -> Void)
+    /// Emits everything held (shutdown and reload).
+    func flush(emit: (TelemetryBatch) -> Void)
+}
+
+/// A destination for batches.
+///
+/// Contract: `export` is called on one serial queue per exporter stage, one batch at a time,
+/// and returns when the batch is durably handled (written, queued on disk, or sent), or throws
+/// a `ComponentError` whose retry meaning reaches the client. It does not release the batch's
+/// tokens: the stage does. `start` returns quickly; `shutdown` is idempotent, safe without
+/// `start`, and flushes what the exporter buffers.
+public protocol Exporter: AnyObject, Sendable {
+    func start() throws
+    func export(_ batch: TelemetryBatch) throws(ComponentError)
+    func shutdown()
+}
+
+/// Something that runs beside the pipelines (health_check, and later the query API).
+/// Same lifecycle contract as receivers.
+public protocol Extension: AnyObject, Sendable {
+    func start() throws
+    func shutdown(deadline: DispatchTime, completion: @escaping @Sendable () -> Void)
+    /// Told when pipelines start running (`true`) and when they stop (`false`).
+    func pipelinesChanged(running: Bool)
+}
+
+extension Extension {
+    public func pipelinesChanged(running: Bool) {}
+}

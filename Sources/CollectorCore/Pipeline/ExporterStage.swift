@@ -1,0 +1,103 @@
+import Dispatch
+import Synchronization
+
+/// One exporter of one pipeline: a bounded ring in front of the exporter and a serial queue that
+/// drains it.
+///
+/// Design: the pipeline pushes batches into `ring` (never blocking; a full ring is the
+/// pipeline's signal to hold its output, which backs up into the receivers). `drain` runs on
+/// `queue`, exports one batch at a time, counts sent/failed items, releases the batch's token
+/// references with the outcome, then wakes the pipeline in case it was waiting for room.
+/// `finish` drains what is queued and shuts the exporter down.
+public final class ExporterStage: Sendable {
+    public let name: String
+    public let signal: Signal
+    public let exporter: any Exporter
+    let ring: BoundedRing<TelemetryBatch>
+    private let queue: DispatchQueue
+    private let scheduled = Atomic<Bool>(false)
+    private let sent: Counter
+    private let failed: Counter
+    private let logger: Logger
+    private let gaugeIDs: [UInt64]
+    /// Called after each batch leaves the ring (the pipeline uses it to resume a held fan-out).
+    private let onSpace = Mutex<(@Sendable () -> Void)?>(nil)
+
+    public init(name: String, signal: Signal, exporter: any Exporter, capacity: Int,
+                metrics: MetricsRegistry, logger: Logger) {
+        self.name = name
+        self.signal = signal
+        self.exporter = exporter
+        self.ring = BoundedRing(capacity: capacity)
+        self.queue = DispatchQueue(label: "exporter.\(name).\(signal)")
+        self.logger = logger
+        let item = signal.itemMetricName
+        sent = metrics.counter("otelcol_exporter_sent_\(item)_total",
+                               help: "Number of \(item) successfully sent to destination.",
+                               labels: [("exporter", name)])
+        failed = metrics.counter("otelcol_exporter_send_failed_\(item)_total",
+                                 help: "Number of \(item) in failed attempts to send to destination.",
+                                 labels: [("exporter", name)])
+        let ring = self.ring
+        let labels = [("exporter", name), ("data_type", signal.rawValue)]
+        gaugeIDs = [
+            metrics.callback("otelcol_exporter_queue_size", help: "Current size of the exporter's ring (batches).",
+                             labels: labels) { Double(ring.count) },
+            metrics.callback("otelcol_exporter_queue_capacity", help: "Capacity of the exporter's ring (batches).",
+                             labels: labels) { Double(ring.capacity) },
+        ]
+    }
+
+    func setSpaceHandler(_ handler: @escaping @Sendable () -> Void) {
+        onSpace.withLock { $0 = handler }
+    }
+
+    /// Queues `batch`; false when the ring is full (the caller keeps it).
+    func offer(_ batch: TelemetryBatch) -> Bool {
+        guard ring.push(batch) else { return false }
+        schedule()
+        return true
+    }
+
+    private func schedule() {
+        if scheduled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
+            queue.async { self.drain() }
+        }
+    }
+
+    private func drain() {
+        scheduled.store(false, ordering: .releasing)
+        while let batch = ring.pop() {
+            onSpace.withLock { $0 }?()
+            exportOne(batch)
+        }
+    }
+
+    private func exportOne(_ batch: TelemetryBatch) {
+        do {
+            try exporter.export(batch)
+            sent.add(batch.itemCount)
+            batch.complete()
+        } catch {
+            failed.add(batch.itemCount)
+            logger.warn("exporting \(batch.itemCount) \(signal.itemMetricName) failed: \(error.message)")
+            batch.complete(error)
+        }
+    }
+
+    /// Exports everything queued, then shuts the exporter down; `completion` runs on the stage's
+    /// queue. Call after the pipeline stopped offering.
+    func finish(completion: @escaping @Sendable () -> Void) {
+        queue.async {
+            self.drain()
+            self.exporter.shutdown()
+            completion()
+        }
+    }
+
+    func removeMetrics(_ metrics: MetricsRegistry) {
+        let labels = [("exporter", name), ("data_type", signal.rawValue)]
+        metrics.removeCallback("otelcol_exporter_queue_size", labels: labels, id: gaugeIDs[0])
+        metrics.removeCallback("otelcol_exporter_queue_capacity", labels: labels, id: gaugeIDs[1])
+    }
+}

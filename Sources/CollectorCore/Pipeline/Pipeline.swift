@@ -1,0 +1,223 @@
+import Dispatch
+import Synchronization
+
+/// One `service.pipelines` entry at run time: an input ring, the processors in order on one
+/// serial queue, and a fan-out into one `ExporterStage` per exporter.
+///
+/// Design:
+/// - Receivers call `entry.consume`, which pushes into the bounded input ring and schedules a
+///   drain; a full ring throws a retryable error at once (the receiver answers UNAVAILABLE/503).
+/// - `drain` runs on `queue`: it pops batches, runs them through the processors, and offers
+///   every output to each exporter ring. When an exporter ring is full the output is *held*
+///   (with the exporters still owed a copy) and the drain stops popping input, so the input
+///   ring fills up and receivers push back: backpressure instead of drops. The exporter stage
+///   wakes the pipeline when it frees a slot.
+/// - A batch going to N exporters gets N-1 extra references on its tokens, so each exporter
+///   acknowledges its own copy.
+/// - Processor deadlines (the batch timeout) are served by one Dispatch timer on `queue`.
+/// - `shutdown` stops accepting, drains the input, flushes the processors, waits for the held
+///   outputs to be taken and the exporters to finish, then completes. Nothing accepted is lost.
+///
+/// `@unchecked Sendable`: the mutable state below (`held`, `timer`, `stopping`...) is only
+/// touched on `queue`; the fields shared across threads are atomics or immutable.
+public final class Pipeline: @unchecked Sendable {
+    public let name: String
+    public let signal: Signal
+    public let exporters: [ExporterStage]
+    private let input: BoundedRing<TelemetryBatch>
+    private let queue: DispatchQueue
+    private let processors: [any Processor]
+    private let clock: any MonotonicClock
+    private let logger: Logger
+    private let metrics: MetricsRegistry
+    private let accepting = Atomic<Bool>(true)
+    private let scheduled = Atomic<Bool>(false)
+    private let waitingForSpace = Atomic<Bool>(false)
+    private let gaugeIDs: [UInt64]
+
+    // Confined to `queue`.
+    private var held: [(batch: TelemetryBatch, owed: [Int])] = []
+    private var timer: (any DispatchSourceTimer)?
+    private var timerDeadline: UInt64?
+    private var stopping: (@Sendable () -> Void)?
+    private var flushed = false
+
+    public init(name: String, signal: Signal, processors: [any Processor], exporters: [ExporterStage],
+                capacity: Int, clock: any MonotonicClock = SystemClock(), metrics: MetricsRegistry,
+                logger: Logger) {
+        self.name = name
+        self.signal = signal
+        self.processors = processors
+        self.exporters = exporters
+        self.input = BoundedRing(capacity: capacity)
+        self.queue = DispatchQueue(label: "pipeline.\(name)")
+        self.clock = clock
+        self.logger = logger
+        self.metrics = metrics
+        let ring = input
+        let labels = [("pipeline", name)]
+        gaugeIDs = [
+            metrics.callback("collectord_pipeline_ring_size", help: "Batches waiting in the pipeline's input ring.",
+                             labels: labels) { Double(ring.count) },
+            metrics.callback("collectord_pipeline_ring_capacity", help: "Capacity of the pipeline's input ring (batches).",
+                             labels: labels) { Double(ring.capacity) },
+        ]
+    }
+
+    /// What receivers hand batches to.
+    public var entry: any Consumer { Entry(pipeline: self) }
+
+    private struct Entry: Consumer {
+        let pipeline: Pipeline
+        func consume(_ batch: TelemetryBatch) throws(ComponentError) { try pipeline.offer(batch) }
+    }
+
+    /// Starts the exporters (throws the first start error).
+    public func start() throws {
+        for stage in exporters {
+            try stage.exporter.start()
+            stage.setSpaceHandler { [weak self] in
+                guard let self, self.waitingForSpace.load(ordering: .acquiring) else { return }
+                self.schedule()
+            }
+        }
+    }
+
+    func offer(_ batch: TelemetryBatch) throws(ComponentError) {
+        guard accepting.load(ordering: .acquiring) else {
+            throw .retryable("pipeline \(name) is shutting down")
+        }
+        guard input.push(batch) else {
+            throw .retryable("pipeline \(name) is full (\(input.capacity) batches queued); retry later")
+        }
+        schedule()
+    }
+
+    private func schedule() {
+        if scheduled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
+            queue.async { self.drain() }
+        }
+    }
+
+    private func drain() {
+        scheduled.store(false, ordering: .releasing)
+        while true {
+            guard deliverHeld() else { break }
+            if let batch = input.pop() {
+                run(batch, from: 0)
+                continue
+            }
+            if let done = stopping {
+                if !flushed {
+                    flushed = true
+                    flushProcessors()
+                    continue
+                }
+                stopping = nil
+                finishExporters(done)
+            }
+            break
+        }
+        armTimer()
+    }
+
+    /// Runs `batch` through processors[index...], then fans the output out.
+    private func run(_ batch: TelemetryBatch, from index: Int) {
+        guard index < processors.count else { return fanOut(batch) }
+        processors[index].process(batch, now: clock.now()) { out in run(out, from: index + 1) }
+    }
+
+    private func fanOut(_ batch: TelemetryBatch) {
+        guard !exporters.isEmpty else { return batch.complete() }
+        batch.retainTokens(copies: exporters.count - 1)
+        let owed = exporters.indices.filter { !exporters[$0].offer(batch) }
+        if !owed.isEmpty { held.append((batch, owed)) }
+    }
+
+    /// Offers held outputs again; true when nothing is held any more.
+    private func deliverHeld() -> Bool {
+        waitingForSpace.store(true, ordering: .releasing)
+        while let first = held.first {
+            let owed = first.owed.filter { !exporters[$0].offer(first.batch) }
+            if owed.isEmpty {
+                held.removeFirst()
+            } else {
+                held[0].owed = owed
+                return false
+            }
+        }
+        waitingForSpace.store(false, ordering: .releasing)
+        return true
+    }
+
+    private func flushProcessors() {
+        for (i, p) in processors.enumerated() {
+            p.flush { out in run(out, from: i + 1) }
+        }
+    }
+
+    private func armTimer() {
+        let deadline = processors.compactMap(\.nextDeadline).min()
+        guard deadline != timerDeadline else { return }
+        timerDeadline = deadline
+        timer?.cancel()
+        timer = nil
+        guard let deadline else { return }
+        let t = DispatchSource.makeTimerSource(queue: queue)
+        let delay = deadline > clock.now() ? deadline - clock.now() : 0
+        t.schedule(deadline: .now() + .nanoseconds(Int(min(delay, UInt64(Int.max)))))
+        t.setEventHandler { [weak self] in self?.timerFired() }
+        t.resume()
+        timer = t
+    }
+
+    private func timerFired() {
+        timerDeadline = nil
+        timer = nil
+        if held.isEmpty {
+            let now = clock.now()
+            for (i, p) in processors.enumerated() where (p.nextDeadline ?? .max) <= now {
+                p.timerFired(now: now) { out in run(out, from: i + 1) }
+            }
+        }
+        drain()
+    }
+
+    /// Test hook and reload helper: runs processor timers as if `now` had been reached.
+    public func runTimers() {
+        queue.sync { timerFired() }
+    }
+
+    /// Stops accepting, then drains, flushes and finishes every exporter. Idempotent; the
+    /// completion of the first call runs once everything accepted has been exported.
+    public func shutdown(completion: @escaping @Sendable () -> Void) {
+        guard accepting.exchange(false, ordering: .acquiringAndReleasing) else {
+            queue.async { completion() }
+            return
+        }
+        queue.async {
+            self.stopping = completion
+            self.drain()
+        }
+    }
+
+    private func finishExporters(_ done: @escaping @Sendable () -> Void) {
+        timer?.cancel()
+        timer = nil
+        let group = DispatchGroup()
+        for stage in exporters {
+            group.enter()
+            stage.finish { group.leave() }
+        }
+        let metrics = self.metrics
+        let name = self.name
+        let ids = gaugeIDs
+        let exporters = self.exporters
+        group.notify(queue: queue) {
+            metrics.removeCallback("collectord_pipeline_ring_size", labels: [("pipeline", name)], id: ids[0])
+            metrics.removeCallback("collectord_pipeline_ring_capacity", labels: [("pipeline", name)], id: ids[1])
+            for stage in exporters { stage.removeMetrics(metrics) }
+            done()
+        }
+    }
+}
