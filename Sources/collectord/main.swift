@@ -1,1 +1,51 @@
-print("collectord")
+import ArgumentParser
+import CollectorCore
+import CollectorService
+import Foundation
+
+struct Collectord: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collectord",
+        abstract: "A telemetry collector: OTLP in, pipelines of processors, exporters out.",
+        subcommands: [Run.self, Validate.self],
+        defaultSubcommand: Run.self)
+}
+
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "Path to the collector's YAML config file.")
+    var config: String
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the collector (the default).")
+
+    @OptionGroup var options: ConfigOption
+
+    @Option(name: .long, help: "How long a graceful shutdown may take, e.g. 20s.")
+    var shutdownTimeout: String = "20s"
+
+    func run() throws {
+        guard let timeout = DurationParser.nanoseconds(shutdownTimeout) else {
+            throw ValidationError("invalid --shutdown-timeout \"\(shutdownTimeout)\"")
+        }
+        Daemon(configPath: options.config, shutdownTimeout: timeout).run()
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check a config file without starting anything.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        do {
+            _ = try ConfigLoader.load(path: options.config)
+            print("\(options.config): configuration is valid")
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+Collectord.main()

@@ -108,14 +108,14 @@ public struct ConfigParser: Sendable {
                                 sink: ProblemSink) -> [PipelineConfig] {
         var result: [PipelineConfig] = []
         for (key, node) in section.node.mapping ?? [] {
-            guard let reader = section.section(key) else { continue }
             let id = ComponentID(parsing: key)
             guard let id, let signal = Signal(rawValue: id.type) else {
+                _ = section.raw(key)
                 let hint = id?.type == "metrics" ? " (metrics pipelines are not supported yet)" : ""
                 sink.add(node, "unknown pipeline type \"\(key)\"; expected traces or logs\(hint)")
-                reader.finish()
                 continue
             }
+            guard let reader = section.section(key) else { continue }
             let receivers = ids(reader, "receivers", kind: .receiver, defined: components, sink: sink)
             let processors = ids(reader, "processors", kind: .processor, defined: components, sink: sink)
             let exporters = ids(reader, "exporters", kind: .exporter, defined: components, sink: sink)
@@ -126,7 +126,6 @@ public struct ConfigParser: Sendable {
                     sink.add(reader.node[kind.section] ?? node, "\(kind.rawValue) \"\(cid)\" does not support \(signal)")
                 }
             }
-            reader.finish()
             result.append(PipelineConfig(name: key, signal: signal, receivers: receivers,
                                          processors: processors, exporters: exporters))
         }

@@ -1,0 +1,37 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CollectorCore
+import Foundation
+
+/// The process's own resource use, sampled at scrape time: RSS, CPU seconds, uptime.
+enum ProcessMetrics {
+    static func register(_ metrics: MetricsRegistry) {
+        let start = Date()
+        metrics.callback("otelcol_process_memory_rss_bytes", help: "Total physical memory (resident set size) [By]") {
+            Double(residentBytes())
+        }
+        metrics.callback("otelcol_process_cpu_seconds_total", kind: .counter, help: "Total CPU user and system time in seconds [s]") {
+            cpuSeconds()
+        }
+        metrics.callback("otelcol_process_uptime_seconds_total", kind: .counter, help: "Uptime of the process [s]") {
+            Date().timeIntervalSince(start)
+        }
+    }
+
+    /// Resident set size from /proc/self/statm (pages * page size).
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF, &usage)
+        let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        return user + system
+    }
+}

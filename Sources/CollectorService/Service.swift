@@ -1,0 +1,216 @@
+import CollectorCore
+import Dispatch
+import Synchronization
+
+/// Runs a `CollectorConfig`: builds pipelines, receivers and extensions, reloads them, and
+/// shuts them down without losing accepted data.
+///
+/// Reload (`apply` on a running service), in this order, so nothing accepted is lost and kept
+/// listeners never refuse a connection:
+/// 1. Build and start the new pipelines (their exporters). On failure, tear them down and keep
+///    the old graph untouched.
+/// 2. Receivers: keep those whose settings are unchanged; reconfigure in place those that can
+///    (the OTLP receiver keeps every listener whose endpoint is unchanged); shut down removed
+///    ones; create and start new ones.
+/// 3. Point every receiver at the new pipelines' entries.
+/// 4. Shut the old pipelines down: they drain their rings and flush their batches into their
+///    own exporters, whose acknowledgements still answer the clients that sent the data.
+/// 5. Restart extensions and the metrics endpoint only where their settings changed.
+///
+/// Threading: every public method must be called from one serial queue (the daemon's control
+/// queue); the state lives in a Mutex only so the type is Sendable.
+public final class Service: Sendable {
+    private struct Graph: Sendable {
+        var config: CollectorConfig?
+        var pipelines: [Pipeline] = []
+        var receivers: [ComponentID: (settings: any ComponentSettings, receiver: any Receiver)] = [:]
+        var extensions: [ComponentID: (settings: any ComponentSettings, ext: any Extension)] = [:]
+        var metricsEndpoint: MetricsEndpoint?
+    }
+
+    public let metrics: MetricsRegistry
+    private let logger: Logger
+    private let stdout: StandardOutput
+    private let graph = Mutex(Graph())
+    private let ringCapacity: Int
+
+    public init(metrics: MetricsRegistry = MetricsRegistry(), logger: Logger, stdout: StandardOutput = StandardOutput(),
+                ringCapacity: Int = 64) {
+        self.metrics = metrics
+        self.logger = logger
+        self.stdout = stdout
+        self.ringCapacity = ringCapacity
+        ProcessMetrics.register(metrics)
+    }
+
+    private func context(_ id: ComponentID, _ kind: ComponentKind) -> ComponentCatalog.Context {
+        .init(id: id, metrics: metrics, logger: logger.named("\(kind.rawValue)/\(id)"), stdout: stdout)
+    }
+
+    /// Starts `config`, or reloads to it when already running. Throws when the new config
+    /// cannot run; the previous graph then keeps running unchanged.
+    public func apply(_ config: CollectorConfig) throws {
+        var current = graph.withLock { $0 }
+        let pipelines = try buildPipelines(config)
+        do {
+            try updateReceivers(config, pipelines: pipelines, graph: &current)
+        } catch {
+            for p in pipelines { p.shutdown {} }
+            throw error
+        }
+        let oldPipelines = current.pipelines
+        current.pipelines = pipelines
+        current.config = config
+        for p in oldPipelines {
+            p.shutdown { [logger] in logger.debug("pipeline \(p.name) of the previous config drained") }
+        }
+        updateExtensions(config, graph: &current)
+        updateMetricsEndpoint(config, graph: &current)
+        graph.withLock { $0 = current }
+        for (_, e) in current.extensions { e.ext.pipelinesChanged(running: true) }
+    }
+
+    private func buildPipelines(_ config: CollectorConfig) throws -> [Pipeline] {
+        var built: [Pipeline] = []
+        do {
+            for pc in config.pipelines {
+                let processors = try pc.processors.map { id in
+                    try ComponentCatalog.makeProcessor(config.component(.processor, id)!.settings, context(id, .processor))
+                }
+                let stages = try pc.exporters.map { id in
+                    let exporter = try ComponentCatalog.makeExporter(config.component(.exporter, id)!.settings, context(id, .exporter))
+                    return ExporterStage(name: id.description, signal: pc.signal, exporter: exporter,
+                                         capacity: ringCapacity, metrics: metrics, logger: logger.named("exporter/\(id)"))
+                }
+                let pipeline = Pipeline(name: pc.name, signal: pc.signal, processors: processors, exporters: stages,
+                                        capacity: ringCapacity, metrics: metrics, logger: logger.named("pipeline/\(pc.name)"))
+                built.append(pipeline)
+                try pipeline.start()
+            }
+        } catch {
+            for p in built { p.shutdown {} }
+            throw error
+        }
+        return built
+    }
+
+    private func updateReceivers(_ config: CollectorConfig, pipelines: [Pipeline], graph: inout Graph) throws {
+        let wanted = Set(config.pipelines.flatMap(\.receivers))
+        // Removed receivers first, so a new one may take over their endpoint.
+        for (id, entry) in graph.receivers where !wanted.contains(id) {
+            entry.receiver.stopAccepting()
+            entry.receiver.shutdown(deadline: .now() + 30) {}
+            graph.receivers[id] = nil
+        }
+        var started: [ComponentID] = []
+        do {
+            for id in wanted.sorted() {
+                let settings = config.component(.receiver, id)!.settings
+                if let existing = graph.receivers[id] {
+                    if existing.settings.isSame(as: settings) { continue }
+                    if try ComponentCatalog.reconfigure(existing.receiver, settings) {
+                        graph.receivers[id] = (settings, existing.receiver)
+                        continue
+                    }
+                    existing.receiver.stopAccepting()
+                    existing.receiver.shutdown(deadline: .now() + 30) {}
+                    graph.receivers[id] = nil
+                }
+                let receiver = try ComponentCatalog.makeReceiver(settings, context(id, .receiver))
+                wire(receiver, id: id, config: config, pipelines: pipelines)
+                try receiver.start()
+                graph.receivers[id] = (settings, receiver)
+                started.append(id)
+            }
+        } catch {
+            for id in started {
+                graph.receivers[id]?.receiver.shutdown(deadline: .now()) {}
+                graph.receivers[id] = nil
+            }
+            throw error
+        }
+        for (id, entry) in graph.receivers {
+            wire(entry.receiver, id: id, config: config, pipelines: pipelines)
+        }
+    }
+
+    /// Points each signal of `receiver` at the pipelines that list it.
+    private func wire(_ receiver: any Receiver, id: ComponentID, config: CollectorConfig, pipelines: [Pipeline]) {
+        for signal in Signal.allCases {
+            let entries = zip(config.pipelines, pipelines)
+                .filter { $0.0.signal == signal && $0.0.receivers.contains(id) }
+                .map { $0.1.entry }
+            receiver.setConsumer(entries.isEmpty ? nil : (entries.count == 1 ? entries[0] : FanOutConsumer(entries)), for: signal)
+        }
+    }
+
+    private func updateExtensions(_ config: CollectorConfig, graph: inout Graph) {
+        let wanted = config.serviceExtensions
+        for (id, entry) in graph.extensions {
+            let next = wanted.contains(id) ? config.component(.extension, id)?.settings : nil
+            if next == nil || !(next!.isSame(as: entry.settings)) {
+                entry.ext.shutdown(deadline: .now() + 5) {}
+                graph.extensions[id] = nil
+            }
+        }
+        for id in wanted where graph.extensions[id] == nil {
+            let settings = config.component(.extension, id)!.settings
+            do {
+                let ext = try ComponentCatalog.makeExtension(settings, context(id, .extension))
+                try ext.start()
+                graph.extensions[id] = (settings, ext)
+            } catch {
+                logger.error("extension \(id) failed to start: \(error)")
+            }
+        }
+    }
+
+    private func updateMetricsEndpoint(_ config: CollectorConfig, graph: inout Graph) {
+        if graph.metricsEndpoint?.address == config.metricsAddress { return }
+        graph.metricsEndpoint?.shutdown(deadline: .now() + 1) {}
+        graph.metricsEndpoint = nil
+        guard !config.metricsAddress.isEmpty else { return }
+        do {
+            graph.metricsEndpoint = try MetricsEndpoint(address: config.metricsAddress, metrics: metrics)
+            logger.info("serving metrics on http://\(config.metricsAddress)/metrics")
+        } catch {
+            logger.error("metrics endpoint \(config.metricsAddress) failed to start: \(error)")
+        }
+    }
+
+    /// The bound port of the metrics endpoint (tests use port 0).
+    public var metricsPort: Int? { graph.withLock { $0.metricsEndpoint?.port } }
+
+    /// Graceful stop: stop accepting, drain and flush every pipeline, answer in-flight requests,
+    /// then stop extensions. `completion` runs when done or when `deadline` has passed.
+    public func shutdown(deadline: DispatchTime, completion: @escaping @Sendable () -> Void) {
+        let g = graph.withLock { g in defer { g = Graph() }; return g }
+        for (_, e) in g.extensions { e.ext.pipelinesChanged(running: false) }
+        for (_, r) in g.receivers { r.receiver.stopAccepting() }
+        let group = DispatchGroup()
+        for p in g.pipelines {
+            group.enter()
+            p.shutdown { group.leave() }
+        }
+        let logger = self.logger
+        group.notify(queue: .global()) {
+            let rest = DispatchGroup()
+            for (_, r) in g.receivers {
+                rest.enter()
+                r.receiver.shutdown(deadline: deadline) { rest.leave() }
+            }
+            for (_, e) in g.extensions {
+                rest.enter()
+                e.ext.shutdown(deadline: deadline) { rest.leave() }
+            }
+            if let m = g.metricsEndpoint {
+                rest.enter()
+                m.shutdown(deadline: deadline) { rest.leave() }
+            }
+            rest.notify(queue: .global()) {
+                logger.info("shutdown complete")
+                completion()
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import CollectorCore
+
+/// Settings of the `health_check` extension (the OTel Collector's names and defaults).
+public struct HealthCheckSettings: ComponentSettings, Equatable {
+    public var endpoint = "0.0.0.0:13133"
+    public var path = "/"
+    public init() {}
+}
+
+public struct HealthCheckFactory: ComponentFactory {
+    public init() {}
+    public var type: String { "health_check" }
+    public var kind: ComponentKind { .extension }
+    public var signals: Set<Signal> { [] }
+
+    public func parseSettings(_ reader: ConfigReader) -> any ComponentSettings {
+        var s = HealthCheckSettings()
+        s.endpoint = reader.string("endpoint", default: s.endpoint)
+        s.path = reader.string("path", default: s.path)
+        if !s.path.hasPrefix("/") { reader.problem("path", "must start with /") }
+        if let check = reader.section("check_collector_pipeline") {
+            _ = check.bool("enabled", default: false)
+            _ = check.string("interval", default: "5m")
+            _ = check.int("exporter_failure_threshold", default: 5)
+        }
+        return s
+    }
+}

@@ -1,0 +1,67 @@
+import CollectorCore
+import Dispatch
+import Foundation
+import Synchronization
+import Transport
+
+/// The `health_check` extension: `GET <path>` answers 200 while the pipelines run and 503
+/// otherwise (starting, reloading a failed config, shutting down), with the OTel Collector's
+/// JSON body.
+public final class HealthCheckExtension: Extension {
+    private struct State: Sendable {
+        var running = false
+        var since = Date()
+    }
+
+    private let settings: HealthCheckSettings
+    private let state = Mutex(State())
+    private let server: Mutex<HTTPServer?> = Mutex(nil)
+    private let logger: Logger
+
+    public init(settings: HealthCheckSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public func start() throws {
+        let path = settings.path
+        let s = HTTPServer(endpoint: try Endpoint(parsing: settings.endpoint), limits: HTTPServerLimits()) { [weak self] request, respond in
+            guard let self, request.path == path else {
+                return respond(HTTPResponse(status: 404, headers: [("Content-Type", "text/plain")], body: Array("404 page not found\n".utf8)))
+            }
+            respond(self.response())
+        }
+        try s.start()
+        server.withLock { $0 = s }
+        logger.info("health_check listening on \(settings.endpoint)")
+    }
+
+    func response() -> HTTPResponse {
+        let snapshot = state.withLock { $0 }
+        let body: String
+        let status: Int
+        if snapshot.running {
+            let since = ISO8601DateFormatter().string(from: snapshot.since)
+            let uptime = Date().timeIntervalSince(snapshot.since)
+            body = "{\"status\":\"Server available\",\"upSince\":\"\(since)\",\"uptime\":\"\(String(format: "%.3fs", uptime))\"}"
+            status = 200
+        } else {
+            body = "{\"status\":\"Server not available\",\"upSince\":\"0001-01-01T00:00:00Z\",\"uptime\":\"\"}"
+            status = 503
+        }
+        return HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(body.utf8))
+    }
+
+    public func pipelinesChanged(running: Bool) {
+        state.withLock { s in
+            if running && !s.running { s.since = Date() }
+            s.running = running
+        }
+    }
+
+    public func shutdown(deadline: DispatchTime, completion: @escaping @Sendable () -> Void) {
+        pipelinesChanged(running: false)
+        guard let s = server.withLock({ v in defer { v = nil }; return v }) else { return completion() }
+        s.shutdown(deadline: deadline, completion: completion)
+    }
+}

@@ -1,0 +1,41 @@
+import CollectorCore
+import OTLPCodec
+import Transport
+
+/// Serves `TraceService/Export` and `LogsService/Export` over gRPC.
+enum OTLPGRPCHandler {
+    static let tracePath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+    static let logsPath = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+
+    static func handler(_ ingest: OTLPIngest) -> GRPCHandler {
+        { request, respond in
+            let signal: Signal
+            switch request.path {
+            case tracePath: signal = .traces
+            case logsPath: signal = .logs
+            default:
+                return respond(GRPCResponse(status: .unimplemented, message: "unknown method \(request.path)"))
+            }
+            guard ingest.hasConsumer(for: signal) else {
+                return respond(GRPCResponse(status: .unimplemented, message: "unknown service for \(signal): the receiver is not in a \(signal) pipeline"))
+            }
+            ingest.ingest(signal, protobuf: request.message, transport: "grpc") { outcome in
+                respond(response(for: outcome, signal: signal))
+            }
+        }
+    }
+
+    static func response(for outcome: OTLPIngest.Outcome, signal: Signal) -> GRPCResponse {
+        switch outcome {
+        case .success:
+            let body = OTLPResponse.encode(signal == .traces ? .traces : .logs, rejected: 0, errorMessage: nil)
+            return GRPCResponse(status: .ok, message: nil, body: body)
+        case .invalid(let reason):
+            return GRPCResponse(status: .invalidArgument, message: reason)
+        case .unsupported(let reason):
+            return GRPCResponse(status: .unimplemented, message: reason)
+        case .failed(let error):
+            return GRPCResponse(status: error.isRetryable ? .unavailable : .invalidArgument, message: error.message)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import CollectorCore
+import OTLPCodec
+import Synchronization
+
+/// The part of the OTLP receiver shared by gRPC and HTTP: validate and count a request, hand it
+/// to the pipeline with a completion token, count accepted/refused items, and call `respond`
+/// once every exporter has taken the data (or it was refused).
+///
+/// Thread-safe: called concurrently from the transport's connection queues.
+final class OTLPIngest: Sendable {
+    enum Outcome: Sendable {
+        /// Every exporter took the data.
+        case success
+        /// The request itself is bad (malformed, undecodable): do not retry.
+        case invalid(String)
+        /// No pipeline takes this signal from this receiver.
+        case unsupported(String)
+        /// A pipeline or exporter failed; `error` says whether to retry.
+        case failed(ComponentError)
+    }
+
+    private let receiverName: String
+    private let consumers = Mutex<[Signal: any Consumer]>([:])
+    private let metrics: MetricsRegistry
+
+    init(receiverName: String, metrics: MetricsRegistry) {
+        self.receiverName = receiverName
+        self.metrics = metrics
+    }
+
+    func setConsumer(_ consumer: (any Consumer)?, for signal: Signal) {
+        consumers.withLock { $0[signal] = consumer }
+    }
+
+    func hasConsumer(for signal: Signal) -> Bool {
+        consumers.withLock { $0[signal] != nil }
+    }
+
+    /// Ingests one serialized export request.
+    func ingest(_ signal: Signal, protobuf: [UInt8], transport: String,
+                respond: @escaping @Sendable (Outcome) -> Void) {
+        guard let consumer = consumers.withLock({ $0[signal] }) else {
+            return respond(.unsupported("this receiver is not part of a \(signal) pipeline"))
+        }
+        let count: Int
+        do {
+            count = try OTLPValidator.count(signal == .traces ? .traces : .logs, protobuf)
+        } catch {
+            return respond(.invalid("\(error)"))
+        }
+        let item = signal.itemMetricName
+        let labels = [("receiver", receiverName), ("transport", transport)]
+        guard count > 0 else { return respond(.success) }
+        let token = AckToken { error in
+            respond(error.map { .failed($0) } ?? .success)
+        }
+        let batch = TelemetryBatch(signal: signal, payload: protobuf, itemCount: count, tokens: [token])
+        do {
+            try consumer.consume(batch)
+            metrics.counter("otelcol_receiver_accepted_\(item)_total",
+                            help: "Number of \(item) successfully pushed into the pipeline.", labels: labels).add(count)
+        } catch {
+            metrics.counter("otelcol_receiver_refused_\(item)_total",
+                            help: "Number of \(item) that could not be pushed into the pipeline.", labels: labels).add(count)
+            token.release(error)
+        }
+    }
+
+    /// Registers the counters at zero so /metrics shows them before the first request.
+    func registerMetrics(transport: String) {
+        let labels = [("receiver", receiverName), ("transport", transport)]
+        for signal in Signal.allCases where hasConsumer(for: signal) {
+            let item = signal.itemMetricName
+            _ = metrics.counter("otelcol_receiver_accepted_\(item)_total",
+                                help: "Number of \(item) successfully pushed into the pipeline.", labels: labels)
+            _ = metrics.counter("otelcol_receiver_refused_\(item)_total",
+                                help: "Number of \(item) that could not be pushed into the pipeline.", labels: labels)
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import CollectorCore
+import CollectorService
+import Dispatch
+import Foundation
+import Synchronization
+
+/// The running daemon: loads the config, starts the service, and turns signals into actions.
+/// SIGHUP reloads (an invalid file is logged and the running config keeps going untouched);
+/// SIGTERM/SIGINT shut down gracefully within `shutdownTimeout`, exiting 0 when everything
+/// accepted was flushed and 1 when the deadline cut it short. A second SIGTERM/SIGINT exits at once.
+final class Daemon: Sendable {
+    let configPath: String
+    let shutdownTimeout: UInt64
+    let control = DispatchQueue(label: "collectord.control")
+    let logger: Logger
+    let service: Service
+    private let stopping = Atomic<Bool>(false)
+    private let sources = Mutex<[any DispatchSourceSignal]>([])
+
+    init(configPath: String, shutdownTimeout: UInt64) {
+        self.configPath = configPath
+        self.shutdownTimeout = shutdownTimeout
+        let err = StandardOutput(fd: 2)
+        logger = Logger(minimum: .info) { level, message in
+            err.write("\(Daemon.timestamp())\t\(level)\t\(message)\n")
+        }
+        service = Service(logger: logger)
+    }
+
+    static func timestamp() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date())
+    }
+
+    func run() -> Never {
+        signal(SIGPIPE, SIG_IGN)
+        let config: CollectorConfig
+        do {
+            config = try ConfigLoader.load(path: configPath)
+        } catch {
+            logger.error("\(error)")
+            exit(1)
+        }
+        do {
+            try control.sync { try service.apply(config) }
+        } catch {
+            logger.error("cannot start: \(error)")
+            exit(1)
+        }
+        logger.info("collectord started with \(configPath): \(config.pipelines.count) pipeline(s)")
+        watch(SIGHUP) { self.reload() }
+        watch(SIGTERM) { self.stop("SIGTERM") }
+        watch(SIGINT) { self.stop("SIGINT") }
+        dispatchMain()
+    }
+
+    private func watch(_ sig: Int32, _ action: @escaping @Sendable () -> Void) {
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: control)
+        source.setEventHandler(handler: action)
+        source.resume()
+        sources.withLock { $0.append(source) }
+    }
+
+    private func reload() {
+        guard !stopping.load(ordering: .relaxed) else { return }
+        logger.info("SIGHUP: reloading \(configPath)")
+        do {
+            let config = try ConfigLoader.load(path: configPath)
+            try service.apply(config)
+            logger.info("configuration reloaded: \(config.pipelines.count) pipeline(s)")
+        } catch {
+            logger.error("reload failed, keeping the running configuration: \(error)")
+        }
+    }
+
+    private func stop(_ signalName: String) {
+        if stopping.exchange(true, ordering: .relaxed) {
+            logger.warn("\(signalName) again: exiting now")
+            exit(1)
+        }
+        logger.info("\(signalName): shutting down (timeout \(Double(shutdownTimeout) / 1e9)s)")
+        let deadline = DispatchTime.now() + .nanoseconds(Int(shutdownTimeout))
+        let logger = self.logger
+        service.shutdown(deadline: deadline) {
+            logger.info("all accepted data flushed; exiting")
+            exit(0)
+        }
+        control.asyncAfter(deadline: deadline + .milliseconds(500)) {
+            logger.error("shutdown did not finish within the timeout; exiting with data possibly unflushed")
+            exit(1)
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import CollectorCore
+import Testing
+
+struct FakeSettings: ComponentSettings, Equatable {
+    var endpoint = "0.0.0.0:4317"
+    var size = 8192
+    var timeout: UInt64 = 200_000_000
+}
+
+struct FakeFactory: ComponentFactory {
+    var type: String
+    var kind: ComponentKind
+    var signals: Set<Signal> = [.traces, .logs]
+
+    func parseSettings(_ reader: ConfigReader) -> any ComponentSettings {
+        var s = FakeSettings()
+        s.endpoint = reader.string("endpoint", default: s.endpoint)
+        s.size = reader.int("size", default: s.size, range: 0...100_000)
+        s.timeout = reader.duration("timeout", default: s.timeout)
+        return s
+    }
+}
+
+@Suite struct ConfigParserTests {
+    let parser = ConfigParser(factories: [
+        FakeFactory(type: "otlp", kind: .receiver),
+        FakeFactory(type: "batch", kind: .processor),
+        FakeFactory(type: "debug", kind: .exporter),
+        FakeFactory(type: "tracesonly", kind: .exporter, signals: [.traces]),
+        FakeFactory(type: "health_check", kind: .extension, signals: []),
+    ])
+
+    @Test func parsesAValidConfigWithEnvExpansion() throws {
+        let yaml = """
+        receivers:
+          otlp:
+            endpoint: ${env:HOST}:${PORT}
+          otlp/2:
+        processors:
+          batch:
+            timeout: 1s
+            size: 10
+        exporters:
+          debug:
+        extensions:
+          health_check:
+        service:
+          extensions: [health_check]
+          telemetry:
+            metrics:
+              address: 127.0.0.1:9999
+          pipelines:
+            traces:
+              receivers: [otlp, otlp/2]
+              processors: [batch]
+              exporters: [debug]
+            logs/custom:
+              receivers: [otlp]
+              exporters: [debug]
+        """
+        let config = try parser.parse(yaml: yaml, file: "c.yaml", environment: ["HOST": "10.0.0.1", "PORT": "1234"])
+        let otlp = config.component(.receiver, ComponentID(type: "otlp"))?.settings as? FakeSettings
+        #expect(otlp?.endpoint == "10.0.0.1:1234")
+        let second = config.component(.receiver, ComponentID(type: "otlp", name: "2"))?.settings as? FakeSettings
+        #expect(second == FakeSettings())
+        let batch = config.component(.processor, ComponentID(type: "batch"))?.settings as? FakeSettings
+        #expect(batch?.timeout == 1_000_000_000)
+        #expect(batch?.size == 10)
+        #expect(config.metricsAddress == "127.0.0.1:9999")
+        #expect(config.pipelines.map(\.name) == ["traces", "logs/custom"])
+        #expect(config.pipelines.map(\.signal) == [.traces, .logs])
+        #expect(config.pipelines[0].receivers.map(\.description) == ["otlp", "otlp/2"])
+        #expect(config.serviceExtensions == [ComponentID(type: "health_check")])
+    }
+
+    @Test func reportsEveryProblemWithPathAndLine() {
+        let yaml = """
+        receivers:
+          otlp:
+            endpont: 1.2.3.4:5
+          kafka:
+        processors:
+          batch:
+            timeout: soon
+            size: -1
+        exporters:
+          debug:
+          tracesonly:
+        service:
+          pipelines:
+            traces:
+              receivers: [otlp]
+              processors: [batch, memory_limiter]
+              exporters: [debug, nope]
+            logs:
+              receivers: [otlp]
+              exporters: [tracesonly]
+            metrics:
+              receivers: [otlp]
+              exporters: [debug]
+          unknown_section: 1
+        """
+        do {
+            _ = try parser.parse(yaml: yaml, file: "bad.yaml", environment: [:])
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.problems.map(\.description) == [
+                "receivers.otlp.endpont (line 3): unknown key \"endpont\"",
+                "receivers.kafka (line 4): unknown receiver type \"kafka\" (known: otlp)",
+                "processors.batch.timeout (line 7): expected a duration such as 200ms, 5s or 1m, found \"soon\"",
+                "processors.batch.size (line 8): -1 is out of range 0...100000",
+                "service.pipelines.traces.processors[1] (line 16): references processor \"memory_limiter\" which is not configured in processors",
+                "service.pipelines.traces.exporters[1] (line 17): references exporter \"nope\" which is not configured in exporters",
+                "service.pipelines.logs.exporters (line 20): exporter \"tracesonly\" does not support logs",
+                "service.pipelines.metrics (line 22): unknown pipeline type \"metrics\"; expected traces or logs (metrics pipelines are not supported yet)",
+                "service.unknown_section (line 24): unknown key \"unknown_section\"",
+            ])
+            #expect(error.description.hasPrefix("invalid configuration bad.yaml (9 errors):\n  - receivers.otlp.endpont (line 3)"))
+        }
+    }
+
+    @Test func brokenYAMLNamesTheLine() {
+        let yaml = "receivers:\n  otlp:\n    endpoint: [unclosed\nservice: {}\n"
+        do {
+            _ = try parser.parse(yaml: yaml, file: "broken.yaml", environment: [:])
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.problems.count == 1)
+            #expect(error.problems[0].message.hasPrefix("invalid YAML:"))
+            #expect(error.problems[0].line >= 3)
+        }
+    }
+
+    @Test func missingPipelinesIsAnError() {
+        #expect(throws: ConfigError.self) {
+            try parser.parse(yaml: "receivers:\n  otlp:\n", file: "x", environment: [:])
+        }
+    }
+
+    @Test func durations() {
+        #expect(DurationParser.nanoseconds("200ms") == 200_000_000)
+        #expect(DurationParser.nanoseconds("1m30s") == 90_000_000_000)
+        #expect(DurationParser.nanoseconds("1.5s") == 1_500_000_000)
+        #expect(DurationParser.nanoseconds("0") == 0)
+        #expect(DurationParser.nanoseconds("10") == nil)
+        #expect(DurationParser.nanoseconds("") == nil)
+    }
+}

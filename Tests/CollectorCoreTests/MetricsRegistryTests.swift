@@ -1,0 +1,41 @@
+import CollectorCore
+import Testing
+
+@Suite struct MetricsRegistryTests {
+    @Test func rendersPrometheusTextExactly() {
+        let m = MetricsRegistry()
+        m.counter("otelcol_receiver_accepted_spans_total", help: "Accepted spans.",
+                  labels: [("receiver", "otlp"), ("transport", "grpc")]).add(5)
+        m.counter("otelcol_receiver_accepted_spans_total", help: "Accepted spans.",
+                  labels: [("receiver", "otlp"), ("transport", "grpc")]).add(2)
+        let h = m.histogram("batch_size", help: "Sizes.", labels: [("processor", "batch")], bounds: [10, 100])
+        h.observe(5)
+        h.observe(50)
+        h.observe(500)
+        m.callback("ring_fill", help: "Fill \"level\".", labels: [("pipeline", "a\"b")]) { 3 }
+        #expect(m.render() == """
+        # HELP batch_size Sizes.
+        # TYPE batch_size histogram
+        batch_size_bucket{processor="batch",le="10"} 1
+        batch_size_bucket{processor="batch",le="100"} 2
+        batch_size_bucket{processor="batch",le="+Inf"} 3
+        batch_size_sum{processor="batch"} 555
+        batch_size_count{processor="batch"} 3
+        # HELP otelcol_receiver_accepted_spans_total Accepted spans.
+        # TYPE otelcol_receiver_accepted_spans_total counter
+        otelcol_receiver_accepted_spans_total{receiver="otlp",transport="grpc"} 7
+        # HELP ring_fill Fill "level".
+        # TYPE ring_fill gauge
+        ring_fill{pipeline="a\\"b"} 3
+
+        """)
+    }
+
+    @Test func callbackRemovalOnlyRemovesItsOwnRegistration() {
+        let m = MetricsRegistry()
+        let old = m.callback("g", help: "h") { 1 }
+        _ = m.callback("g", help: "h") { 2 }
+        m.removeCallback("g", id: old)
+        #expect(m.render().contains("g 2"))
+    }
+}
