@@ -23,7 +23,7 @@ final class MetricsEndpoint: Sendable {
         try server.start()
     }
 
-    var port: Int { Int(server.boundPort) }
+    var port: Int? { server.boundPort }
 
     func shutdown(deadline: DispatchTime, completion: @escaping @Sendable () -> Void) {
         server.shutdown(deadline: deadline, completion: completion)

@@ -78,9 +78,11 @@ public final class Service: Sendable {
                     try ComponentCatalog.makeProcessor(config.component(.processor, id)!.settings, context(id, .processor))
                 }
                 let stages = try pc.exporters.map { id in
-                    let exporter = try ComponentCatalog.makeExporter(config.component(.exporter, id)!.settings, context(id, .exporter))
+                    let settings = config.component(.exporter, id)!.settings
+                    let exporter = try ComponentCatalog.makeExporter(settings, context(id, .exporter))
+                    let capacity = (settings as? any ExporterQueueSettings)?.queueSize ?? ringCapacity
                     return ExporterStage(name: id.description, signal: pc.signal, exporter: exporter,
-                                         capacity: ringCapacity, metrics: metrics, logger: logger.named("exporter/\(id)"))
+                                         capacity: capacity, metrics: metrics, logger: logger.named("exporter/\(id)"))
                 }
                 let pipeline = Pipeline(name: pc.name, signal: pc.signal, processors: processors, exporters: stages,
                                         capacity: ringCapacity, metrics: metrics, logger: logger.named("pipeline/\(pc.name)"))

@@ -15,7 +15,6 @@ final class Daemon: Sendable {
     let logger: Logger
     let service: Service
     private let stopping = Atomic<Bool>(false)
-    private let sources = Mutex<[any DispatchSourceSignal]>([])
 
     init(configPath: String, shutdownTimeout: UInt64) {
         self.configPath = configPath
@@ -49,18 +48,21 @@ final class Daemon: Sendable {
             exit(1)
         }
         logger.info("collectord started with \(configPath): \(config.pipelines.count) pipeline(s)")
-        watch(SIGHUP) { self.reload() }
-        watch(SIGTERM) { self.stop("SIGTERM") }
-        watch(SIGINT) { self.stop("SIGINT") }
-        dispatchMain()
+        // Locals of a function that never returns: the sources live as long as the process.
+        let sources = [
+            watch(SIGHUP) { self.reload() },
+            watch(SIGTERM) { self.stop("SIGTERM") },
+            watch(SIGINT) { self.stop("SIGINT") },
+        ]
+        withExtendedLifetime(sources) { dispatchMain() }
     }
 
-    private func watch(_ sig: Int32, _ action: @escaping @Sendable () -> Void) {
+    private func watch(_ sig: Int32, _ action: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
         signal(sig, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: sig, queue: control)
         source.setEventHandler(handler: action)
         source.resume()
-        sources.withLock { $0.append(source) }
+        return source
     }
 
     private func reload() {

@@ -63,3 +63,8 @@ public protocol ComponentFactory: Sendable {
     /// Reads the settings; problems go to the reader's sink. Must read every known key.
     func parseSettings(_ reader: ConfigReader) -> any ComponentSettings
 }
+
+/// Settings of exporters that size the ring in front of them (`sending_queue.queue_size`).
+public protocol ExporterQueueSettings: ComponentSettings {
+    var queueSize: Int { get }
+}

@@ -8,9 +8,13 @@ public struct DebugSettings: ComponentSettings, Equatable {
     /// Log the first `samplingInitial` batches each second, then every `samplingThereafter`-th.
     public var samplingInitial = 2
     public var samplingThereafter = 1
+    /// `sending_queue.queue_size`: capacity of the ring in front of the exporter, in batches.
+    public var queueSize = 64
 
     public init() {}
 }
+
+extension DebugSettings: ExporterQueueSettings {}
 
 public struct DebugFactory: ComponentFactory {
     public init() {}
@@ -24,7 +28,11 @@ public struct DebugFactory: ComponentFactory {
         s.verbosity = DebugSettings.Verbosity(rawValue: v) ?? .basic
         s.samplingInitial = reader.int("sampling_initial", default: s.samplingInitial, range: 1...1_000_000)
         s.samplingThereafter = reader.int("sampling_thereafter", default: s.samplingThereafter, range: 1...1_000_000)
-        if let retry = reader.section("sending_queue") { _ = retry.bool("enabled", default: false) }
+        if let queue = reader.section("sending_queue") {
+            _ = queue.bool("enabled", default: true)
+            _ = queue.int("num_consumers", default: 1, range: 1...1)
+            s.queueSize = queue.int("queue_size", default: s.queueSize, range: 1...65_536)
+        }
         return s
     }
 }

@@ -54,7 +54,7 @@ public final class OTLPReceiver: Receiver {
                                 handler: OTLPGRPCHandler.handler(ingest))
         try server.start()
         ingest.registerMetrics(transport: "grpc")
-        logger.info("OTLP/gRPC listening on \(s.endpoint) (port \(server.boundPort))")
+        logger.info("OTLP/gRPC listening on \(s.endpoint) (port \(server.boundPort.map(String.init) ?? "?"))")
         return server
     }
 
@@ -66,7 +66,7 @@ public final class OTLPReceiver: Receiver {
                                 handler: { handler.handle($0, respond: $1) })
         try server.start()
         ingest.registerMetrics(transport: "http")
-        logger.info("OTLP/HTTP listening on \(s.endpoint) (port \(server.boundPort))")
+        logger.info("OTLP/HTTP listening on \(s.endpoint) (port \(server.boundPort.map(String.init) ?? "?"))")
         return server
     }
 

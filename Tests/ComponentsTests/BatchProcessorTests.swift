@@ -1,0 +1,89 @@
+import BatchProcessor
+import CollectorCore
+import Synchronization
+import Testing
+
+@Suite struct BatchProcessorTests {
+    func make(size: Int = 10, max: Int = 0, timeout: UInt64 = 1_000, metrics: MetricsRegistry = MetricsRegistry(),
+              split: @escaping BatchProcessor.Splitter = { _, bytes, _ in [(bytes, 0)] }) -> BatchProcessor {
+        var s = BatchSettings()
+        s.sendBatchSize = size
+        s.sendBatchMaxSize = max
+        s.timeout = timeout
+        return BatchProcessor(settings: s, name: "batch", metrics: metrics, split: split)
+    }
+
+    func batch(_ bytes: [UInt8], _ count: Int, _ tokens: [AckToken] = []) -> TelemetryBatch {
+        TelemetryBatch(signal: .traces, payload: bytes, itemCount: count, tokens: tokens)
+    }
+
+    @Test func mergesUntilSizeThenSends() {
+        let p = make(size: 10)
+        var out: [TelemetryBatch] = []
+        p.process(batch([1], 4), now: 0) { out.append($0) }
+        p.process(batch([2], 4), now: 10) { out.append($0) }
+        #expect(out.isEmpty)
+        #expect(p.nextDeadline == 1_000)
+        p.process(batch([3], 4), now: 20) { out.append($0) }
+        #expect(out.map(\.payload) == [[1, 2, 3]])
+        #expect(out.map(\.itemCount) == [12])
+        #expect(p.nextDeadline == nil)
+    }
+
+    @Test func timeoutSendsWhatIsHeld() {
+        let p = make(size: 100, timeout: 500)
+        var out: [TelemetryBatch] = []
+        p.process(batch([1], 1), now: 100) { out.append($0) }
+        p.timerFired(now: 599) { out.append($0) }
+        #expect(out.isEmpty, "not yet due")
+        p.timerFired(now: 600) { out.append($0) }
+        #expect(out.map(\.payload) == [[1]])
+        p.timerFired(now: 10_000) { out.append($0) }
+        #expect(out.count == 1)
+    }
+
+    @Test func zeroTimeoutSendsImmediately() {
+        let p = make(size: 100, timeout: 0)
+        var out: [TelemetryBatch] = []
+        p.process(batch([9], 1), now: 0) { out.append($0) }
+        #expect(out.map(\.payload) == [[9]])
+    }
+
+    @Test func flushEmitsEverything() {
+        let p = make(size: 100)
+        var out: [TelemetryBatch] = []
+        p.process(batch([1], 1), now: 0) { out.append($0) }
+        p.process(batch([2], 1), now: 0) { out.append($0) }
+        p.flush { out.append($0) }
+        #expect(out.map(\.payload) == [[1, 2]])
+        p.flush { out.append($0) }
+        #expect(out.count == 1)
+    }
+
+    /// Pieces of a split batch each hold the source's tokens: the request is acknowledged once,
+    /// after the last piece.
+    @Test func maxSizeSplitsAndKeepsTokensUntilEveryPiece() {
+        let metrics = MetricsRegistry()
+        let p = make(size: 5, max: 5, metrics: metrics) { _, bytes, max in
+            stride(from: 0, to: bytes.count, by: max).map { i in
+                let piece = Array(bytes[i..<min(i + max, bytes.count)])
+                return (piece, piece.count)
+            }
+        }
+        let acks = Mutex(0)
+        let token = AckToken { _ in acks.withLock { $0 += 1 } }
+        var out: [TelemetryBatch] = []
+        p.process(batch(Array(0..<12), 12, [token]), now: 0) { out.append($0) }
+        #expect(out.map(\.payload) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10, 11]])
+        #expect(out.map(\.itemCount) == [5, 5, 2])
+        out[0].complete()
+        out[1].complete()
+        #expect(acks.withLock { $0 } == 0)
+        out[2].complete()
+        #expect(acks.withLock { $0 } == 1)
+        let text = metrics.render()
+        #expect(text.contains("otelcol_processor_batch_batch_send_size_count{processor=\"batch\"} 3"))
+        #expect(text.contains("otelcol_processor_batch_batch_send_size_sum{processor=\"batch\"} 12"))
+        #expect(text.contains("otelcol_processor_batch_batch_size_trigger_send_total{processor=\"batch\"} 1"))
+    }
+}
