@@ -1,0 +1,34 @@
+/// Lowercase hex for ids and bytes (JSON ids, the debug formatter).
+enum Hex {
+    static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Appends lowercase hex of `data` to `out`.
+    static func encode(_ data: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        out.reserveCapacity(out.count + data.count * 2)
+        for b in data {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+    }
+
+    /// The value of a hex digit (either case), or nil.
+    @inline(__always)
+    static func value(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// Decodes hex text (either case) into `out`; false on an odd length or a non-hex digit.
+    static func decode(_ text: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Bool {
+        guard text.count == out.count * 2 else { return false }
+        for i in 0..<out.count {
+            guard let hi = value(text[2 * i]), let lo = value(text[2 * i + 1]) else { return false }
+            out[i] = hi << 4 | lo
+        }
+        return true
+    }
+}

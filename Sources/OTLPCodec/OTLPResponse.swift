@@ -1,0 +1,59 @@
+internal import CProtobufC
+internal import OTLPProto
+
+/// The bodies OTLP receivers answer an export with:
+/// `ExportTraceServiceResponse` / `ExportLogsServiceResponse`.
+public enum OTLPResponse {
+    /// The serialized protobuf response.
+    ///
+    /// Full success (`rejected == 0` and `errorMessage` nil or empty) is the empty message
+    /// (zero bytes), leaving `partial_success` unset as the spec requires. Otherwise
+    /// `partial_success` holds `rejected_spans` / `rejected_log_records` (negative values are
+    /// clamped to 0) and `error_message`.
+    public static func encode(_ signal: OTLPSignal, rejected: Int, errorMessage: String?) -> [UInt8] {
+        let rejected = Int64(max(rejected, 0))
+        let message = errorMessage ?? ""
+        guard rejected > 0 || !message.isEmpty else { return [] }
+        return message.withCString { cMessage -> [UInt8] in
+            let text = UnsafeMutablePointer(mutating: cMessage)
+            switch signal {
+            case .traces:
+                var partial = Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess()
+                opentelemetry__proto__collector__trace__v1__export_trace_partial_success__init(&partial)
+                partial.rejected_spans = rejected
+                partial.error_message = text
+                return withUnsafeMutablePointer(to: &partial) { partialPointer in
+                    var response = Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse()
+                    opentelemetry__proto__collector__trace__v1__export_trace_service_response__init(&response)
+                    response.partial_success = partialPointer
+                    return withUnsafeMutableBytes(of: &response) { CMessageBuilder.pack($0.baseAddress!) }
+                }
+            case .logs:
+                var partial = Opentelemetry__Proto__Collector__Logs__V1__ExportLogsPartialSuccess()
+                opentelemetry__proto__collector__logs__v1__export_logs_partial_success__init(&partial)
+                partial.rejected_log_records = rejected
+                partial.error_message = text
+                return withUnsafeMutablePointer(to: &partial) { partialPointer in
+                    var response = Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse()
+                    opentelemetry__proto__collector__logs__v1__export_logs_service_response__init(&response)
+                    response.partial_success = partialPointer
+                    return withUnsafeMutableBytes(of: &response) { CMessageBuilder.pack($0.baseAddress!) }
+                }
+            }
+        }
+    }
+
+    /// The same response as OTLP/JSON, for requests that came as `application/json`:
+    /// `{}` on full success, else e.g.
+    /// `{"partialSuccess":{"rejectedSpans":"2","errorMessage":"..."}}`.
+    public static func encodeJSON(_ signal: OTLPSignal, rejected: Int, errorMessage: String?) -> [UInt8] {
+        let protobuf = encode(signal, rejected: rejected, errorMessage: errorMessage)
+        let schema = OTLPSchema.shared
+        let name = signal == .traces ? "ExportTraceServiceResponse" : "ExportLogsServiceResponse"
+        do {
+            return try OTLPJSON.encode(message: schema.response(signal), name: name, protobuf: protobuf)
+        } catch {
+            preconditionFailure("re-encoding a response this module packed failed: \(error)")
+        }
+    }
+}

@@ -1,0 +1,2 @@
+
+3 log records rejected

@@ -1,0 +1,138 @@
+import Testing
+@testable import OTLPCodec
+
+@Suite struct OTLPValidatorTests {
+    @Test func countsTheTracesFixture() throws {
+        let bytes = try Fixture.bytes("traces.pb")
+        #expect(try OTLPValidator.count(.traces, protobuf: bytes) == 4)
+        #expect(try OTLPValidator.counts(.traces, protobuf: bytes) == OTLPCounts(resources: 2, scopes: 3, items: 4))
+    }
+
+    @Test func countsTheLogsFixture() throws {
+        let bytes = try Fixture.bytes("logs.pb")
+        #expect(try OTLPValidator.counts(.logs, protobuf: bytes) == OTLPCounts(resources: 2, scopes: 2, items: 6))
+    }
+
+    @Test func countsTheSplitFixture() throws {
+        let bytes = try Fixture.bytes("split.pb")
+        #expect(try OTLPValidator.counts(.traces, protobuf: bytes) == OTLPCounts(resources: 4, scopes: 7, items: 30))
+    }
+
+    @Test func emptyInputIsAnEmptyRequest() throws {
+        #expect(try OTLPValidator.counts(.traces, protobuf: []) == OTLPCounts())
+        #expect(try OTLPValidator.count(.logs, protobuf: []) == 0)
+    }
+
+    @Test func concatenatedRequestsAddUp() throws {
+        let t = try Fixture.bytes("traces.pb")
+        let s = try Fixture.bytes("split.pb")
+        #expect(try OTLPValidator.count(.traces, protobuf: t + s + t) == 4 + 30 + 4)
+    }
+
+    @Test func truncationIsRejectedWhereProtobufCRejectsIt() throws {
+        let bytes = try Fixture.bytes("traces.pb")
+        var rejected = 0
+        for length in 0..<bytes.count {
+            let prefix = Array(bytes[..<length])
+            let accepted = (try? OTLPValidator.count(.traces, protobuf: prefix)) != nil
+            #expect(accepted == protobufCAccepts(traces: prefix), "prefix of \(length) bytes")
+            if !accepted { rejected += 1 }
+        }
+        #expect(rejected > bytes.count / 2)
+    }
+
+    @Test func truncatedRequestHasAClearReason() throws {
+        let bytes = try Fixture.bytes("traces.pb")
+        let error = #expect(throws: OTLPDecodeError.self) {
+            try OTLPValidator.count(.traces, protobuf: Array(bytes.dropLast(5)))
+        }
+        #expect(error?.code == .malformedProtobuf)
+        #expect(error?.message.hasPrefix(
+            "malformed protobuf: ExportTraceServiceRequest could not be decoded (truncated length-delimited field at offset ") == true)
+    }
+
+    @Test func randomBytesNeverAcceptedWhenProtobufCRejects() {
+        var random = SplitMix64(state: 42)
+        var accepted = 0
+        for round in 0..<3000 {
+            let length = Int(random.next() % 64)
+            var bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            if round % 3 == 0, !bytes.isEmpty { bytes[0] = 0x0A }  // start with resource_spans
+            let ours = (try? OTLPValidator.count(.traces, protobuf: bytes)) != nil
+            if ours {
+                accepted += 1
+                #expect(protobufCAccepts(traces: bytes), "accepted what protobuf-c rejects: \(bytes)")
+            }
+        }
+        #expect(accepted < 3000)
+    }
+
+    @Test func mutatedFixturesAgreeWithProtobufC() throws {
+        let original = try Fixture.bytes("traces.pb")
+        var random = SplitMix64(state: 7)
+        for _ in 0..<2000 {
+            var bytes = original
+            for _ in 0..<(1 + Int(random.next() % 3)) {
+                bytes[Int(random.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: random.next())
+            }
+            let ours = (try? OTLPValidator.count(.traces, protobuf: bytes)) != nil
+            if ours { #expect(protobufCAccepts(traces: bytes)) }
+        }
+    }
+
+    @Test func wrongWireTypeIsRejected() {
+        // resource_spans { scope_spans { spans { name = varint 1 } } }: name is a string.
+        let span: [UInt8] = [0x28, 0x01]  // field 5, wire type 0
+        let bytes = PB.field(1, PB.field(2, PB.field(2, span)))
+        let error = #expect(throws: OTLPDecodeError.self) { try OTLPValidator.count(.traces, protobuf: bytes) }
+        #expect(error?.message == "malformed protobuf: ExportTraceServiceRequest could not be decoded "
+            + "(field 5 of opentelemetry.proto.trace.v1.Span has wire type 0, expected 2 at offset 6)")
+        #expect(!protobufCAccepts(traces: bytes))
+    }
+
+    @Test func groupsAndBadWireTypesAreRejected() {
+        for key: UInt8 in [0x0B, 0x0C, 0x0E, 0x0F] {  // field 1 with wire types 3, 4, 6, 7
+            #expect(throws: OTLPDecodeError.self) { try OTLPValidator.count(.traces, protobuf: [key, 0]) }
+        }
+    }
+
+    @Test func unknownFieldsAreSkipped() throws {
+        // An unknown varint, fixed64, fixed32 and bytes field at the top, and one in a span.
+        let unknown: [UInt8] = [0xF8, 0x01, 0x05] + [0xF9, 0x01] + [UInt8](repeating: 1, count: 8)
+            + [0xFD, 0x01, 1, 2, 3, 4] + PB.field(31, [9, 9])
+        let bytes = unknown + PB.field(1, PB.field(2, PB.field(2, unknown + PB.string(5, "x"))))
+        #expect(try OTLPValidator.count(.traces, protobuf: bytes) == 1)
+        #expect(protobufCAccepts(traces: bytes))
+    }
+
+    @Test func logsAreNotTraces() throws {
+        // A logs request is also a structurally valid traces request (same field numbers and
+        // wire types at the top levels) only while its records parse as spans; the fixture's
+        // log records do not.
+        let logs = try Fixture.bytes("logs.pb")
+        #expect(throws: OTLPDecodeError.self) { try OTLPValidator.count(.traces, protobuf: logs) }
+    }
+
+    @Test func deepNestingIsRejectedWithoutOverflowingTheStack() throws {
+        // AnyValue { array_value { values { AnyValue { ... } } } } nested `levels` times,
+        // as a resource attribute value.
+        func nested(_ levels: Int) -> [UInt8] {
+            // Built back to front (reversed) so that it takes linear time.
+            var reversed: [UInt8] = [0x01, 0x18]  // int_value = 1
+            for _ in 0..<levels {
+                for key: UInt8 in [0x0A, 0x2A] {  // ArrayValue.values (1), AnyValue.array_value (5)
+                    reversed.append(contentsOf: PB.varint(UInt64(reversed.count)).reversed())
+                    reversed.append(key)
+                }
+            }
+            let keyValue = PB.string(1, "k") + PB.field(2, Array(reversed.reversed()))
+            return PB.field(1, PB.field(1, PB.field(1, keyValue)))  // request.resource_spans.resource.attributes
+        }
+        #expect(try OTLPValidator.count(.traces, protobuf: nested(40)) == 0)
+        for levels in [60, 100_000] {
+            let bytes = nested(levels)
+            let error = #expect(throws: OTLPDecodeError.self) { try OTLPValidator.count(.traces, protobuf: bytes) }
+            #expect(error?.message.contains("messages nested deeper than 100 levels") == true)
+        }
+    }
+}
