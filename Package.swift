@@ -70,6 +70,6 @@ let package = Package(
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto"], exclude: ["Fixtures"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport"]),
         .testTarget(name: "ComponentsTests", dependencies: ["BatchProcessor", "DebugExporter", "OTLPReceiver", "CollectorCore", "CollectorTesting", "OTLPCodec"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["CollectorTesting"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["CollectorTesting"], exclude: ["clients"]),
     ]
 )

@@ -183,6 +183,7 @@ def scope_json(scope, schema_url: str) -> dict:
         "name": scope.name,
         "version": scope.version,
         "attributes": attributes(scope.attributes),
+        "droppedAttributesCount": scope.dropped_attributes_count,
         "schemaUrl": schema_url,
     }
 

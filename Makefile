@@ -1,0 +1,85 @@
+# collectord: build, run and test on Debian 12 (as root, or with sudo).
+#
+#   make run     install missing system packages, build release, run with config/collector.yaml
+#   make test    install missing system packages, set up .venv, build with tests, swift test
+#   make bench   release build + Benchmarks/load.sh (h2load against a local collectord)
+#
+# Variables you may override: SWIFT, PYTHON, CONFIG, SWIFT_BUILD_FLAGS, SWIFT_TEST_FLAGS.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+# Swift is preinstalled at /opt/swift/usr/bin; use it when `swift` is not already on PATH.
+SWIFT_HOME ?= /opt/swift/usr/bin
+ifeq ($(shell command -v swift 2>/dev/null),)
+export PATH := $(SWIFT_HOME):$(PATH)
+endif
+SWIFT ?= swift
+SWIFT_BUILD_FLAGS ?=
+SWIFT_TEST_FLAGS ?=
+
+# Debian's python3 (python3-venv is one of the deps); any python3 >= 3.9 works.
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
+VENV := .venv
+REQUIREMENTS := Tests/EndToEndTests/clients/requirements.txt
+VENV_STAMP := $(VENV)/.requirements.installed
+
+CONFIG ?= config/collector.yaml
+
+APT_PACKAGES := \
+	libnghttp2-dev libprotobuf-c-dev libzstd-dev liblz4-dev libssl-dev zlib1g-dev \
+	pkg-config protobuf-compiler protobuf-c-compiler nghttp2-client prometheus \
+	python3-venv curl
+
+.PHONY: build run test deps venv bench clean distclean help
+
+help:
+	@echo "targets: build (release), run, test, bench, deps, venv, clean, distclean"
+
+## deps: install the Debian packages that are missing (a ready machine does nothing).
+deps:
+	@missing=""; \
+	for pkg in $(APT_PACKAGES); do \
+	  status=$$(dpkg-query -W -f='$${Status}' "$$pkg" 2>/dev/null || true); \
+	  [[ "$$status" == *"install ok installed"* ]] || missing="$$missing $$pkg"; \
+	done; \
+	if [[ -n "$$missing" ]]; then \
+	  sudo=""; if [[ $$(id -u) -ne 0 ]]; then sudo="sudo"; fi; \
+	  echo "deps: installing$$missing"; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi; \
+	command -v $(SWIFT) >/dev/null || { echo "deps: swift not found (expected in $(SWIFT_HOME))" >&2; exit 1; }
+
+## venv: .venv with the pinned Python clients; rebuilt from scratch when requirements.txt changes.
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): $(REQUIREMENTS) | deps
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --disable-pip-version-check --no-input -q -r $(REQUIREMENTS)
+	cp $(REQUIREMENTS) $@
+
+## build: release build of everything (the daemon is .build/release/collectord).
+build: | deps
+	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS)
+
+run: deps build
+	mkdir -p data
+	.build/release/collectord --config $(CONFIG)
+
+## test: debug build with tests, then every test (unit and end-to-end). The end-to-end tests
+## find .build/debug/collectord and .venv/bin/python themselves.
+test: deps venv
+	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
+	$(SWIFT) test $(SWIFT_TEST_FLAGS)
+
+bench: deps venv build
+	Benchmarks/load.sh
+
+clean:
+	rm -rf .build data Benchmarks/out
+
+distclean: clean
+	rm -rf $(VENV)

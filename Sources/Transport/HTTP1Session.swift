@@ -1,0 +1,155 @@
+import Dispatch
+
+/// HTTP/1.x on one connection: parses requests, dispatches them, and writes the responses
+/// strictly in request order (pipelined requests are answered sequentially even when their
+/// handlers finish out of order).
+///
+/// Keep-alive follows the request (`Connection: close`, HTTP/1.0 rules). A parse error is
+/// answered with its status and `connection: close`, after the responses already owed; the
+/// rest of the input is ignored and the connection lingers briefly before closing. At most
+/// ``maxPipelined`` requests are in flight; beyond that reading pauses.
+// @unchecked Sendable: all mutable state is touched only on the connection's serial queue;
+// the responder closures only capture `self` to enqueue work on that queue.
+final class HTTP1Session: ProtocolSession, @unchecked Sendable {
+    static let maxPipelined = 32
+
+    private struct Slot {
+        var response: HTTPResponse?
+        var keepAlive: Bool
+        var omitBody: Bool
+        var version: HTTPVersion
+    }
+
+    private unowned let connection: Connection
+    private let queue: DispatchQueue
+    private var parser: HTTP1Parser
+    /// Requests awaiting their turn to be written; `slots[0]` has sequence number `firstSeq`.
+    private var slots: [Slot] = []
+    private var firstSeq: UInt64 = 0
+    /// No further requests are read (close requested, error, or end of input).
+    private var closing = false
+    private var draining = false
+    private var peerFinished = false
+    private var continuePending = false
+    private var closed = false
+
+    init(connection: Connection) {
+        self.connection = connection
+        self.queue = connection.queue
+        self.parser = HTTP1Parser(limits: connection.router.limits, remoteAddress: connection.remoteAddress)
+    }
+
+    func receive(_ bytes: UnsafeRawBufferPointer) {
+        guard !closing else { return }
+        parser.limits = connection.router.limits
+        for event in parser.feed(bytes) {
+            switch event {
+            case .request(let request, let keepAlive):
+                startRequest(request, keepAlive: keepAlive && !draining)
+            case .expectContinue:
+                continuePending = true
+            case .error(let error):
+                let response = HTTPResponse.text(error.status, error.reason + "\n")
+                slots.append(Slot(response: response, keepAlive: false, omitBody: false, version: .http1_1))
+                closing = true
+            }
+            if closing { break }
+        }
+        flushResponses()
+    }
+
+    func inputEnded() {
+        peerFinished = true
+        closing = true
+        if slots.isEmpty { connection.close() }
+    }
+
+    func outputDrained() {}
+
+    func beginShutdown() {
+        draining = true
+        if slots.isEmpty && parser.isIdle {
+            closing = true
+            connection.closeAfterFlush(linger: false)
+        } else if parser.isIdle {
+            // The newest request in flight is the last one served on this connection.
+            slots[slots.count - 1].keepAlive = false
+            closing = true
+        }
+        // Otherwise the request being received is served with `connection: close`.
+    }
+
+    func forceClose() {}
+
+    func connectionClosed() {
+        closed = true
+        slots = []
+    }
+
+    // MARK: - Requests and responses
+
+    private func startRequest(_ request: HTTPRequest, keepAlive: Bool) {
+        let seq = firstSeq + UInt64(slots.count)
+        continuePending = false
+        if !keepAlive { closing = true }
+        slots.append(Slot(response: nil, keepAlive: keepAlive, omitBody: request.method == "HEAD", version: request.version))
+        let router = connection.router
+        switch router.admit(request) {
+        case .reject(let response):
+            complete(seq: seq, response: response, flush: false)
+        case .accept(let policy):
+            if let refusal = policy.verdict(on: request.body) {
+                complete(seq: seq, response: refusal, flush: false)
+            } else {
+                router.dispatch(request) { [weak self] response in
+                    guard let self else { return }
+                    self.queue.async { self.complete(seq: seq, response: response, flush: true) }
+                }
+            }
+        }
+    }
+
+    private func complete(seq: UInt64, response: HTTPResponse, flush: Bool) {
+        guard !closed, seq >= firstSeq else { return }
+        let index = Int(seq - firstSeq)
+        guard index < slots.count, slots[index].response == nil else { return }
+        slots[index].response = response
+        if flush { flushResponses() }
+    }
+
+    /// Writes every response that is next in order, then decides whether to close.
+    private func flushResponses() {
+        guard !closed else { return }
+        while let first = slots.first, let response = first.response {
+            slots.removeFirst()
+            firstSeq += 1
+            for chunk in HTTP1ResponseWriter.serialize(response, keepAlive: first.keepAlive,
+                                                       requestVersion: first.version, omitBody: first.omitBody) {
+                connection.write(chunk)
+            }
+            if !first.keepAlive {
+                // Later pipelined requests (if any) are dropped with the connection.
+                firstSeq += UInt64(slots.count)
+                slots = []
+                closing = true
+                connection.flush()
+                connection.closeAfterFlush(linger: !peerFinished)
+                return
+            }
+        }
+        if slots.isEmpty {
+            if continuePending && !closing {
+                continuePending = false
+                connection.write(HTTP1ResponseWriter.continueResponse)
+            }
+            if peerFinished || (draining && parser.isIdle) {
+                closing = true
+                connection.flush()
+                connection.closeAfterFlush(linger: false)
+                return
+            }
+        }
+        connection.flush()
+        connection.setReadingPaused(slots.count >= Self.maxPipelined)
+    }
+}

@@ -1,0 +1,87 @@
+/// A response produced by an ``HTTPHandler``.
+///
+/// `Content-Length` (HTTP/1.1) and `Connection` are managed by the server; a handler need not
+/// set them. ``trailers`` are sent only on HTTP/2 (after the body, e.g. gRPC status); on
+/// HTTP/1.1 they are dropped. A value type; `Sendable`.
+public struct HTTPResponse: Sendable, Equatable {
+    /// Status code (100...599; 1xx codes other than via `Expect` are not supported).
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+    /// HTTP/2 only: fields sent in a trailing HEADERS frame after the body.
+    public var trailers: HTTPHeaders
+
+    public init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = [], trailers: HTTPHeaders = [:]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.trailers = trailers
+    }
+
+    /// A plain-text response (`content-type: text/plain; charset=utf-8`).
+    public static func text(_ status: Int, _ text: String) -> HTTPResponse {
+        HTTPResponse(status: status, headers: ["content-type": "text/plain; charset=utf-8"], body: Array(text.utf8))
+    }
+
+    /// The standard reason phrase for `status`, used on the HTTP/1.1 status line.
+    public static func reasonPhrase(_ status: Int) -> String {
+        switch status {
+        case 100: "Continue"
+        case 200: "OK"
+        case 201: "Created"
+        case 202: "Accepted"
+        case 204: "No Content"
+        case 206: "Partial Content"
+        case 301: "Moved Permanently"
+        case 302: "Found"
+        case 304: "Not Modified"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 406: "Not Acceptable"
+        case 408: "Request Timeout"
+        case 409: "Conflict"
+        case 411: "Length Required"
+        case 413: "Content Too Large"
+        case 414: "URI Too Long"
+        case 415: "Unsupported Media Type"
+        case 417: "Expectation Failed"
+        case 422: "Unprocessable Content"
+        case 429: "Too Many Requests"
+        case 431: "Request Header Fields Too Large"
+        case 500: "Internal Server Error"
+        case 501: "Not Implemented"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        case 505: "HTTP Version Not Supported"
+        default: "Status \(status)"
+        }
+    }
+}
+
+/// Handles one request. Called on the connection's queue: it must not block (hand the work
+/// elsewhere and return). `respond` must be called exactly once, from any thread, at any
+/// later time; extra calls are ignored, and a response for a connection or stream that has
+/// gone away is dropped. Responses may complete out of order: HTTP/1.1 writes them in request
+/// order, HTTP/2 streams are independent.
+public typealias HTTPHandler = @Sendable (HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) -> Void
+
+/// Bounds applied to every request. Reading is bounded by these before anything is buffered.
+public struct HTTPServerLimits: Sendable, Equatable {
+    /// Maximum bytes of the request head (request line + header fields) -> 431.
+    public var maxHeaderBytes: Int
+    /// Maximum number of header fields -> 431.
+    public var maxHeaderCount: Int
+    /// Maximum body bytes after de-chunking -> 413 (checked before reading the body when the
+    /// length is declared, otherwise as it arrives).
+    public var maxBodyBytes: Int
+
+    public init(maxHeaderBytes: Int = 64 * 1024, maxHeaderCount: Int = 100, maxBodyBytes: Int = 20 * 1024 * 1024) {
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+        self.maxBodyBytes = maxBodyBytes
+    }
+}

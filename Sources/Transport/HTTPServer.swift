@@ -1,0 +1,112 @@
+import Dispatch
+import Synchronization
+
+/// An HTTP/1.1 server (keep-alive, sequential pipelining) that also serves HTTP/2 with prior
+/// knowledge (h2c) on the same port, delivering the same ``HTTPRequest`` to the same handler.
+///
+/// Lifecycle: ``start()`` binds and returns at once; ``stopAccepting()`` closes only the
+/// listening socket; ``shutdown(deadline:completion:)`` stops accepting, lets in-flight
+/// requests be answered until the deadline (HTTP/2 peers get GOAWAY), then closes everything.
+/// Shutdown is idempotent and safe without `start`. A server is started at most once; to keep
+/// a listener across a configuration reload, keep the object and call ``setHandler(_:)`` and
+/// ``setLimits(_:)``: requests that start afterwards see the new values.
+///
+/// Threading: every method is thread-safe. The handler runs on connection queues and must
+/// not block (see ``HTTPHandler``). Call `shutdown` before dropping the last reference;
+/// dropping it only stops accepting.
+public final class HTTPServer: Sendable {
+    /// The endpoint as configured (port 0 stays 0; see ``boundPort``).
+    public let endpoint: Endpoint
+    private let router: HTTPRouter
+    private let core: ServerCore
+
+    public init(endpoint: Endpoint, limits: HTTPServerLimits = HTTPServerLimits(), handler: @escaping HTTPHandler) {
+        self.endpoint = endpoint
+        self.router = HTTPRouter(limits: limits, handler: handler)
+        self.core = ServerCore(endpoint: endpoint, router: router)
+    }
+
+    deinit { core.stopAccepting() }
+
+    /// Binds and starts accepting. Returns once the socket listens.
+    /// - Throws: ``TransportError``, e.g. `listen 0.0.0.0:4317: Address already in use`, or
+    ///   `.invalidState` when started twice or after shutdown.
+    public func start() throws { try core.start() }
+
+    /// The port actually bound, once started (the ephemeral port when configured with 0).
+    public var boundPort: Int? { core.boundPort }
+
+    /// The configured endpoint with the bound port, once started.
+    public var boundEndpoint: Endpoint? { core.boundPort.map(endpoint.withPort) }
+
+    /// Number of open connections (for self-metrics and tests).
+    public var connectionCount: Int { core.connectionCount }
+
+    /// Replaces the handler for requests dispatched from now on.
+    public func setHandler(_ handler: @escaping HTTPHandler) { router.setHandler(handler) }
+
+    /// Replaces the limits for requests that start from now on.
+    public func setLimits(_ limits: HTTPServerLimits) { router.setLimits(limits) }
+
+    public var limits: HTTPServerLimits { router.limits }
+
+    /// Closes the listening socket; open connections keep being served. Idempotent.
+    public func stopAccepting() { core.stopAccepting() }
+
+    /// Graceful shutdown; `completion` runs (on an arbitrary thread) when every connection is
+    /// closed, at the latest shortly after `deadline`.
+    public func shutdown(deadline: DispatchTime, completion: @escaping @Sendable () -> Void) {
+        core.shutdown(deadline: deadline, completion: completion)
+    }
+
+    /// Async form of ``shutdown(deadline:completion:)``.
+    public func shutdown(deadline: DispatchTime) async {
+        await withCheckedContinuation { continuation in
+            core.shutdown(deadline: deadline) { continuation.resume() }
+        }
+    }
+}
+
+/// Plain HTTP routing: every request goes to the handler, bodies are bounded by
+/// ``HTTPServerLimits/maxBodyBytes`` (413). Thread-safe.
+final class HTTPRouter: RequestRouter {
+    private struct Config {
+        var handler: HTTPHandler
+        var limits: HTTPServerLimits
+        var policy: BodyPolicy
+    }
+
+    private let config: Mutex<Config>
+
+    init(limits: HTTPServerLimits, handler: @escaping HTTPHandler) {
+        config = Mutex(Config(handler: handler, limits: limits, policy: Self.policy(for: limits)))
+    }
+
+    var limits: HTTPServerLimits { config.withLock { $0.limits } }
+
+    func setHandler(_ handler: @escaping HTTPHandler) {
+        config.withLock { $0.handler = handler }
+    }
+
+    func setLimits(_ limits: HTTPServerLimits) {
+        config.withLock {
+            $0.limits = limits
+            $0.policy = Self.policy(for: limits)
+        }
+    }
+
+    func admit(_ head: HTTPRequest) -> BodyAdmission {
+        .accept(config.withLock { $0.policy })
+    }
+
+    func dispatch(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let handler = config.withLock { $0.handler }
+        handler(request, respond)
+    }
+
+    private static func policy(for limits: HTTPServerLimits) -> BodyPolicy {
+        BodyPolicy(maxBytes: limits.maxBodyBytes,
+                   overflow: .text(413, "request body larger than \(limits.maxBodyBytes) bytes\n"),
+                   inspect: nil)
+    }
+}

@@ -1,0 +1,55 @@
+/// A protocol engine (HTTP/1.1 or HTTP/2) driving one ``Connection``.
+///
+/// Threading: every method is called on the connection's serial queue, and implementations
+/// touch their state only there. Ownership: the connection owns the session; the session
+/// refers back to the connection without owning it.
+protocol ProtocolSession: AnyObject {
+    /// Bytes read from the socket. Only valid during the call: copy what must be kept.
+    func receive(_ bytes: UnsafeRawBufferPointer)
+    /// The peer closed its sending side (or reset).
+    func inputEnded()
+    /// Output that had backed up has been written completely.
+    func outputDrained()
+    /// Graceful shutdown: finish what is in flight, accept nothing new, then close.
+    func beginShutdown()
+    /// The deadline passed: say goodbye if the protocol allows, without waiting.
+    func forceClose()
+    /// The connection is closed; drop all state. No further calls follow.
+    func connectionClosed()
+}
+
+/// Decides, per request, how much body to accept and what to do with a complete request.
+/// ``HTTPServer`` and ``GRPCServer`` each provide one; sessions are protocol-agnostic.
+///
+/// Threading: ``admit(_:)`` and ``dispatch(_:respond:)`` run on a connection queue, possibly on
+/// many connections at once; implementations are thread-safe (`Sendable`).
+protocol RequestRouter: Sendable {
+    /// Current limits (read at the start of each request).
+    var limits: HTTPServerLimits { get }
+    /// Called once the head (method, target, headers) is known, before any body byte is kept.
+    func admit(_ head: HTTPRequest) -> BodyAdmission
+    /// Called with the complete request; `respond` must eventually be called exactly once.
+    func dispatch(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void)
+}
+
+/// The verdict on a request head.
+enum BodyAdmission: Sendable {
+    case accept(BodyPolicy)
+    case reject(HTTPResponse)
+}
+
+/// How a request body is bounded while it arrives.
+struct BodyPolicy: Sendable {
+    /// More body bytes than this -> respond with `overflow` and stop reading the body.
+    var maxBytes: Int
+    var overflow: HTTPResponse
+    /// Looks at the body received so far (cheaply: it runs after every chunk) and may refuse
+    /// the request early, e.g. gRPC checks the declared message length in the first 5 bytes.
+    var inspect: (@Sendable ([UInt8]) -> HTTPResponse?)?
+
+    /// Runs the bound and the inspector over `body`.
+    func verdict(on body: [UInt8]) -> HTTPResponse? {
+        if let inspect, let refusal = inspect(body) { return refusal }
+        return body.count > maxBytes ? overflow : nil
+    }
+}

@@ -1,0 +1,154 @@
+import Dispatch
+import Synchronization
+
+/// The machinery shared by ``HTTPServer`` and ``GRPCServer``: one listener, the set of live
+/// connections, and the lifecycle (start, stop accepting, graceful shutdown with a deadline).
+///
+/// Threading: all methods are thread-safe; state is behind one `Mutex`, and completions are
+/// called outside it. Connections run on serial queues that target ``ioQueue``, a concurrent
+/// queue shared by every server in the process.
+final class ServerCore: Sendable {
+    /// The concurrent queue all listeners and connections target.
+    static let ioQueue = DispatchQueue(label: "transport.io", qos: .userInitiated, attributes: .concurrent)
+
+    private enum Phase {
+        case idle
+        case running
+        case draining
+        case stopped
+    }
+
+    private struct State {
+        var phase: Phase = .idle
+        var listener: Listener?
+        var connections: [UInt64: Connection] = [:]
+        var nextID: UInt64 = 0
+        var boundPort: Int?
+        var completions: [@Sendable () -> Void] = []
+    }
+
+    private enum ShutdownAction {
+        case completeNow
+        case wait
+        case drain(Listener?, [Connection])
+    }
+
+    let endpoint: Endpoint
+    let router: any RequestRouter
+    private let state = Mutex(State())
+
+    init(endpoint: Endpoint, router: any RequestRouter) {
+        self.endpoint = endpoint
+        self.router = router
+    }
+
+    /// Binds and begins accepting; returns as soon as the socket listens.
+    func start() throws {
+        try state.withLock { state in
+            switch state.phase {
+            case .idle: break
+            case .running, .draining:
+                throw TransportError.invalidState("listen \(endpoint): server already started")
+            case .stopped:
+                throw TransportError.invalidState("listen \(endpoint): server was shut down")
+            }
+            let listener = try Listener(endpoint: endpoint, target: Self.ioQueue)
+            state.listener = listener
+            state.boundPort = listener.boundPort
+            state.phase = .running
+            listener.start { [weak self] fd, remote in
+                guard let self else {
+                    Sys.close(fd)
+                    return
+                }
+                self.accepted(fd: fd, remoteAddress: remote)
+            }
+        }
+    }
+
+    var boundPort: Int? { state.withLock { $0.boundPort } }
+
+    var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    /// Closes the listening socket; connections keep being served. Idempotent.
+    func stopAccepting() {
+        let listener = state.withLock { state in
+            let listener = state.listener
+            state.listener = nil
+            return listener
+        }
+        listener?.stop()
+    }
+
+    /// Stops accepting, lets connections finish what is in flight until `deadline`, then
+    /// closes the rest; `completion` runs once every connection is closed. Idempotent (every
+    /// caller's completion runs once), and safe before `start`.
+    func shutdown(deadline: DispatchTime, completion: @escaping @Sendable () -> Void) {
+        let action: ShutdownAction = state.withLock { state in
+            switch state.phase {
+            case .idle, .stopped:
+                state.phase = .stopped
+                return .completeNow
+            case .draining:
+                state.completions.append(completion)
+                return .wait
+            case .running:
+                state.phase = .draining
+                state.completions.append(completion)
+                let listener = state.listener
+                state.listener = nil
+                return .drain(listener, Array(state.connections.values))
+            }
+        }
+        switch action {
+        case .completeNow:
+            completion()
+        case .wait:
+            break
+        case .drain(let listener, let connections):
+            listener?.stop()
+            for connection in connections { connection.beginShutdown() }
+            DispatchQueue.global().asyncAfter(deadline: deadline) { [weak self] in self?.forceCloseAll() }
+            runCompletionsIfDrained()
+        }
+    }
+
+    // MARK: - Internals
+
+    private func accepted(fd: Int32, remoteAddress: String) {
+        let connection: Connection? = state.withLock { state in
+            guard state.phase == .running else { return nil }
+            let id = state.nextID
+            state.nextID += 1
+            let connection = Connection(id: id, fd: fd, remoteAddress: remoteAddress, router: router,
+                                        target: Self.ioQueue) { [weak self] id in self?.connectionClosed(id) }
+            state.connections[id] = connection
+            return connection
+        }
+        guard let connection else {
+            Sys.close(fd)
+            return
+        }
+        connection.start()
+    }
+
+    private func connectionClosed(_ id: UInt64) {
+        state.withLock { _ = $0.connections.removeValue(forKey: id) }
+        runCompletionsIfDrained()
+    }
+
+    private func forceCloseAll() {
+        let connections = state.withLock { Array($0.connections.values) }
+        for connection in connections { connection.forceClose() }
+    }
+
+    private func runCompletionsIfDrained() {
+        let completions: [@Sendable () -> Void] = state.withLock { state in
+            guard state.phase == .draining, state.connections.isEmpty else { return [] }
+            state.phase = .stopped
+            defer { state.completions = [] }
+            return state.completions
+        }
+        for completion in completions { completion() }
+    }
+}

@@ -1,0 +1,177 @@
+import Dispatch
+import Foundation
+import Synchronization
+import Testing
+@testable import Transport
+
+@Suite("HTTP/2 h2c (live)")
+struct HTTP2ServerTests {
+    @Test func h2cRequestReachesTheSameHandler() async throws {
+        let seen = Mutex<HTTPRequest?>(nil)
+        let (server, port) = try startHTTPServer { request, respond in
+            seen.withLock { $0 = request }
+            respond(HTTPResponse(status: 202, headers: ["X-Reply": "yes", "Connection": "dropped"], body: Array("got it".utf8)))
+        }
+        defer { server.shutdown(deadline: .now()) {} }
+        let response = try await blocking {
+            let client = try H2TestClient(port: port)
+            return try client.call(path: "/v1/logs?x=1", headers: [("content-type", "application/json"), ("x-tenant", "a")],
+                                   body: Array("{}".utf8))
+        }
+        #expect(response.status == 202)
+        #expect(response.header("x-reply") == "yes")
+        #expect(response.header("connection") == nil)
+        #expect(response.header("content-length") == "6")
+        #expect(response.body == Array("got it".utf8))
+        let request = try #require(seen.withLock { $0 })
+        #expect(request.version == .http2)
+        #expect(request.method == "POST")
+        #expect(request.target == "/v1/logs?x=1")
+        #expect(request.path == "/v1/logs")
+        #expect(request.query == "x=1")
+        #expect(request.headers["content-type"] == "application/json")
+        #expect(request.headers["x-tenant"] == "a")
+        #expect(request.headers["host"] == "127.0.0.1")
+        #expect(request.body == Array("{}".utf8))
+        #expect(request.remoteAddress.hasPrefix("127.0.0.1:"))
+    }
+
+    @Test func curlWithPriorKnowledge() async throws {
+        let (server, port) = try startHTTPServer(handler: describingHandler)
+        defer { server.shutdown(deadline: .now()) {} }
+        let (status, output, errors) = try await blocking {
+            try run("/usr/bin/curl", ["-s", "-i", "--http2-prior-knowledge", "--data-binary", "abcdef",
+                                      "http://127.0.0.1:\(port)/curl/path"])
+        }
+        #expect(status == 0, "\(errors)")
+        #expect(output.hasPrefix("HTTP/2 200 \r\n"))
+        #expect(output.hasSuffix("\r\n\r\nPOST /curl/path 6"))
+    }
+
+    @Test func hundredConcurrentStreamsAnsweredOutOfOrder() async throws {
+        let (server, port) = try startHTTPServer { request, respond in
+            let delay = Int.random(in: 0...200)
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(delay)) {
+                respond(HTTPResponse(status: 200, body: Array("reply to \(request.path) with \(request.body.count)".utf8)))
+            }
+        }
+        defer { server.shutdown(deadline: .now()) {} }
+        try await blocking {
+            let client = try H2TestClient(port: port)
+            let ids = (0..<100).map { index in
+                client.submit(path: "/stream/\(index)", body: [UInt8](repeating: 7, count: index * 10))
+            }
+            try client.wait(for: ids)
+            for (index, id) in ids.enumerated() {
+                let response = client.responses[id]!
+                #expect(response.status == 200)
+                #expect(String(decoding: response.body, as: UTF8.self) == "reply to /stream/\(index) with \(index * 10)")
+            }
+        }
+    }
+
+    @Test func twentyMegabyteBodyArrivesIntact() async throws {
+        let payload = patternBytes(20 << 20)
+        let received = Mutex<[UInt8]>([])
+        let (server, port) = try startHTTPServer(limits: HTTPServerLimits(maxBodyBytes: 32 << 20)) { request, respond in
+            received.withLock { $0 = request.body }
+            // Echo 5 MB back so the response side also has to respect flow control.
+            respond(HTTPResponse(status: 200, body: Array(request.body.prefix(5 << 20))))
+        }
+        defer { server.shutdown(deadline: .now()) {} }
+        let response = try await blocking {
+            let client = try H2TestClient(port: port)
+            return try client.call(path: "/big", body: payload)
+        }
+        #expect(response.status == 200)
+        #expect(received.withLock { $0 == payload })
+        #expect(response.body == Array(payload.prefix(5 << 20)))
+    }
+
+    @Test func oversizedStreamIsRefusedAloneAndTheConnectionLivesOn() async throws {
+        let (server, port) = try startHTTPServer(limits: HTTPServerLimits(maxBodyBytes: 100_000), handler: describingHandler)
+        defer { server.shutdown(deadline: .now()) {} }
+        try await blocking {
+            let client = try H2TestClient(port: port)
+            let big = client.submit(path: "/big", body: patternBytes(1 << 20))
+            let small = client.submit(path: "/small", body: [1, 2, 3])
+            try client.wait(for: [big, small])
+            #expect(client.responses[big]!.status == 413)
+            #expect(String(decoding: client.responses[big]!.body, as: UTF8.self) == "request body larger than 100000 bytes\n")
+            #expect(client.responses[small]!.status == 200)
+            #expect(String(decoding: client.responses[small]!.body, as: UTF8.self) == "POST /small 3")
+            let after = try client.call(path: "/after", body: [9])
+            #expect(String(decoding: after.body, as: UTF8.self) == "POST /after 1")
+            // A declared content-length over the limit is refused before any DATA.
+            let declared = try client.call(path: "/declared", headers: [("content-length", "200000")], body: patternBytes(200_000))
+            #expect(declared.status == 413)
+        }
+    }
+
+    @Test func manyHTTP2Connections() async throws {
+        let (server, port) = try startHTTPServer(handler: describingHandler)
+        defer { server.shutdown(deadline: .now()) {} }
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for connection in 0..<24 {
+                group.addTask {
+                    try await blocking {
+                        let client = try H2TestClient(port: port)
+                        let ids = (0..<10).map { client.submit(path: "/c\(connection)/s\($0)", body: [UInt8](repeating: 1, count: $0)) }
+                        try client.wait(for: ids)
+                        var ok = 0
+                        for (index, id) in ids.enumerated()
+                        where String(decoding: client.responses[id]!.body, as: UTF8.self) == "POST /c\(connection)/s\(index) \(index)" {
+                            ok += 1
+                        }
+                        return ok
+                    }
+                }
+            }
+            var total = 0
+            for try await ok in group { total += ok }
+            #expect(total == 240)
+        }
+    }
+
+    @Test func shutdownSendsGoawayAndFinishesOpenStreams() async throws {
+        let held = HeldResponses()
+        let (server, port) = try startHTTPServer { request, respond in
+            held.hold { respond(.text(200, "done")) }
+        }
+        let client = UncheckedBox(try H2TestClient(port: port))
+        let id = client.value.submit(path: "/slow", body: [1])
+        try await blocking { try client.value.run(timeout: 5) { _ in true } }  // flush the request
+        try await held.waitFor(1)
+        let finished = Atomic<Bool>(false)
+        server.shutdown(deadline: .now() + 10) { finished.store(true, ordering: .releasing) }
+        try await blocking { try client.value.run(timeout: 10) { $0.goawayReceived } }
+        held.releaseAll()
+        try await blocking {
+            try client.value.wait(for: [id])
+            #expect(String(decoding: client.value.responses[id]!.body, as: UTF8.self) == "done")
+        }
+        await server.shutdown(deadline: .now() + 5)
+        let didFinish = finished.load(ordering: .acquiring)
+        #expect(didFinish)
+    }
+
+    @Test func garbageAfterThePrefaceClosesOnlyThatConnection() async throws {
+        let (server, port) = try startHTTPServer(handler: describingHandler)
+        defer { server.shutdown(deadline: .now()) {} }
+        try await blocking {
+            let raw = try RawHTTPClient(port: port)
+            try raw.send(Array(Connection.http2Preface) + [UInt8](repeating: 0xFF, count: 64))
+            _ = try raw.readToEnd()  // GOAWAY (if any) then EOF
+            let client = try H2TestClient(port: port)
+            #expect(try client.call(path: "/fine").status == 200)
+        }
+    }
+}
+
+/// Moves a non-Sendable test object into `blocking` closures.
+// @unchecked Sendable: the wrapped value is used by one thread at a time (the test awaits each
+// blocking call before the next).
+final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
