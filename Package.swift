@@ -36,6 +36,9 @@ let package = Package(
             linkerSettings: [.linkedLibrary("protobuf-c")]
         ),
 
+        // Wrappers for C APIs Swift's Glibc module lacks (mallopt).
+        .target(name: "CShims", path: "Sources/CShims"),
+
         // Data model, component protocols, rings, pipeline, config, metrics. No C, no I/O.
         .target(
             name: "CollectorCore",
@@ -61,7 +64,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "collectord",
-            dependencies: ["CollectorService", "CollectorCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CollectorService", "CollectorCore", "CShims", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .target(name: "CollectorTesting", dependencies: ["CollectorCore"], swiftSettings: strict),

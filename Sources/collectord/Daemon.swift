@@ -1,5 +1,6 @@
 import CollectorCore
 import CollectorService
+internal import CShims
 import Dispatch
 import Foundation
 import Synchronization
@@ -27,12 +28,23 @@ final class Daemon: Sendable {
     }
 
     static func timestamp() -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date())
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return RFC3339.format(nanoseconds: UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec))
+    }
+
+    /// Keeps glibc's heap small under load: few malloc arenas (Dispatch runs many threads,
+    /// each of which would otherwise get its own), and request-sized buffers (hundreds of KiB)
+    /// served by mmap so freeing them returns the memory at once. Environment settings
+    /// (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_) win.
+    static func tuneAllocator() {
+        let env = ProcessInfo.processInfo.environment
+        _ = cshims_tune_malloc(env["MALLOC_ARENA_MAX"] == nil ? 2 : 0,
+                               env["MALLOC_MMAP_THRESHOLD_"] == nil ? 256 * 1024 : 0)
     }
 
     func run() -> Never {
+        Daemon.tuneAllocator()
         signal(SIGPIPE, SIG_IGN)
         let config: CollectorConfig
         do {

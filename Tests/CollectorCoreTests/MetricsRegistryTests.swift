@@ -39,3 +39,12 @@ import Testing
         #expect(m.render().contains("g 2"))
     }
 }
+
+@Suite struct RFC3339Tests {
+    @Test func formatsKnownInstants() {
+        #expect(RFC3339.format(nanoseconds: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(RFC3339.format(nanoseconds: 1_700_000_000_001_500_000, digits: 9) == "2023-11-14T22:13:20.001500000Z")
+        #expect(RFC3339.format(nanoseconds: 951_782_400_000_000_000, digits: 0) == "2000-02-29T00:00:00Z")
+        #expect(RFC3339.format(nanoseconds: 1_795_738_446_631_712_473) == "2026-11-27T00:14:06.631Z")
+    }
+}

@@ -1,6 +1,8 @@
 import CollectorCore
 import Dispatch
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import Transport
 
@@ -10,7 +12,8 @@ import Transport
 public final class HealthCheckExtension: Extension {
     private struct State: Sendable {
         var running = false
-        var since = Date()
+        /// Wall-clock ns since the epoch when the pipelines last started.
+        var since: UInt64 = 0
     }
 
     private let settings: HealthCheckSettings
@@ -41,9 +44,9 @@ public final class HealthCheckExtension: Extension {
         let body: String
         let status: Int
         if snapshot.running {
-            let since = ISO8601DateFormatter().string(from: snapshot.since)
-            let uptime = Date().timeIntervalSince(snapshot.since)
-            body = "{\"status\":\"Server available\",\"upSince\":\"\(since)\",\"uptime\":\"\(String(format: "%.3fs", uptime))\"}"
+            let since = RFC3339.format(nanoseconds: snapshot.since, digits: 9)
+            let uptimeMs = (Self.wallNanoseconds() - snapshot.since) / 1_000_000
+            body = "{\"status\":\"Server available\",\"upSince\":\"\(since)\",\"uptime\":\"\(uptimeMs / 1000).\(String(uptimeMs % 1000 + 1000).dropFirst())s\"}"
             status = 200
         } else {
             body = "{\"status\":\"Server not available\",\"upSince\":\"0001-01-01T00:00:00Z\",\"uptime\":\"\"}"
@@ -54,9 +57,15 @@ public final class HealthCheckExtension: Extension {
 
     public func pipelinesChanged(running: Bool) {
         state.withLock { s in
-            if running && !s.running { s.since = Date() }
+            if running && !s.running { s.since = Self.wallNanoseconds() }
             s.running = running
         }
+    }
+
+    static func wallNanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 
     public func shutdown(deadline: DispatchTime, completion: @escaping @Sendable () -> Void) {

@@ -19,9 +19,20 @@ Prints ONE JSON document on stdout:
      "initialMetadata": {...}, "trailingMetadata": {...}, "seconds": S}
 Exit status: 0 when the call returned OK, 1 for any other status, 2 for bad arguments.
 
+Flood mode (--calls N > 1): N calls of the same payload over one channel, --concurrency at a
+time (each call blocks until answered), for filling a collector's pipeline. With --stop-on CODE
+no new call starts once one was answered with CODE (calls in flight still finish). The first
+answer with each status code is announced on stderr as it happens:
+    raw_grpc: first UNAVAILABLE after 83 calls started: <details>
+and the JSON document is then:
+    {"ok": bool (every call OK), "target": ..., "method": ..., "payload": ..., "requestBytes": N,
+     "compression": ..., "calls": calls made, "concurrency": C, "codes": {"OK": n, "UNAVAILABLE": m},
+     "details": {"UNAVAILABLE": first details seen, ...}, "seconds": S}
+
 Example:
     raw_grpc.py --endpoint 127.0.0.1:4317 --payload malformed
     raw_grpc.py --endpoint 127.0.0.1:4317 --payload oversize --size 5000000 --compression gzip
+    raw_grpc.py --endpoint 127.0.0.1:4317 --calls 500 --concurrency 100 --stop-on UNAVAILABLE
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True
@@ -126,7 +138,15 @@ def main(argv: list[str]) -> int:
     p.add_argument("--seed", type=int, default=1, help="random seed for --payload garbage")
     p.add_argument("--compression", choices=["none", "gzip"], default="none")
     p.add_argument("--timeout", type=float, default=10.0, help="call deadline in seconds")
+    p.add_argument("--calls", type=int, default=1, help="number of calls; more than 1 selects flood mode")
+    p.add_argument("--concurrency", type=int, default=1, help="calls in flight at once in flood mode")
+    p.add_argument("--stop-on", metavar="CODE",
+                   help="flood mode: start no new call once one was answered with this status (e.g. UNAVAILABLE)")
     args = p.parse_args(argv)
+    if args.calls < 1:
+        p.error("--calls must be >= 1")
+    if args.concurrency < 1:
+        p.error("--concurrency must be >= 1")
     if args.payload == "hex" and args.hex is None:
         p.error("--payload hex needs --hex")
     if args.payload == "file" and args.file is None:
@@ -155,6 +175,8 @@ def main(argv: list[str]) -> int:
     }
     options = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
     compression = grpc.Compression.Gzip if args.compression == "gzip" else grpc.Compression.NoCompression
+    if args.calls > 1:
+        return flood(args, target, method, data, options, compression)
     started = time.monotonic()
     with grpc.insecure_channel(target, options=options) as channel:
         call = channel.unary_unary(
@@ -181,6 +203,64 @@ def main(argv: list[str]) -> int:
     lib.emit(doc)
     if not doc["ok"]:
         print(f"raw_grpc: {method} on {target} -> {code.name}: {details}", file=sys.stderr)
+        return lib.EXIT_EXPORT_FAILED
+    return lib.EXIT_OK
+
+
+def flood(args: argparse.Namespace, target: str, method: str, data: bytes, options, compression) -> int:
+    """Flood mode: --calls calls, --concurrency at a time, one channel (see the module doc)."""
+    import grpc
+
+    stop_on = args.stop_on.upper() if args.stop_on else None
+    mu = threading.Lock()
+    state = {"started": 0, "stop": False}
+    codes: dict[str, int] = {}
+    details: dict[str, str] = {}
+
+    def worker(call) -> None:
+        while True:
+            with mu:
+                if state["stop"] or state["started"] >= args.calls:
+                    return
+                state["started"] += 1
+            try:
+                call.with_call(data, timeout=args.timeout, compression=compression)
+                code, detail = grpc.StatusCode.OK, ""
+            except grpc.RpcError as err:
+                code, detail = err.code(), err.details() or ""
+            with mu:
+                codes[code.name] = codes.get(code.name, 0) + 1
+                if code.name not in details:
+                    details[code.name] = detail
+                    print(f"raw_grpc: first {code.name} after {state['started']} calls started: {detail}",
+                          file=sys.stderr, flush=True)
+                if stop_on is not None and code.name == stop_on:
+                    state["stop"] = True
+
+    started = time.monotonic()
+    with grpc.insecure_channel(target, options=options) as channel:
+        call = channel.unary_unary(method, request_serializer=lambda b: b, response_deserializer=lambda b: b)
+        threads = [threading.Thread(target=worker, args=(call,), daemon=True) for _ in range(args.concurrency)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    doc = {
+        "ok": set(codes) == {"OK"},
+        "target": target,
+        "method": method,
+        "payload": args.payload,
+        "requestBytes": len(data),
+        "compression": args.compression,
+        "calls": sum(codes.values()),
+        "concurrency": args.concurrency,
+        "codes": codes,
+        "details": details,
+        "seconds": round(time.monotonic() - started, 3),
+    }
+    lib.emit(doc)
+    if not doc["ok"]:
+        print(f"raw_grpc: {doc['calls']} calls to {method} on {target}: {codes}", file=sys.stderr)
         return lib.EXIT_EXPORT_FAILED
     return lib.EXIT_OK
 
