@@ -1,19 +1,19 @@
 import Dispatch
 
-/// One accepted TCP connection: a non-blocking socket driven by Dispatch sources on the
-/// connection's own serial queue, plus the protocol session (HTTP/1.1 or HTTP/2) chosen from
-/// the first bytes.
+/// One accepted TCP connection: a non-blocking socket whose readiness events (from the
+/// ``Reactor``) run on the connection's own serial queue, plus the protocol session
+/// (HTTP/1.1 or HTTP/2) chosen from the first bytes.
 ///
-/// Reads go through a `DispatchSourceRead` into a pooled buffer and straight to the session.
-/// Writes are attempted immediately; only when the socket would block is a
-/// `DispatchSourceWrite` created/armed, and it is disarmed again once the output drains.
-/// Reading pauses while too much output is queued (a peer that does not read cannot make us
-/// buffer without bound) or while the session asks (HTTP/1.1 pipelining depth).
+/// Reads go into a pooled buffer and straight to the session. Writes are attempted at once;
+/// only when the socket would block is write-readiness requested, until the output drains.
+/// Reading pauses (is not re-armed) while too much output is queued (a peer that does not
+/// read cannot make us buffer without bound) or while the session asks (HTTP/1.1 pipelining
+/// depth).
 ///
-/// Lifecycle: `start` -> open -> (`closeAfterFlush` -> [lingering]) -> closed. Closing cancels
-/// both sources; the descriptor is closed in the last cancel handler, then the owner is told
-/// via `onClose`. A "lingering" close half-closes our side and discards input for a moment so
-/// that a peer still sending (e.g. a body we refused with 413) reads our response instead of
+/// Lifecycle: `start` -> open -> (`closeAfterFlush` -> [lingering]) -> closed. Closing
+/// deregisters from the reactor, closes the descriptor and tells the owner via `onClose`,
+/// synchronously. A "lingering" close half-closes our side and discards input for a moment
+/// so that a peer still sending (e.g. a body refused with 413) reads our response instead of
 /// getting a reset.
 // @unchecked Sendable: every mutable property is touched only on `queue` (the methods called
 // from other threads, `start`, `beginShutdown` and `forceClose`, just enqueue work there).
@@ -29,6 +29,8 @@ final class Connection: @unchecked Sendable {
     static let outputHighWater = 4 * 1024 * 1024
     /// How long a lingering close waits for the peer to stop sending.
     static let lingerTime: DispatchTimeInterval = .seconds(2)
+    /// Reads per readiness event before yielding to other connections.
+    static let readsPerEvent = 8
     static let http2Preface: [UInt8] = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
 
     let id: UInt64
@@ -39,11 +41,11 @@ final class Connection: @unchecked Sendable {
     private let onClose: @Sendable (UInt64) -> Void
 
     // Queue-confined state.
-    private var readSource: (any DispatchSourceRead)?
-    private var writeSource: (any DispatchSourceWrite)?
-    private var readSuspended = false
-    private var writeArmed = false
-    private var openSources = 0
+    private var reactor: Reactor?
+    private var token: UInt64 = 0
+    /// What the reactor is armed for; nil once an event fired (one-shot) or before arming.
+    private var armed: (read: Bool, write: Bool)?
+    private var waitingForWritable = false
     private var inputClosed = false
     private var sessionPausedReading = false
     private var shutdownRequested = false
@@ -64,16 +66,20 @@ final class Connection: @unchecked Sendable {
 
     // MARK: - Entry points from other threads
 
-    /// Begins reading. Call once, after the owner has registered the connection.
+    /// Registers with the reactor and begins reading. Call once, after the owner has
+    /// registered the connection.
     func start() {
         queue.async { [self] in
-            guard phase == .open, readSource == nil else { return }
-            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-            source.setEventHandler { [self] in handleReadable() }
-            source.setCancelHandler { [self] in sourceCancelled() }
-            readSource = source
-            openSources += 1
-            source.activate()
+            guard phase == .open, token == 0 else { return }
+            do {
+                let reactor = try Reactor.shared.get()
+                token = try reactor.register(fd, queue: queue) { [self] events in handle(events) }
+                self.reactor = reactor
+            } catch {
+                close()
+                return
+            }
+            updateInterest()
         }
     }
 
@@ -84,6 +90,7 @@ final class Connection: @unchecked Sendable {
             shutdownRequested = true
             guard phase == .open else { return }
             if let session { session.beginShutdown() } else { close() }
+            updateInterest()
         }
     }
 
@@ -107,19 +114,21 @@ final class Connection: @unchecked Sendable {
         output.append(bytes)
     }
 
-    /// Writes queued output now, or arms the write source if the socket is full.
+    /// Writes queued output now, or waits for writability if the socket is full.
     func flush() {
         switch phase {
         case .open, .closingAfterFlush: break
         case .lingering, .closed: return
         }
-        guard !writeArmed else { return }
+        guard !waitingForWritable else { return }
         switch output.send(to: fd) {
-        case .drained: afterDrain()
+        case .drained:
+            afterDrain()
         case .wouldBlock:
-            armWriteSource()
-            updateReadInterest()
-        case .failed: close()
+            waitingForWritable = true
+            updateInterest()
+        case .failed:
+            close()
         }
     }
 
@@ -128,15 +137,15 @@ final class Connection: @unchecked Sendable {
     func closeAfterFlush(linger: Bool) {
         guard phase == .open else { return }
         phase = .closingAfterFlush(linger: linger)
-        updateReadInterest()
         flush()
+        updateInterest()
     }
 
     /// The session's wish to stop reading (e.g. too many pipelined requests in flight).
     func setReadingPaused(_ paused: Bool) {
         guard sessionPausedReading != paused else { return }
         sessionPausedReading = paused
-        updateReadInterest()
+        updateInterest()
     }
 
     /// Closes immediately, dropping queued output. Idempotent.
@@ -148,37 +157,57 @@ final class Connection: @unchecked Sendable {
         current?.connectionClosed()
         output.removeAll()
         detectBuffer = []
-        if let source = readSource {
-            source.cancel()
-            if readSuspended { source.resume() }
-            readSuspended = false
-        }
-        if let source = writeSource {
-            source.cancel()
-            if !writeArmed { source.resume() }
-            writeArmed = true
-        }
-        if openSources == 0 { finishClose() }
-    }
-
-    // MARK: - Internals
-
-    private func sourceCancelled() {
-        openSources -= 1
-        if openSources == 0 && phase == .closed { finishClose() }
-    }
-
-    private func finishClose() {
-        readSource = nil
-        writeSource = nil
+        if let reactor, token != 0 { reactor.deregister(fd, token: token) }
+        reactor = nil
         Sys.close(fd)
         onClose(id)
     }
 
+    // MARK: - Readiness
+
+    private func handle(_ events: Reactor.Events) {
+        guard phase != .closed else { return }
+        armed = nil  // one-shot: the reactor disarmed the descriptor
+        let wantsRead = wantsToRead
+        if wantsRead && !events.isDisjoint(with: [.readable, .hangup, .error]) {
+            handleReadable()
+        }
+        if waitingForWritable && phase != .closed && !events.isDisjoint(with: [.writable, .hangup, .error]) {
+            handleWritable()
+        }
+        if events.contains(.error) && !wantsRead && !waitingForWritable {
+            close()  // reset while idle-paused: nothing else will notice
+        }
+        updateInterest()
+    }
+
+    private var wantsToRead: Bool {
+        switch phase {
+        case .open: !inputClosed && !sessionPausedReading && output.byteCount < Self.outputHighWater
+        case .lingering: !inputClosed
+        case .closingAfterFlush, .closed: false
+        }
+    }
+
+    /// Re-arms the reactor for what is wanted now (no-op if already armed that way).
+    private func updateInterest() {
+        guard phase != .closed, let reactor, token != 0 else { return }
+        let read = wantsToRead
+        let write = waitingForWritable
+        if let armed, armed.read == read && armed.write == write { return }
+        if armed == nil && !read && !write { return }  // stay disarmed while paused
+        do {
+            try reactor.arm(fd, token: token, read: read, write: write)
+            armed = (read, write)
+        } catch {
+            close()
+        }
+    }
+
     private func handleReadable() {
         ReadBufferPool.shared.withBuffer { buffer in
-            for _ in 0..<8 {
-                guard phase != .closed, !readSuspended else { return }
+            for _ in 0..<Self.readsPerEvent {
+                guard phase != .closed, wantsToRead else { return }
                 let count: Int?
                 do { count = try Sys.read(fd, into: buffer) } catch {
                     close()
@@ -199,7 +228,6 @@ final class Connection: @unchecked Sendable {
 
     private func handleEndOfInput() {
         inputClosed = true
-        updateReadInterest()
         switch phase {
         case .open:
             if let session { session.inputEnded() } else { close() }
@@ -211,13 +239,9 @@ final class Connection: @unchecked Sendable {
     }
 
     private func handleWritable() {
-        guard phase != .closed else { return }
         switch output.send(to: fd) {
         case .drained:
-            if writeArmed, let source = writeSource {
-                source.suspend()
-                writeArmed = false
-            }
+            waitingForWritable = false
             afterDrain()
             if phase == .open { session?.outputDrained() }
         case .wouldBlock:
@@ -233,49 +257,15 @@ final class Connection: @unchecked Sendable {
             if linger && !inputClosed {
                 Sys.shutdownWrite(fd)
                 phase = .lingering
-                updateReadInterest()
+                updateInterest()
                 queue.asyncAfter(deadline: .now() + Self.lingerTime) { [weak self] in self?.close() }
             } else {
                 close()
             }
         case .open:
-            updateReadInterest()
+            updateInterest()
         case .lingering, .closed:
             break
-        }
-    }
-
-    private func armWriteSource() {
-        if let source = writeSource {
-            if !writeArmed {
-                source.resume()
-                writeArmed = true
-            }
-            return
-        }
-        let source = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
-        source.setEventHandler { [self] in handleWritable() }
-        source.setCancelHandler { [self] in sourceCancelled() }
-        writeSource = source
-        openSources += 1
-        writeArmed = true
-        source.activate()
-    }
-
-    private func updateReadInterest() {
-        guard let source = readSource else { return }
-        let wanted: Bool
-        switch phase {
-        case .open: wanted = !inputClosed && !sessionPausedReading && output.byteCount < Self.outputHighWater
-        case .lingering: wanted = !inputClosed
-        case .closingAfterFlush, .closed: wanted = false
-        }
-        if wanted && readSuspended {
-            source.resume()
-            readSuspended = false
-        } else if !wanted && !readSuspended {
-            source.suspend()
-            readSuspended = true
         }
     }
 

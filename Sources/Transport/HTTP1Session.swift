@@ -7,7 +7,8 @@ import Dispatch
 /// Keep-alive follows the request (`Connection: close`, HTTP/1.0 rules). A parse error is
 /// answered with its status and `connection: close`, after the responses already owed; the
 /// rest of the input is ignored and the connection lingers briefly before closing. At most
-/// ``maxPipelined`` requests are in flight; beyond that reading pauses.
+/// ``maxPipelined`` requests are in flight; beyond that, requests already parsed wait in a
+/// queue and reading pauses.
 // @unchecked Sendable: all mutable state is touched only on the connection's serial queue;
 // the responder closures only capture `self` to enqueue work on that queue.
 final class HTTP1Session: ProtocolSession, @unchecked Sendable {
@@ -20,7 +21,8 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
         var version: HTTPVersion
     }
 
-    private unowned let connection: Connection
+    /// Strong: the cycle with `Connection.session` is broken when the connection closes.
+    private let connection: Connection
     private let queue: DispatchQueue
     private var parser: HTTP1Parser
     /// Requests awaiting their turn to be written; `slots[0]` has sequence number `firstSeq`.
@@ -32,6 +34,9 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
     private var peerFinished = false
     private var continuePending = false
     private var closed = false
+    /// Parsed requests not started yet because ``maxPipelined`` are in flight (bounded by
+    /// what one read event delivers, since reading pauses meanwhile).
+    private var queued: [HTTP1Parser.Event] = []
 
     init(connection: Connection) {
         self.connection = connection
@@ -42,7 +47,17 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
     func receive(_ bytes: UnsafeRawBufferPointer) {
         guard !closing else { return }
         parser.limits = connection.router.limits
-        for event in parser.feed(bytes) {
+        queued.append(contentsOf: parser.feed(bytes))
+        dispatchQueued()
+        flushResponses()
+    }
+
+    /// Starts queued requests while fewer than ``maxPipelined`` are in flight.
+    private func dispatchQueued() {
+        var taken = 0
+        while taken < queued.count && !closing && slots.count < Self.maxPipelined {
+            let event = queued[taken]
+            taken += 1
             switch event {
             case .request(let request, let keepAlive):
                 startRequest(request, keepAlive: keepAlive && !draining)
@@ -53,30 +68,34 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
                 slots.append(Slot(response: response, keepAlive: false, omitBody: false, version: .http1_1))
                 closing = true
             }
-            if closing { break }
         }
-        flushResponses()
+        if closing {
+            queued = []
+        } else {
+            queued.removeFirst(taken)
+        }
     }
 
     func inputEnded() {
+        // Requests already received (in flight or queued) are still answered, then we close.
         peerFinished = true
-        closing = true
-        if slots.isEmpty { connection.close() }
+        if slots.isEmpty && queued.isEmpty { connection.close() }
     }
 
     func outputDrained() {}
 
     func beginShutdown() {
         draining = true
-        if slots.isEmpty && parser.isIdle {
+        let idle = parser.isIdle && queued.isEmpty
+        if slots.isEmpty && idle {
             closing = true
             connection.closeAfterFlush(linger: false)
-        } else if parser.isIdle {
+        } else if idle {
             // The newest request in flight is the last one served on this connection.
             slots[slots.count - 1].keepAlive = false
             closing = true
         }
-        // Otherwise the request being received is served with `connection: close`.
+        // Otherwise the next request started is served with `connection: close`.
     }
 
     func forceClose() {}
@@ -84,6 +103,7 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
     func connectionClosed() {
         closed = true
         slots = []
+        queued = []
     }
 
     // MARK: - Requests and responses
@@ -123,6 +143,7 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
         while let first = slots.first, let response = first.response {
             slots.removeFirst()
             firstSeq += 1
+            if !queued.isEmpty { dispatchQueued() }
             for chunk in HTTP1ResponseWriter.serialize(response, keepAlive: first.keepAlive,
                                                        requestVersion: first.version, omitBody: first.omitBody) {
                 connection.write(chunk)
@@ -142,7 +163,7 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
                 continuePending = false
                 connection.write(HTTP1ResponseWriter.continueResponse)
             }
-            if peerFinished || (draining && parser.isIdle) {
+            if peerFinished || (draining && parser.isIdle && queued.isEmpty) {
                 closing = true
                 connection.flush()
                 connection.closeAfterFlush(linger: false)
@@ -150,6 +171,6 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
             }
         }
         connection.flush()
-        connection.setReadingPaused(slots.count >= Self.maxPipelined)
+        connection.setReadingPaused(slots.count >= Self.maxPipelined || !queued.isEmpty)
     }
 }

@@ -27,7 +27,8 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
     /// Frames are concatenated into writes of about this size.
     static let batchBytes = 64 * 1024
 
-    private unowned let connection: Connection
+    /// Strong: the cycle with `Connection.session` is broken when the connection closes.
+    private let connection: Connection
     let queue: DispatchQueue
     let router: any RequestRouter
     /// Owned; deleted in `deinit` (never while a call into nghttp2 may be on the stack).

@@ -61,27 +61,3 @@ public struct HTTPResponse: Sendable, Equatable {
         }
     }
 }
-
-/// Handles one request. Called on the connection's queue: it must not block (hand the work
-/// elsewhere and return). `respond` must be called exactly once, from any thread, at any
-/// later time; extra calls are ignored, and a response for a connection or stream that has
-/// gone away is dropped. Responses may complete out of order: HTTP/1.1 writes them in request
-/// order, HTTP/2 streams are independent.
-public typealias HTTPHandler = @Sendable (HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) -> Void
-
-/// Bounds applied to every request. Reading is bounded by these before anything is buffered.
-public struct HTTPServerLimits: Sendable, Equatable {
-    /// Maximum bytes of the request head (request line + header fields) -> 431.
-    public var maxHeaderBytes: Int
-    /// Maximum number of header fields -> 431.
-    public var maxHeaderCount: Int
-    /// Maximum body bytes after de-chunking -> 413 (checked before reading the body when the
-    /// length is declared, otherwise as it arrives).
-    public var maxBodyBytes: Int
-
-    public init(maxHeaderBytes: Int = 64 * 1024, maxHeaderCount: Int = 100, maxBodyBytes: Int = 20 * 1024 * 1024) {
-        self.maxHeaderBytes = maxHeaderBytes
-        self.maxHeaderCount = maxHeaderCount
-        self.maxBodyBytes = maxBodyBytes
-    }
-}

@@ -1,5 +1,11 @@
 import Dispatch
-import Synchronization
+
+/// Handles one request. Called on the connection's queue: it must not block (hand the work
+/// elsewhere and return). `respond` must be called exactly once, from any thread, at any
+/// later time; extra calls are ignored, and a response for a connection or stream that has
+/// gone away is dropped. Responses may complete out of order: HTTP/1.1 writes them in request
+/// order, HTTP/2 streams are independent.
+public typealias HTTPHandler = @Sendable (HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) -> Void
 
 /// An HTTP/1.1 server (keep-alive, sequential pipelining) that also serves HTTP/2 with prior
 /// knowledge (h2c) on the same port, delivering the same ``HTTPRequest`` to the same handler.
@@ -64,49 +70,5 @@ public final class HTTPServer: Sendable {
         await withCheckedContinuation { continuation in
             core.shutdown(deadline: deadline) { continuation.resume() }
         }
-    }
-}
-
-/// Plain HTTP routing: every request goes to the handler, bodies are bounded by
-/// ``HTTPServerLimits/maxBodyBytes`` (413). Thread-safe.
-final class HTTPRouter: RequestRouter {
-    private struct Config {
-        var handler: HTTPHandler
-        var limits: HTTPServerLimits
-        var policy: BodyPolicy
-    }
-
-    private let config: Mutex<Config>
-
-    init(limits: HTTPServerLimits, handler: @escaping HTTPHandler) {
-        config = Mutex(Config(handler: handler, limits: limits, policy: Self.policy(for: limits)))
-    }
-
-    var limits: HTTPServerLimits { config.withLock { $0.limits } }
-
-    func setHandler(_ handler: @escaping HTTPHandler) {
-        config.withLock { $0.handler = handler }
-    }
-
-    func setLimits(_ limits: HTTPServerLimits) {
-        config.withLock {
-            $0.limits = limits
-            $0.policy = Self.policy(for: limits)
-        }
-    }
-
-    func admit(_ head: HTTPRequest) -> BodyAdmission {
-        .accept(config.withLock { $0.policy })
-    }
-
-    func dispatch(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
-        let handler = config.withLock { $0.handler }
-        handler(request, respond)
-    }
-
-    private static func policy(for limits: HTTPServerLimits) -> BodyPolicy {
-        BodyPolicy(maxBytes: limits.maxBodyBytes,
-                   overflow: .text(413, "request body larger than \(limits.maxBodyBytes) bytes\n"),
-                   inspect: nil)
     }
 }

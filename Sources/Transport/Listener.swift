@@ -1,26 +1,28 @@
 import Dispatch
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A bound, listening, non-blocking TCP socket that accepts connections on a Dispatch read
-/// source.
+/// A bound, listening, non-blocking TCP socket that accepts connections when the ``Reactor``
+/// reports it readable.
 ///
 /// Lifecycle: `init` binds and listens (so bind errors surface synchronously), ``start(_:)``
-/// begins accepting, ``stop()`` cancels the source and closes the socket; both are idempotent.
-/// Threading: ``start(_:)`` and ``stop()`` may be called from any thread; the accept callback
-/// runs on the listener's own serial queue.
-final class Listener: Sendable {
+/// begins accepting, ``stop()`` stops and closes the socket before returning (new connections
+/// are refused and the port can be bound again); both are idempotent.
+/// Threading: `start` and `stop` may be called from any thread except the accept callback;
+/// accepting runs on the listener's own serial queue, where `start` and `stop` also do their
+/// work, so the socket is never closed under a running `accept`.
+// @unchecked Sendable: the mutable state (`token`, `stopped`, `onAccept`) is touched only on
+// `queue`; `fd`, `boundPort` and `queue` are immutable.
+final class Listener: @unchecked Sendable {
     /// The port actually bound (meaningful when the endpoint asked for port 0).
     let boundPort: Int
     private let fd: Int32
     private let queue: DispatchQueue
-    /// Signalled once the listening socket is closed.
-    private let closed = DispatchSemaphore(value: 0)
-    private static let queueKey = DispatchSpecificKey<ObjectIdentifier>()
-    /// The accept source (nil before `start` and after `stop`) and whether `stop` ran.
-    private let state = Mutex<(source: SourceBox?, stopped: Bool)>((nil, false))
+    private var reactor: Reactor?
+    private var token: UInt64 = 0
+    private var stopped = false
+    private var onAccept: (@Sendable (Int32, String) -> Void)?
 
     /// Binds `endpoint` (with `SO_REUSEADDR`) and starts listening.
     /// - Throws: ``TransportError`` like `listen 0.0.0.0:4317: Address already in use`.
@@ -48,7 +50,6 @@ final class Listener: Sendable {
                 self.boundPort = try SocketAddress.boundPort(of: fd)
                 self.fd = fd
                 self.queue = DispatchQueue(label: "transport.listener.\(endpoint)", target: target)
-                queue.setSpecific(key: Self.queueKey, value: ObjectIdentifier(self))
                 return
             } catch let error as TransportError {
                 lastError = error.errno ?? lastError
@@ -59,78 +60,68 @@ final class Listener: Sendable {
     }
 
     /// Begins accepting. `onAccept` receives each new non-blocking descriptor and the peer's
-    /// address text; it owns the descriptor from then on. Calls after ``stop()`` do nothing.
-    func start(_ onAccept: @escaping @Sendable (Int32, String) -> Void) {
-        state.withLock { state in
-            guard !state.stopped, state.source == nil else { return }
-            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-            let fd = self.fd
-            source.setEventHandler { [weak self] in self?.acceptReady(onAccept) }
-            let closed = self.closed
-            source.setCancelHandler {
-                Sys.close(fd)
-                closed.signal()
+    /// address text, on the listener's queue; it owns the descriptor from then on.
+    /// - Throws: if the reactor cannot watch the socket (the socket is then closed).
+    func start(_ onAccept: @escaping @Sendable (Int32, String) -> Void) throws {
+        try queue.sync {
+            guard !stopped, token == 0 else { return }
+            do {
+                let reactor = try Reactor.shared.get()
+                token = try reactor.register(fd, queue: queue) { [weak self] _ in self?.acceptReady() }
+                self.reactor = reactor
+                self.onAccept = onAccept
+                try reactor.arm(fd, token: token, read: true, write: false)
+            } catch {
+                closeNow()
+                throw error
             }
-            state.source = SourceBox(source)
-            source.activate()
         }
     }
 
     /// Stops accepting and closes the listening socket. Established connections are not
     /// affected. Idempotent.
     func stop() {
-        let toCancel: SourceBox? = state.withLock { state in
-            if state.stopped { return nil }
-            state.stopped = true
-            let current = state.source
-            state.source = nil
-            if current == nil { Sys.close(fd) }
-            return current
-        }
-        guard let box = toCancel else { return }
-        box.source.cancel()
-        // Wait (briefly) for the cancel handler to close the socket, so that when `stop`
-        // returns new connections are refused and the port can be bound again. (Calling
-        // `shutdown` on the socket instead would raise EPOLLHUP on a descriptor libdispatch
-        // is still watching, a path that is fragile in libdispatch's epoll backend.) Never
-        // wait on the listener's own queue: the handler could not run.
-        if DispatchQueue.getSpecific(key: Self.queueKey) != ObjectIdentifier(self) {
-            _ = closed.wait(timeout: .now() + 2)
-        }
+        queue.sync { closeNow() }
     }
 
-    /// Accepts what is pending, bounded per event so one busy listener cannot starve others.
-    private func acceptReady(_ onAccept: @Sendable (Int32, String) -> Void) {
+    private func closeNow() {
+        guard !stopped else { return }
+        stopped = true
+        if let reactor, token != 0 { reactor.deregister(fd, token: token) }
+        reactor = nil
+        onAccept = nil
+        Sys.close(fd)
+    }
+
+    /// Accepts what is pending (bounded per event so one busy listener cannot starve
+    /// others), then re-arms.
+    private func acceptReady() {
+        guard !stopped, let onAccept else { return }
         var address = sockaddr_storage()
-        for _ in 0..<64 {
+        var backOff = false
+        accepting: for _ in 0..<64 {
             do {
-                guard let client = try Sys.accept(fd, address: &address) else { return }
+                guard let client = try Sys.accept(fd, address: &address) else { break accepting }
                 try? Sys.setOption(client, level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1, label: "TCP_NODELAY")
                 onAccept(client, SocketAddress.describe(address))
             } catch let error as TransportError {
-                if error.errno == EMFILE || error.errno == ENFILE || error.errno == ENOBUFS || error.errno == ENOMEM {
-                    // Out of descriptors: back off briefly instead of spinning on a ready socket.
-                    pauseAccepting(for: .milliseconds(100))
-                }
-                // ECONNABORTED and friends concern one client only; try again on the next event.
-                return
+                // Out of descriptors: back off briefly instead of spinning on a ready socket.
+                // Other errors (ECONNABORTED, ...) concern one client only.
+                backOff = [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errno ?? 0)
+                break accepting
             } catch {
-                return
+                break accepting
             }
+        }
+        if backOff {
+            queue.asyncAfter(deadline: .now() + .milliseconds(100)) { [weak self] in self?.rearm() }
+        } else {
+            rearm()
         }
     }
 
-    private func pauseAccepting(for interval: DispatchTimeInterval) {
-        guard let box = state.withLock({ $0.source }) else { return }
-        box.source.suspend()
-        queue.asyncAfter(deadline: .now() + interval) { box.source.resume() }
+    private func rearm() {
+        guard !stopped, let reactor else { return }
+        do { try reactor.arm(fd, token: token, read: true, write: false) } catch { closeNow() }
     }
-}
-
-/// Holds a Dispatch source so it can be stored in a `Mutex` and passed between threads.
-// @unchecked Sendable: Dispatch sources are thread-safe objects (cancel/suspend/resume may be
-// called from any thread); the box itself is immutable.
-final class SourceBox: @unchecked Sendable {
-    let source: any DispatchSourceRead
-    init(_ source: any DispatchSourceRead) { self.source = source }
 }

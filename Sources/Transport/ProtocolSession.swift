@@ -1,8 +1,10 @@
 /// A protocol engine (HTTP/1.1 or HTTP/2) driving one ``Connection``.
 ///
 /// Threading: every method is called on the connection's serial queue, and implementations
-/// touch their state only there. Ownership: the connection owns the session; the session
-/// refers back to the connection without owning it.
+/// touch their state only there. Ownership: the connection and its session refer to each
+/// other; the connection drops the session when it closes (after `connectionClosed`), which
+/// breaks the cycle. Any call into the connection may close it, so sessions re-check their
+/// `closed` state after such calls.
 protocol ProtocolSession: AnyObject {
     /// Bytes read from the socket. Only valid during the call: copy what must be kept.
     func receive(_ bytes: UnsafeRawBufferPointer)

@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// Threading: all methods are thread-safe; state is behind one `Mutex`, and completions are
 /// called outside it. Connections run on serial queues that target ``ioQueue``, a concurrent
-/// queue shared by every server in the process.
+/// queue shared by every server in the process; socket readiness comes from the ``Reactor``.
 final class ServerCore: Sendable {
     /// The concurrent queue all listeners and connections target.
     static let ioQueue = DispatchQueue(label: "transport.io", qos: .userInitiated, attributes: .concurrent)
@@ -44,7 +44,7 @@ final class ServerCore: Sendable {
 
     /// Binds and begins accepting; returns as soon as the socket listens.
     func start() throws {
-        try state.withLock { state in
+        let listener: Listener = try state.withLock { state in
             switch state.phase {
             case .idle: break
             case .running, .draining:
@@ -56,13 +56,23 @@ final class ServerCore: Sendable {
             state.listener = listener
             state.boundPort = listener.boundPort
             state.phase = .running
-            listener.start { [weak self] fd, remote in
+            return listener
+        }
+        // Outside the lock: accepting takes it.
+        do {
+            try listener.start { [weak self] fd, remote in
                 guard let self else {
                     Sys.close(fd)
                     return
                 }
                 self.accepted(fd: fd, remoteAddress: remote)
             }
+        } catch {
+            state.withLock { state in
+                state.listener = nil
+                state.phase = .stopped
+            }
+            throw error
         }
     }
 

@@ -45,6 +45,17 @@ struct HTTP1ServerTests {
         }
     }
 
+    @Test func deepPipelineIsServedInOrder() async throws {
+        let (server, port) = try startHTTPServer(handler: describingHandler)
+        defer { server.shutdown(deadline: .now()) {} }
+        try await blocking {
+            let client = try RawHTTPClient(port: port)
+            try client.send((0..<100).map { "GET /p\($0) HTTP/1.1\r\nHost: x\r\n\r\n" }.joined())
+            let bodies = try (0..<100).map { _ in try client.readResponse().bodyText }
+            #expect(bodies == (0..<100).map { "GET /p\($0) 0" })
+        }
+    }
+
     @Test func oversizedBodyGets413AndClose() async throws {
         let handled = Atomic<Int>(0)
         let (server, port) = try startHTTPServer(limits: HTTPServerLimits(maxBodyBytes: 1000)) { request, respond in

@@ -1,5 +1,6 @@
 import CollectorCore
 import OTLPCodec
+import Synchronization
 
 /// The `debug` exporter: writes what it receives to standard output, as the OTel Collector's
 /// debug exporter does, at `basic` (one line per batch), `normal` (one line per span or log
@@ -13,10 +14,12 @@ public final class DebugExporter: Exporter {
     private let settings: DebugSettings
     private let formatter: DebugFormatter
     private let write: Writer
+    private let sampler: Mutex<DebugSampler>
 
-    public init(settings: DebugSettings, write: @escaping Writer) {
+    public init(settings: DebugSettings, clock: any MonotonicClock = SystemClock(), write: @escaping Writer) {
         self.settings = settings
         self.write = write
+        self.sampler = Mutex(DebugSampler(initial: settings.samplingInitial, thereafter: settings.samplingThereafter, clock: clock))
         let verbosity: DebugFormatter.Verbosity = switch settings.verbosity {
         case .basic: .basic
         case .normal: .normal
@@ -28,6 +31,7 @@ public final class DebugExporter: Exporter {
     public func start() throws {}
 
     public func export(_ batch: TelemetryBatch) throws(ComponentError) {
+        guard sampler.withLock({ $0.admit() }) else { return }
         let signal: OTLPSignal = batch.signal == .traces ? .traces : .logs
         let text: String
         do {
@@ -39,4 +43,31 @@ public final class DebugExporter: Exporter {
     }
 
     public func shutdown() {}
+}
+
+/// The OTel Collector's debug sampling: in each second, the first `initial` batches are printed,
+/// then every `thereafter`-th. With the defaults (2, 1) everything is printed.
+struct DebugSampler: Sendable {
+    let initial: Int
+    let thereafter: Int
+    let clock: any MonotonicClock
+    private var windowStart: UInt64 = 0
+    private var seen = 0
+
+    init(initial: Int, thereafter: Int, clock: any MonotonicClock) {
+        self.initial = max(1, initial)
+        self.thereafter = max(1, thereafter)
+        self.clock = clock
+    }
+
+    mutating func admit() -> Bool {
+        let now = clock.now()
+        if now - windowStart >= 1_000_000_000 || seen == 0 {
+            windowStart = now
+            seen = 0
+        }
+        seen += 1
+        if seen <= initial { return true }
+        return (seen - initial) % thereafter == 0
+    }
 }

@@ -43,7 +43,7 @@ struct OTLPHTTPHandler: Sendable {
         case "gzip":
             do {
                 body = try Gzip.decompress(body, limit: settings.maxRequestBodySize)
-            } catch let error as GzipError where error.isTooLarge {
+            } catch where error.isTooLarge {
                 return respond(Self.status(413, code: 8, "request body larger than \(settings.maxRequestBodySize) bytes after decompression", encoding))
             } catch {
                 return respond(Self.status(400, code: 3, "invalid gzip body: \(error)", encoding))

@@ -194,6 +194,11 @@ final class H2TestClient {
         return try call(path: path, headers: [("content-type", "application/grpc"), ("te", "trailers")] + headers, body: framed)
     }
 
+    /// Cancels a stream (RST_STREAM CANCEL).
+    func reset(stream id: Int32) {
+        nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, NGHTTP2_CANCEL.rawValue)
+    }
+
     /// Waits until the server's GOAWAY arrives or the server closes.
     func waitForGoaway(timeout: TimeInterval = 5) throws {
         try run(timeout: timeout) { $0.goawayReceived || $0.peerClosed }
