@@ -157,7 +157,9 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     private func armTimer() {
-        let deadline = processors.compactMap(\.nextDeadline).min()
+        // While output is held for a full exporter ring, timers could only re-hold; the
+        // exporter's wake-up drains and re-arms. (Arming here would spin on a past deadline.)
+        let deadline = held.isEmpty ? processors.compactMap(\.nextDeadline).min() : nil
         guard deadline != timerDeadline else { return }
         timerDeadline = deadline
         timer?.cancel()
