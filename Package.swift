@@ -49,6 +49,8 @@ let package = Package(
         .target(name: "OTLPCodec", dependencies: ["OTLPProto", "CProtobufC"], swiftSettings: strict),
         // Sockets on Dispatch, HTTP/1.1, HTTP/2 (nghttp2), gRPC framing, gzip.
         .target(name: "Transport", dependencies: ["CNghttp2", "CZlib"], swiftSettings: strict),
+        // On-disk trace and log store: zstd segments, indexes, recovery, retention, queries.
+        .target(name: "Store", dependencies: ["OTLPCodec", "CZstd"], swiftSettings: strict),
 
         // Components: one target each.
         .target(name: "OTLPReceiver", dependencies: ["CollectorCore", "OTLPCodec", "Transport"], path: "Sources/Components/OTLPReceiver", swiftSettings: strict),
@@ -72,6 +74,7 @@ let package = Package(
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "CollectorTesting"]),
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto"], exclude: ["Fixtures"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "OTLPCodec"], exclude: ["Fixtures"]),
         .testTarget(name: "ComponentsTests", dependencies: ["BatchProcessor", "DebugExporter", "OTLPReceiver", "CollectorCore", "CollectorTesting", "OTLPCodec"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CollectorTesting"], exclude: ["clients"]),
     ]

@@ -1,0 +1,184 @@
+import OTLPCodec
+
+/// The index of a segment while it lives in memory: the active segment (built block by block
+/// as appends commit), a segment waiting to be sealed, or a segment rebuilt by scanning.
+/// Sealing serializes it into an index file (`IndexFile.encode`).
+///
+/// A plain value; `MemorySegmentIndex` owns one behind a Mutex for concurrent readers.
+struct MemoryIndex: Sendable {
+    /// Bytes of the segment file covered: the end of the last committed block.
+    var dataLength: UInt64
+    var blocks: [BlockRecord] = []
+    var strings: [String] = []
+    private var stringIDs: [String: UInt32] = [:]
+    var pairs: [PairStats] = []
+    private var pairIDs: [UInt64: UInt32] = [:]
+    var traces: [OTLPTraceID: TraceRecord] = [:]
+    var minTime: UInt64 = .max
+    var maxTime: UInt64 = 0
+
+    init(dataLength: UInt64) {
+        self.dataLength = dataLength
+    }
+
+    /// Adds a committed block and what it holds (blocks come in file order; a skipped corrupt
+    /// range may lie between `dataLength` and `block.offset`).
+    mutating func add(_ block: BlockRecord, _ facts: BlockFacts) {
+        let number = UInt32(blocks.count)
+        blocks.append(block)
+        dataLength = block.offset + UInt64(block.storedLength)
+        if block.itemCount > 0 {
+            minTime = min(minTime, block.minTime)
+            maxTime = max(maxTime, block.maxTime)
+        }
+        switch facts {
+        case .spans(let scan): addSpans(scan, block: number)
+        case .logs(let scan): addLogs(scan, block: number)
+        }
+    }
+
+    private mutating func addSpans(_ scan: OTLPSpanScan, block: UInt32) {
+        let services = scan.services.map { intern($0) }
+        for span in scan.spans {
+            let service = services[span.resource]
+            let operation = intern(span.name)
+            let pair = pairID(service, operation)
+            pairs[Int(pair)].minTime = min(pairs[Int(pair)].minTime, span.startTimeUnixNano)
+            pairs[Int(pair)].maxTime = max(pairs[Int(pair)].maxTime, span.endTimeUnixNano)
+            pairs[Int(pair)].spanCount += 1
+            if span.isError { pairs[Int(pair)].errorCount += 1 }
+            guard let id = span.traceID else { continue }
+            update(id, block: block) { trace in
+                if !trace.pairs.contains(pair) { trace.pairs.append(pair) }
+                trace.start = min(trace.start, span.startTimeUnixNano)
+                trace.end = max(trace.end, span.endTimeUnixNano)
+                let parentless = span.parentSpanID == 0
+                if trace.spanCount == 0 || trace.isBetterRoot(parentless: parentless, start: span.startTimeUnixNano) {
+                    trace.rootService = service
+                    trace.rootOperation = operation
+                    trace.rootStart = span.startTimeUnixNano
+                    trace.rootParentless = parentless
+                }
+                trace.spanCount += 1
+                if span.isError { trace.errorCount += 1 }
+            }
+        }
+    }
+
+    private mutating func addLogs(_ scan: OTLPLogScan, block: UInt32) {
+        for record in scan.records {
+            guard let id = record.traceID else { continue }
+            update(id, block: block) { $0.logCount += 1 }
+        }
+    }
+
+    private mutating func update(_ id: OTLPTraceID, block: UInt32, _ body: (inout TraceRecord) -> Void) {
+        func apply(_ record: inout TraceRecord) {
+            body(&record)
+            // Blocks are added in ascending order, so checking the last one keeps them unique.
+            if record.blocks.last != block { record.blocks.append(block) }
+        }
+        apply(&traces[id, default: TraceRecord()])
+    }
+
+    mutating func intern(_ string: String) -> UInt32 {
+        if let known = stringIDs[string] { return known }
+        let id = UInt32(strings.count)
+        strings.append(string)
+        stringIDs[string] = id
+        return id
+    }
+
+    private mutating func pairID(_ service: UInt32, _ operation: UInt32) -> UInt32 {
+        let key = UInt64(service) << 32 | UInt64(operation)
+        if let known = pairIDs[key] { return known }
+        let id = UInt32(pairs.count)
+        pairs.append(PairStats(service: service, operation: operation))
+        pairIDs[key] = id
+        return id
+    }
+
+    // MARK: Queries
+
+    func blocks(of id: OTLPTraceID) -> [BlockRecord] {
+        traces[id]?.blocks.map { blocks[Int($0)] } ?? []
+    }
+
+    func part(_ record: TraceRecord) -> TracePart {
+        TracePart(
+            start: record.start, end: record.end,
+            rootService: record.rootService == StoreFormat.noString ? nil : strings[Int(record.rootService)],
+            rootOperation: record.rootOperation == StoreFormat.noString ? nil : strings[Int(record.rootOperation)],
+            rootStart: record.rootStart, rootParentless: record.rootParentless,
+            spanCount: Int(record.spanCount), errorCount: Int(record.errorCount), logCount: Int(record.logCount))
+    }
+
+    func services() -> [String] {
+        Array(Set(pairs.map { strings[Int($0.service)] }))
+    }
+
+    func operations(service: String) -> [String] {
+        guard let s = stringIDs[service] else { return [] }
+        return Array(Set(pairs.filter { $0.service == s }.map { strings[Int($0.operation)] }))
+    }
+
+    /// Which pairs match `service` and `operation` (nil: any), by pair number; nil when any
+    /// pair matches (no condition).
+    func matchingPairs(service: String?, operation: String?) -> [Bool]? {
+        if service == nil && operation == nil { return nil }
+        let s = service.map { stringIDs[$0] ?? StoreFormat.noString }
+        let o = operation.map { stringIDs[$0] ?? StoreFormat.noString }
+        return pairs.map { pair in (s == nil || pair.service == s) && (o == nil || pair.operation == o) }
+    }
+
+    /// Traces with a span of `service` / `operation` (nil: any).
+    func candidates(service: String?, operation: String?) -> [SearchCandidate] {
+        let wanted = matchingPairs(service: service, operation: operation)
+        if let wanted, !wanted.contains(true) { return [] }
+        var out: [SearchCandidate] = []
+        for (id, record) in traces where record.spanCount > 0 {
+            if let wanted, !record.pairs.contains(where: { wanted[Int($0)] }) { continue }
+            out.append(SearchCandidate(id: id, start: record.start, end: record.end))
+        }
+        return out
+    }
+}
+
+/// What `append` found in a payload: the scan of its spans or log records.
+enum BlockFacts: Sendable {
+    case spans(OTLPSpanScan)
+    case logs(OTLPLogScan)
+
+    init(_ kind: BlockKind, _ payload: UnsafeRawBufferPointer) throws(OTLPDecodeError) {
+        switch kind {
+        case .spans: self = .spans(try OTLPScanner.spans(payload))
+        case .logs: self = .logs(try OTLPScanner.logs(payload))
+        }
+    }
+
+    var itemCount: Int {
+        switch self {
+        case .spans(let scan): scan.spans.count
+        case .logs(let scan): scan.records.count
+        }
+    }
+
+    /// (min, max) unix ns over the items (span start / end, log record time); (0, 0) if empty.
+    var timeRange: (min: UInt64, max: UInt64) {
+        var lo = UInt64.max
+        var hi: UInt64 = 0
+        switch self {
+        case .spans(let scan):
+            for s in scan.spans {
+                lo = min(lo, s.startTimeUnixNano)
+                hi = max(hi, s.endTimeUnixNano, s.startTimeUnixNano)
+            }
+        case .logs(let scan):
+            for r in scan.records {
+                lo = min(lo, r.timeUnixNano)
+                hi = max(hi, r.timeUnixNano)
+            }
+        }
+        return lo == .max ? (0, 0) : (lo, hi)
+    }
+}

@@ -1,0 +1,62 @@
+/// Why a store operation failed.
+///
+/// A struct with a private representation (per the style guide) so new cases break nobody.
+/// `isPermanent` is the retry meaning at the exporter boundary: a payload the store refuses
+/// fails the same way every time (permanent); an I/O failure such as a full disk may pass later
+/// (retryable).
+public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    private enum Kind: Hashable {
+        case systemCall(call: String, path: String, errno: Int32)
+        case invalidPayload(String)
+        case invalidConfig([String])
+        case corrupt(path: String, reason: String)
+        case closed
+        case inUse(String)
+    }
+
+    private let kind: Kind
+
+    private init(_ kind: Kind) { self.kind = kind }
+
+    /// A system call failed: `call` names it (`pwrite`, `fsync`...), `path` the file.
+    static func systemCall(_ call: String, path: String, errno: Int32) -> StoreError {
+        StoreError(.systemCall(call: call, path: path, errno: errno))
+    }
+
+    static func invalidPayload(_ reason: String) -> StoreError { StoreError(.invalidPayload(reason)) }
+    static func invalidConfig(_ problems: [String]) -> StoreError { StoreError(.invalidConfig(problems)) }
+    static func corrupt(_ path: String, _ reason: String) -> StoreError { StoreError(.corrupt(path: path, reason: reason)) }
+    static let closed = StoreError(.closed)
+    static func inUse(_ directory: String) -> StoreError { StoreError(.inUse(directory)) }
+
+    /// True when retrying the same operation cannot succeed.
+    public var isPermanent: Bool {
+        switch kind {
+        case .invalidPayload, .invalidConfig: true
+        case .systemCall, .corrupt, .closed, .inUse: false
+        }
+    }
+
+    /// The `errno` of a failed system call, else nil.
+    public var errno: Int32? {
+        if case .systemCall(_, _, let code) = kind { return code }
+        return nil
+    }
+
+    public var description: String {
+        switch kind {
+        case .systemCall(let call, let path, let code):
+            "\(call) \(path): \(Sys.describe(code)) (errno \(code))"
+        case .invalidPayload(let reason):
+            "invalid payload: \(reason)"
+        case .invalidConfig(let problems):
+            "invalid store config: " + problems.joined(separator: "; ")
+        case .corrupt(let path, let reason):
+            "corrupt \(path): \(reason)"
+        case .closed:
+            "the store is closed"
+        case .inUse(let directory):
+            "the store directory \(directory) is in use by another store (its LOCK file is locked)"
+        }
+    }
+}

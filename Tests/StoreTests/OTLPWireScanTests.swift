@@ -1,0 +1,121 @@
+import OTLPCodec
+import Testing
+
+/// The wire-level helpers the store uses, in OTLPCodec: scanner, trace assembler, span query.
+@Suite struct OTLPWireScanTests {
+    let request = OTLPBuild.traces([
+        TestResource(service: "api", items: [
+            TestSpan(traceID: traceID(1), spanID: spanID(1), name: "GET /a", start: 100, end: 250,
+                     attributes: ["http.status_code": .int(200), "http.method": .string("GET")]),
+            TestSpan(traceID: traceID(2), spanID: spanID(2), parentSpanID: spanID(9), name: "db", start: 120, end: 130,
+                     error: true, attributes: ["db.ok": .bool(false), "ratio": .double(0.5)]),
+        ]),
+        TestResource(service: nil, attributes: ["k8s.pod.name": .string("pod-1")], items: [
+            TestSpan(traceID: traceID(1), spanID: spanID(3), parentSpanID: spanID(1), name: "child", start: 150, end: 200),
+        ]),
+    ])
+
+    @Test func scansSpans() throws {
+        let scan = try OTLPScanner.spans(request)
+        #expect(scan.services == ["api", OTLPScanner.unknownService])
+        #expect(scan.spans.count == 3)
+        let first = scan.spans[0]
+        #expect(first.traceID == OTLPTraceID(bytes: traceID(1)))
+        #expect(first.spanID == 2 && first.parentSpanID == 0)
+        #expect(first.name == "GET /a" && first.startTimeUnixNano == 100 && first.endTimeUnixNano == 250)
+        #expect(!first.isError && first.resource == 0)
+        #expect(scan.spans[1].isError && scan.spans[1].parentSpanID == 10)
+        #expect(scan.spans[2].resource == 1)
+    }
+
+    @Test func scansLogs() throws {
+        let logs = OTLPBuild.logs([TestResource(service: "api", items: [
+            TestLog(time: 5, traceID: traceID(1), spanID: spanID(1), body: "a"),
+            TestLog(time: 6, body: "no trace"),
+        ])])
+        let scan = try OTLPScanner.logs(logs)
+        #expect(scan.services == ["api"])
+        #expect(scan.records.map(\.traceID) == [OTLPTraceID(bytes: traceID(1)), nil])
+        #expect(scan.records.map(\.timeUnixNano) == [5, 6])
+        #expect(scan.records[0].spanID == 2)
+    }
+
+    @Test func rejectsMalformed() {
+        #expect(throws: OTLPDecodeError.self) { try OTLPScanner.spans(Array(request.dropLast())) }
+        // A span whose start time has the wrong wire type.
+        var w = PBWriter()
+        w.message(1) { $0.message(2) { $0.message(2) { $0.varintField(7, 1) } } }
+        #expect(throws: OTLPDecodeError.self) { try OTLPScanner.spans(w.bytes) }
+    }
+
+    @Test func traceIDs() {
+        let id = OTLPTraceID(bytes: traceID(0x1234))!
+        #expect(id.hex == "ab000000000000000000000000001234")
+        #expect(OTLPTraceID(hex: id.hex) == id)
+        #expect(OTLPTraceID(hex: id.hex.uppercased()) == id)
+        #expect(OTLPTraceID(hex: "zz") == nil)
+        #expect(OTLPTraceID(bytes: [UInt8](repeating: 0, count: 16)) == nil)
+        #expect(OTLPTraceID(bytes: [1, 2, 3]) == nil)
+        #expect(id.bytes == traceID(0x1234))
+        #expect(OTLPTraceID(bytes: traceID(1))! < OTLPTraceID(bytes: traceID(2))!)
+    }
+
+    @Test func assemblesOneTraceExactly() throws {
+        var assembler = OTLPTraceAssembler(.traces, traceID: OTLPTraceID(bytes: traceID(1))!)
+        try assembler.add(request)
+        try assembler.add(request)  // the same spans again: deduplicated
+        #expect(assembler.itemCount == 2 && assembler.duplicateCount == 2)
+        let expected = OTLPBuild.traces([
+            TestResource(service: "api", items: [
+                TestSpan(traceID: traceID(1), spanID: spanID(1), name: "GET /a", start: 100, end: 250,
+                         attributes: ["http.status_code": .int(200), "http.method": .string("GET")]),
+            ]),
+            TestResource(service: nil, attributes: ["k8s.pod.name": .string("pod-1")], items: [
+                TestSpan(traceID: traceID(1), spanID: spanID(3), parentSpanID: spanID(1), name: "child", start: 150, end: 200),
+            ]),
+        ])
+        #expect(assembler.serialized() == expected)
+        var none = OTLPTraceAssembler(.traces, traceID: OTLPTraceID(bytes: traceID(7))!)
+        try none.add(request)
+        #expect(none.serialized().isEmpty)
+    }
+
+    @Test func mergesEqualResourcesAcrossRequests() throws {
+        let id = OTLPTraceID(bytes: traceID(3))!
+        var assembler = OTLPTraceAssembler(.traces, traceID: id)
+        for i in 0..<3 {
+            try assembler.add(OTLPBuild.traces([TestResource(service: "s", items: traceSpans(3, count: 1, firstSpan: i))]))
+        }
+        #expect(try resourceCount(.traces, assembler.serialized()) == 1)
+        #expect(assembler.serialized() == OTLPBuild.traces([TestResource(service: "s", items: traceSpans(3, count: 3))]))
+    }
+
+    @Test func assemblesLogs() throws {
+        let logs = OTLPBuild.logs([TestResource(service: "api", items: [
+            TestLog(time: 5, traceID: traceID(1), spanID: spanID(1), body: "a"),
+            TestLog(time: 6, traceID: traceID(2), body: "other"),
+            TestLog(time: 7, traceID: traceID(1), body: "b"),
+        ])])
+        var assembler = OTLPTraceAssembler(.logs, traceID: OTLPTraceID(bytes: traceID(1))!)
+        try assembler.add(logs)
+        try assembler.add(logs)
+        #expect(assembler.itemCount == 2 && assembler.duplicateCount == 2)
+        #expect(try decodeLogs(assembler.serialized()).map(\.body) == ["a", "b"])
+    }
+
+    @Test func spanQueryMatchesOnOneSpan() throws {
+        func ids(_ q: OTLPSpanQuery) throws -> Set<OTLPTraceID> { try q.matchingTraces(request) }
+        let t1 = OTLPTraceID(bytes: traceID(1))!, t2 = OTLPTraceID(bytes: traceID(2))!
+        #expect(try ids(OTLPSpanQuery()) == [t1, t2])
+        #expect(try ids(OTLPSpanQuery(service: "api")) == [t1, t2])
+        #expect(try ids(OTLPSpanQuery(operation: "db")) == [t2])
+        #expect(try ids(OTLPSpanQuery(tags: ["http.status_code": "200"])) == [t1])
+        #expect(try ids(OTLPSpanQuery(tags: ["http.status_code": "200", "http.method": "GET"])) == [t1])
+        #expect(try ids(OTLPSpanQuery(tags: ["http.status_code": "200", "db.ok": "false"])) == [])
+        #expect(try ids(OTLPSpanQuery(tags: ["db.ok": "false", "ratio": "0.5"])) == [t2])
+        #expect(try ids(OTLPSpanQuery(tags: ["error": "true"])) == [t2])
+        #expect(try ids(OTLPSpanQuery(tags: ["k8s.pod.name": "pod-1"])) == [t1])
+        #expect(try ids(OTLPSpanQuery(service: "api", tags: ["k8s.pod.name": "pod-1"])) == [])
+        #expect(try ids(OTLPSpanQuery(operation: "GET /a", tags: ["error": "true"])) == [])
+    }
+}
