@@ -57,11 +57,13 @@ let package = Package(
         .target(name: "BatchProcessor", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/BatchProcessor", swiftSettings: strict),
         .target(name: "DebugExporter", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/DebugExporter", swiftSettings: strict),
         .target(name: "HealthCheck", dependencies: ["CollectorCore", "Transport"], path: "Sources/Components/HealthCheck", swiftSettings: strict),
+        .target(name: "StoreExporter", dependencies: ["CollectorCore", "Store"], path: "Sources/Components/StoreExporter", swiftSettings: strict),
 
         // Builds pipelines from config, runs them, reloads them, serves /metrics.
         .target(
             name: "CollectorService",
-            dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "DebugExporter", "HealthCheck"],
+            dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "DebugExporter", "HealthCheck",
+                           "StoreExporter"],
             swiftSettings: strict
         ),
         .executableTarget(

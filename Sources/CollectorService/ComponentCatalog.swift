@@ -4,6 +4,7 @@ import DebugExporter
 import HealthCheck
 import OTLPCodec
 import OTLPReceiver
+import StoreExporter
 
 /// Every component type the collector knows: their factories (config) and how to build them.
 /// Adding a component means adding its factory here and a case to each `make` function.
@@ -13,10 +14,11 @@ public struct ComponentCatalog: Sendable {
         public var metrics: MetricsRegistry
         public var logger: Logger
         public var stdout: StandardOutput
+        public var stores: StoreRegistry
     }
 
     public static let factories: [any ComponentFactory] = [
-        OTLPFactory(), BatchFactory(), DebugFactory(), HealthCheckFactory(),
+        OTLPFactory(), BatchFactory(), DebugFactory(), StoreExporterFactory(), HealthCheckFactory(),
     ]
 
     public static var parser: ConfigParser { ConfigParser(factories: factories) }
@@ -46,6 +48,11 @@ public struct ComponentCatalog: Sendable {
         case let s as DebugSettings:
             let out = ctx.stdout
             return DebugExporter(settings: s) { out.write($0) }
+        case let s as StoreExporterSettings:
+            let store = try ctx.stores.acquire(s.store)
+            let stores = ctx.stores
+            let directory = s.store.directory
+            return StoreExporter(store: store) { stores.release(directory: directory) }
         default:
             throw ComponentError.permanent("no exporter implementation for \(ctx.id)")
         }

@@ -1,5 +1,6 @@
 import CollectorCore
 import Dispatch
+import StoreExporter
 import Synchronization
 
 /// Runs a `CollectorConfig`: builds pipelines, receivers and extensions, reloads them, and
@@ -33,6 +34,7 @@ public final class Service: Sendable {
     private let stdout: StandardOutput
     private let graph = Mutex(Graph())
     private let ringCapacity: Int
+    private let stores: StoreRegistry
 
     public init(metrics: MetricsRegistry = MetricsRegistry(), logger: Logger, stdout: StandardOutput = StandardOutput(),
                 ringCapacity: Int = 64) {
@@ -40,11 +42,12 @@ public final class Service: Sendable {
         self.logger = logger
         self.stdout = stdout
         self.ringCapacity = ringCapacity
+        self.stores = StoreRegistry(logger: logger.named("store"), metrics: metrics)
         ProcessMetrics.register(metrics)
     }
 
     private func context(_ id: ComponentID, _ kind: ComponentKind) -> ComponentCatalog.Context {
-        .init(id: id, metrics: metrics, logger: logger.named("\(kind.rawValue)/\(id)"), stdout: stdout)
+        .init(id: id, metrics: metrics, logger: logger.named("\(kind.rawValue)/\(id)"), stdout: stdout, stores: stores)
     }
 
     /// Starts `config`, or reloads to it when already running. Throws when the new config

@@ -213,6 +213,27 @@ public struct RawGRPCReport: Decodable, Sendable {
     public let seconds: Double
 }
 
+/// What `raw_grpc.py --calls N` (flood mode) prints.
+public struct RawGRPCFloodReport: Decodable, Sendable {
+    /// Every call answered OK.
+    public let ok: Bool
+    public let target: String
+    public let method: String
+    public let payload: String
+    public let requestBytes: Int
+    public let compression: String
+    /// Calls made (answered or failed).
+    public let calls: Int
+    public let concurrency: Int
+    /// Calls by grpcio status name, e.g. ["OK": 70, "UNAVAILABLE": 32].
+    public let codes: [String: Int]
+    /// The details of the first answer with each status.
+    public let details: [String: String]
+    public let seconds: Double
+
+    public func count(_ code: String) -> Int { codes[code] ?? 0 }
+}
+
 /// What `send_json.py` prints (the request itself is in `CommandResult.jsonObject()["request"]`).
 public struct JSONPostReport: Decodable, Sendable {
     public let ok: Bool
@@ -226,4 +247,56 @@ public struct JSONPostReport: Decodable, Sendable {
     public let responseHeaders: [String: String]
     public let responseBody: String
     public let error: String?
+    /// The request read back from its JSON (by the OTLP JSON mapping, not by a protobuf library)
+    /// in `ClientReport` form, for `DebugMatch`.
+    public let report: ClientReport
+}
+
+/// A `google.rpc.Status` (what OTLP/HTTP error bodies carry): `code` and `message` read from
+/// its protobuf encoding (fields 1 and 2; details are skipped).
+public struct RPCStatus: Sendable, Equatable {
+    public let code: Int
+    public let message: String
+
+    public init(code: Int, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// nil when `bytes` is not a well-formed Status.
+    public init?(protobuf bytes: [UInt8]) {
+        var code = 0
+        var message = ""
+        var i = 0
+        func varint() -> UInt64? {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < bytes.count, shift < 64 {
+                let b = bytes[i]
+                i += 1
+                value |= UInt64(b & 0x7f) << shift
+                if b & 0x80 == 0 { return value }
+                shift += 7
+            }
+            return nil
+        }
+        while i < bytes.count {
+            guard let key = varint() else { return nil }
+            switch (key >> 3, key & 7) {
+            case (1, 0):
+                guard let v = varint() else { return nil }
+                code = Int(truncatingIfNeeded: v)
+            case (_, 0):
+                guard varint() != nil else { return nil }
+            case (let field, 2):
+                guard let n = varint(), n <= UInt64(bytes.count - i) else { return nil }
+                if field == 2 { message = String(decoding: bytes[i..<i + Int(n)], as: UTF8.self) }
+                i += Int(n)
+            default:
+                return nil
+            }
+        }
+        self.code = code
+        self.message = message
+    }
 }

@@ -69,6 +69,14 @@ public final class CollectorProcess: Sendable {
     }
     public func outputTail(lines: Int = 40) -> String { process.outputTail(lines: lines) }
 
+    /// Stops reading the collector's stdout, so the debug exporter's writes block once the pipe
+    /// is full: its queue fills, the pipeline holds and the receivers start refusing requests.
+    /// Call `resumeStdout()` before `stop()`.
+    public func pauseStdout() { process.pauseReading(.stdout) }
+
+    /// Reads stdout again; the blocked exporter continues.
+    public func resumeStdout() { process.resumeReading(.stdout) }
+
     @discardableResult
     public func waitForOutput(
         containing needle: String,

@@ -42,6 +42,9 @@ final class OutputCapture: Sendable {
 
     private let state = Mutex(State())
     private let echoPrefix: String?
+    /// Guards `paused`; the reader thread waits on it while paused.
+    private let pauseCondition = NSCondition()
+    nonisolated(unsafe) private var paused = false
 
     /// `echoPrefix`: when set, every line is also copied to this process's stderr (for debugging).
     init(echoPrefix: String?) {
@@ -55,6 +58,7 @@ final class OutputCapture: Sendable {
             withExtendedLifetime(pipe) {
                 var buffer = [UInt8](repeating: 0, count: 64 * 1024)
                 while true {
+                    waitWhilePaused()
                     let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
                     if n > 0 {
                         let chunk = Data(buffer[0..<n])
@@ -71,6 +75,34 @@ final class OutputCapture: Sendable {
         }
         thread.name = name
         thread.start()
+    }
+
+    /// Stops reading after the current `read` returns: the pipe fills up and the child's next
+    /// write to it blocks (what a stuck log shipper or terminal does to a daemon).
+    func pause() {
+        pauseCondition.lock()
+        paused = true
+        pauseCondition.unlock()
+    }
+
+    /// Reads again (wakes the reader thread).
+    func resume() {
+        pauseCondition.lock()
+        paused = false
+        pauseCondition.broadcast()
+        pauseCondition.unlock()
+    }
+
+    var isPaused: Bool {
+        pauseCondition.lock()
+        defer { pauseCondition.unlock() }
+        return paused
+    }
+
+    private func waitWhilePaused() {
+        pauseCondition.lock()
+        while paused { pauseCondition.wait() }
+        pauseCondition.unlock()
     }
 
     private static func echo(_ chunk: Data, prefix: String) {
@@ -189,7 +221,12 @@ public final class ManagedProcess: Sendable {
         return env
     }
 
-    deinit { kill() }
+    deinit {
+        kill()
+        // A paused reader would otherwise wait forever (and keep the pipe open).
+        stdoutCapture.resume()
+        stderrCapture.resume()
+    }
 
     // MARK: state
 
@@ -296,6 +333,43 @@ public final class ManagedProcess: Sendable {
     /// True when the process has exited because of a signal (then the status is the signal number).
     public var terminatedBySignal: Bool {
         !process.isRunning && process.terminationReason == .uncaughtSignal
+    }
+
+    // MARK: reading
+
+    /// Stops reading the child's `stream` (`.any`: both). Once the pipe buffer (64 KiB on
+    /// Linux) is full, the child's writes to it block until `resumeReading`. Output already
+    /// read stays available. Resume before `stop()`: a child blocked in a write cannot finish a
+    /// graceful shutdown.
+    public func pauseReading(_ stream: ProcessStream = .stdout) {
+        if stream != .stderr { stdoutCapture.pause() }
+        if stream != .stdout { stderrCapture.pause() }
+    }
+
+    /// Reads `stream` again (`.any`: both); what piled up in the pipe arrives at once.
+    public func resumeReading(_ stream: ProcessStream = .stdout) {
+        if stream != .stderr { stdoutCapture.resume() }
+        if stream != .stdout { stderrCapture.resume() }
+    }
+
+    /// True while `pauseReading(.stdout)` is in effect.
+    public var isStdoutPaused: Bool { stdoutCapture.isPaused }
+
+    /// Waits for the process to exit and returns everything it printed, like
+    /// `CommandRunner.run` does for a process it started (for clients run in the background).
+    /// On timeout the process is killed and an error thrown with its output so far.
+    public func result(timeout: Duration = .seconds(60)) async throws -> CommandResult {
+        let status: Int32
+        do {
+            status = try await waitForExit(timeout: timeout)
+        } catch {
+            kill()
+            throw TestProcessError(
+                "\(([executable.path] + arguments).joined(separator: " ")) timed out after \(timeout)\n"
+                    + outputTail(lines: 80))
+        }
+        return CommandResult(exitCode: status, terminatedBySignal: terminatedBySignal, stdout: stdoutText,
+                             stderr: stderrText)
     }
 
     // MARK: signals

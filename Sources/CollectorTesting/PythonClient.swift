@@ -18,6 +18,44 @@ public enum PythonClient {
         timeout: Duration = .seconds(60),
         environment: [String: String] = [:]
     ) async throws -> CommandResult {
+        let (python, arguments, env) = try command(script: script, args: args, environment: environment)
+        return try await CommandRunner.run(
+            python,
+            arguments: arguments,
+            environment: env,
+            removeEnvironment: removedEnvironment,
+            currentDirectory: RepoPaths.root,
+            timeout: timeout)
+    }
+
+    /// Starts a client in the background (same environment as `run`) and returns at once.
+    /// Watch its stderr with `waitForOutput(containing:in:)` (SDK retry warnings show up there)
+    /// and collect it with `result(timeout:)`.
+    ///
+    /// ```swift
+    /// let client = try PythonClient.start(script: "send_traces.py", args: [...])
+    /// try await client.waitForOutput(containing: "Transient error", in: .stderr)
+    /// let result = try await client.result()
+    /// ```
+    public static func start(
+        script: String,
+        args: [String] = [],
+        environment: [String: String] = [:]
+    ) throws -> ManagedProcess {
+        let (python, arguments, env) = try command(script: script, args: args, environment: environment)
+        return try ManagedProcess(
+            executable: python, arguments: arguments, environment: env, removeEnvironment: removedEnvironment,
+            currentDirectory: RepoPaths.root)
+    }
+
+    private static let removedEnvironment = [
+        "OTEL_*", "PYTHONPATH", "PYTHONHOME", "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy",
+        "ALL_PROXY", "grpc_proxy",
+    ]
+
+    private static func command(script: String, args: [String], environment: [String: String]) throws
+        -> (URL, [String], [String: String])
+    {
         let python = try RepoPaths.requireVenvPython()
         let name = script.hasSuffix(".py") ? script : script + ".py"
         let path = RepoPaths.clientsDirectory.appendingPathComponent(name)
@@ -31,13 +69,6 @@ public enum PythonClient {
             "no_proxy": "127.0.0.1,localhost,::1",
         ]
         env.merge(environment) { _, new in new }
-        return try await CommandRunner.run(
-            python,
-            arguments: [path.path] + args,
-            environment: env,
-            removeEnvironment: ["OTEL_*", "PYTHONPATH", "PYTHONHOME", "http_proxy", "https_proxy", "HTTP_PROXY",
-                                "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "grpc_proxy"],
-            currentDirectory: RepoPaths.root,
-            timeout: timeout)
+        return (python, [path.path] + args, env)
     }
 }

@@ -108,7 +108,14 @@ public enum SimpleHTTP {
         head += "\r\n"
         var out = Data(head.utf8)
         if let body { out.append(body) }
-        try sendAll(fd, out)
+        do {
+            try sendAll(fd, out)
+        } catch {
+            // A server may answer and close before reading a body it refuses (413): what it
+            // answered is the interesting part, when it arrived.
+            if let raw = try? receiveAll(fd), let response = try? parse(raw, method: method) { return response }
+            throw error
+        }
         let raw = try receiveAll(fd)
         return try parse(raw, method: method)
     }

@@ -118,7 +118,10 @@ final class ServerCore: Sendable {
         case .drain(let listener, let connections):
             listener?.stop()
             for connection in connections { connection.beginShutdown() }
-            DispatchQueue.global().asyncAfter(deadline: deadline) { [weak self] in self?.forceCloseAll() }
+            // Strong captures here and in the connection-closed callback: a server being shut
+            // down must live until its last connection closed and its completions ran, even when
+            // its owner already dropped it. The cycle ends when the last connection is removed.
+            DispatchQueue.global().asyncAfter(deadline: deadline) { self.forceCloseAll() }
             runCompletionsIfDrained()
         }
     }
@@ -131,7 +134,7 @@ final class ServerCore: Sendable {
             let id = state.nextID
             state.nextID += 1
             let connection = Connection(id: id, fd: fd, remoteAddress: remoteAddress, router: router,
-                                        target: Self.ioQueue) { [weak self] id in self?.connectionClosed(id) }
+                                        target: Self.ioQueue) { id in self.connectionClosed(id) }
             state.connections[id] = connection
             return connection
         }

@@ -19,6 +19,9 @@ Prints ONE JSON document on stdout:
      "initialMetadata": {...}, "trailingMetadata": {...}, "seconds": S}
 Exit status: 0 when the call returned OK, 1 for any other status, 2 for bad arguments.
 
+With --hold SECONDS the channel stays open (idle) that long after the call, e.g. to see what a
+server does with connected clients when it shuts down.
+
 Flood mode (--calls N > 1): N calls of the same payload over one channel, --concurrency at a
 time (each call blocks until answered), for filling a collector's pipeline. With --stop-on CODE
 no new call starts once one was answered with CODE (calls in flight still finish). The first
@@ -140,6 +143,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--timeout", type=float, default=10.0, help="call deadline in seconds")
     p.add_argument("--calls", type=int, default=1, help="number of calls; more than 1 selects flood mode")
     p.add_argument("--concurrency", type=int, default=1, help="calls in flight at once in flood mode")
+    p.add_argument("--hold", type=float, default=0.0, metavar="SECONDS",
+                   help="after the call, keep the channel (its connection) open this long before exiting; "
+                        "announced on stderr as 'raw_grpc: holding the connection open'")
     p.add_argument("--stop-on", metavar="CODE",
                    help="flood mode: start no new call once one was answered with this status (e.g. UNAVAILABLE)")
     args = p.parse_args(argv)
@@ -195,6 +201,8 @@ def main(argv: list[str]) -> int:
             code, details = err.code(), err.details()
             doc["initialMetadata"] = metadata_dict(err.initial_metadata())
             doc["trailingMetadata"] = metadata_dict(err.trailing_metadata())
+        if args.hold > 0:
+            hold(args.hold, {**doc, "code": code.name, "details": details})
     doc["seconds"] = round(time.monotonic() - started, 3)
     doc["code"] = code.name
     doc["codeValue"] = code.value[0]
@@ -205,6 +213,12 @@ def main(argv: list[str]) -> int:
         print(f"raw_grpc: {method} on {target} -> {code.name}: {details}", file=sys.stderr)
         return lib.EXIT_EXPORT_FAILED
     return lib.EXIT_OK
+
+
+def hold(seconds: float, doc: dict) -> None:
+    """Print the report so far, then keep the caller's connection open for `seconds`."""
+    print(f"raw_grpc: {doc['code']}; holding the connection open for {seconds:g}s", file=sys.stderr, flush=True)
+    time.sleep(seconds)
 
 
 def flood(args: argparse.Namespace, target: str, method: str, data: bytes, options, compression) -> int:
