@@ -13,6 +13,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "collectord", targets: ["collectord"]),
+        // Libraries for the benchmark packages under Benchmarks/.
+        .library(name: "Store", targets: ["Store"]),
+        .library(name: "OTLPCodec", targets: ["OTLPCodec"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
