@@ -16,6 +16,7 @@ let package = Package(
         // Libraries for the benchmark packages under Benchmarks/.
         .library(name: "Store", targets: ["Store"]),
         .library(name: "OTLPCodec", targets: ["OTLPCodec"]),
+        .executable(name: "collectorctl", targets: ["collectorctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -61,17 +62,25 @@ let package = Package(
         .target(name: "DebugExporter", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/DebugExporter", swiftSettings: strict),
         .target(name: "HealthCheck", dependencies: ["CollectorCore", "Transport"], path: "Sources/Components/HealthCheck", swiftSettings: strict),
         .target(name: "StoreExporter", dependencies: ["CollectorCore", "Store"], path: "Sources/Components/StoreExporter", swiftSettings: strict),
+        // Jaeger- and Tempo-compatible query API over the store (the `query` extension).
+        .target(name: "QueryAPI", dependencies: ["CollectorCore", "Store", "OTLPCodec", "OTLPProto", "CProtobufC", "Transport"], swiftSettings: strict),
 
         // Builds pipelines from config, runs them, reloads them, serves /metrics.
         .target(
             name: "CollectorService",
             dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "DebugExporter", "HealthCheck",
-                           "StoreExporter"],
+                           "StoreExporter", "QueryAPI", "Store"],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "collectord",
             dependencies: ["CollectorService", "CollectorCore", "CShims", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        // The CLI: prints a stored trace as a tree, searches traces (talks to the query API).
+        .executableTarget(
+            name: "collectorctl",
+            dependencies: ["OTLPCodec", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .target(name: "CollectorTesting", dependencies: ["CollectorCore"], swiftSettings: strict),
@@ -82,5 +91,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "OTLPCodec"], exclude: ["Fixtures"]),
         .testTarget(name: "ComponentsTests", dependencies: ["BatchProcessor", "DebugExporter", "OTLPReceiver", "CollectorCore", "CollectorTesting", "OTLPCodec"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CollectorTesting", "Store", "OTLPCodec"], exclude: ["clients"]),
+        .testTarget(name: "QueryAPITests", dependencies: ["QueryAPI", "Store", "OTLPCodec", "CollectorCore", "Transport"], exclude: ["Fixtures"]),
+        .testTarget(name: "CollectorctlTests", dependencies: ["collectorctl", "OTLPCodec", "QueryAPI", "Store", "CollectorCore"], exclude: ["Fixtures"]),
     ]
 )

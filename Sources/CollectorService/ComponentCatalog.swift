@@ -4,6 +4,8 @@ import DebugExporter
 import HealthCheck
 import OTLPCodec
 import OTLPReceiver
+import QueryAPI
+import Store
 import StoreExporter
 
 /// Every component type the collector knows: their factories (config) and how to build them.
@@ -15,10 +17,12 @@ public struct ComponentCatalog: Sendable {
         public var logger: Logger
         public var stdout: StandardOutput
         public var stores: StoreRegistry
+        /// The store the `query` extension reads: the first `store` exporter's, else ./data.
+        public var queryStore: StoreConfig = StoreConfig(directory: "./data")
     }
 
     public static let factories: [any ComponentFactory] = [
-        OTLPFactory(), BatchFactory(), DebugFactory(), StoreExporterFactory(), HealthCheckFactory(),
+        OTLPFactory(), BatchFactory(), DebugFactory(), StoreExporterFactory(), HealthCheckFactory(), QueryFactory(),
     ]
 
     public static var parser: ConfigParser { ConfigParser(factories: factories) }
@@ -62,6 +66,13 @@ public struct ComponentCatalog: Sendable {
         switch settings {
         case let s as HealthCheckSettings:
             return HealthCheckExtension(settings: s, logger: ctx.logger)
+        case let s as QuerySettings:
+            let store = try ctx.stores.acquire(ctx.queryStore)
+            let stores = ctx.stores
+            let directory = ctx.queryStore.directory
+            return StoreHoldingExtension(QueryExtension(settings: s, reader: store, logger: ctx.logger)) {
+                stores.release(directory: directory)
+            }
         default:
             throw ComponentError.permanent("no extension implementation for \(ctx.id)")
         }

@@ -161,7 +161,11 @@ public final class Service: Sendable {
         for id in wanted where graph.extensions[id] == nil {
             let settings = config.component(.extension, id)!.settings
             do {
-                let ext = try ComponentCatalog.makeExtension(settings, context(id, .extension))
+                var ctx = context(id, .extension)
+                if let store = config.components[.exporter]?.lazy.compactMap({ $0.settings as? StoreExporterSettings }).first {
+                    ctx.queryStore = store.store
+                }
+                let ext = try ComponentCatalog.makeExtension(settings, ctx)
                 try ext.start()
                 graph.extensions[id] = (settings, ext)
             } catch {
