@@ -13,10 +13,10 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "collectord", targets: ["collectord"]),
+        .executable(name: "collectorctl", targets: ["collectorctl"]),
         // Libraries for the benchmark packages under Benchmarks/.
         .library(name: "Store", targets: ["Store"]),
         .library(name: "OTLPCodec", targets: ["OTLPCodec"]),
-        .executable(name: "collectorctl", targets: ["collectorctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
