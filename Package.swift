@@ -62,6 +62,8 @@ let package = Package(
         .target(name: "DebugExporter", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/DebugExporter", swiftSettings: strict),
         .target(name: "HealthCheck", dependencies: ["CollectorCore", "Transport"], path: "Sources/Components/HealthCheck", swiftSettings: strict),
         .target(name: "StoreExporter", dependencies: ["CollectorCore", "Store"], path: "Sources/Components/StoreExporter", swiftSettings: strict),
+        // Tails log files (rotation, checkpoints, CRI/docker); the `filelog` receiver.
+        .target(name: "FileLogReceiver", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/FileLogReceiver", swiftSettings: strict),
         // Jaeger- and Tempo-compatible query API over the store (the `query` extension).
         .target(name: "QueryAPI", dependencies: ["CollectorCore", "Store", "OTLPCodec", "OTLPProto", "CProtobufC", "Transport"], swiftSettings: strict),
 
@@ -69,7 +71,7 @@ let package = Package(
         .target(
             name: "CollectorService",
             dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "DebugExporter", "HealthCheck",
-                           "StoreExporter", "QueryAPI", "Store"],
+                           "StoreExporter", "QueryAPI", "Store", "FileLogReceiver"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -92,6 +94,7 @@ let package = Package(
         .testTarget(name: "ComponentsTests", dependencies: ["BatchProcessor", "DebugExporter", "OTLPReceiver", "CollectorCore", "CollectorTesting", "OTLPCodec"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CollectorTesting", "Store", "OTLPCodec"], exclude: ["clients"]),
         .testTarget(name: "QueryAPITests", dependencies: ["QueryAPI", "Store", "OTLPCodec", "CollectorCore", "Transport"], exclude: ["Fixtures"]),
+        .testTarget(name: "FileLogReceiverTests", dependencies: ["FileLogReceiver", "CollectorCore", "OTLPCodec"], exclude: ["Fixtures"]),
         .testTarget(name: "CollectorctlTests", dependencies: ["collectorctl", "OTLPCodec", "QueryAPI", "Store", "CollectorCore"], exclude: ["Fixtures"]),
     ]
 )

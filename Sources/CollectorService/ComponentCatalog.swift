@@ -1,6 +1,7 @@
 import BatchProcessor
 import CollectorCore
 import DebugExporter
+import FileLogReceiver
 import HealthCheck
 import OTLPCodec
 import OTLPReceiver
@@ -22,7 +23,7 @@ public struct ComponentCatalog: Sendable {
     }
 
     public static let factories: [any ComponentFactory] = [
-        OTLPFactory(), BatchFactory(), DebugFactory(), StoreExporterFactory(), HealthCheckFactory(), QueryFactory(),
+        OTLPFactory(), FileLogFactory(), BatchFactory(), DebugFactory(), StoreExporterFactory(), HealthCheckFactory(), QueryFactory(),
     ]
 
     public static var parser: ConfigParser { ConfigParser(factories: factories) }
@@ -31,6 +32,8 @@ public struct ComponentCatalog: Sendable {
         switch settings {
         case let s as OTLPSettings:
             return OTLPReceiver(name: ctx.id.description, settings: s, metrics: ctx.metrics, logger: ctx.logger)
+        case let s as FileLogSettings:
+            return FileLogReceiver(name: ctx.id.description, settings: s, metrics: ctx.metrics, logger: ctx.logger)
         default:
             throw ComponentError.permanent("no receiver implementation for \(ctx.id)")
         }

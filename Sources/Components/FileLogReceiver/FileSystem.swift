@@ -1,0 +1,161 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// An error from a system call, naming the call, the path and errno.
+struct SystemCallError: Error, CustomStringConvertible {
+    var call: String
+    var path: String
+    var errno: Int32
+    var description: String { "\(call)(\(path)): \(String(cString: strerror(errno)))" }
+}
+
+/// `stat(2)` under a name that does not collide with the `stat` struct.
+private func cStat(_ path: String, _ buffer: UnsafeMutablePointer<Glibc.stat>) -> Int32 {
+    stat(path, buffer)
+}
+
+/// What `stat` tells the tailer about a file.
+struct FileInfo: Equatable {
+    var device: UInt64
+    var inode: UInt64
+    var size: Int64
+    var isRegular: Bool
+}
+
+/// Every syscall the tailer makes, retrying EINTR and throwing errors that name the call.
+enum FileSystem {
+    static func stat(_ path: String) throws(SystemCallError) -> FileInfo {
+        var st = Glibc.stat()
+        guard cStat(path, &st) == 0 else { throw SystemCallError(call: "stat", path: path, errno: errno) }
+        return info(st)
+    }
+
+    static func fstat(_ fd: Int32, path: String) throws(SystemCallError) -> FileInfo {
+        var st = Glibc.stat()
+        guard Glibc.fstat(fd, &st) == 0 else { throw SystemCallError(call: "fstat", path: path, errno: errno) }
+        return info(st)
+    }
+
+    private static func info(_ st: Glibc.stat) -> FileInfo {
+        FileInfo(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
+                 isRegular: (st.st_mode & S_IFMT) == S_IFREG)
+    }
+
+    static func openRead(_ path: String) throws(SystemCallError) -> Int32 {
+        while true {
+            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+            if fd >= 0 { return fd }
+            if errno != EINTR { throw SystemCallError(call: "open", path: path, errno: errno) }
+        }
+    }
+
+    static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+
+    /// Reads up to `buffer.count` bytes at `offset`; 0 at end of file.
+    static func pread(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, offset: Int64, path: String) throws(SystemCallError) -> Int {
+        while true {
+            let n = Glibc.pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
+            if n >= 0 { return n }
+            if errno != EINTR { throw SystemCallError(call: "pread", path: path, errno: errno) }
+        }
+    }
+
+    /// The first `count` bytes of the file (fewer if it is shorter).
+    static func prefix(_ fd: Int32, count: Int, path: String) throws(SystemCallError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = try out.withUnsafeMutableBytes { buf in
+                Result { () throws(SystemCallError) in
+                    try pread(fd, UnsafeMutableRawBufferPointer(rebasing: buf[filled...]), offset: Int64(filled), path: path)
+                }
+            }.get()
+            if n == 0 { break }
+            filled += n
+        }
+        out.removeLast(count - filled)
+        return out
+    }
+
+    /// Paths matching the glob(3) pattern (no `**`), unsorted.
+    static func glob(_ pattern: String) -> [String] {
+        var g = glob_t()
+        defer { globfree(&g) }
+        guard Glibc.glob(pattern, 0, nil, &g) == 0 else { return [] }
+        var out: [String] = []
+        for i in 0..<Int(g.gl_pathc) {
+            if let p = g.gl_pathv[i] { out.append(String(cString: p)) }
+        }
+        return out
+    }
+
+    static func matches(_ pattern: String, _ path: String) -> Bool {
+        fnmatch(pattern, path, 0) == 0
+    }
+
+    static func makeDirectories(_ path: String) throws(SystemCallError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                throw SystemCallError(call: "mkdir", path: current, errno: errno)
+            }
+        }
+    }
+
+    /// The whole file, or nil when it does not exist.
+    static func readAll(_ path: String) throws(SystemCallError) -> [UInt8]? {
+        let fd: Int32
+        do { fd = try openRead(path) } catch { if error.errno == ENOENT { return nil }; throw error }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = try chunk.withUnsafeMutableBytes { b in
+                Result { () throws(SystemCallError) in try pread(fd, b, offset: Int64(out.count), path: path) }
+            }.get()
+            if n == 0 { return out }
+            out.append(contentsOf: chunk[0..<n])
+        }
+    }
+
+    /// Replaces `path` atomically: write a temp file beside it, fsync, rename, fsync the directory.
+    static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(SystemCallError) {
+        let temp = path + ".tmp"
+        let fd = Glibc.open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SystemCallError(call: "open", path: temp, errno: errno) }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let e = errno
+                Glibc.close(fd)
+                throw SystemCallError(call: "write", path: temp, errno: e)
+            }
+            written += n
+        }
+        if fsync(fd) != 0 { let e = errno; Glibc.close(fd); throw SystemCallError(call: "fsync", path: temp, errno: e) }
+        Glibc.close(fd)
+        guard rename(temp, path) == 0 else { throw SystemCallError(call: "rename", path: path, errno: errno) }
+        let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let dfd = Glibc.open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 { _ = fsync(dfd); Glibc.close(dfd) }
+    }
+
+    /// Wall-clock time in nanoseconds since the Unix epoch.
+    static func nowUnixNano() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    static func monotonicNano() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}

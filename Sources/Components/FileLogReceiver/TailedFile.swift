@@ -1,0 +1,46 @@
+/// One file being tailed, owned by the tailer's queue.
+///
+/// Identity: `fingerprint` (the first `fingerprint_size` bytes seen) with `device`/`inode` as
+/// a hint. While the descriptor is open the inode cannot be reused, so a matching inode is the
+/// same file; across restarts the fingerprint decides. Offsets: `readOffset` is how far bytes
+/// were read; `committed` how far records were acknowledged (the checkpoint). `inFlight` lists
+/// emitted batches in order; acknowledging the oldest contiguous ones advances `committed`.
+struct TailedFile {
+    struct InFlight {
+        var sequence: UInt64
+        var endOffset: Int64
+        var acknowledged = false
+    }
+
+    let id: Int
+    var fd: Int32
+    var path: String
+    var device: UInt64
+    var inode: UInt64
+    var fingerprint: [UInt8]
+    var readOffset: Int64
+    var committed: Int64
+    var splitter: LineSplitter
+    var assembler: RecordAssembler
+    var inFlight: [InFlight] = []
+    /// Monotonic time of the last read that returned data.
+    var lastDataAt: UInt64
+    /// Monotonic time since which no include path leads to this file (rotated away, deleted).
+    var unseenSince: UInt64?
+    /// Resource attributes (Kubernetes metadata from the path at discovery).
+    var resourceAttributes: [(String, String)]
+
+    var isOpen: Bool { fd >= 0 }
+    var holdsData: Bool { splitter.holdsPartial || assembler.holdsRecord }
+
+    /// Moves `committed` over the acknowledged prefix of `inFlight`; true when it moved.
+    mutating func advanceCommitted() -> Bool {
+        var moved = false
+        while let first = inFlight.first, first.acknowledged {
+            committed = first.endOffset
+            inFlight.removeFirst()
+            moved = true
+        }
+        return moved
+    }
+}

@@ -1,0 +1,133 @@
+import CollectorCore
+import Dispatch
+
+/// The filelog receiver's engine. Confined to one serial queue: every method runs there.
+///
+/// Each `poll` (every `poll_interval`):
+/// 1. Lists the include globs minus the excludes and stats every path. A path whose
+///    device+inode is an open file is that file (a changed path is a rename rotation: it is
+///    simply continued). Other paths are candidates.
+/// 2. Checks every open file for truncation: size below the read offset, or its first bytes no
+///    longer starting with the stored fingerprint (copytruncate, or a rewrite). The old identity
+///    (offsets, in-flight batches, held lines) becomes a *ghost*; the inode starts over at 0
+///    under a new identity.
+/// 3. Opens the candidates. A candidate whose fingerprint starts with a ghost's is the copy made
+///    by copytruncate: it adopts the ghost and is read from the ghost's offset, so the lines
+///    written just before the truncation are not lost. On the first poll, candidates are matched
+///    against the checkpoint (inode+fingerprint first, then fingerprint alone; an inode whose
+///    bytes no longer match is a reused inode, hence a new file). A candidate whose fingerprint is
+///    a prefix of (or extends) an open file's is a duplicate (a copy in progress) and is skipped.
+///    Anything else is new: read from its start, or from its end on a first-ever start with
+///    `start_at: end`.
+/// 4. Reads every open file to its end in 64 KiB chunks, splitting lines and assembling
+///    records into batches of at most `maxBatchRecords`. A file no glob leads to any more
+///    (renamed away, deleted) is read from its descriptor until it has been idle for
+///    `rotateWait`, then closed.
+/// 5. Batches go through the outbox: when the consumer refuses one (pipeline full), it stays
+///    there and nothing more is read until it is taken (backpressure, nothing dropped).
+///    Acknowledgements advance `committed`, and the checkpoint file is rewritten.
+final class Tailer {
+    let name: String
+    let settings: FileLogSettings
+    let logger: Logger
+    let metrics: FileLogMetrics
+    let checkpointPath: String
+    let lineStart: Regex<AnyRegexOutput>?
+    var consumer: (any Consumer)?
+    /// Set by the receiver right after init; used to route acknowledgements back to the queue.
+    weak var box: QueueConfined<Tailer>?
+
+    var files: [Int: TailedFile] = [:]
+    var nextID = 1
+    var nextSequence: UInt64 = 1
+    var outbox: [Outgoing] = []
+    var firstPoll = true
+    var hadCheckpoint = false
+    var restored: [Checkpoint.Entry] = []
+    var reported: Set<String> = []
+    var checkpointDirty = false
+    var checkpointScheduled = false
+    /// `stopAccepting`/shutdown: no more reading, acknowledgements still processed.
+    var reading = true
+    /// Shut down or crashed: nothing touches the disk any more.
+    var closed = false
+    /// The polling timer (on the tailer's queue).
+    var timer: (any DispatchSourceTimer)?
+    var readBuffer = [UInt8](repeating: 0, count: 65_536)
+
+    struct Outgoing {
+        var fileID: Int
+        var batch: TelemetryBatch
+    }
+
+    init(name: String, settings: FileLogSettings, logger: Logger, metrics: FileLogMetrics) throws {
+        self.name = name
+        self.settings = settings
+        self.logger = logger
+        self.metrics = metrics
+        let safeName = String(name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })
+        self.checkpointPath = settings.storage + "/" + safeName + ".checkpoint.json"
+        self.lineStart = try settings.lineStartPattern.map { try Regex($0) }
+    }
+
+    /// Creates the storage directory and loads the checkpoint.
+    func load() throws {
+        try FileSystem.makeDirectories(settings.storage)
+        guard let bytes = try FileSystem.readAll(checkpointPath) else { return }
+        hadCheckpoint = true
+        if let checkpoint = Checkpoint.decode(bytes) {
+            restored = checkpoint.entries
+            logger.info("resuming \(restored.count) files from \(checkpointPath)")
+        } else {
+            logger.error("ignoring unreadable checkpoint \(checkpointPath); files are read from their beginning")
+        }
+    }
+
+    /// Logs `message` and counts a read error, once per `key` (until the file opens again).
+    func reportOnce(_ key: String, _ message: String) {
+        guard reported.insert(key).inserted else { return }
+        metrics.readErrors.increment()
+        logger.error(message)
+    }
+
+    func makeFile(fd: Int32, path: String, info: FileInfo, fingerprint: [UInt8], offset: Int64, now: UInt64) -> TailedFile {
+        defer { nextID += 1 }
+        let mode: RecordAssembler.Mode
+        switch settings.format {
+        case .cri: mode = .cri
+        case .docker: mode = .docker
+        case .none: mode = lineStart.map { .multiline($0) } ?? .plain
+        }
+        return TailedFile(id: nextID, fd: fd, path: path, device: info.device, inode: info.inode, fingerprint: fingerprint,
+                          readOffset: offset, committed: offset, splitter: LineSplitter(maxSize: settings.maxLogSize),
+                          assembler: RecordAssembler(mode: mode, maxSize: settings.maxLogSize), lastDataAt: now,
+                          resourceAttributes: KubernetesPath.attributes(path))
+    }
+
+    /// One polling round (see the type's doc).
+    func poll() {
+        guard !closed else { return }
+        let now = FileSystem.monotonicNano()
+        drainOutbox()
+        if reading {
+            discover(now: now)
+            readAll(now: now)
+            firstPoll = false
+        }
+        retireFinished(now: now)
+        metrics.filesWatched.set(files.values.filter(\.isOpen).count)
+        if checkpointDirty { writeCheckpoint() }
+    }
+
+    /// The include globs minus the excludes, sorted, without duplicates.
+    func listPaths() -> [String] {
+        var seen = Set<String>()
+        var out: [String] = []
+        for pattern in settings.include {
+            for path in FileSystem.glob(pattern) where !settings.exclude.contains(where: { FileSystem.matches($0, path) }) {
+                if seen.insert(path).inserted { out.append(path) }
+            }
+        }
+        return out.sorted()
+    }
+}

@@ -1,0 +1,53 @@
+import CollectorCore
+import Foundation
+import Testing
+@testable import FileLogReceiver
+
+@Suite struct ContainerFormatTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    /// Tails the fixture `name`.log placed at a kubelet pod log path and compares with the golden file.
+    func golden(_ name: String, format: FileLogSettings.Format) throws {
+        let dir = TempDir()
+        let podDir = dir.sub("var/log/pods/shop_cart-7d9f_0d1e2f3a-aaaa-bbbb/server")
+        try FileManager.default.createDirectory(atPath: podDir, withIntermediateDirectories: true)
+        let input = try Data(contentsOf: Self.fixtures.appendingPathComponent("\(name).log"))
+        try input.write(to: URL(fileURLWithPath: podDir + "/0.log"))
+        var s = Harness.settings(dir, include: [dir.sub("var/log/pods/*/*/*.log")])
+        s.format = format
+        let h = try Harness(s)
+        defer { h.stop() }
+        let expectedURL = Self.fixtures.appendingPathComponent("\(name).expected.txt")
+        let expected = (try? String(contentsOf: expectedURL, encoding: .utf8)) ?? ""
+        let wanted = expected.split(separator: "\n").count
+        eventually(timeout: wanted > 0 ? 10 : 1) { wanted > 0 && h.consumer.records.count >= wanted }
+        Thread.sleep(forTimeInterval: 0.2)
+        let records = h.consumer.records
+        let rendered = records.map { "\($0.timeUnixNano) \($0.attributes["log.iostream"] ?? "-") \($0.body.debugDescription)" }.joined(separator: "\n") + "\n"
+        if ProcessInfo.processInfo.environment["FILELOG_REGENERATE"] == "1" {
+            try rendered.write(to: expectedURL, atomically: true, encoding: .utf8)
+        }
+        #expect(rendered == expected)
+        for r in records {
+            #expect(r.resource == ["k8s.namespace.name": "shop", "k8s.pod.name": "cart-7d9f",
+                                   "k8s.pod.uid": "0d1e2f3a-aaaa-bbbb", "k8s.container.name": "server"])
+        }
+    }
+
+    @Test func criGolden() throws { try golden("cri", format: .cri) }
+    @Test func dockerGolden() throws { try golden("docker", format: .docker) }
+
+    @Test func kubernetesPathParsing() {
+        #expect(KubernetesPath.attributes("/var/log/pods/ns_pod_uid/c/0.log").map(\.1) == ["ns", "pod", "uid", "c"])
+        #expect(KubernetesPath.attributes("/var/log/containers/x.log").isEmpty)
+        #expect(KubernetesPath.attributes("/var/log/pods/bad/c/0.log").isEmpty)
+    }
+
+    @Test func timestamps() {
+        #expect(TimestampParser.parse(Array("1970-01-01T00:00:01.5Z".utf8)) == 1_500_000_000)
+        #expect(TimestampParser.parse(Array("2024-01-02T03:04:05.123456789Z".utf8)) == 1_704_164_645_123_456_789)
+        #expect(TimestampParser.parse(Array("2024-01-02T05:04:05+02:00".utf8)) == 1_704_164_645_000_000_000)
+        #expect(TimestampParser.parse(Array("2024-13-02T03:04:05Z".utf8)) == nil)
+        #expect(TimestampParser.parse(Array("garbage".utf8)) == nil)
+    }
+}
