@@ -3,6 +3,7 @@ import CollectorCore
 import DebugExporter
 import FileLogReceiver
 import HealthCheck
+import LokiExporter
 import OTLPCodec
 import OTLPReceiver
 import QueryAPI
@@ -23,7 +24,7 @@ public struct ComponentCatalog: Sendable {
     }
 
     public static let factories: [any ComponentFactory] = [
-        OTLPFactory(), FileLogFactory(), BatchFactory(), DebugFactory(), StoreExporterFactory(), HealthCheckFactory(), QueryFactory(),
+        OTLPFactory(), FileLogFactory(), BatchFactory(), DebugFactory(), StoreExporterFactory(), LokiFactory(), HealthCheckFactory(), QueryFactory(),
     ]
 
     public static var parser: ConfigParser { ConfigParser(factories: factories) }
@@ -55,6 +56,8 @@ public struct ComponentCatalog: Sendable {
         case let s as DebugSettings:
             let out = ctx.stdout
             return DebugExporter(settings: s) { out.write($0) }
+        case let s as LokiSettings:
+            return try LokiExporter(settings: s, name: ctx.id.description, logger: ctx.logger, metrics: ctx.metrics)
         case let s as StoreExporterSettings:
             let store = try ctx.stores.acquire(s.store)
             let stores = ctx.stores

@@ -1,0 +1,113 @@
+import CollectorCore
+
+/// Settings of the `loki` exporter. Every field has its default here (complete defaults, as in
+/// the OTel Collector's factories); `LokiFactory.parseSettings` reads and validates them.
+///
+/// ```yaml
+/// exporters:
+///   loki:
+///     endpoint: http://loki:3100/loki/api/v1/push
+///     format: protobuf            # or json
+///     tenant_id: team-a           # sent as X-Scope-OrgID
+///     headers: {Authorization: "Bearer x"}
+///     labels:
+///       resource: [service.name, k8s.namespace.name]   # resource attributes -> labels
+///       attributes: [level]                            # record attributes -> labels
+///     batch_max_bytes: 1048576
+///     batch_timeout: 1s
+///     timeout: 5s
+///     retry_on_failure: {enabled: true, initial_interval: 5s, max_interval: 30s, max_elapsed_time: 300s}
+///     sending_queue:
+///       storage: /var/lib/collectord/loki   # a directory: the persistent disk queue
+///       sync: always                         # or none: fsync each enqueued batch
+///       segment_max_bytes: 8388608
+///     shutdown_timeout: 5s
+/// ```
+public struct LokiSettings: ComponentSettings, Equatable {
+    public enum Format: String, Sendable, Equatable { case protobuf, json }
+
+    public var endpoint = "http://localhost:3100/loki/api/v1/push"
+    public var format = Format.protobuf
+    public var tenantID: String?
+    public var headers: [String: String] = [:]
+    /// Resource attribute keys whose values become labels (names sanitized).
+    public var resourceLabels: [String] = ["service.name"]
+    /// Log record attribute keys whose values become labels (names sanitized).
+    public var attributeLabels: [String] = []
+    /// A request holds at most this many bytes of queued OTLP data (at least one queued batch).
+    public var batchMaxBytes = 1 << 20
+    /// How long the sender waits for more data before sending a request that is not full (ns).
+    public var batchTimeout: UInt64 = 1_000_000_000
+    /// Deadline of one HTTP request (ns).
+    public var timeout: UInt64 = 5_000_000_000
+    public var retry = LokiRetrySettings()
+    /// `sending_queue.storage`: the disk queue's directory; nil keeps no queue (see `LokiExporter`).
+    public var storage: String?
+    /// `sending_queue.sync`: fsync every enqueued batch before `export` returns.
+    public var syncEveryBatch = true
+    public var segmentMaxBytes = 8 << 20
+    /// How long `shutdown` keeps sending what is queued before leaving it on disk (ns).
+    public var shutdownTimeout: UInt64 = 5_000_000_000
+
+    public init() {}
+}
+
+/// `retry_on_failure`: full-jitter exponential backoff (durations in ns).
+public struct LokiRetrySettings: Sendable, Equatable {
+    public var enabled = true
+    public var initialInterval: UInt64 = 5_000_000_000
+    public var maxInterval: UInt64 = 30_000_000_000
+    /// Without a disk queue, `export` gives up (retryable error) after this long; with one,
+    /// nothing is dropped and retries go on at `maxInterval`. 0 = never give up.
+    public var maxElapsedTime: UInt64 = 300_000_000_000
+    public init() {}
+}
+
+public struct LokiFactory: ComponentFactory {
+    public init() {}
+    public var type: String { "loki" }
+    public var kind: ComponentKind { .exporter }
+    public var signals: Set<Signal> { [.logs] }
+
+    public func parseSettings(_ reader: ConfigReader) -> any ComponentSettings {
+        var s = LokiSettings()
+        s.endpoint = reader.string("endpoint", default: s.endpoint)
+        if LokiEndpoint(s.endpoint) == nil {
+            reader.problem("endpoint", "expected http://host[:port]/path, found \"\(s.endpoint)\" (https is not supported yet)")
+        }
+        s.format = LokiSettings.Format(rawValue: reader.choice("format", ["protobuf", "json"], default: "protobuf")) ?? .protobuf
+        let tenant = reader.string("tenant_id", default: "")
+        s.tenantID = tenant.isEmpty ? nil : tenant
+        if let headers = reader.section("headers") {
+            for (key, _) in headers.node.mapping ?? [] {
+                s.headers[key] = headers.string(key, default: "")
+            }
+        }
+        if let labels = reader.section("labels") {
+            s.resourceLabels = labels.stringList("resource")
+            s.attributeLabels = labels.stringList("attributes")
+        }
+        s.batchMaxBytes = reader.int("batch_max_bytes", default: s.batchMaxBytes, range: 1024...(64 << 20))
+        s.batchTimeout = reader.duration("batch_timeout", default: s.batchTimeout)
+        s.timeout = reader.duration("timeout", default: s.timeout)
+        if s.timeout == 0 { reader.problem("timeout", "must be more than 0") }
+        s.shutdownTimeout = reader.duration("shutdown_timeout", default: s.shutdownTimeout)
+        if let retry = reader.section("retry_on_failure") {
+            s.retry.enabled = retry.bool("enabled", default: s.retry.enabled)
+            s.retry.initialInterval = retry.duration("initial_interval", default: s.retry.initialInterval)
+            s.retry.maxInterval = retry.duration("max_interval", default: s.retry.maxInterval)
+            s.retry.maxElapsedTime = retry.duration("max_elapsed_time", default: s.retry.maxElapsedTime)
+            if s.retry.initialInterval == 0 { retry.problem("initial_interval", "must be more than 0") }
+            if s.retry.maxInterval < s.retry.initialInterval {
+                retry.problem("max_interval", "must not be less than initial_interval")
+            }
+        }
+        if let queue = reader.section("sending_queue") {
+            let storage = queue.string("storage", default: "")
+            s.storage = storage.isEmpty ? nil : storage
+            s.syncEveryBatch = queue.choice("sync", ["always", "none"], default: "always") == "always"
+            s.segmentMaxBytes = queue.int("segment_max_bytes", default: s.segmentMaxBytes, range: 4096...Int(Int32.max))
+        }
+        return s
+    }
+}

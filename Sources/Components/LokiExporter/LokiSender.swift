@@ -1,0 +1,88 @@
+import CollectorCore
+import OTLPCodec
+
+/// Sends queued OTLP logs to Loki: decodes them, builds the streams, encodes (protobuf +
+/// snappy, or JSON), posts, and retries per `LokiRetryPolicy`. Stateless apart from metrics;
+/// called from one thread at a time (the sender loop, or `export` without a disk queue).
+struct LokiSender: Sendable {
+    enum Delivery: Sendable, Equatable {
+        case delivered
+        /// Permanently rejected (or undecodable); the entries were dropped and counted.
+        case dropped(String)
+        /// Still failing when `giveUpAfter` ran out (only without a disk queue).
+        case gaveUp(String)
+        /// `stop` interrupted a retry wait: the data is not delivered.
+        case interrupted
+    }
+
+    let settings: LokiSettings
+    let client: LokiHTTPClient
+    let builder: LokiStreamBuilder
+    let policy: LokiRetryPolicy
+    let metrics: LokiMetrics
+    let logger: Logger
+    let stop: LokiStopSignal
+    let clock: any MonotonicClock
+
+    /// Delivers `payloads` (serialized `ExportLogsServiceRequest`s) as one push; retries until
+    /// delivered, dropped, interrupted, or `giveUpAfter` ns passed (nil: never give up).
+    func deliver(_ payloads: [[UInt8]], giveUpAfter: UInt64?) -> Delivery {
+        var records: [OTLPLogRecord] = []
+        for payload in payloads {
+            do {
+                records.append(contentsOf: try OTLPLogRecords.read(payload))
+            } catch {
+                logger.error("dropping an undecodable batch of \(payload.count) bytes: \(error)")
+                metrics.dropped.increment()
+            }
+        }
+        guard !records.isEmpty else { return .delivered }
+        let streams = builder.streams(records)
+        let body: [UInt8]
+        var headers: [(String, String)] = []
+        switch settings.format {
+        case .protobuf:
+            body = LokiProtobufEncoder.snappy(LokiProtobufEncoder.encode(streams))
+            headers.append(("Content-Type", "application/x-protobuf"))
+        case .json:
+            body = LokiJSONEncoder.encode(streams)
+            headers.append(("Content-Type", "application/json"))
+        }
+        if let tenant = settings.tenantID { headers.append(("X-Scope-OrgID", tenant)) }
+        for (name, value) in settings.headers.sorted(by: { $0.key < $1.key }) { headers.append((name, value)) }
+        return post(body, headers: headers, entries: records.count, giveUpAfter: giveUpAfter)
+    }
+
+    private func post(_ body: [UInt8], headers: [(String, String)], entries: Int, giveUpAfter: UInt64?) -> Delivery {
+        let start = clock.now()
+        var attempt = 0
+        while true {
+            let response = client.post(body: body, headers: headers)
+            metrics.request(status: response.status).increment()
+            let outcome = policy.classify(status: response.status, retryAfter: response.header("Retry-After"))
+            switch outcome {
+            case .delivered:
+                metrics.sent.add(entries)
+                return .delivered
+            case .permanent:
+                metrics.dropped.add(entries)
+                let text = String(decoding: response.body.prefix(1024), as: UTF8.self)
+                logger.error("Loki rejected \(entries) entries with status \(response.status ?? 0), dropped: \(text)")
+                return .dropped("Loki answered \(response.status ?? 0): \(text)")
+            case .retry(let after):
+                let why = response.status.map { "status \($0)" } ?? (response.failure ?? "no answer")
+                let delay = after ?? policy.backoff(attempt: attempt)
+                attempt += 1
+                if !settings.retry.enabled && giveUpAfter != nil {
+                    return .gaveUp("Loki push failed (\(why)); retries are disabled")
+                }
+                if let limit = giveUpAfter, limit > 0, clock.now() - start + delay > limit {
+                    return .gaveUp("Loki push failed (\(why)) for \((clock.now() - start) / 1_000_000_000)s; giving up")
+                }
+                metrics.retries.increment()
+                logger.warn("Loki push failed (\(why)); retry \(attempt) in \(delay / 1_000_000)ms")
+                if !stop.sleep(delay) { return .interrupted }
+            }
+        }
+    }
+}

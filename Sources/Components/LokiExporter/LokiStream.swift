@@ -1,0 +1,138 @@
+import Glibc
+import OTLPCodec
+
+/// One Loki stream of a push: its label set (sorted by name) and its entries in timestamp order.
+struct LokiStream: Sendable, Equatable {
+    struct Entry: Sendable, Equatable {
+        var timestampNanos: UInt64
+        var line: String
+        /// Structured metadata: (name, value) in a fixed order (see `LokiStreamBuilder`).
+        var metadata: [LokiLabel]
+    }
+
+    var labels: [LokiLabel]
+    var entries: [Entry]
+
+    /// The label set in Loki's text form: `{a="x", b="y"}`.
+    var labelText: String {
+        "{" + labels.map { "\($0.name)=\"\(Self.escape($0.value))\"" }.joined(separator: ", ") + "}"
+    }
+
+    static func escape(_ value: String) -> String {
+        var out = ""
+        for c in value.unicodeScalars {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+}
+
+struct LokiLabel: Sendable, Equatable, Hashable {
+    var name: String
+    var value: String
+}
+
+/// Turns OTLP log records into Loki streams.
+///
+/// - Labels: the configured resource attributes, then record attributes, that the record has;
+///   names sanitized to `[a-zA-Z_][a-zA-Z0-9_]*` (other characters become `_`, a leading digit
+///   gets a `_` prefix); a record with none of them gets `{exporter="collectord"}`, because
+///   Loki refuses streams without labels.
+/// - Line: the body as text.
+/// - Structured metadata, in this order: `trace_id`, `span_id`, `severity` (severity text, or
+///   the severity number's name when there is no text) when present, then the record's other
+///   attributes, then the resource's other attributes (names sanitized).
+/// - Timestamp: `time_unix_nano`, else `observed_time_unix_nano`, else the wall clock now.
+/// - Streams appear in the order of their first record; entries are stably sorted by time.
+struct LokiStreamBuilder: Sendable {
+    var resourceLabels: [String]
+    var attributeLabels: [String]
+
+    func streams(_ records: [OTLPLogRecord]) -> [LokiStream] {
+        var order: [[LokiLabel]] = []
+        var byLabels: [[LokiLabel]: [LokiStream.Entry]] = [:]
+        let now = Self.wallClockNanos()
+        for record in records {
+            var labels: [LokiLabel] = []
+            var usedResource = Set<String>()
+            var usedAttributes = Set<String>()
+            for key in resourceLabels {
+                if let value = record.resourceAttributes.first(where: { $0.0 == key })?.1 {
+                    labels.append(LokiLabel(name: Self.sanitize(key), value: value))
+                    usedResource.insert(key)
+                }
+            }
+            for key in attributeLabels {
+                if let value = record.attributes.first(where: { $0.0 == key })?.1 {
+                    labels.append(LokiLabel(name: Self.sanitize(key), value: value))
+                    usedAttributes.insert(key)
+                }
+            }
+            if labels.isEmpty { labels = [LokiLabel(name: "exporter", value: "collectord")] }
+            labels = Self.dedupSorted(labels)
+            var metadata: [LokiLabel] = []
+            if !record.traceID.isEmpty { metadata.append(LokiLabel(name: "trace_id", value: record.traceID)) }
+            if !record.spanID.isEmpty { metadata.append(LokiLabel(name: "span_id", value: record.spanID)) }
+            let severity = record.severityText.isEmpty ? Self.severityName(record.severityNumber) : record.severityText
+            if !severity.isEmpty { metadata.append(LokiLabel(name: "severity", value: severity)) }
+            for (k, v) in record.attributes where !usedAttributes.contains(k) {
+                metadata.append(LokiLabel(name: Self.sanitize(k), value: v))
+            }
+            for (k, v) in record.resourceAttributes where !usedResource.contains(k) {
+                metadata.append(LokiLabel(name: Self.sanitize(k), value: v))
+            }
+            let time = record.timeUnixNano != 0 ? record.timeUnixNano
+                : record.observedTimeUnixNano != 0 ? record.observedTimeUnixNano : now
+            if byLabels[labels] == nil { order.append(labels) }
+            byLabels[labels, default: []].append(LokiStream.Entry(timestampNanos: time, line: record.body, metadata: metadata))
+        }
+        return order.map { labels in
+            let entries = byLabels[labels]!.enumerated()
+                .sorted { ($0.element.timestampNanos, $0.offset) < ($1.element.timestampNanos, $1.offset) }
+                .map(\.element)
+            return LokiStream(labels: labels, entries: entries)
+        }
+    }
+
+    /// Sorted by name; of two labels with the same sanitized name, the first wins.
+    static func dedupSorted(_ labels: [LokiLabel]) -> [LokiLabel] {
+        var seen = Set<String>()
+        return labels.filter { seen.insert($0.name).inserted }.sorted { $0.name < $1.name }
+    }
+
+    /// A valid Prometheus/Loki label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
+    static func sanitize(_ name: String) -> String {
+        var out = ""
+        for c in name.unicodeScalars {
+            let ok = (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_"
+            out.unicodeScalars.append(ok ? c : "_")
+        }
+        if out.isEmpty { return "_" }
+        if let first = out.unicodeScalars.first, first >= "0" && first <= "9" { out = "_" + out }
+        return out
+    }
+
+    /// OTel severity number ranges: 1-4 TRACE, 5-8 DEBUG, 9-12 INFO, 13-16 WARN, 17-20 ERROR, 21-24 FATAL.
+    static func severityName(_ number: Int) -> String {
+        switch number {
+        case 1...4: "TRACE"
+        case 5...8: "DEBUG"
+        case 9...12: "INFO"
+        case 13...16: "WARN"
+        case 17...20: "ERROR"
+        case 21...24: "FATAL"
+        default: ""
+        }
+    }
+
+    static func wallClockNanos() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+}
