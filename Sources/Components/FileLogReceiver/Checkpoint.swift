@@ -1,3 +1,4 @@
+import CollectorCore
 /// The checkpoint file: committed (acknowledged) offsets per file, so a restart resumes there.
 ///
 /// Format (version 1), written atomically (temp + fsync + rename):
@@ -20,7 +21,7 @@ struct Checkpoint: Equatable {
         var out = "{\"version\":\(Self.version),\"files\":["
         for (i, e) in entries.enumerated() {
             if i > 0 { out += "," }
-            out += "\n{\"fingerprint\":\"\(Self.hex(e.fingerprint))\",\"path\":\(MiniJSON.quote(e.path)),"
+            out += "\n{\"fingerprint\":\"\(Self.hex(e.fingerprint))\",\"path\":\(JSONText.quote(e.path)),"
             out += "\"dev\":\(e.device),\"inode\":\(e.inode),\"offset\":\(e.offset)}"
         }
         out += "]}\n"

@@ -1,3 +1,4 @@
+import CollectorCore
 /// A small JSON reader (no Foundation) for docker json-file lines and the checkpoint file.
 /// Numbers are kept as their text so 64-bit integers survive exactly.
 enum MiniJSON: Equatable {
@@ -25,27 +26,6 @@ enum MiniJSON: Equatable {
     var uint64: UInt64? { if case .number(let n) = self { return UInt64(n) }; return nil }
     var int64: Int64? { if case .number(let n) = self { return Int64(n) }; return nil }
 
-    /// `s` as a JSON string literal.
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
 
     private struct Parser {
         let b: [UInt8]

@@ -1,3 +1,4 @@
+import CollectorCore
 /// Encodes streams as Loki's JSON push body:
 /// `{"streams":[{"stream":{"k":"v"},"values":[["<unix ns>","line",{"trace_id":"..."}]]}]}`
 /// (the metadata object is left out of an entry that has none).
@@ -9,7 +10,7 @@ enum LokiJSONEncoder {
             out += "{\"stream\":" + object(stream.labels) + ",\"values\":["
             for (j, entry) in stream.entries.enumerated() {
                 if j > 0 { out += "," }
-                out += "[\"\(entry.timestampNanos)\"," + quote(entry.line)
+                out += "[\"\(entry.timestampNanos)\"," + JSONText.quote(entry.line)
                 if !entry.metadata.isEmpty { out += "," + object(entry.metadata) }
                 out += "]"
             }
@@ -20,27 +21,7 @@ enum LokiJSONEncoder {
     }
 
     static func object(_ pairs: [LokiLabel]) -> String {
-        "{" + pairs.map { quote($0.name) + ":" + quote($0.value) }.joined(separator: ",") + "}"
+        "{" + pairs.map { JSONText.quote($0.name) + ":" + JSONText.quote($0.value) }.joined(separator: ",") + "}"
     }
 
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for c in text.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if c.value < 0x20 {
-                    let hex = String(c.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(c)
-                }
-            }
-        }
-        return out + "\""
-    }
 }
