@@ -54,8 +54,10 @@ let package = Package(
         .target(name: "OTLPCodec", dependencies: ["OTLPProto", "CProtobufC"], swiftSettings: strict),
         // Sockets on Dispatch, HTTP/1.1, HTTP/2 (nghttp2), gRPC framing, gzip.
         .target(name: "Transport", dependencies: ["CNghttp2", "CZlib"], swiftSettings: strict),
+        // CRC-32C (Castagnoli), shared by the store's segments and the Loki disk queue.
+        .target(name: "Checksums", swiftSettings: strict),
         // On-disk trace and log store: zstd segments, indexes, recovery, retention, queries.
-        .target(name: "Store", dependencies: ["OTLPCodec", "CZstd"], swiftSettings: strict),
+        .target(name: "Store", dependencies: ["OTLPCodec", "CZstd", "Checksums"], swiftSettings: strict),
 
         // Components: one target each.
         .target(name: "OTLPReceiver", dependencies: ["CollectorCore", "OTLPCodec", "Transport"], path: "Sources/Components/OTLPReceiver", swiftSettings: strict),
@@ -64,7 +66,7 @@ let package = Package(
         .target(name: "HealthCheck", dependencies: ["CollectorCore", "Transport"], path: "Sources/Components/HealthCheck", swiftSettings: strict),
         .target(name: "StoreExporter", dependencies: ["CollectorCore", "Store"], path: "Sources/Components/StoreExporter", swiftSettings: strict),
         // Loki push exporter with a persistent disk queue (snappy via libsnappy).
-        .target(name: "LokiExporter", dependencies: ["CollectorCore", "OTLPCodec", "CSnappy"], path: "Sources/Components/LokiExporter", swiftSettings: strict),
+        .target(name: "LokiExporter", dependencies: ["CollectorCore", "OTLPCodec", "CSnappy", "Checksums"], path: "Sources/Components/LokiExporter", swiftSettings: strict),
         // Tails log files (rotation, checkpoints, CRI/docker); the `filelog` receiver.
         .target(name: "FileLogReceiver", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/FileLogReceiver", swiftSettings: strict),
         // Jaeger- and Tempo-compatible query API over the store (the `query` extension).
@@ -93,11 +95,11 @@ let package = Package(
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "CollectorTesting"]),
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto"], exclude: ["Fixtures"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "OTLPCodec"], exclude: ["Fixtures"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "OTLPCodec", "Checksums"], exclude: ["Fixtures"]),
         .testTarget(name: "ComponentsTests", dependencies: ["BatchProcessor", "DebugExporter", "OTLPReceiver", "CollectorCore", "CollectorTesting", "OTLPCodec"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CollectorTesting", "Store", "OTLPCodec"], exclude: ["clients"]),
         .testTarget(name: "QueryAPITests", dependencies: ["QueryAPI", "Store", "OTLPCodec", "CollectorCore", "Transport"], exclude: ["Fixtures"]),
-        .testTarget(name: "LokiExporterTests", dependencies: ["LokiExporter", "CollectorCore", "OTLPCodec"], exclude: ["fake_loki.py"]),
+        .testTarget(name: "LokiExporterTests", dependencies: ["LokiExporter", "CollectorCore", "OTLPCodec", "Checksums"], exclude: ["fake_loki.py"]),
         .testTarget(name: "FileLogReceiverTests", dependencies: ["FileLogReceiver", "CollectorCore", "OTLPCodec"], exclude: ["Fixtures"]),
         .testTarget(name: "CollectorctlTests", dependencies: ["collectorctl", "OTLPCodec", "QueryAPI", "Store", "CollectorCore"], exclude: ["Fixtures"]),
     ]

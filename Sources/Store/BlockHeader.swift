@@ -1,3 +1,4 @@
+import Checksums
 /// What a block holds.
 public enum BlockKind: UInt8, Sendable, Hashable, CustomStringConvertible {
     /// A serialized OTLP `ExportTraceServiceRequest`.

@@ -1,4 +1,5 @@
 import OTLPCodec
+import Checksums
 
 /// Serializes a segment's `MemoryIndex` into an index file (layout in `StoreFormat`), and the
 /// constants both the writer and `SealedIndex` use.

@@ -1,3 +1,4 @@
+import Checksums
 /// Checking an index file when it is opened (layout in `StoreFormat`).
 extension SealedIndex {
     struct Parsed {

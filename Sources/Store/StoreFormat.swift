@@ -1,3 +1,4 @@
+import Checksums
 /// # The on-disk format of the trace store
 ///
 /// A store is one directory of segment files, each with an index file once sealed:

@@ -2,6 +2,7 @@ import CollectorCore
 import Foundation
 @testable import LokiExporter
 import Testing
+import Checksums
 
 extension LokiSuites {
     @Suite struct Retry {

@@ -1,5 +1,6 @@
 import Testing
 import Store
+import Checksums
 
 /// Test vectors from RFC 3720 (iSCSI), appendix B.4, plus the common check value.
 @Suite struct CRC32CTests {

@@ -2,6 +2,7 @@ import Foundation
 import OTLPCodec
 import Store
 import Testing
+import Checksums
 
 /// Random damage to every kind of file, including index damage with a recomputed checksum (so
 /// that the structural checks behind the CRC are exercised): opening and querying never

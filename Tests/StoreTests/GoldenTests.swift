@@ -2,6 +2,7 @@ import Foundation
 import OTLPCodec
 import Store
 import Testing
+import Checksums
 
 /// Committed segment files (`Fixtures/golden/`: one sealed segment with its index, one active
 /// segment) that today's reader must keep reading, with the expected answers in

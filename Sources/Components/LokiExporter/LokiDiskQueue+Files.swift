@@ -1,4 +1,5 @@
 import Glibc
+import Checksums
 
 /// Segment naming, the cursor file and recovery (see `LokiDiskQueue` for the format).
 extension LokiDiskQueue {

@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import Checksums
 
 /// A persistent FIFO of byte records (serialized OTLP logs requests) for the Loki exporter, in
 /// the spirit of Vector's disk buffer.
