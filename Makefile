@@ -3,6 +3,7 @@
 #   make run     install missing system packages, build release, run with config/collector.yaml
 #   make test    install missing system packages, set up .venv, build with tests, swift test
 #   make bench   release build + Benchmarks/load.sh (h2load against a local collectord)
+#   make bench-filelog  release build + Benchmarks/filelog.sh (tail 1.1 GiB of JSON lines; EXPORTER=nop|loki)
 #
 # Variables you may override: SWIFT, PYTHON, CONFIG, SWIFT_BUILD_FLAGS, SWIFT_TEST_FLAGS.
 
@@ -32,10 +33,10 @@ APT_PACKAGES := \
 	pkg-config protobuf-compiler protobuf-c-compiler nghttp2-client prometheus \
 	python3-venv curl
 
-.PHONY: build run test deps venv bench clean distclean help
+.PHONY: build run test deps venv bench bench-filelog clean distclean help
 
 help:
-	@echo "targets: build (release), run, test, bench, deps, venv, clean, distclean"
+	@echo "targets: build (release), run, test, bench, bench-filelog, deps, venv, clean, distclean"
 
 ## deps: install the Debian packages that are missing (a ready machine does nothing).
 deps:
@@ -77,6 +78,9 @@ test: deps venv
 
 bench: deps venv build
 	Benchmarks/load.sh
+
+bench-filelog: deps build
+	Benchmarks/filelog.sh
 
 clean:
 	rm -rf .build data Benchmarks/out

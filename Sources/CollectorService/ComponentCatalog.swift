@@ -4,6 +4,7 @@ import DebugExporter
 import FileLogReceiver
 import HealthCheck
 import LokiExporter
+import NopExporter
 import OTLPCodec
 import OTLPReceiver
 import QueryAPI
@@ -24,7 +25,7 @@ public struct ComponentCatalog: Sendable {
     }
 
     public static let factories: [any ComponentFactory] = [
-        OTLPFactory(), FileLogFactory(), BatchFactory(), DebugFactory(), StoreExporterFactory(), LokiFactory(), HealthCheckFactory(), QueryFactory(),
+        OTLPFactory(), FileLogFactory(), BatchFactory(), DebugFactory(), StoreExporterFactory(), LokiFactory(), NopFactory(), HealthCheckFactory(), QueryFactory(),
     ]
 
     public static var parser: ConfigParser { ConfigParser(factories: factories) }
@@ -56,6 +57,8 @@ public struct ComponentCatalog: Sendable {
         case let s as DebugSettings:
             let out = ctx.stdout
             return DebugExporter(settings: s) { out.write($0) }
+        case is NopSettings:
+            return NopExporter()
         case let s as LokiSettings:
             return try LokiExporter(settings: s, name: ctx.id.description, logger: ctx.logger, metrics: ctx.metrics)
         case let s as StoreExporterSettings:

@@ -31,8 +31,13 @@ public struct FileLogSettings: ComponentSettings, Equatable {
     public var forceFlushPeriod: UInt64 = 500_000_000
     public var fingerprintSize = 1000
     public var parseJSON = false
-    /// Records per emitted batch (internal bound, not a config key).
+    /// Records and record bytes per emitted batch (internal bounds, not config keys). Batches
+    /// stay below glibc's mmap threshold, so their buffers come from the heap's free lists.
     public var maxBatchRecords = 1000
+    public var maxBatchBytes = 128 << 10
+    /// Payload bytes sent and not yet acknowledged before reading pauses (internal bound: it
+    /// caps the receiver's share of memory, as Fluent Bit's `Mem_Buf_Limit` does).
+    public var maxInFlightBytes = 4 << 20
     /// After a file left the globs (renamed away or deleted), how long it is still read from its
     /// open descriptor before being closed.
     public var rotateWait: UInt64 = 5_000_000_000

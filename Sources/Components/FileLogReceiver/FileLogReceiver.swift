@@ -122,6 +122,8 @@ extension Tailer {
         timer = nil
         reading = false
         writeCheckpoint()
+        checkpointWriter.flush()
+        checkpointWriter.close()
         closed = true
         for (_, f) in files where f.isOpen { FileSystem.close(f.fd) }
         files.removeAll()
@@ -129,8 +131,11 @@ extension Tailer {
         consumer = nil
     }
 
-    /// Drops everything without a last checkpoint (simulated `kill -9`).
+    /// Drops everything without a last checkpoint (simulated `kill -9` right after the
+    /// checkpoint writes already submitted reached the disk).
     func crash() {
+        checkpointWriter.flush()
+        checkpointWriter.close()
         timer?.cancel()
         timer = nil
         reading = false

@@ -8,7 +8,9 @@ import Musl
 ///
 /// State: the bytes of the line not yet terminated. A line longer than `maxSize` keeps only its
 /// first `maxSize` bytes and is emitted (marked `cut`) when its newline arrives, so the offset
-/// after it is always a line boundary and a restart never starts mid-line.
+/// after it is always a line boundary and a restart never starts mid-line. Lines that lie
+/// within one chunk are handed out as views of the chunk (no copy); only a line spanning chunks
+/// is assembled in the partial buffer.
 struct LineSplitter {
     struct Line {
         var bytes: [UInt8]
@@ -27,20 +29,34 @@ struct LineSplitter {
     /// True while an unterminated line is held.
     var holdsPartial: Bool { hasPartial }
 
-    /// Feeds `chunk`, which starts at file offset `base`; complete lines go to `lines`.
-    mutating func feed(_ chunk: UnsafeRawBufferPointer, base: Int64, into lines: inout [Line]) {
-        var start = 0
+    /// Feeds `chunk`, which starts at file offset `base`. `line` is called for every complete
+    /// line with its bytes (valid during the call only), the offset after its newline, and
+    /// whether it was cut at `maxSize`.
+    mutating func feed(_ chunk: UnsafeRawBufferPointer, base: Int64, _ line: (UnsafeRawBufferPointer, Int64, Bool) -> Void) {
+        guard let p = chunk.baseAddress else { return }
         let count = chunk.count
+        var start = 0
         while start < count {
-            let from = chunk.baseAddress! + start
-            let nl = memchr(from, 0x0a, count - start).map { start + (UnsafeRawPointer($0) - from) } ?? count
-            append(UnsafeRawBufferPointer(rebasing: chunk[start..<nl]))
-            if nl < count {
-                lines.append(take(endOffset: base + Int64(nl + 1)))
-                start = nl + 1
-            } else {
-                start = count
+            guard let hit = memchr(p + start, 0x0a, count - start) else {
+                append(UnsafeRawBufferPointer(start: p + start, count: count - start))
+                return
             }
+            let nl = UnsafeRawPointer(hit) - p
+            let endOffset = base + Int64(nl + 1)
+            if hasPartial {
+                append(UnsafeRawBufferPointer(start: p + start, count: nl - start))
+                let cut = partialCut
+                if partial.last == 0x0d { partial.removeLast() }
+                partial.withUnsafeBytes { line($0, endOffset, cut) }
+                reset()
+            } else {
+                var length = nl - start
+                let cut = length > maxSize
+                if cut { length = maxSize }
+                if length > 0, p.load(fromByteOffset: start + length - 1, as: UInt8.self) == 0x0d { length -= 1 }
+                line(UnsafeRawBufferPointer(start: p + start, count: length), endOffset, cut)
+            }
+            start = nl + 1
         }
     }
 
@@ -56,18 +72,19 @@ struct LineSplitter {
         }
     }
 
-    private mutating func take(endOffset: Int64) -> Line {
-        var bytes = partial
-        if bytes.last == 0x0d { bytes.removeLast() }
-        let line = Line(bytes: bytes, endOffset: endOffset, cut: partialCut)
-        partial.removeAll(keepingCapacity: true)
+    private mutating func reset() {
+        partial.removeAll(keepingCapacity: partial.capacity <= 65_536)
         partialCut = false
         hasPartial = false
-        return line
     }
 
     /// The unterminated line as a line ending at `endOffset` (force flush), if any.
     mutating func flush(endOffset: Int64) -> Line? {
-        hasPartial ? take(endOffset: endOffset) : nil
+        guard hasPartial else { return nil }
+        var bytes = partial
+        if bytes.last == 0x0d { bytes.removeLast() }
+        let line = Line(bytes: bytes, endOffset: endOffset, cut: partialCut)
+        reset()
+        return line
     }
 }

@@ -1,4 +1,5 @@
 import CollectorCore
+import Dispatch
 
 /// Handing batches to the pipeline, acknowledgements, and the checkpoint file.
 extension Tailer {
@@ -12,7 +13,8 @@ extension Tailer {
         drainOutbox()
     }
 
-    /// Offers queued batches to the consumer in order; stops at the first refusal.
+    /// Offers queued batches to the consumer in order; stops at the first refusal, and then
+    /// offers it again soon (see `retryRefused`). A refused batch is counted as refused once.
     func drainOutbox() {
         while let next = outbox.first {
             guard let consumer else { return }
@@ -20,14 +22,35 @@ extension Tailer {
                 try consumer.consume(next.batch)
                 metrics.accepted.add(next.batch.itemCount)
                 outbox.removeFirst()
+                refusalDelay = 0
             } catch {
-                metrics.refused.add(next.batch.itemCount)
-                if error.isRetryable { return }
+                if !outbox[0].refused { metrics.refused.add(next.batch.itemCount) }
+                outbox[0].refused = true
+                if error.isRetryable {
+                    retryRefused()
+                    return
+                }
                 // Permanent: the pipeline will never take it. Count it and move on.
                 logger.error("pipeline rejected \(next.batch.itemCount) log records permanently: \(error)")
                 outbox.removeFirst()
                 next.batch.complete(error)
             }
+        }
+    }
+
+    /// The pipeline is full: offers the refused batch again after 2 ms, doubling up to the poll
+    /// interval while it stays full, and reads on as soon as it is taken (waiting for the next
+    /// poll instead would idle a pipeline that drains in a few milliseconds).
+    func retryRefused() {
+        guard !refusalScheduled, !closed, let box else { return }
+        refusalScheduled = true
+        refusalDelay = refusalDelay == 0 ? 2_000_000 : min(refusalDelay * 2, settings.pollInterval)
+        box.queue.asyncAfter(deadline: DispatchTime.now() + DispatchTimeInterval.nanoseconds(Int(refusalDelay))) {
+            let t = box.onQueue
+            t.refusalScheduled = false
+            guard !t.closed else { return }
+            t.drainOutbox()
+            if t.outbox.isEmpty, t.reading { t.readAll(now: FileSystem.monotonicNano()) }
         }
     }
 
@@ -43,11 +66,26 @@ extension Tailer {
             }
             logger.error("\(count) log records were rejected: \(error)")
         }
+        inFlightBytes -= payload.count
+        resumeReading()
         guard var f = files[fileID], let i = f.inFlight.firstIndex(where: { $0.sequence == sequence }) else { return }
         f.inFlight[i].acknowledged = true
         if f.advanceCommitted() { checkpointDirty = true }
         files[fileID] = f
         scheduleCheckpoint()
+    }
+
+    /// After an acknowledgement made room under `maxInFlightBytes`: reads on, once the
+    /// acknowledgements already queued are processed.
+    func resumeReading() {
+        guard throttled, !resumeScheduled, reading, !closed, canRead, let box else { return }
+        resumeScheduled = true
+        box.async { t in
+            t.resumeScheduled = false
+            guard t.throttled, t.reading, !t.closed else { return }
+            t.throttled = false
+            t.readAll(now: FileSystem.monotonicNano())
+        }
     }
 
     /// Writes the checkpoint after the acknowledgements already queued are processed, so a burst
@@ -63,7 +101,7 @@ extension Tailer {
 
     var inFlightCount: Int { files.values.reduce(0) { $0 + $1.inFlight.count } + outbox.count }
 
-    /// Rewrites the checkpoint with the committed offsets of open files.
+    /// Rewrites the checkpoint with the committed offsets of open files (on the writer's queue).
     func writeCheckpoint() {
         guard !closed else { return }
         var c = Checkpoint()
@@ -72,11 +110,7 @@ extension Tailer {
         }
         // Entries not matched yet (files missing right now) are kept until the first poll is done.
         if firstPoll { c.entries += restored }
-        do {
-            try FileSystem.writeAtomically(checkpointPath, c.encoded())
-            checkpointDirty = false
-        } catch {
-            reportOnce("checkpoint", "cannot write checkpoint: \(error)")
-        }
+        checkpointWriter.submit(c.encoded())
+        checkpointDirty = false
     }
 }

@@ -2,22 +2,49 @@ import CollectorCore
 
 /// Reading files into records and batches.
 extension Tailer {
+    /// Reads every open file to its end, until the consumer pushes back or the bytes in flight
+    /// reach `maxInFlightBytes` (then acknowledgements resume reading, see `resumeReading`).
     func readAll(now: UInt64) {
         for id in files.keys.sorted() {
-            guard outbox.isEmpty else { return }   // backpressure: read nothing more
+            guard canRead else { break }
             readFile(id, now: now)
         }
+        throttled = outbox.isEmpty && inFlightBytes >= settings.maxInFlightBytes
     }
 
-    /// Reads `id` to its end (or until the consumer pushes back), emitting batches.
+    /// Nothing refused is waiting and the in-flight budget has room.
+    var canRead: Bool { outbox.isEmpty && inFlightBytes < settings.maxInFlightBytes }
+
+    func makeEncoder(_ f: TailedFile) -> LogsRequestEncoder {
+        var fileAttributes: [(String, String)] = []
+        if settings.includeFileName {
+            fileAttributes.append(("log.file.name", String(f.path.split(separator: "/").last ?? "")))
+        }
+        if settings.includeFilePath { fileAttributes.append(("log.file.path", f.path)) }
+        return LogsRequestEncoder(scratch: scratch, resourceAttributes: f.resourceAttributes, fileAttributes: fileAttributes,
+                                  observedUnixNano: FileSystem.nowUnixNano())
+    }
+
+    func isFull(_ e: LogsRequestEncoder) -> Bool {
+        e.count >= settings.maxBatchRecords || e.byteCount >= settings.maxBatchBytes
+    }
+
+    /// Reads `id` to its end (or until `canRead` turns false), emitting batches.
+    ///
+    /// Plain lines (no multiline, container format or JSON parsing) are encoded straight from
+    /// the read buffer; the other modes go through `RecordAssembler` and `LogEntry`s.
     func readFile(_ id: Int, now: UInt64) {
         guard var f = files[id], f.isOpen else { return }
         files[id] = nil   // keep `f` uniquely referenced while it is mutated
         defer { files[id] = f }
-        var entries: [LogEntry] = []
+        var encoder = makeEncoder(f)
+        var ready: [EncodedLogs] = []
         var lines: [LineSplitter.Line] = []
+        var entries: [LogEntry] = []
+        let plain = settings.format == .none && lineStart == nil && !settings.parseJSON
+        let maxRecords = settings.maxBatchRecords, maxBytes = settings.maxBatchBytes
         var gotData = false
-        while outbox.isEmpty {
+        while canRead {
             let n: Int
             do {
                 let fd = f.fd, offset = f.readOffset, path = f.path
@@ -31,31 +58,58 @@ extension Tailer {
             if n == 0 { break }
             gotData = true
             metrics.bytesRead.add(n)
-            lines.removeAll(keepingCapacity: true)
+            var lineCount = 0, cutCount = 0
             readBuffer.withUnsafeBytes { b in
-                f.splitter.feed(UnsafeRawBufferPointer(rebasing: b[0..<n]), base: f.readOffset, into: &lines)
+                let chunk = UnsafeRawBufferPointer(rebasing: b[0..<n])
+                if plain {
+                    f.splitter.feed(chunk, base: f.readOffset) { body, end, cut in
+                        lineCount += 1
+                        if cut { cutCount += 1 }
+                        encoder.add(body: body, endOffset: end)
+                        if encoder.count >= maxRecords || encoder.byteCount >= maxBytes {
+                            ready.append(encoder.take())
+                        }
+                    }
+                } else {
+                    f.splitter.feed(chunk, base: f.readOffset) { body, end, cut in
+                        lines.append(LineSplitter.Line(bytes: Array(body), endOffset: end, cut: cut))
+                    }
+                }
             }
             f.readOffset += Int64(n)
-            metrics.linesRead.add(lines.count)
-            let cutBefore = f.assembler.cutCount
-            for line in lines { f.assembler.add(line, into: &entries) }
-            metrics.linesCut.add(f.assembler.cutCount - cutBefore)
-            if entries.count >= settings.maxBatchRecords {
-                files[id] = f
-                emit(entries, fileID: id)
-                f = files[id]!
-                files[id] = nil
-                entries.removeAll(keepingCapacity: true)
+            if !plain {
+                lineCount = lines.count
+                let cutBefore = f.assembler.cutCount
+                for line in lines { f.assembler.add(line, into: &entries) }
+                cutCount = f.assembler.cutCount - cutBefore
+                lines.removeAll(keepingCapacity: true)
+                encode(&entries, with: &encoder, into: &ready)
             }
+            metrics.linesRead.add(lineCount)
+            metrics.linesCut.add(cutCount)
+            for r in ready { dispatch(r, &f) }
+            ready.removeAll(keepingCapacity: true)
         }
         if gotData {
             f.lastDataAt = now
         } else if f.holdsData, now &- f.lastDataAt >= settings.forceFlushPeriod {
             flushHeld(&f, into: &entries)
+            encode(&entries, with: &encoder, into: &ready)
         }
-        files[id] = f
-        emit(entries, fileID: id)
-        f = files[id]!
+        if encoder.count > 0 { ready.append(encoder.take()) }
+        for r in ready { dispatch(r, &f) }
+    }
+
+    /// Encodes `entries` (emptying it), finishing a request whenever the encoder is full.
+    func encode(_ entries: inout [LogEntry], with encoder: inout LogsRequestEncoder, into ready: inout [EncodedLogs]) {
+        for var e in entries {
+            if settings.parseJSON { JSONBody.enrich(&e) }
+            encoder.add(e)
+            if isFull(encoder) {
+                ready.append(encoder.take())
+            }
+        }
+        entries.removeAll(keepingCapacity: true)
     }
 
     /// Emits the partial line and held record (force flush, or the file is finished).
@@ -69,35 +123,25 @@ extension Tailer {
         f.assembler.flushHeld(into: &entries)
     }
 
-    /// Encodes `entries` of file `fileID` as requests of at most `maxBatchRecords` records and
-    /// sends them through the outbox.
+    /// Encodes `entries` of file `fileID` and sends them.
     func emit(_ entries: [LogEntry], fileID: Int) {
-        var start = 0
-        while start < entries.count {
-            let end = min(start + settings.maxBatchRecords, entries.count)
-            emitBatch(entries[start..<end], fileID: fileID)
-            start = end
-        }
+        guard !entries.isEmpty, var f = files[fileID] else { return }
+        var encoder = makeEncoder(f)
+        var ready: [EncodedLogs] = []
+        var pending = entries
+        encode(&pending, with: &encoder, into: &ready)
+        if encoder.count > 0 { ready.append(encoder.take()) }
+        for r in ready { dispatch(r, &f) }
+        files[fileID] = f
     }
 
-    private func emitBatch(_ entries: ArraySlice<LogEntry>, fileID: Int) {
-        guard !entries.isEmpty, var f = files[fileID] else { return }
-        var fileAttributes: [(String, String)] = []
-        if settings.includeFileName {
-            fileAttributes.append(("log.file.name", String(f.path.split(separator: "/").last ?? "")))
-        }
-        if settings.includeFilePath { fileAttributes.append(("log.file.path", f.path)) }
-        var builder = LogsRequestBuilder(resourceAttributes: f.resourceAttributes, fileAttributes: fileAttributes)
-        let observed = FileSystem.nowUnixNano()
-        for var e in entries {
-            if settings.parseJSON { JSONBody.enrich(&e) }
-            builder.add(e, observedUnixNano: observed)
-        }
+    /// Records the batch as in flight for `f` and hands it to the outbox.
+    func dispatch(_ r: EncodedLogs, _ f: inout TailedFile) {
         let sequence = nextSequence
         nextSequence += 1
-        f.inFlight.append(TailedFile.InFlight(sequence: sequence, endOffset: entries.last!.endOffset))
-        files[fileID] = f
-        send(payload: builder.build(), count: builder.count, fileID: fileID, sequence: sequence)
+        f.inFlight.append(TailedFile.InFlight(sequence: sequence, endOffset: r.endOffset))
+        inFlightBytes += r.payload.count
+        send(payload: r.payload, count: r.count, fileID: f.id, sequence: sequence)
     }
 
     /// Closes files no glob leads to once they have been idle for `rotateWait`, and forgets

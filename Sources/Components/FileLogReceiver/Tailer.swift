@@ -26,12 +26,17 @@ import Dispatch
 /// 5. Batches go through the outbox: when the consumer refuses one (pipeline full), it stays
 ///    there and nothing more is read until it is taken (backpressure, nothing dropped).
 ///    Acknowledgements advance `committed`, and the checkpoint file is rewritten.
+/// 6. Memory: at most `maxInFlightBytes` of payload is sent and unacknowledged (each batch's
+///    payload is kept until then, to send it again after a retryable failure). Reading stops
+///    at the bound and the acknowledgement that makes room resumes it at once, so a fast
+///    pipeline is never left waiting for the next poll.
 final class Tailer {
     let name: String
     let settings: FileLogSettings
     let logger: Logger
     let metrics: FileLogMetrics
     let checkpointPath: String
+    let checkpointWriter: CheckpointWriter
     let lineStart: Regex<AnyRegexOutput>?
     var consumer: (any Consumer)?
     /// Set by the receiver right after init; used to route acknowledgements back to the queue.
@@ -54,10 +59,22 @@ final class Tailer {
     /// The polling timer (on the tailer's queue).
     var timer: (any DispatchSourceTimer)?
     var readBuffer = [UInt8](repeating: 0, count: 65_536)
+    /// Where records are encoded; reused by every batch.
+    let scratch = ScratchBuffer()
+    /// Payload bytes sent and not yet acknowledged (bounded by `maxInFlightBytes`).
+    var inFlightBytes = 0
+    /// Reading stopped because `inFlightBytes` reached the bound; an acknowledgement resumes it.
+    var throttled = false
+    var resumeScheduled = false
+    /// A refused batch will be offered again (`retryRefused`), after `refusalDelay` ns.
+    var refusalScheduled = false
+    var refusalDelay: UInt64 = 0
 
     struct Outgoing {
         var fileID: Int
         var batch: TelemetryBatch
+        /// Refused at least once (counted in the refused metric once).
+        var refused = false
     }
 
     init(name: String, settings: FileLogSettings, logger: Logger, metrics: FileLogMetrics) throws {
@@ -66,7 +83,12 @@ final class Tailer {
         self.logger = logger
         self.metrics = metrics
         let safeName = String(name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })
-        self.checkpointPath = settings.storage + "/" + safeName + ".checkpoint.json"
+        let checkpointPath = settings.storage + "/" + safeName + ".checkpoint.json"
+        self.checkpointPath = checkpointPath
+        self.checkpointWriter = CheckpointWriter(path: checkpointPath, label: "collectord.filelog.\(name).checkpoint") { error in
+            metrics.readErrors.increment()
+            logger.error("cannot write checkpoint \(checkpointPath): \(error)")
+        }
         self.lineStart = try settings.lineStartPattern.map { try Regex($0) }
     }
 
