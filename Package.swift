@@ -69,7 +69,7 @@ let package = Package(
         // Loki push exporter with a persistent disk queue (snappy via libsnappy).
         .target(name: "LokiExporter", dependencies: ["CollectorCore", "OTLPCodec", "CSnappy", "Checksums"], path: "Sources/Components/LokiExporter", swiftSettings: strict),
         // Tails log files (rotation, checkpoints, CRI/docker); the `filelog` receiver.
-        .target(name: "FileLogReceiver", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/FileLogReceiver", swiftSettings: strict),
+        .target(name: "FileLogReceiver", dependencies: ["CollectorCore", "OTLPCodec", "Transport"], path: "Sources/Components/FileLogReceiver", swiftSettings: strict),
         // Jaeger- and Tempo-compatible query API over the store (the `query` extension).
         .target(name: "QueryAPI", dependencies: ["CollectorCore", "Store", "OTLPCodec", "OTLPProto", "CProtobufC", "Transport"], swiftSettings: strict),
 

@@ -67,6 +67,7 @@ public final class FileLogReceiver: Receiver {
             t.setEventHandler { state.onQueue.poll() }
             tailer.timer = t
             t.resume()
+            tailer.startWatching(queue: queue)
         }
     }
 
@@ -124,6 +125,8 @@ extension Tailer {
         writeCheckpoint()
         checkpointWriter.flush()
         checkpointWriter.close()
+        watcher?.close()
+        watcher = nil
         closed = true
         for (_, f) in files where f.isOpen { FileSystem.close(f.fd) }
         files.removeAll()
@@ -136,6 +139,8 @@ extension Tailer {
     func crash() {
         checkpointWriter.flush()
         checkpointWriter.close()
+        watcher?.close()
+        watcher = nil
         timer?.cancel()
         timer = nil
         reading = false

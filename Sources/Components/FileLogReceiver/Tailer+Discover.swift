@@ -3,6 +3,7 @@ import CollectorCore
 /// Finding files: rename rotation, truncation (copytruncate), checkpoint restore, new files.
 extension Tailer {
     func discover(now: UInt64) {
+        emptyCandidates = false
         var byInode: [Pair: Int] = [:]
         for (id, f) in files where f.isOpen { byInode[Pair(f.device, f.inode)] = id }
 
@@ -108,6 +109,7 @@ extension Tailer {
             // Nothing identifies an empty file yet (it may be a copy being written): wait for
             // content. It is then read from its start, as any file found after the first poll.
             FileSystem.close(fd)
+            emptyCandidates = true
             return
         }
         if !head.isEmpty, let g = ghosts.firstIndex(where: { !$0.fingerprint.isEmpty && head.starts(with: $0.fingerprint) && info.size >= $0.readOffset }) {

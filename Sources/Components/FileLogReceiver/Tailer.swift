@@ -69,6 +69,12 @@ final class Tailer {
     /// A refused batch will be offered again (`retryRefused`), after `refusalDelay` ns.
     var refusalScheduled = false
     var refusalDelay: UInt64 = 0
+    /// inotify (nil: unavailable, polling only); see `DirectoryWatcher`.
+    var watcher: DirectoryWatcher?
+    var eventReadScheduled = false
+    var eventDiscover = false
+    /// The last discovery skipped an empty file: its first write must trigger a discovery.
+    var emptyCandidates = false
 
     struct Outgoing {
         var fileID: Int
@@ -133,12 +139,57 @@ final class Tailer {
         drainOutbox()
         if reading {
             discover(now: now)
+            watchDirectories()
             readAll(now: now)
             firstPoll = false
         }
         retireFinished(now: now)
         metrics.filesWatched.set(files.values.filter(\.isOpen).count)
         if checkpointDirty { writeCheckpoint() }
+    }
+
+    /// Starts inotify on the directories of the include patterns (polling alone if unavailable).
+    func startWatching(queue: DispatchQueue) {
+        guard let box else { return }
+        watcher = DirectoryWatcher(patterns: settings.include, queue: queue) { box.onQueue.watcherReadable() }
+        guard watcher != nil else {
+            logger.info("inotify is unavailable; files are polled every \(settings.pollInterval / 1_000_000) ms")
+            return
+        }
+        for pattern in settings.include { watch(DirectoryWatcher.staticDirectory(pattern)) }
+    }
+
+    /// Adds the directories of the files found to the inotify watches.
+    func watchDirectories() {
+        guard watcher != nil else { return }
+        for f in files.values where f.isOpen { watch(String(Self.directory(f.path))) }
+    }
+
+    private func watch(_ directory: String) {
+        if let problem = watcher?.add(directory) { logger.warn(problem) }
+    }
+
+    /// inotify reported events: reads within a few milliseconds (a poll when files appeared,
+    /// moved or vanished). Events are coalesced, so a busy file is read at most every 5 ms.
+    func watcherReadable() {
+        guard !closed, let watcher, let box else { return }
+        let events = watcher.drain()
+        guard events.modified || events.structural else { return }
+        eventDiscover = eventDiscover || events.structural || emptyCandidates
+        guard !eventReadScheduled else { return }
+        eventReadScheduled = true
+        box.queue.asyncAfter(deadline: DispatchTime.now() + DispatchTimeInterval.milliseconds(5)) {
+            let t = box.onQueue
+            t.eventReadScheduled = false
+            guard !t.closed, t.reading else { return }
+            if t.eventDiscover {
+                t.eventDiscover = false
+                t.poll()
+            } else {
+                t.drainOutbox()
+                t.readAll(now: FileSystem.monotonicNano())
+            }
+        }
     }
 
     /// The include globs minus the excludes, sorted, without duplicates.
