@@ -36,6 +36,11 @@ import Testing
 
     @Test func criGolden() throws { try golden("cri", format: .cri) }
     @Test func dockerGolden() throws { try golden("docker", format: .docker) }
+    /// The `container` operator without `format` tells the two apart line by line.
+    @Test func autoDetectedFormatsMatchTheSameGoldens() throws {
+        try golden("cri", format: .auto)
+        try golden("docker", format: .auto)
+    }
 
     @Test func kubernetesPathParsing() {
         #expect(KubernetesPath.attributes("/var/log/pods/ns_pod_uid/c/0.log").map(\.1) == ["ns", "pod", "uid", "c"])

@@ -50,4 +50,40 @@ import Testing
         #expect(text.contains("line_start_pattern"))
         #expect(text.contains("bogus"))
     }
+
+    /// The OTel Collector's usual Kubernetes config: the `container` operator.
+    @Test func otelContainerOperator() throws {
+        let (s, problems) = try parse("""
+        include: [/var/log/pods/*/*/*.log]
+        include_file_path: true
+        operators:
+          - type: container
+            id: container-parser
+            add_metadata_from_filepath: false
+        """)
+        #expect(problems.isEmpty, "\(problems)")
+        #expect(s.format == .auto && !s.kubernetesMetadata)
+        for (format, expected) in [("docker", FileLogSettings.Format.docker), ("crio", .cri), ("containerd", .cri)] {
+            let (t, p) = try parse("include: [a.log]\noperators:\n  - type: container\n    format: \(format)\n")
+            #expect(p.isEmpty && t.format == expected && t.kubernetesMetadata)
+        }
+    }
+
+    @Test func unsupportedOperatorsAreErrorsWithTheirLine() throws {
+        let (_, problems) = try parse("""
+        include: [a.log]
+        operators:
+          - type: container
+            colour: blue
+          - type: regex_parser
+            regex: "^(?P<x>.*)$"
+          - id: nameless
+        """)
+        let text = problems.map(\.description)
+        #expect(problems.count == 4, "\(text)")
+        #expect(text.contains { $0.contains("colour") && $0.contains("unknown key") })
+        #expect(text.contains { $0.contains("line 5") && $0.contains("unsupported operator type \"regex_parser\"") })
+        #expect(text.contains { $0.contains("regex") && $0.contains("unknown key") })
+        #expect(text.contains { $0.contains("every operator needs a type") })
+    }
 }

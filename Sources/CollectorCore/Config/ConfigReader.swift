@@ -120,6 +120,19 @@ public final class ConfigReader {
         return reader
     }
 
+    /// A list of mappings (e.g. the filelog receiver's `operators`): one reader per item, each
+    /// checked for unknown keys by `finish()`.
+    public func sectionList(_ key: String) -> [ConfigReader] {
+        guard let child = raw(key) else { return [] }
+        guard case .sequence(let items) = child.value else {
+            sink.add(child, "expected a list, found \(child.kindName)")
+            return []
+        }
+        let readers = items.map { ConfigReader($0, sink: sink) }
+        children += readers
+        return readers
+    }
+
     public func problem(_ key: String, _ message: String) {
         if let child = node[key] {
             sink.add(child, message)

@@ -16,7 +16,7 @@ import CollectorCore
 /// JSON-object bodies give the record its trace_id, span_id, severity and time, see `JSONBody`).
 public struct FileLogSettings: ComponentSettings, Equatable {
     public enum StartAt: String, Sendable, Equatable { case beginning, end }
-    public enum Format: String, Sendable, Equatable { case none, cri, docker }
+    public enum Format: String, Sendable, Equatable { case none, cri, docker, auto }
 
     public var include: [String] = []
     public var exclude: [String] = []
@@ -31,6 +31,9 @@ public struct FileLogSettings: ComponentSettings, Equatable {
     public var forceFlushPeriod: UInt64 = 500_000_000
     public var fingerprintSize = 1000
     public var parseJSON = false
+    /// Kubernetes resource attributes from `/var/log/pods/...` paths (the `container`
+    /// operator's `add_metadata_from_filepath`; on by default).
+    public var kubernetesMetadata = true
     /// Records and record bytes per emitted batch (internal bounds, not config keys). Batches
     /// stay below glibc's mmap threshold, so their buffers come from the heap's free lists.
     public var maxBatchRecords = 1000
@@ -72,8 +75,9 @@ public struct FileLogFactory: ComponentFactory {
                 }
             }
         }
-        let format = reader.choice("format", ["none", "cri", "docker"], default: s.format.rawValue)
+        let format = reader.choice("format", ["none", "cri", "docker", "auto"], default: s.format.rawValue)
         s.format = FileLogSettings.Format(rawValue: format) ?? .none
+        Self.parseOperators(reader, into: &s)
         s.storage = reader.string("storage", default: s.storage)
         s.includeFileName = reader.bool("include_file_name", default: s.includeFileName)
         s.includeFilePath = reader.bool("include_file_path", default: s.includeFilePath)
@@ -84,5 +88,36 @@ public struct FileLogFactory: ComponentFactory {
             reader.problem("multiline", "multiline cannot be combined with format \(s.format.rawValue)")
         }
         return s
+    }
+
+    /// The OTel Collector's `operators` list, as far as this receiver implements it: `container`
+    /// (`format`: docker, crio, containerd, or auto-detected per line when absent;
+    /// `add_metadata_from_filepath`). Other operator types are reported as unsupported rather
+    /// than silently ignored.
+    static func parseOperators(_ reader: ConfigReader, into s: inout FileLogSettings) {
+        var containers = 0
+        for op in reader.sectionList("operators") {
+            _ = op.string("id", default: "")
+            let type = op.string("type", default: "")
+            switch type {
+            case "container":
+                containers += 1
+                if containers > 1 { op.problem("type", "only one container operator is supported") }
+                if s.format != .none { op.problem("type", "the container operator cannot be combined with format \(s.format.rawValue)") }
+                let format = op.choice("format", ["auto", "docker", "crio", "containerd"], default: "auto")
+                s.format = switch format {
+                case "docker": .docker
+                case "crio", "containerd": .cri
+                default: .auto
+                }
+                s.kubernetesMetadata = op.bool("add_metadata_from_filepath", default: true)
+            case "":
+                op.problem("type", "every operator needs a type")
+            case "json_parser":
+                op.problem("type", "operator json_parser is not supported; parse_json: true reads trace_id, span_id, severity and time from JSON bodies")
+            default:
+                op.problem("type", "unsupported operator type \"\(type)\" (supported: container)")
+            }
+        }
     }
 }

@@ -10,6 +10,8 @@ struct RecordAssembler {
         case multiline(Regex<AnyRegexOutput>)
         case cri
         case docker
+        /// CRI or docker, decided line by line (the OTel `container` operator without `format`).
+        case auto
     }
 
     let mode: Mode
@@ -40,24 +42,27 @@ struct RecordAssembler {
                 appendBody([0x0a] + line.bytes, endOffset: line.endOffset)
             }
         case .cri:
-            guard let cri = ContainerLine.cri(line.bytes) else {
-                flushHeld(into: &out)
-                out.append(LogEntry(body: line.bytes, endOffset: line.endOffset))
-                return
-            }
-            if let h = held, h.attributes.first?.1 != cri.stream { flushHeld(into: &out) }
-            merge(cri, line: line)
-            if !cri.partial { flushHeld(into: &out) }
+            container(ContainerLine.cri(line.bytes), line, into: &out)
         case .docker:
-            guard let docker = ContainerLine.docker(line.bytes) else {
-                flushHeld(into: &out)
-                out.append(LogEntry(body: line.bytes, endOffset: line.endOffset))
-                return
-            }
-            if let h = held, h.attributes.first?.1 != docker.stream { flushHeld(into: &out) }
-            merge(docker, line: line)
-            if !docker.partial { flushHeld(into: &out) }
+            container(ContainerLine.docker(line.bytes), line, into: &out)
+        case .auto:
+            // Docker's json-file lines are JSON objects; CRI lines start with a timestamp.
+            let parsed = line.bytes.first == UInt8(ascii: "{") ? ContainerLine.docker(line.bytes) : ContainerLine.cri(line.bytes)
+            container(parsed, line, into: &out)
         }
+    }
+
+    /// A container runtime's line: partials are joined per stream; a line in another format
+    /// is passed on whole.
+    private mutating func container(_ parsed: ContainerLine?, _ line: LineSplitter.Line, into out: inout [LogEntry]) {
+        guard let parsed else {
+            flushHeld(into: &out)
+            out.append(LogEntry(body: line.bytes, endOffset: line.endOffset))
+            return
+        }
+        if let h = held, h.attributes.first?.1 != parsed.stream { flushHeld(into: &out) }
+        merge(parsed, line: line)
+        if !parsed.partial { flushHeld(into: &out) }
     }
 
     private mutating func merge(_ c: ContainerLine, line: LineSplitter.Line) {

@@ -126,7 +126,6 @@ extension Tailer {
         }
         if firstPoll, let offset = restoredOffset(path: path, info: info, head: head) {
             var f = makeFile(fd: fd, path: path, info: info, fingerprint: head, offset: offset, now: now)
-            f.resourceAttributes = KubernetesPath.attributes(path)
             files[f.id] = f
             return
         }

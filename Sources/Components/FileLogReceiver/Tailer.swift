@@ -124,12 +124,13 @@ final class Tailer {
         switch settings.format {
         case .cri: mode = .cri
         case .docker: mode = .docker
+        case .auto: mode = .auto
         case .none: mode = lineStart.map { .multiline($0) } ?? .plain
         }
         return TailedFile(id: nextID, fd: fd, path: path, device: info.device, inode: info.inode, fingerprint: fingerprint,
                           readOffset: offset, committed: offset, splitter: LineSplitter(maxSize: settings.maxLogSize),
                           assembler: RecordAssembler(mode: mode, maxSize: settings.maxLogSize), lastDataAt: now,
-                          resourceAttributes: KubernetesPath.attributes(path))
+                          resourceAttributes: settings.kubernetesMetadata ? KubernetesPath.attributes(path) : [])
     }
 
     /// One polling round (see the type's doc).
