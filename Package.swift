@@ -93,6 +93,7 @@ let package = Package(
         ),
         .target(name: "CollectorTesting", dependencies: ["CollectorCore"], swiftSettings: strict),
 
+        .testTarget(name: "CollectorServiceTests", dependencies: ["CollectorService", "CollectorCore"]),
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "CollectorTesting"]),
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto"], exclude: ["Fixtures"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport"]),

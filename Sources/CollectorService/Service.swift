@@ -8,8 +8,9 @@ import Synchronization
 ///
 /// Reload (`apply` on a running service), in this order, so nothing accepted is lost and kept
 /// listeners never refuse a connection:
-/// 1. Build and start the new pipelines (their exporters). On failure, tear them down and keep
-///    the old graph untouched.
+/// 1. Build and start the new pipelines. Exporters whose settings are unchanged are the running
+///    instances (see `ExporterRegistry`); changed ones are new. On failure, tear the new
+///    pipelines down and keep the old graph untouched.
 /// 2. Receivers: keep those whose settings are unchanged; reconfigure in place those that can
 ///    (the OTLP receiver keeps every listener whose endpoint is unchanged); shut down removed
 ///    ones; create and start new ones.
@@ -35,6 +36,7 @@ public final class Service: Sendable {
     private let graph = Mutex(Graph())
     private let ringCapacity: Int
     private let stores: StoreRegistry
+    private let exporters = ExporterRegistry()
 
     public init(metrics: MetricsRegistry = MetricsRegistry(), logger: Logger, stdout: StandardOutput = StandardOutput(),
                 ringCapacity: Int = 64) {
@@ -82,7 +84,9 @@ public final class Service: Sendable {
                 }
                 let stages = try pc.exporters.map { id in
                     let settings = config.component(.exporter, id)!.settings
-                    let exporter = try ComponentCatalog.makeExporter(settings, context(id, .exporter))
+                    let exporter = try exporters.acquire(id, settings: settings) {
+                        try ComponentCatalog.makeExporter(settings, context(id, .exporter))
+                    }
                     let capacity = (settings as? any ExporterQueueSettings)?.queueSize ?? ringCapacity
                     return ExporterStage(name: id.description, signal: pc.signal, exporter: exporter,
                                          capacity: capacity, metrics: metrics, logger: logger.named("exporter/\(id)"))

@@ -6,7 +6,7 @@ extension E2E {
     /// Log files -> filelog -> batch -> loki (with a disk queue) -> a fake Loki that decodes the
     /// real wire format (snappy + logproto.PushRequest) with its own Python decoders. Loki first
     /// answers 500 and 429, and the file is rename-rotated while the collector runs: every line
-    /// must arrive exactly once.
+    /// must arrive exactly once, also across a reload.
     @Suite("LogsToLoki")
     struct LogsToLoki {
         struct Request: Decodable {
@@ -84,6 +84,13 @@ extension E2E {
                                              to: logs.appendingPathComponent("app.log.1"))
             let second = (201...300).map { String(format: "line %04d", $0) }
             try Data((second.joined(separator: "\n") + "\n").utf8).write(to: logs.appendingPathComponent("app.log"))
+
+            // A reload that changes the batch processor but not the loki exporter keeps the
+            // running exporter (and its disk queue): a second instance on the same queue
+            // directory would be refused, and would send batches twice.
+            let mark = try collector.reload(config: config.replacingOccurrences(of: "timeout: 50ms", with: "timeout: 60ms"))
+            try await collector.waitForOutput(containing: "configuration reloaded", in: .stderr, since: mark)
+            #expect(!collector.text(.stderr, since: mark).contains("in use"), "\(collector.outputTail())")
 
             try await waitUntil("300 lines delivered", timeout: .seconds(60)) {
                 received(work).filter { $0.status == 204 }.flatMap(\.streams).flatMap(\.entries).count >= 300

@@ -155,5 +155,22 @@ extension LokiSuites {
             #expect(reopened.size.records == 0)
             reopened.close()
         }
+    
+
+        /// Two queues on one directory would send everything twice: the second is refused
+        /// until the first is closed.
+        @Test func aDirectoryHasOneQueueAtATime() throws {
+            let storage = temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: storage) }
+            let first = try LokiDiskQueue(directory: storage, segmentMaxBytes: 4096, sync: false)
+            #expect {
+                _ = try LokiDiskQueue(directory: storage, segmentMaxBytes: 4096, sync: false)
+            } throws: { error in
+                "\(error)".contains("is in use by another loki exporter")
+            }
+            first.close()
+            let second = try LokiDiskQueue(directory: storage, segmentMaxBytes: 4096, sync: false)
+            second.close()
+        }
     }
 }

@@ -59,6 +59,8 @@ final class LokiDiskQueue: Sendable {
         var activeSize = 0
         var corruptBytes = 0
         var closed = false
+        /// Holds `flock` on `<directory>/lock` while open.
+        var lockFD: Int32 = -1
     }
 
     let directory: String
@@ -73,9 +75,15 @@ final class LokiDiskQueue: Sendable {
         do throws(FileIO.Failure) {
             var s = State()
             try FileIO.makeDirectory(directory)
-            try Self.recover(directory, pending: &s.pending, bytes: &s.pendingBytes,
-                             corrupt: &s.corruptBytes, next: &s.activeSegment)
-            try Self.startSegment(directory, s.activeSegment, into: &s)
+            s.lockFD = try Self.lock(directory)
+            do throws(FileIO.Failure) {
+                try Self.recover(directory, pending: &s.pending, bytes: &s.pendingBytes,
+                                 corrupt: &s.corruptBytes, next: &s.activeSegment)
+                try Self.startSegment(directory, s.activeSegment, into: &s)
+            } catch {
+                Glibc.close(s.lockFD)
+                throw error
+            }
             state = Mutex(s)
         } catch {
             throw Failure(description: "disk queue \(directory): \(error)")
@@ -196,7 +204,25 @@ final class LokiDiskQueue: Sendable {
             s.closed = true
             if s.activeFD >= 0 { Glibc.close(s.activeFD) }
             s.activeFD = -1
+            if s.lockFD >= 0 { Glibc.close(s.lockFD) }   // releases the flock
+            s.lockFD = -1
         }
+    }
+
+    /// One queue per directory: a second exporter or collectord process on the same directory
+    /// would send every batch twice and corrupt the cursor, so it is refused.
+    private static func lock(_ directory: String) throws(FileIO.Failure) -> Int32 {
+        let path = directory + "/lock"
+        let fd = try FileIO.open(path, O_RDWR | O_CREAT)
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let e = errno
+            Glibc.close(fd)
+            if e == EWOULDBLOCK {
+                throw FileIO.Failure(description: "\(directory) is in use by another loki exporter (another collectord, or a reload that changed this exporter's settings: restart to apply them)")
+            }
+            throw FileIO.Failure(description: "flock \(path): \(String(cString: strerror(e)))")
+        }
+        return fd
     }
 
     deinit { close() }

@@ -1,0 +1,54 @@
+import CollectorCore
+import Synchronization
+import Testing
+@testable import CollectorService
+
+/// A reload keeps exporters whose settings did not change: the old (draining) and new stages
+/// share one instance, which shuts down when the last of them lets go.
+@Suite struct ExporterRegistryTests {
+    struct Settings: ComponentSettings, Equatable { var endpoint: String }
+
+    final class Recorder: Exporter {
+        let log = Mutex<[String]>([])
+        let name: String
+        init(_ name: String) { self.name = name }
+        func start() throws { log.withLock { $0.append("start") } }
+        func export(_ batch: TelemetryBatch) throws(ComponentError) { log.withLock { $0.append("export \(batch.itemCount)") } }
+        func shutdown() { log.withLock { $0.append("shutdown") } }
+    }
+
+    @Test func unchangedSettingsShareOneInstanceUntilTheLastRelease() throws {
+        let registry = ExporterRegistry()
+        let id = try #require(ComponentID(parsing: "loki"))
+        var made: [Recorder] = []
+        func make(_ name: String) -> () throws -> any Exporter {
+            { let r = Recorder(name); made.append(r); return r }
+        }
+        let old = try registry.acquire(id, settings: Settings(endpoint: "a"), make: make("first"))
+        try old.start()
+        // Reload with the same settings: the running instance, started once.
+        let new = try registry.acquire(id, settings: Settings(endpoint: "a"), make: make("second"))
+        try new.start()
+        #expect(made.count == 1 && registry.count == 1)
+        try old.export(TelemetryBatch(signal: .logs, payload: [], itemCount: 1, tokens: []))
+        try new.export(TelemetryBatch(signal: .logs, payload: [], itemCount: 2, tokens: []))
+        old.shutdown()   // the old pipeline drained
+        old.shutdown()   // idempotent: does not release twice
+        #expect(made[0].log.withLock { $0 } == ["start", "export 1", "export 2"])
+        new.shutdown()
+        #expect(made[0].log.withLock { $0 } == ["start", "export 1", "export 2", "shutdown"])
+        #expect(registry.count == 0)
+    }
+
+    @Test func changedSettingsOrAnotherIDGetTheirOwnInstance() throws {
+        let registry = ExporterRegistry()
+        let loki = try #require(ComponentID(parsing: "loki"))
+        let other = try #require(ComponentID(parsing: "loki/other"))
+        let a = try registry.acquire(loki, settings: Settings(endpoint: "a")) { Recorder("a") }
+        let b = try registry.acquire(loki, settings: Settings(endpoint: "b")) { Recorder("b") }
+        let c = try registry.acquire(other, settings: Settings(endpoint: "a")) { Recorder("c") }
+        #expect(registry.count == 3)
+        for e in [a, b, c] { e.shutdown() }
+        #expect(registry.count == 0)
+    }
+}
