@@ -122,7 +122,18 @@ public final class Service: Sendable {
                         continue
                     }
                     existing.receiver.stopAccepting()
-                    existing.receiver.shutdown(deadline: .now() + 30) {}
+                    if ComponentCatalog.handsOverState(settings) {
+                        // Its successor resumes from the state it leaves (the filelog checkpoint):
+                        // wait until its batches are acknowledged and the state is written, or
+                        // both would read the same lines.
+                        let done = DispatchSemaphore(value: 0)
+                        existing.receiver.shutdown(deadline: .now() + 10) { done.signal() }
+                        if done.wait(timeout: .now() + 11) == .timedOut {
+                            logger.warn("receiver \(id) of the previous config did not finish in 11 s; its successor may read some lines again")
+                        }
+                    } else {
+                        existing.receiver.shutdown(deadline: .now() + 30) {}
+                    }
                     graph.receivers[id] = nil
                 }
                 let receiver = try ComponentCatalog.makeReceiver(settings, context(id, .receiver))

@@ -87,8 +87,12 @@ extension E2E {
 
             // A reload that changes the batch processor but not the loki exporter keeps the
             // running exporter (and its disk queue): a second instance on the same queue
-            // directory would be refused, and would send batches twice.
-            let mark = try collector.reload(config: config.replacingOccurrences(of: "timeout: 50ms", with: "timeout: 60ms"))
+            // directory would be refused, and would send batches twice. It also changes the
+            // filelog receiver, whose successor must start from the checkpoint the old one
+            // leaves, or lines would arrive twice.
+            let reloaded = config.replacingOccurrences(of: "timeout: 50ms", with: "timeout: 60ms")
+                .replacingOccurrences(of: "poll_interval: 50ms", with: "poll_interval: 40ms")
+            let mark = try collector.reload(config: reloaded)
             try await collector.waitForOutput(containing: "configuration reloaded", in: .stderr, since: mark)
             #expect(!collector.text(.stderr, since: mark).contains("in use"), "\(collector.outputTail())")
 
