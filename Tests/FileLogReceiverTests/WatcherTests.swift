@@ -44,3 +44,26 @@ import Testing
         #expect(DirectoryWatcher.staticDirectory("*.log") == ".")
     }
 }
+
+/// `**` in include patterns: any number of directories, including none.
+@Suite struct DoubleStarTests {
+    @Test func doubleStarMatchesAnyDepth() throws {
+        let dir = TempDir()
+        for sub in ["", "a", "a/b", "a/b/c", "d"] {
+            try FileManager.default.createDirectory(atPath: dir.sub("logs/" + sub), withIntermediateDirectories: true)
+            Files.append(dir.sub("logs/" + sub + (sub.isEmpty ? "" : "/") + "x.log"), "1\n")
+            Files.append(dir.sub("logs/" + sub + (sub.isEmpty ? "" : "/") + "x.txt"), "1\n")
+        }
+        try FileManager.default.createSymbolicLink(atPath: dir.sub("logs/a/loop"), withDestinationPath: dir.sub("logs"))
+        let found = FileSystem.glob(dir.sub("logs/**/*.log")).sorted()
+        #expect(found == ["logs/a/b/c/x.log", "logs/a/b/x.log", "logs/a/x.log", "logs/d/x.log", "logs/x.log"].map { dir.sub($0) })
+        #expect(FileSystem.glob(dir.sub("logs/**/b/*.log")) == [dir.sub("logs/a/b/x.log")])
+        #expect(FileSystem.glob(dir.sub("logs/*/**/c/*.log")) == [dir.sub("logs/a/b/c/x.log")])
+
+        // A receiver with such a pattern reads files at every depth.
+        let h = try Harness(Harness.settings(dir, include: [dir.sub("logs/**/*.log")]))
+        defer { h.stop() }
+        #expect(eventually { h.consumer.records.count == 5 })
+        #expect(Set(h.consumer.records.compactMap { $0.attributes["log.file.path"] }) == Set(found))
+    }
+}

@@ -125,7 +125,8 @@ final class DirectoryWatcher {
             if mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 { out.structural = true }
             return
         }
-        guard patterns.contains(where: { fnmatch($0, path, FNM_PATHNAME) == 0 }) else { return }
+        // `**` spans directories, so such patterns are matched without FNM_PATHNAME.
+        guard patterns.contains(where: { fnmatch($0, path, $0.contains("**") ? 0 : FNM_PATHNAME) == 0 }) else { return }
         if mask & UInt32(IN_MODIFY | IN_CLOSE_WRITE) != 0 { out.modified = true }
         if mask & UInt32(IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE) != 0 { out.structural = true }
     }

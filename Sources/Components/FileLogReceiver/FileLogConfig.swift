@@ -2,8 +2,9 @@ import CollectorCore
 
 /// Settings of the `filelog` receiver (the OTel Collector's key names where they exist).
 ///
-/// Keys: `include`, `exclude` (glob(3) patterns; `**` is not supported; `exclude` is matched with
-/// fnmatch(3) against the full path, `*` also crossing `/`), `start_at` (beginning|end, default
+/// Keys: `include`, `exclude` (glob(3) patterns, plus `**` as a path component for any number
+/// of directories; `exclude` is matched with fnmatch(3) against the full path, `*` also crossing
+/// `/`), `start_at` (beginning|end, default
 /// end; only applies to files found at the very first start, i.e. when no checkpoint file exists:
 /// after that every file not in the checkpoint is read from its beginning so that files created
 /// while the collector was down are not skipped), `poll_interval` (200ms), `max_log_size`

@@ -81,7 +81,31 @@ enum FileSystem {
     }
 
     /// Paths matching the glob(3) pattern (no `**`), unsorted.
+    /// glob(3), plus `**` as a whole path component: any number of directories (including
+    /// none), as in the OTel Collector's doublestar globs. Symbolic links to directories are
+    /// not followed by `**` (no cycles), and it descends at most 16 levels.
     static func glob(_ pattern: String) -> [String] {
+        let parts = pattern.split(separator: "/", omittingEmptySubsequences: false)
+        guard let star = parts.firstIndex(of: "**") else { return cGlob(pattern) }
+        let base = parts[..<star].joined(separator: "/")
+        let rest = parts[(star + 1)...].joined(separator: "/")
+        let bases = base.isEmpty ? (pattern.hasPrefix("/") ? ["/"] : ["."]) : cGlob(base)
+        var out: [String] = []
+        var seen = Set<String>()
+        for dir in bases {
+            for sub in descendants(dir, depth: 16) {
+                // Relative patterns give relative paths, as glob(3) does ("a/x.log", not "./a/x.log").
+                let prefix = if sub == "." { "" }
+                    else if base.isEmpty && sub.hasPrefix("./") { String(sub.dropFirst(2)) + "/" }
+                    else if sub == "/" { "/" }
+                    else { sub + "/" }
+                for path in glob(prefix + rest) where seen.insert(path).inserted { out.append(path) }
+            }
+        }
+        return out
+    }
+
+    private static func cGlob(_ pattern: String) -> [String] {
         var g = glob_t()
         defer { globfree(&g) }
         guard Glibc.glob(pattern, 0, nil, &g) == 0 else { return [] }
@@ -89,6 +113,29 @@ enum FileSystem {
         for i in 0..<Int(g.gl_pathc) {
             if let p = g.gl_pathv[i] { out.append(String(cString: p)) }
         }
+        return out
+    }
+
+    /// `dir` and every directory below it (not through symbolic links), depth-first.
+    private static func descendants(_ dir: String, depth: Int) -> [String] {
+        var out = [dir]
+        guard depth > 0, let handle = opendir(dir) else { return out }
+        defer { closedir(handle) }
+        var children: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard name != ".", name != ".." else { continue }
+            let path = dir == "/" ? "/" + name : dir + "/" + name
+            var isDirectory = entry.pointee.d_type == UInt8(DT_DIR)
+            if entry.pointee.d_type == UInt8(DT_UNKNOWN) {   // some file systems do not say: ask
+                var st = Glibc.stat()
+                isDirectory = lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+            }
+            if isDirectory { children.append(path) }
+        }
+        for child in children.sorted() { out += descendants(child, depth: depth - 1) }
         return out
     }
 
