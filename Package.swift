@@ -55,7 +55,7 @@ let package = Package(
         // Sockets on Dispatch, HTTP/1.1, HTTP/2 (nghttp2), gRPC framing, gzip.
         .target(name: "Transport", dependencies: ["CNghttp2", "CZlib"], swiftSettings: strict),
         // CRC-32C (Castagnoli), shared by the store's segments and the Loki disk queue.
-        .target(name: "Checksums", swiftSettings: strict),
+        .target(name: "Checksums", dependencies: ["CShims"], swiftSettings: strict),
         // On-disk trace and log store: zstd segments, indexes, recovery, retention, queries.
         .target(name: "Store", dependencies: ["OTLPCodec", "CZstd", "Checksums"], swiftSettings: strict),
 

@@ -40,4 +40,22 @@ import Checksums
         }
         #expect(~c == whole)
     }
+
+    /// The crc32-instruction path and the table-driven one agree on every length and alignment.
+    @Test func hardwareAndSoftwareAgree() {
+        var state: UInt64 = 0x1234_5678
+        let data: [UInt8] = (0..<4099).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: state >> 56)
+        }
+        data.withUnsafeBytes { raw in
+            for start in 0..<9 {
+                for length in [0, 1, 7, 8, 9, 63, 64, 65, 1000, 4090 - start] {
+                    let slice = UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)])
+                    #expect(CRC32C.update(0x0BAD_F00D, slice) == CRC32C.softwareUpdate(0x0BAD_F00D, slice), "\(start) \(length)")
+                }
+            }
+        }
+        print("CRC32C uses the crc32 instruction: \(CRC32C.hardware)")
+    }
 }

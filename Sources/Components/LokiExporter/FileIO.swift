@@ -30,16 +30,19 @@ enum FileIO {
 
     /// Reads up to `count` bytes at `offset`; fewer only at the end of the file.
     static func read(_ fd: Int32, count: Int, at offset: Int, _ path: String) throws(Failure) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
-            if n < 0 && errno == EINTR { continue }
-            try check(n, "pread", path)
-            if n == 0 { break }
-            done += n
+        var failure: Failure?
+        let out = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var done = 0
+            while done < count {
+                let n = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset + done))
+                if n < 0 && errno == EINTR { continue }
+                do throws(Failure) { try check(n, "pread", path) } catch { failure = error; break }
+                if n == 0 { break }
+                done += n
+            }
+            initialized = done   // only bytes actually read; nothing is zero-filled first
         }
-        out.removeLast(count - done)
+        if let failure { throw failure }
         return out
     }
 

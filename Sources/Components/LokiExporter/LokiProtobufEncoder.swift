@@ -12,53 +12,88 @@ internal import CSnappy
 /// message Timestamp { int64 seconds = 1; int32 nanos = 2; }
 /// ```
 /// `hash` is left unset (0), as Loki's own clients do.
+///
+/// Every message's size is computed before it is written, so the request is written into one
+/// buffer of exactly the right size, without a buffer per entry.
 enum LokiProtobufEncoder {
     static func encode(_ streams: [LokiStream]) -> [UInt8] {
-        var out = ProtoOut()
-        for stream in streams {
-            var s = ProtoOut()
-            s.string(1, stream.labelText)
-            for entry in stream.entries {
-                var e = ProtoOut()
-                var ts = ProtoOut()
-                let seconds = entry.timestampNanos / 1_000_000_000
-                let nanos = entry.timestampNanos % 1_000_000_000
-                if seconds != 0 { ts.varint(1, seconds) }
-                if nanos != 0 { ts.varint(2, nanos) }
-                e.message(1, ts.bytes)
-                if !entry.line.isEmpty { e.string(2, entry.line) }
-                for pair in entry.metadata {
-                    var p = ProtoOut()
-                    p.string(1, pair.name)
-                    p.string(2, pair.value)
-                    e.message(3, p.bytes)
-                }
-                s.message(2, e.bytes)
-            }
-            out.message(1, s.bytes)
+        let labelTexts = streams.map(\.labelText)
+        var streamSizes: [Int] = []
+        var total = 0
+        for (i, stream) in streams.enumerated() {
+            var size = field(labelTexts[i].utf8.count)
+            for entry in stream.entries { size += field(entrySize(entry)) }
+            streamSizes.append(size)
+            total += field(size)
         }
+        var out = ProtoOut()
+        out.bytes.reserveCapacity(total)
+        for (i, stream) in streams.enumerated() {
+            out.key(1, 2)
+            out.rawVarint(UInt64(streamSizes[i]))
+            out.string(1, labelTexts[i])
+            for entry in stream.entries {
+                out.key(2, 2)
+                out.rawVarint(UInt64(entrySize(entry)))
+                let (seconds, nanos) = split(entry.timestampNanos)
+                out.key(1, 2)
+                out.rawVarint(UInt64(timestampSize(seconds, nanos)))
+                if seconds != 0 { out.varint(1, seconds) }
+                if nanos != 0 { out.varint(2, nanos) }
+                if !entry.line.isEmpty { out.string(2, entry.line) }
+                for pair in entry.metadata {
+                    out.key(3, 2)
+                    out.rawVarint(UInt64(field(pair.name.utf8.count) + field(pair.value.utf8.count)))
+                    out.string(1, pair.name)
+                    out.string(2, pair.value)
+                }
+            }
+        }
+        assert(out.bytes.count == total)
         return out.bytes
+    }
+
+    /// A length-delimited field of `length` bytes with a one-byte key.
+    private static func field(_ length: Int) -> Int { 1 + ProtoOut.varintSize(UInt64(length)) + length }
+
+    private static func split(_ nanos: UInt64) -> (UInt64, UInt64) { (nanos / 1_000_000_000, nanos % 1_000_000_000) }
+
+    private static func timestampSize(_ seconds: UInt64, _ nanos: UInt64) -> Int {
+        (seconds != 0 ? 1 + ProtoOut.varintSize(seconds) : 0) + (nanos != 0 ? 1 + ProtoOut.varintSize(nanos) : 0)
+    }
+
+    private static func entrySize(_ entry: LokiStream.Entry) -> Int {
+        let (seconds, nanos) = split(entry.timestampNanos)
+        var size = field(timestampSize(seconds, nanos))
+        if !entry.line.isEmpty { size += field(entry.line.utf8.count) }
+        for pair in entry.metadata { size += field(field(pair.name.utf8.count) + field(pair.value.utf8.count)) }
+        return size
     }
 
     /// Snappy block compression (libsnappy).
     static func snappy(_ input: [UInt8]) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: snappy_max_compressed_length(input.count))
-        var length = output.count
-        let status = input.withUnsafeBytes { src in
-            output.withUnsafeMutableBytes { dst in
+        let capacity = snappy_max_compressed_length(input.count)
+        return [UInt8](unsafeUninitializedCapacity: capacity) { dst, initialized in
+            var length = capacity
+            let status = input.withUnsafeBytes { src in
                 snappy_compress(src.baseAddress?.assumingMemoryBound(to: CChar.self), src.count,
-                                dst.baseAddress!.assumingMemoryBound(to: CChar.self), &length)
+                                UnsafeMutableRawPointer(dst.baseAddress!).assumingMemoryBound(to: CChar.self), &length)
             }
+            precondition(status == SNAPPY_OK, "snappy_compress failed with a buffer of the maximal size")
+            initialized = length
         }
-        precondition(status == SNAPPY_OK, "snappy_compress failed with a buffer of the maximal size")
-        output.removeLast(output.count - length)
-        return output
     }
 }
 
 /// Appends protobuf fields (keys of one byte or more, varints, length-delimited payloads).
 struct ProtoOut {
     var bytes: [UInt8] = []
+
+    static func varintSize(_ value: UInt64) -> Int {
+        var v = value, size = 1
+        while v >= 0x80 { v >>= 7; size += 1 }
+        return size
+    }
 
     mutating func rawVarint(_ value: UInt64) {
         var v = value
@@ -67,6 +102,10 @@ struct ProtoOut {
             v >>= 7
         }
         bytes.append(UInt8(v))
+    }
+
+    mutating func key(_ field: UInt64, _ wireType: UInt64) {
+        rawVarint(field << 3 | wireType)
     }
 
     mutating func varint(_ field: UInt64, _ value: UInt64) {
@@ -81,6 +120,11 @@ struct ProtoOut {
     }
 
     mutating func string(_ field: UInt64, _ text: String) {
-        message(field, Array(text.utf8))
+        var text = text
+        text.withUTF8 { utf8 in
+            rawVarint(field << 3 | 2)
+            rawVarint(UInt64(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
     }
 }

@@ -52,39 +52,58 @@ struct LokiLabel: Sendable, Equatable, Hashable {
 struct LokiStreamBuilder: Sendable {
     var resourceLabels: [String]
     var attributeLabels: [String]
+    /// The configured label names, sanitized once.
+    private let resourceLabelNames: [String]
+    private let attributeLabelNames: [String]
+
+    init(resourceLabels: [String], attributeLabels: [String]) {
+        self.resourceLabels = resourceLabels
+        self.attributeLabels = attributeLabels
+        resourceLabelNames = resourceLabels.map(Self.sanitize)
+        attributeLabelNames = attributeLabels.map(Self.sanitize)
+    }
 
     func streams(_ records: [OTLPLogRecord]) -> [LokiStream] {
         var order: [[LokiLabel]] = []
         var byLabels: [[LokiLabel]: [LokiStream.Entry]] = [:]
+        // Attribute names repeat from record to record: sanitize each once per push.
+        var sanitized: [String: String] = [:]
+        func name(_ key: String) -> String {
+            if let known = sanitized[key] { return known }
+            let clean = Self.sanitize(key)
+            sanitized[key] = clean
+            return clean
+        }
         let now = Self.wallClockNanos()
         for record in records {
             var labels: [LokiLabel] = []
-            var usedResource = Set<String>()
-            var usedAttributes = Set<String>()
-            for key in resourceLabels {
+            var usedResource: [String] = []
+            var usedAttributes: [String] = []
+            for (i, key) in resourceLabels.enumerated() {
                 if let value = record.resourceAttributes.first(where: { $0.0 == key })?.1 {
-                    labels.append(LokiLabel(name: Self.sanitize(key), value: value))
-                    usedResource.insert(key)
+                    labels.append(LokiLabel(name: resourceLabelNames[i], value: value))
+                    usedResource.append(key)
                 }
             }
-            for key in attributeLabels {
+            for (i, key) in attributeLabels.enumerated() {
                 if let value = record.attributes.first(where: { $0.0 == key })?.1 {
-                    labels.append(LokiLabel(name: Self.sanitize(key), value: value))
-                    usedAttributes.insert(key)
+                    labels.append(LokiLabel(name: attributeLabelNames[i], value: value))
+                    usedAttributes.append(key)
                 }
             }
             if labels.isEmpty { labels = [LokiLabel(name: "exporter", value: "collectord")] }
-            labels = Self.dedupSorted(labels)
+            if labels.count > 1 { labels = Self.dedupSorted(labels) }
             var metadata: [LokiLabel] = []
+            metadata.reserveCapacity(3 + record.attributes.count + record.resourceAttributes.count)
             if !record.traceID.isEmpty { metadata.append(LokiLabel(name: "trace_id", value: record.traceID)) }
             if !record.spanID.isEmpty { metadata.append(LokiLabel(name: "span_id", value: record.spanID)) }
             let severity = record.severityText.isEmpty ? Self.severityName(record.severityNumber) : record.severityText
             if !severity.isEmpty { metadata.append(LokiLabel(name: "severity", value: severity)) }
             for (k, v) in record.attributes where !usedAttributes.contains(k) {
-                metadata.append(LokiLabel(name: Self.sanitize(k), value: v))
+                metadata.append(LokiLabel(name: name(k), value: v))
             }
             for (k, v) in record.resourceAttributes where !usedResource.contains(k) {
-                metadata.append(LokiLabel(name: Self.sanitize(k), value: v))
+                metadata.append(LokiLabel(name: name(k), value: v))
             }
             let time = record.timeUnixNano != 0 ? record.timeUnixNano
                 : record.observedTimeUnixNano != 0 ? record.observedTimeUnixNano : now
@@ -92,17 +111,23 @@ struct LokiStreamBuilder: Sendable {
             byLabels[labels, default: []].append(LokiStream.Entry(timestampNanos: time, line: record.body, metadata: metadata))
         }
         return order.map { labels in
-            let entries = byLabels[labels]!.enumerated()
-                .sorted { ($0.element.timestampNanos, $0.offset) < ($1.element.timestampNanos, $1.offset) }
-                .map(\.element)
+            var entries = byLabels[labels]!
+            // Stable: entries already in time order (the usual case) are left as they are.
+            if !zip(entries, entries.dropFirst()).allSatisfy({ $0.timestampNanos <= $1.timestampNanos }) {
+                entries = entries.enumerated()
+                    .sorted { ($0.element.timestampNanos, $0.offset) < ($1.element.timestampNanos, $1.offset) }
+                    .map(\.element)
+            }
             return LokiStream(labels: labels, entries: entries)
         }
     }
 
     /// Sorted by name; of two labels with the same sanitized name, the first wins.
     static func dedupSorted(_ labels: [LokiLabel]) -> [LokiLabel] {
-        var seen = Set<String>()
-        return labels.filter { seen.insert($0.name).inserted }.sorted { $0.name < $1.name }
+        var out: [LokiLabel] = []
+        out.reserveCapacity(labels.count)
+        for label in labels where !out.contains(where: { $0.name == label.name }) { out.append(label) }
+        return out.sorted { $0.name < $1.name }
     }
 
     /// A valid Prometheus/Loki label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
