@@ -102,30 +102,34 @@ final class LokiDiskQueue: Sendable {
         guard payload.count <= Self.maxRecordBytes else {
             throw Failure(description: "a batch of \(payload.count) bytes is over the queue's record limit of \(Self.maxRecordBytes) bytes")
         }
-        var frame = [UInt8]()
-        frame.reserveCapacity(payload.count + 8)
-        Self.appendLE(UInt32(payload.count), to: &frame)
-        var crc = frame.withUnsafeBytes { CRC32C.update(0, $0) }
+        // The 8-byte header is written before the payload, not copied in front of it (batches
+        // are megabytes); a crash between the two writes leaves a torn frame, which recovery
+        // truncates like any other.
+        var header = [UInt8]()
+        header.reserveCapacity(8)
+        Self.appendLE(UInt32(payload.count), to: &header)
+        var crc = header.withUnsafeBytes { CRC32C.update(0, $0) }
         crc = payload.withUnsafeBytes { CRC32C.update(crc, $0) }
-        Self.appendLE(crc, to: &frame)
-        frame.append(contentsOf: payload)
+        Self.appendLE(crc, to: &header)
+        let frameSize = header.count + payload.count
         let result: Result<Void, FileIO.Failure> = state.withLock { s in
             do throws(FileIO.Failure) {
                 guard !s.closed else { throw FileIO.Failure(description: "the queue is closed") }
-                if s.activeSize + frame.count > segmentMaxBytes && s.activeSize > Self.segmentMagic.count {
+                if s.activeSize + frameSize > segmentMaxBytes && s.activeSize > Self.segmentMagic.count {
                     Glibc.close(s.activeFD)
                     try Self.startSegment(directory, s.activeSegment + 1, into: &s)
                 }
                 let path = Self.segmentPath(directory, s.activeSegment)
                 do throws(FileIO.Failure) {
-                    try FileIO.writeAll(s.activeFD, frame, path)
+                    try FileIO.writeAll(s.activeFD, header, path)
+                    try FileIO.writeAll(s.activeFD, payload, path)
                     if sync { try FileIO.fsync(s.activeFD, path) }
                 } catch {
                     try? FileIO.truncate(s.activeFD, s.activeSize, path)
                     throw error
                 }
                 s.pending.append(Record(segment: s.activeSegment, offset: s.activeSize, length: payload.count))
-                s.activeSize += frame.count
+                s.activeSize += frameSize
                 s.pendingBytes += payload.count
                 return .success(())
             } catch {
