@@ -142,3 +142,23 @@ import Testing
         #expect(r[2].body == "not json {" && r[2].severityText == "")
     }
 }
+
+/// A file that is far behind (or written faster than it can be shipped) takes turns with the
+/// others instead of starving them.
+@Suite struct FairnessTests {
+    @Test func aHugeFileDoesNotStarveASmallOne() throws {
+        let dir = TempDir()
+        let huge = String(repeating: "h", count: 90)
+        Files.append(dir.sub("a-huge.log"), (0..<40_000).map { "\(huge) \($0)\n" }.joined())   // ~3.8 MB
+        Files.append(dir.sub("b-small.log"), Files.lines(0..<10))
+        var s = Harness.settings(dir, include: [dir.sub("*.log")])
+        s.maxInFlightBytes = 256 << 10   // throttles reading many times over
+        let h = try Harness(s)
+        defer { h.stop() }
+        #expect(eventually(timeout: 30) { h.consumer.records.count == 40_010 })
+        let paths = h.consumer.records.map { $0.attributes["log.file.name"] ?? "" }
+        let firstSmall = try #require(paths.firstIndex(of: "b-small.log"))
+        // Turns of 1 MiB: the small file is read after about a quarter of the huge one.
+        #expect(firstSmall < 20_000, "the small file waited for \(firstSmall) records of the huge one")
+    }
+}

@@ -4,13 +4,28 @@ import CollectorCore
 extension Tailer {
     /// Reads every open file to its end, until the consumer pushes back or the bytes in flight
     /// reach `maxInFlightBytes` (then acknowledgements resume reading, see `resumeReading`).
+    ///
+    /// Fairness: files take turns of at most `readTurnBytes`, and each call starts after the
+    /// file that had the last turn, so a huge file being caught up (or one that is written
+    /// faster than it can be shipped) never starves the others.
     func readAll(now: UInt64) {
-        for id in files.keys.sorted() {
-            guard canRead else { break }
-            readFile(id, now: now)
+        var order = files.keys.sorted()
+        if let last = lastTurn, let i = order.firstIndex(where: { $0 > last }) {
+            order = Array(order[i...] + order[..<i])
+        }
+        var more = true
+        while more && canRead {
+            more = false
+            for id in order {
+                guard canRead else { break }
+                lastTurn = id
+                if readFile(id, now: now, limit: Self.readTurnBytes) { more = true }
+            }
         }
         throttled = outbox.isEmpty && inFlightBytes >= settings.maxInFlightBytes
     }
+
+    static let readTurnBytes: Int64 = 1 << 20
 
     /// Nothing refused is waiting and the in-flight budget has room.
     var canRead: Bool { outbox.isEmpty && inFlightBytes < settings.maxInFlightBytes }
@@ -29,12 +44,15 @@ extension Tailer {
         e.count >= settings.maxBatchRecords || e.byteCount >= settings.maxBatchBytes
     }
 
-    /// Reads `id` to its end (or until `canRead` turns false), emitting batches.
+    /// Reads `id` to its end, or until `canRead` turns false or `limit` bytes were read
+    /// (then returns true: there may be more), emitting batches.
     ///
     /// Plain lines (no multiline, container format or JSON parsing) are encoded straight from
     /// the read buffer; the other modes go through `RecordAssembler` and `LogEntry`s.
-    func readFile(_ id: Int, now: UInt64) {
-        guard var f = files[id], f.isOpen else { return }
+    @discardableResult
+    func readFile(_ id: Int, now: UInt64, limit: Int64 = .max) -> Bool {
+        guard var f = files[id], f.isOpen else { return false }
+        let startOffset = f.readOffset
         files[id] = nil   // keep `f` uniquely referenced while it is mutated
         defer { files[id] = f }
         var encoder = makeEncoder(f)
@@ -44,7 +62,7 @@ extension Tailer {
         let plain = settings.format == .none && lineStart == nil && !settings.parseJSON
         let maxRecords = settings.maxBatchRecords, maxBytes = settings.maxBatchBytes
         var gotData = false
-        while canRead {
+        while canRead, f.readOffset - startOffset < limit {
             let n: Int
             do {
                 let fd = f.fd, offset = f.readOffset, path = f.path
@@ -98,6 +116,7 @@ extension Tailer {
         }
         if encoder.count > 0 { ready.append(encoder.take()) }
         for r in ready { dispatch(r, &f) }
+        return f.readOffset - startOffset >= limit
     }
 
     /// Encodes `entries` (emptying it), finishing a request whenever the encoder is full.

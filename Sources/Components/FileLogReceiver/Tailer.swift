@@ -66,6 +66,8 @@ final class Tailer {
     /// Reading stopped because `inFlightBytes` reached the bound; an acknowledgement resumes it.
     var throttled = false
     var resumeScheduled = false
+    /// The file that had the last reading turn (see `readAll`).
+    var lastTurn: Int?
     /// A refused batch will be offered again (`retryRefused`), after `refusalDelay` ns.
     var refusalScheduled = false
     var refusalDelay: UInt64 = 0
