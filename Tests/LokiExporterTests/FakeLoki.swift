@@ -34,10 +34,16 @@ final class FakeLoki {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
-    var endpoint: String { "http://127.0.0.1:\(port)/loki/api/v1/push" }
+    private(set) var tls = false
+    var endpoint: String { tls ? "https://localhost:\(port)/loki/api/v1/push" : "http://127.0.0.1:\(port)/loki/api/v1/push" }
 
-    /// Starts the server; `script` lists the first answers ("429:1,500,400"), then 204s.
-    func start(script: String = "") throws {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let certificate = fixtures.appendingPathComponent("test-cert.pem").path
+
+    /// Starts the server; `script` lists the first answers ("429:1,500,400"), then 204s. With
+    /// `tls`, it serves HTTPS with the fixture certificate for localhost.
+    func start(script: String = "", tls: Bool = false) throws {
+        self.tls = tls
         try? FileManager.default.removeItem(atPath: directory + "/ready")
         let p = Process()
         let venv = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -45,6 +51,7 @@ final class FakeLoki {
         p.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: venv) ? venv : "/usr/bin/python3")
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("fake_loki.py").path
         p.arguments = [path, "--port", String(port), "--dir", directory, "--script", script]
+            + (tls ? ["--tls-cert", Self.certificate, "--tls-key", Self.fixtures.appendingPathComponent("test-key.pem").path] : [])
         try p.run()
         process = p
         let deadline = Date().addingTimeInterval(10)

@@ -8,9 +8,13 @@ given by --script (comma-separated, consumed in order: "429:1" = 429 with Retry-
 "500", "400"), then 204 forever. Every request is appended as one JSON line to <dir>/received.jsonl:
 {"status", "tenant", "content_type", "headers", "body" (the error body sent), "time",
  "streams": [{"labels", "entries": [{"ts", "line", "metadata": [[name, value], ...]}]}]}.
-Writes <dir>/ready once listening.
+Writes <dir>/ready once listening. With --tls-cert/--tls-key it serves HTTPS (Python's ssl).
+
+SIGTERM stops it cleanly: a request being answered is recorded and answered first, then the
+process exits (connections are refused from then on), so a stop never records a push that the
+client did not get an answer for. Restarted with the same --dir, it appends to received.jsonl.
 """
-import argparse, json, os, sys, threading, time
+import argparse, json, os, signal, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -131,9 +135,13 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--dir", required=True)
     ap.add_argument("--script", default="")
+    ap.add_argument("--tls-cert", default="", help="serve HTTPS with this certificate (PEM)")
+    ap.add_argument("--tls-key", default="", help="and this key (PEM)")
     args = ap.parse_args()
     script = [s for s in args.script.split(",") if s]
     lock = threading.Lock()
+    # Held from recording a request to having answered it; SIGTERM takes it before exiting.
+    answering = threading.Lock()
     log_path = os.path.join(args.dir, "received.jsonl")
 
     class Handler(BaseHTTPRequestHandler):
@@ -166,17 +174,29 @@ def main():
                 answer = ("scripted %d" % status).encode()
             record["status"] = status
             record["body"] = answer.decode()
-            with lock:
-                with open(log_path, "a") as f:
-                    f.write(json.dumps(record) + "\n")
-            self.send_response(status)
-            if len(parts) > 1:
-                self.send_header("Retry-After", parts[1])
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
+            with answering:
+                with lock:
+                    with open(log_path, "a") as f:
+                        f.write(json.dumps(record) + "\n")
+                self.send_response(status)
+                if len(parts) > 1:
+                    self.send_header("Retry-After", parts[1])
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+                self.wfile.flush()
 
+    def terminate(signum, frame):
+        answering.acquire()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, terminate)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    if args.tls_cert:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     open(os.path.join(args.dir, "ready"), "w").close()
     server.serve_forever()
 

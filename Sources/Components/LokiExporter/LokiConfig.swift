@@ -6,7 +6,8 @@ import CollectorCore
 /// ```yaml
 /// exporters:
 ///   loki:
-///     endpoint: http://loki:3100/loki/api/v1/push
+///     endpoint: http://loki:3100/loki/api/v1/push   # or https://...
+///     tls: {ca_file: /etc/ca.pem, cert_file: c.pem, key_file: k.pem, insecure_skip_verify: false, server_name_override: loki}
 ///     format: protobuf            # or json
 ///     tenant_id: team-a           # sent as X-Scope-OrgID
 ///     headers: {Authorization: "Bearer x"}
@@ -27,6 +28,8 @@ public struct LokiSettings: ComponentSettings, Equatable {
     public enum Format: String, Sendable, Equatable { case protobuf, json }
 
     public var endpoint = "http://localhost:3100/loki/api/v1/push"
+    /// Used for `https://` endpoints.
+    public var tls = LokiTLSSettings()
     public var format = Format.protobuf
     public var tenantID: String?
     public var headers: [String: String] = [:]
@@ -73,7 +76,21 @@ public struct LokiFactory: ComponentFactory {
         var s = LokiSettings()
         s.endpoint = reader.string("endpoint", default: s.endpoint)
         if LokiEndpoint(s.endpoint) == nil {
-            reader.problem("endpoint", "expected http://host[:port]/path, found \"\(s.endpoint)\" (https is not supported yet)")
+            reader.problem("endpoint", "expected http[s]://host[:port]/path, found \"\(s.endpoint)\"")
+        }
+        if let tls = reader.section("tls") {
+            func path(_ key: String) -> String? {
+                let value = tls.string(key, default: "")
+                return value.isEmpty ? nil : value
+            }
+            s.tls.caFile = path("ca_file")
+            s.tls.certFile = path("cert_file")
+            s.tls.keyFile = path("key_file")
+            s.tls.serverNameOverride = path("server_name_override")
+            s.tls.insecureSkipVerify = tls.bool("insecure_skip_verify", default: false)
+            if (s.tls.certFile == nil) != (s.tls.keyFile == nil) {
+                tls.problem(s.tls.certFile == nil ? "key_file" : "cert_file", "cert_file and key_file go together")
+            }
         }
         s.format = LokiSettings.Format(rawValue: reader.choice("format", ["protobuf", "json"], default: "protobuf")) ?? .protobuf
         let tenant = reader.string("tenant_id", default: "")

@@ -51,7 +51,15 @@ public final class LokiExporter: Exporter {
         self.logger = logger
         self.clock = clock
         metrics = LokiMetrics(registry: registry, exporter: name)
-        sender = LokiSender(settings: settings, client: LokiHTTPClient(endpoint: endpoint, timeoutNanos: settings.timeout),
+        var tls: LokiTLSContext?
+        if endpoint.tls {
+            do {
+                tls = try LokiTLSContext(settings: settings.tls, host: endpoint.host)
+            } catch {
+                throw .permanent("loki: \(error)")
+            }
+        }
+        sender = LokiSender(settings: settings, client: LokiHTTPClient(endpoint: endpoint, timeoutNanos: settings.timeout, tls: tls),
                             builder: LokiStreamBuilder(resourceLabels: settings.resourceLabels, attributeLabels: settings.attributeLabels),
                             policy: LokiRetryPolicy(settings.retry), metrics: metrics, logger: logger, stop: stop, clock: clock)
         if let storage = settings.storage {

@@ -1,9 +1,10 @@
 import Glibc
 
 /// A tiny blocking HTTP/1.1 client for pushes: one `POST` per connection (`Connection:
-/// close`) over a POSIX socket, with one deadline covering resolve, connect, send and receive.
-/// No TLS, redirects or proxies. Any failure to get a complete answer is `nil` status with a
-/// reason (the retry policy treats it as retryable). Stateless; safe from any thread.
+/// close`) over a POSIX socket, with TLS for `https://` (see `LokiTLSContext`), and one
+/// deadline covering resolve, connect, handshake, send and receive. No redirects or proxies.
+/// Any failure to get a complete answer is `nil` status with a reason (the retry policy treats
+/// it as retryable). Stateless; safe from any thread.
 struct LokiHTTPClient: Sendable {
     struct Response: Sendable {
         /// nil when no complete answer arrived (connection refused, reset, timed out).
@@ -20,6 +21,7 @@ struct LokiHTTPClient: Sendable {
 
     var endpoint: LokiEndpoint
     var timeoutNanos: UInt64
+    var tls: LokiTLSContext?
 
     func post(body: [UInt8], headers: [(String, String)]) -> Response {
         let deadline = Self.nowMillis() + Int64(timeoutNanos / 1_000_000)
@@ -29,16 +31,36 @@ struct LokiHTTPClient: Sendable {
         case .failure(let reason): return Response(failure: reason)
         }
         defer { close(fd) }
+        var session: LokiTLSSession?
+        if let tls {
+            switch tls.connect(fd: fd, deadline: deadline, wait: { wait($0, Int32($1), deadline: $2) }) {
+            case .success(let s): session = s
+            case .failure(let error): return Response(failure: "\(endpoint.authority): \(error)")
+            }
+        }
         var head = "POST \(endpoint.path) HTTP/1.1\r\nHost: \(endpoint.authority)\r\nUser-Agent: collectord\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         head += "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-        if let failure = send(fd, Array(head.utf8) + body, deadline: deadline) { return Response(failure: failure) }
+        if let failure = send(fd, session, Array(head.utf8), deadline: deadline) { return Response(failure: failure) }
+        if let failure = send(fd, session, body, deadline: deadline) { return Response(failure: failure) }
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
             if let parsed = LokiHTTPResponseParser.parse(received, atEnd: false) { return parsed }
-            if let failure = wait(fd, POLLIN, deadline: deadline) { return Response(failure: failure) }
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let n: Int
+            if let session {
+                switch buffer.withUnsafeMutableBytes({ session.read($0) }) {
+                case .done(let count): n = count
+                case .wait(let events):
+                    if let failure = wait(fd, Int32(events), deadline: deadline) { return Response(failure: failure) }
+                    continue
+                case .closed: n = 0
+                case .failed(let why): return Response(failure: "TLS read: \(why)")
+                }
+            } else {
+                if let failure = wait(fd, POLLIN, deadline: deadline) { return Response(failure: failure) }
+                n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            }
             if n > 0 {
                 received.append(contentsOf: buffer[0..<n])
             } else if n == 0 {
@@ -88,9 +110,19 @@ struct LokiHTTPClient: Sendable {
         return .failure("cannot connect to \(endpoint.authority): \(lastError)")
     }
 
-    private func send(_ fd: Int32, _ bytes: [UInt8], deadline: Int64) -> String? {
+    private func send(_ fd: Int32, _ session: LokiTLSSession?, _ bytes: [UInt8], deadline: Int64) -> String? {
         var offset = 0
         while offset < bytes.count {
+            if let session {
+                switch bytes.withUnsafeBytes({ session.write(UnsafeRawBufferPointer(rebasing: $0[offset...])) }) {
+                case .done(let n): offset += n
+                case .wait(let events):
+                    if let failure = wait(fd, Int32(events), deadline: deadline) { return failure }
+                case .closed: return "TLS write: connection closed"
+                case .failed(let why): return "TLS write: \(why)"
+                }
+                continue
+            }
             if let failure = wait(fd, POLLOUT, deadline: deadline) { return failure }
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
             if n >= 0 {
