@@ -17,6 +17,16 @@ extension E2E {
             let shipped = try String(contentsOf: RepoPaths.root.appendingPathComponent("config/collector.yaml"), encoding: .utf8)
             let def = try await CollectorProcess.validate(config: shipped)
             #expect(def.exitCode == 0, "\(def.stderr)")
+
+            // And the config the Kubernetes DaemonSet ships in its ConfigMap (indented by 4 under
+            // `collector.yaml: |`), with the pod's LOKI_ENDPOINT.
+            let manifest = try String(contentsOf: RepoPaths.root.appendingPathComponent("deploy/kubernetes/daemonset.yaml"), encoding: .utf8)
+            let block = try #require(manifest.components(separatedBy: "collector.yaml: |\n").last?.components(separatedBy: "\n---").first)
+            let embedded = block.split(separator: "\n", omittingEmptySubsequences: false).map { $0.dropFirst(4) }.joined(separator: "\n")
+                .replacingOccurrences(of: "${env:LOKI_ENDPOINT}", with: "http://loki.observability:3100/loki/api/v1/push")
+            #expect(embedded.contains("filelog:") && embedded.contains("type: container"))
+            let daemonset = try await CollectorProcess.validate(config: embedded)
+            #expect(daemonset.exitCode == 0, "\(daemonset.stderr)\n\(embedded)")
         }
 
         @Test("validate: every problem is reported at once, with its YAML path and line")
