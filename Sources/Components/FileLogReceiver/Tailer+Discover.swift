@@ -4,6 +4,11 @@ import CollectorCore
 extension Tailer {
     func discover(now: UInt64) {
         emptyCandidates = false
+        // Truncations first, the directory listing after: copytruncate copies before it
+        // truncates, so the copy of every truncation seen here is among the paths listed below.
+        // (Listing first would miss a copy made between the listing and this check: the
+        // truncated file's lines would then be read again from the copy's start.)
+        var unadopted = detectTruncations(now: now)
         var byInode: [Pair: Int] = [:]
         for (id, f) in files where f.isOpen { byInode[Pair(f.device, f.inode)] = id }
 
@@ -32,8 +37,6 @@ extension Tailer {
             files[id]!.unseenSince = now
         }
 
-        let ghosts = detectTruncations(now: now)
-        var unadopted = ghosts
         for (path, _) in candidates {
             openCandidate(path, ghosts: &unadopted, now: now)
         }

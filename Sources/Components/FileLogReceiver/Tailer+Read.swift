@@ -62,6 +62,7 @@ extension Tailer {
         let plain = settings.format == .none && lineStart == nil && !settings.parseJSON
         let maxRecords = settings.maxBatchRecords, maxBytes = settings.maxBatchBytes
         var gotData = false
+        var changed = false
         while canRead, f.readOffset - startOffset < limit {
             let n: Int
             do {
@@ -74,6 +75,15 @@ extension Tailer {
                 break
             }
             if n == 0 { break }
+            // Checked after the read: if the file no longer starts with its fingerprint, it was
+            // truncated (copytruncate) and written again since the last discovery, and these
+            // bytes may be its new content at a stale offset. Drop them; the discovery makes the
+            // copy continue from `readOffset` and reads the new content from 0.
+            if !f.fingerprint.isEmpty,
+               (try? FileSystem.prefix(f.fd, count: f.fingerprint.count, path: f.path)) != f.fingerprint {
+                changed = true
+                break
+            }
             gotData = true
             metrics.bytesRead.add(n)
             var lineCount = 0, cutCount = 0
@@ -108,9 +118,12 @@ extension Tailer {
             for r in ready { dispatch(r, &f) }
             ready.removeAll(keepingCapacity: true)
         }
+        if changed {
+            box?.async { $0.poll() }
+        }
         if gotData {
             f.lastDataAt = now
-        } else if f.holdsData, now &- f.lastDataAt >= settings.forceFlushPeriod {
+        } else if !changed, f.holdsData, now &- f.lastDataAt >= settings.forceFlushPeriod {
             flushHeld(&f, into: &entries)
             encode(&entries, with: &encoder, into: &ready)
         }

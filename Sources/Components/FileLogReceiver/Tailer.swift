@@ -4,13 +4,13 @@ import Dispatch
 /// The filelog receiver's engine. Confined to one serial queue: every method runs there.
 ///
 /// Each `poll` (every `poll_interval`):
-/// 1. Lists the include globs minus the excludes and stats every path. A path whose
-///    device+inode is an open file is that file (a changed path is a rename rotation: it is
-///    simply continued). Other paths are candidates.
-/// 2. Checks every open file for truncation: size below the read offset, or its first bytes no
+/// 1. Checks every open file for truncation: size below the read offset, or its first bytes no
 ///    longer starting with the stored fingerprint (copytruncate, or a rewrite). The old identity
 ///    (offsets, in-flight batches, held lines) becomes a *ghost*; the inode starts over at 0
-///    under a new identity.
+///    under a new identity. (Before listing: copytruncate copies first, so the copy is listed.)
+/// 2. Lists the include globs minus the excludes and stats every path. A path whose
+///    device+inode is an open file is that file (a changed path is a rename rotation: it is
+///    simply continued). Other paths are candidates.
 /// 3. Opens the candidates. A candidate whose fingerprint starts with a ghost's is the copy made
 ///    by copytruncate: it adopts the ghost and is read from the ghost's offset, so the lines
 ///    written just before the truncation are not lost. On the first poll, candidates are matched
@@ -20,7 +20,10 @@ import Dispatch
 ///    Anything else is new: read from its start, or from its end on a first-ever start with
 ///    `start_at: end`.
 /// 4. Reads every open file to its end in 64 KiB chunks, splitting lines and assembling
-///    records into batches of at most `maxBatchRecords`. A file no glob leads to any more
+///    records into batches of at most `maxBatchRecords`. After each read the file must still
+///    start with its fingerprint; if not, it was truncated and refilled since the discovery, the
+///    bytes are dropped and a discovery runs (reading on at the old offset would take the new
+///    content for the rest of the old). A file no glob leads to any more
 ///    (renamed away, deleted) is read from its descriptor until it has been idle for
 ///    `rotateWait`, then closed.
 /// 5. Batches go through the outbox: when the consumer refuses one (pipeline full), it stays
