@@ -21,11 +21,17 @@ final class Daemon: Sendable {
         self.configPath = configPath
         self.shutdownTimeout = shutdownTimeout
         let err = StandardOutput(fd: 2)
-        logger = Logger(minimum: .info) { level, message in
+        // Every logger the service hands out shares this sink, so `service.telemetry.logs.level`
+        // applies everywhere at once, also when a reload changes it.
+        logger = Logger(minimum: .debug) { level, message in
+            guard level.rawValue >= Daemon.level.load(ordering: .relaxed) else { return }
             err.write("\(Daemon.timestamp())\t\(level)\t\(message)\n")
         }
         service = Service(logger: logger)
     }
+
+    /// The minimum level written (`service.telemetry.logs.level`; info until a config is read).
+    static let level = Atomic<Int>(LogLevel.info.rawValue)
 
     static func timestamp() -> String {
         var now = timespec()
@@ -54,6 +60,7 @@ final class Daemon: Sendable {
             exit(1)
         }
         do {
+            Daemon.level.store(config.logLevel.rawValue, ordering: .relaxed)
             try control.sync { try service.apply(config) }
         } catch {
             logger.error("cannot start: \(error)")
@@ -83,6 +90,7 @@ final class Daemon: Sendable {
         do {
             let config = try ConfigLoader.load(path: configPath)
             try service.apply(config)
+            Daemon.level.store(config.logLevel.rawValue, ordering: .relaxed)
             logger.info("configuration reloaded: \(config.pipelines.count) pipeline(s)")
         } catch {
             logger.error("reload failed, keeping the running configuration: \(error)")

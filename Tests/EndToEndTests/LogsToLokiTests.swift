@@ -67,6 +67,8 @@ extension E2E {
                       storage: \(work.file("queue").path)
                 service:
                   telemetry:
+                    logs:
+                      level: debug
                     metrics:
                       address: 127.0.0.1:\(ports[1])
                   pipelines:
@@ -99,6 +101,8 @@ extension E2E {
             try await waitUntil("300 lines delivered", timeout: .seconds(60)) {
                 received(work).filter { $0.status == 204 }.flatMap(\.streams).flatMap(\.entries).count >= 300
             }
+            // `service.telemetry.logs.level: debug` reaches the components' loggers.
+            #expect(collector.text(.stderr).contains("\tdebug\treceiver/filelog: watching "), "\(collector.outputTail())")
             let requests = received(work)
             #expect(requests.prefix(2).map(\.status) == [500, 429], "Loki's scripted failures were answered")
             let delivered = requests.filter { $0.status == 204 }.flatMap(\.streams)
