@@ -80,6 +80,22 @@ enum FileSystem {
         return out
     }
 
+    /// Whether the file still starts with `fingerprint` (false also when it cannot be read).
+    /// Checked after every read, so without allocating: the bytes go to a temporary buffer.
+    static func startsWith(_ fd: Int32, _ fingerprint: [UInt8]) -> Bool {
+        let count = fingerprint.count
+        return withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
+            var filled = 0
+            while filled < count {
+                let n = Glibc.pread(fd, buffer.baseAddress! + filled, count - filled, off_t(filled))
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return false }
+                filled += n
+            }
+            return fingerprint.withUnsafeBytes { memcmp($0.baseAddress!, buffer.baseAddress!, count) == 0 }
+        }
+    }
+
     /// Paths matching the glob(3) pattern (no `**`), unsorted.
     /// glob(3), plus `**` as a whole path component: any number of directories (including
     /// none), as in the OTel Collector's doublestar globs. Symbolic links to directories are

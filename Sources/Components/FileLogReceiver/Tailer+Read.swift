@@ -79,8 +79,7 @@ extension Tailer {
             // truncated (copytruncate) and written again since the last discovery, and these
             // bytes may be its new content at a stale offset. Drop them; the discovery makes the
             // copy continue from `readOffset` and reads the new content from 0.
-            if !f.fingerprint.isEmpty,
-               (try? FileSystem.prefix(f.fd, count: f.fingerprint.count, path: f.path)) != f.fingerprint {
+            if !f.fingerprint.isEmpty, !FileSystem.startsWith(f.fd, f.fingerprint) {
                 changed = true
                 break
             }
