@@ -61,7 +61,9 @@ public final class BatchProcessor: Processor {
     private func reserveRoom(_ batch: inout TelemetryBatch) {
         guard batch.itemCount > 0, settings.sendBatchSize > batch.itemCount else { return }
         let perItem = (batch.payload.count + batch.itemCount - 1) / batch.itemCount
-        let room = min(perItem * settings.sendBatchSize + perItem * 64, 16 << 20)
+        // The request that reaches send_batch_size overshoots it by up to its own size: room
+        // for two more requests like the first keeps the last append from regrowing.
+        let room = min(perItem * (settings.sendBatchSize + 2 * batch.itemCount) + 4096, 16 << 20)
         if room > batch.payload.count { batch.payload.reserveCapacity(room) }
     }
 
