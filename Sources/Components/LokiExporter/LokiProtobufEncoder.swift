@@ -19,13 +19,19 @@ enum LokiProtobufEncoder {
     static func encode(_ streams: [LokiStream]) -> [UInt8] {
         let labelTexts = streams.map(\.labelText)
         var streamSizes: [Int] = []
+        var entrySizes: [Int] = []   // every entry's, in order (computed once)
         var total = 0
         for (i, stream) in streams.enumerated() {
             var size = field(labelTexts[i].utf8.count)
-            for entry in stream.entries { size += field(entrySize(entry)) }
+            for entry in stream.entries {
+                let entrySize = entrySize(entry)
+                entrySizes.append(entrySize)
+                size += field(entrySize)
+            }
             streamSizes.append(size)
             total += field(size)
         }
+        var nextEntry = 0
         var out = ProtoOut()
         out.bytes.reserveCapacity(total)
         for (i, stream) in streams.enumerated() {
@@ -34,7 +40,8 @@ enum LokiProtobufEncoder {
             out.string(1, labelTexts[i])
             for entry in stream.entries {
                 out.key(2, 2)
-                out.rawVarint(UInt64(entrySize(entry)))
+                out.rawVarint(UInt64(entrySizes[nextEntry]))
+                nextEntry += 1
                 let (seconds, nanos) = split(entry.timestampNanos)
                 out.key(1, 2)
                 out.rawVarint(UInt64(timestampSize(seconds, nanos)))

@@ -64,8 +64,12 @@ struct LokiStreamBuilder: Sendable {
     }
 
     func streams(_ records: [OTLPLogRecord]) -> [LokiStream] {
-        var order: [[LokiLabel]] = []
-        var byLabels: [[LokiLabel]: [LokiStream.Entry]] = [:]
+        // Streams in order of first appearance; consecutive records usually share their labels,
+        // so the previous record's stream is tried before hashing the label set.
+        var streamLabels: [[LokiLabel]] = []
+        var streamEntries: [[LokiStream.Entry]] = []
+        var index: [[LokiLabel]: Int] = [:]
+        var previous = -1
         // Attribute names repeat from record to record: sanitize each once per push.
         var sanitized: [String: String] = [:]
         func name(_ key: String) -> String {
@@ -94,7 +98,6 @@ struct LokiStreamBuilder: Sendable {
             if labels.isEmpty { labels = [LokiLabel(name: "exporter", value: "collectord")] }
             if labels.count > 1 { labels = Self.dedupSorted(labels) }
             var metadata: [LokiLabel] = []
-            metadata.reserveCapacity(3 + record.attributes.count + record.resourceAttributes.count)
             if !record.traceID.isEmpty { metadata.append(LokiLabel(name: "trace_id", value: record.traceID)) }
             if !record.spanID.isEmpty { metadata.append(LokiLabel(name: "span_id", value: record.spanID)) }
             let severity = record.severityText.isEmpty ? Self.severityName(record.severityNumber) : record.severityText
@@ -107,11 +110,21 @@ struct LokiStreamBuilder: Sendable {
             }
             let time = record.timeUnixNano != 0 ? record.timeUnixNano
                 : record.observedTimeUnixNano != 0 ? record.observedTimeUnixNano : now
-            if byLabels[labels] == nil { order.append(labels) }
-            byLabels[labels, default: []].append(LokiStream.Entry(timestampNanos: time, line: record.body, metadata: metadata))
+            let entry = LokiStream.Entry(timestampNanos: time, line: record.body, metadata: metadata)
+            if previous >= 0, streamLabels[previous] == labels {
+                streamEntries[previous].append(entry)
+            } else if let i = index[labels] {
+                streamEntries[i].append(entry)
+                previous = i
+            } else {
+                index[labels] = streamLabels.count
+                previous = streamLabels.count
+                streamLabels.append(labels)
+                streamEntries.append([entry])
+            }
         }
-        return order.map { labels in
-            var entries = byLabels[labels]!
+        return zip(streamLabels, streamEntries).map { labels, entries in
+            var entries = entries
             // Stable: entries already in time order (the usual case) are left as they are.
             if !zip(entries, entries.dropFirst()).allSatisfy({ $0.timestampNanos <= $1.timestampNanos }) {
                 entries = entries.enumerated()
