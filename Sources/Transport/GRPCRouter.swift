@@ -14,6 +14,7 @@ final class GRPCRouter: RequestRouter {
         var handler: GRPCHandler
         var maxMessageBytes: Int
         var headerLimits: HTTPServerLimits
+        var observer: RefusalObserver?
     }
 
     private let config: Mutex<Config>
@@ -38,6 +39,14 @@ final class GRPCRouter: RequestRouter {
 
     func setHeaderLimits(_ limits: HTTPServerLimits) { config.withLock { $0.headerLimits = limits } }
 
+    func setRefusalObserver(_ observer: RefusalObserver?) {
+        config.withLock { $0.observer = observer }
+    }
+
+    func refused(_ response: HTTPResponse) {
+        config.withLock { $0.observer }?(RefusedRequest(response))
+    }
+
     func admit(_ head: HTTPRequest) -> BodyAdmission {
         guard head.version == .http2 else {
             return .reject(.text(505, "gRPC requires HTTP/2\n"))
@@ -61,7 +70,9 @@ final class GRPCRouter: RequestRouter {
         let (handler, max) = config.withLock { ($0.handler, $0.maxMessageBytes) }
         switch Self.decodeMessage(request, max: max) {
         case .failure(let error):
-            respond(GRPCFraming.httpResponse(for: error.response))
+            let response = GRPCFraming.httpResponse(for: error.response)
+            refused(response)
+            respond(response)
         case .success(let message):
             let call = GRPCRequest(path: request.path, headers: request.headers, message: message,
                                    remoteAddress: request.remoteAddress)

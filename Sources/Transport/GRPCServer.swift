@@ -47,6 +47,10 @@ public final class GRPCServer: Sendable {
     /// The current maximum message size.
     public var maxMessageBytes: Int { router.maxMessageBytes }
 
+    /// Calls `observer` for every call the transport answers by itself (malformed framing,
+    /// message over the limit, bad compression, wrong method or content type): for metrics.
+    public func setRefusalObserver(_ observer: RefusalObserver?) { router.setRefusalObserver(observer) }
+
     /// Replaces the handler for calls dispatched from now on.
     public func setHandler(_ handler: @escaping GRPCHandler) { router.setHandler(handler) }
 

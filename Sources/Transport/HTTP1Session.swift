@@ -65,6 +65,7 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
                 continuePending = true
             case .error(let error):
                 let response = HTTPResponse.text(error.status, error.reason + "\n")
+                connection.router.refused(response)
                 slots.append(Slot(response: response, keepAlive: false, omitBody: false, version: .http1_1))
                 closing = true
             }
@@ -116,9 +117,11 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
         let router = connection.router
         switch router.admit(request) {
         case .reject(let response):
+            router.refused(response)
             complete(seq: seq, response: response, flush: false)
         case .accept(let policy):
             if let refusal = policy.verdict(on: request.body) {
+                router.refused(refusal)
                 complete(seq: seq, response: refusal, flush: false)
             } else {
                 router.dispatch(request) { [weak self] response in

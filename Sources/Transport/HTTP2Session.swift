@@ -223,6 +223,7 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
 
     /// Refuses a stream before its request is complete; the rest of its data is ignored.
     private func respondEarly(_ stream: HTTP2Stream, _ response: HTTPResponse) {
+        router.refused(response)
         stream.phase = .responded
         stream.body = []
         stream.head = nil

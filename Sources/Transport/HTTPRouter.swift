@@ -7,6 +7,7 @@ final class HTTPRouter: RequestRouter {
         var handler: HTTPHandler
         var limits: HTTPServerLimits
         var policy: BodyPolicy
+        var observer: RefusalObserver?
     }
 
     private let config: Mutex<Config>
@@ -26,6 +27,14 @@ final class HTTPRouter: RequestRouter {
             $0.limits = limits
             $0.policy = Self.policy(for: limits)
         }
+    }
+
+    func setRefusalObserver(_ observer: RefusalObserver?) {
+        config.withLock { $0.observer = observer }
+    }
+
+    func refused(_ response: HTTPResponse) {
+        config.withLock { $0.observer }?(RefusedRequest(response))
     }
 
     func admit(_ head: HTTPRequest) -> BodyAdmission {

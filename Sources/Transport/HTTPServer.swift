@@ -51,6 +51,10 @@ public final class HTTPServer: Sendable {
     /// Replaces the handler for requests dispatched from now on.
     public func setHandler(_ handler: @escaping HTTPHandler) { router.setHandler(handler) }
 
+    /// Calls `observer` for every request the transport answers by itself (malformed HTTP,
+    /// body or headers over the limits): for metrics.
+    public func setRefusalObserver(_ observer: RefusalObserver?) { router.setRefusalObserver(observer) }
+
     /// Replaces the limits for requests that start from now on.
     public func setLimits(_ limits: HTTPServerLimits) { router.setLimits(limits) }
 

@@ -32,6 +32,31 @@ protocol RequestRouter: Sendable {
     func admit(_ head: HTTPRequest) -> BodyAdmission
     /// Called with the complete request; `respond` must eventually be called exactly once.
     func dispatch(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void)
+    /// The transport answered a request itself with `response` (malformed, too large, refused
+    /// by `admit` or the body policy): for the owner's metrics.
+    func refused(_ response: HTTPResponse)
+}
+
+/// Called when the transport refuses a request by itself (see ``HTTPServer/setRefusalObserver(_:)``).
+public typealias RefusalObserver = @Sendable (RefusedRequest) -> Void
+
+/// A request the transport answered without passing it to the handler.
+public struct RefusedRequest: Sendable, Equatable {
+    /// The HTTP status sent (200 for gRPC errors, which travel in trailers).
+    public var httpStatus: Int
+    /// The gRPC status code sent, for gRPC calls.
+    public var grpcStatus: Int?
+
+    /// `grpc-status` name for gRPC calls (e.g. RESOURCE_EXHAUSTED), else the HTTP status.
+    public var code: String {
+        if let grpcStatus { return GRPCStatusCode(rawValue: grpcStatus).map { "\($0)" } ?? String(grpcStatus) }
+        return String(httpStatus)
+    }
+
+    init(_ response: HTTPResponse) {
+        httpStatus = response.status
+        grpcStatus = (response.trailers["grpc-status"] ?? response.headers["grpc-status"]).flatMap { Int($0) }
+    }
 }
 
 /// The verdict on a request head.

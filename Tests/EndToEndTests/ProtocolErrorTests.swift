@@ -61,6 +61,13 @@ extension E2E {
             #expect(DebugOutput.itemCount(in: text, signal: "Traces") == 2)
             let c = try await counters(ports)
             #expect(c.acceptedSpans["grpc"] == 2 && c.sentSpans == 2)
+            // Every refused call is counted, by the status it got.
+            let m = try await scrape(ports)
+            let rejected = "collectord_receiver_rejected_requests_total"
+            for (code, count) in [("INVALID_ARGUMENT", 2.0), ("RESOURCE_EXHAUSTED", 2), ("UNIMPLEMENTED", 2)] {
+                #expect(m.value(rejected, labels: ["transport": "grpc", "code": code]) == count, "\(code)")
+            }
+            #expect(m.sum(rejected) == 6)
             await collector.stop()
         }
 
@@ -134,6 +141,14 @@ extension E2E {
             expectPrintedExactly(post.report, in: text, exclusive: false)
             let c = try await counters(ports)
             #expect(c.acceptedSpans["http"] == 6 && c.sentSpans == 6 && c.acceptedLogs["http"] == 0)
+            // Every refused request is counted, by the status it got (413 once by the transport's
+            // body limit, once by the gzip inflation limit).
+            let m = try await scrape(ports)
+            let rejected = "collectord_receiver_rejected_requests_total"
+            for (code, count) in [("400", 4.0), ("404", 1), ("405", 1), ("413", 2), ("415", 1)] {
+                #expect(m.value(rejected, labels: ["transport": "http", "code": code]) == count, "\(code)")
+            }
+            #expect(m.sum(rejected) == 9)
             await collector.stop()
         }
 

@@ -14,12 +14,15 @@ enum OTLPGRPCHandler {
             case tracePath: signal = .traces
             case logsPath: signal = .logs
             default:
+                ingest.rejected(code: "UNIMPLEMENTED", transport: "grpc")
                 return respond(GRPCResponse(status: .unimplemented, message: "unknown method \(request.path)"))
             }
             guard ingest.hasConsumer(for: signal) else {
+                ingest.rejected(code: "UNIMPLEMENTED", transport: "grpc")
                 return respond(GRPCResponse(status: .unimplemented, message: "unknown service for \(signal): the receiver is not in a \(signal) pipeline"))
             }
             ingest.ingest(signal, protobuf: request.message, transport: "grpc") { outcome in
+                if case .invalid = outcome { ingest.rejected(code: "INVALID_ARGUMENT", transport: "grpc") }
                 respond(response(for: outcome, signal: signal))
             }
         }

@@ -12,7 +12,20 @@ struct OTLPHTTPHandler: Sendable {
 
     enum Encoding { case protobuf, json }
 
+    /// Answers `request`. Requests refused before reaching the pipeline are counted as rejected
+    /// (an exporter's permanent failure, also a 400, is not: the exporter counts it).
     func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let ingest = self.ingest
+        serve(request) { response, beforePipeline in
+            if beforePipeline && (400..<500).contains(response.status) {
+                ingest.rejected(code: String(response.status), transport: "http")
+            }
+            respond(response)
+        }
+    }
+
+    private func serve(_ request: HTTPRequest, respond answer: @escaping @Sendable (HTTPResponse, Bool) -> Void) {
+        let respond: @Sendable (HTTPResponse) -> Void = { answer($0, true) }
         let signal: Signal
         switch request.path {
         case settings.tracesURLPath: signal = .traces
@@ -62,7 +75,12 @@ struct OTLPHTTPHandler: Sendable {
             protobuf = body
         }
         ingest.ingest(signal, protobuf: protobuf, transport: "http") { outcome in
-            respond(Self.response(for: outcome, signal: signal, encoding: encoding))
+            let beforePipeline: Bool
+            switch outcome {
+            case .invalid, .unsupported: beforePipeline = true
+            case .success, .failed: beforePipeline = false
+            }
+            answer(Self.response(for: outcome, signal: signal, encoding: encoding), beforePipeline)
         }
     }
 

@@ -66,6 +66,15 @@ final class OTLPIngest: Sendable {
         }
     }
 
+    /// Counts a request answered with an error before it reached the pipeline (malformed,
+    /// too large, wrong path, method, content type or encoding), by the status answered: the
+    /// HTTP status, or the gRPC status name. Backpressure is not counted here (see refused).
+    func rejected(code: String, transport: String) {
+        metrics.counter("collectord_receiver_rejected_requests_total",
+                        help: "Requests answered with an error before reaching the pipeline (malformed, too large, wrong path, method, content type or encoding), by the status answered.",
+                        labels: [("receiver", receiverName), ("transport", transport), ("code", code)]).increment()
+    }
+
     /// Registers the counters at zero so /metrics shows them before the first request.
     func registerMetrics(transport: String) {
         let labels = [("receiver", receiverName), ("transport", transport)]

@@ -52,6 +52,8 @@ public final class OTLPReceiver: Receiver {
         let server = GRPCServer(endpoint: try Endpoint(parsing: s.endpoint),
                                 maxMessageBytes: s.maxRecvMsgSizeMiB * 1024 * 1024,
                                 handler: OTLPGRPCHandler.handler(ingest))
+        let ingest = self.ingest
+        server.setRefusalObserver { ingest.rejected(code: $0.code, transport: "grpc") }
         try server.start()
         ingest.registerMetrics(transport: "grpc")
         logger.info("OTLP/gRPC listening on \(s.endpoint) (port \(server.boundPort.map(String.init) ?? "?"))")
@@ -64,6 +66,8 @@ public final class OTLPReceiver: Receiver {
         limits.maxBodyBytes = s.maxRequestBodySize
         let server = HTTPServer(endpoint: try Endpoint(parsing: s.endpoint), limits: limits,
                                 handler: { handler.handle($0, respond: $1) })
+        let ingest = self.ingest
+        server.setRefusalObserver { ingest.rejected(code: $0.code, transport: "http") }
         try server.start()
         ingest.registerMetrics(transport: "http")
         logger.info("OTLP/HTTP listening on \(s.endpoint) (port \(server.boundPort.map(String.init) ?? "?"))")
