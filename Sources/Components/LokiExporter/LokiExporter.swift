@@ -61,6 +61,7 @@ public final class LokiExporter: Exporter {
         }
         sender = LokiSender(settings: settings, client: LokiHTTPClient(endpoint: endpoint, timeoutNanos: settings.timeout, tls: tls),
                             builder: LokiStreamBuilder(resourceLabels: settings.resourceLabels, attributeLabels: settings.attributeLabels),
+                            transcoder: LokiTranscoder(resourceLabels: settings.resourceLabels, attributeLabels: settings.attributeLabels),
                             policy: LokiRetryPolicy(settings.retry), metrics: metrics, logger: logger, stop: stop, clock: clock)
         if let storage = settings.storage {
             let queue: LokiDiskQueue

@@ -1,9 +1,10 @@
 import CollectorCore
 import OTLPCodec
 
-/// Sends queued OTLP logs to Loki: decodes them, builds the streams, encodes (protobuf +
-/// snappy, or JSON), posts, and retries per `LokiRetryPolicy`. Stateless apart from metrics;
-/// called from one thread at a time (the sender loop, or `export` without a disk queue).
+/// Sends queued OTLP logs to Loki: converts them (protobuf: `LokiTranscoder`, straight from
+/// the OTLP wire format; JSON: decoded records -> `LokiStreamBuilder` -> `LokiJSONEncoder`),
+/// posts, and retries per `LokiRetryPolicy`. Stateless apart from metrics; called from one
+/// thread at a time (the sender loop, or `export` without a disk queue).
 struct LokiSender: Sendable {
     enum Delivery: Sendable, Equatable {
         case delivered
@@ -18,6 +19,7 @@ struct LokiSender: Sendable {
     let settings: LokiSettings
     let client: LokiHTTPClient
     let builder: LokiStreamBuilder
+    let transcoder: LokiTranscoder
     let policy: LokiRetryPolicy
     let metrics: LokiMetrics
     let logger: Logger
@@ -27,6 +29,17 @@ struct LokiSender: Sendable {
     /// Delivers `payloads` (serialized `ExportLogsServiceRequest`s) as one push; retries until
     /// delivered, dropped, interrupted, or `giveUpAfter` ns passed (nil: never give up).
     func deliver(_ payloads: [[UInt8]], giveUpAfter: UInt64?) -> Delivery {
+        if settings.format == .protobuf {
+            // Straight from the OTLP wire format to Loki's (the same bytes as the path below).
+            let out = transcoder.encode(payloads, now: LokiStreamBuilder.wallClockNanos())
+            for (index, error) in out.undecodable {
+                logger.error("dropping an undecodable batch of \(payloads[index].count) bytes: \(error)")
+                metrics.dropped.increment()
+            }
+            guard out.entries > 0 else { return .delivered }
+            return post(LokiProtobufEncoder.snappy(out.body), headers: headers(contentType: "application/x-protobuf"),
+                        entries: out.entries, giveUpAfter: giveUpAfter)
+        }
         var records: [OTLPLogRecord] = []
         for payload in payloads {
             do {
@@ -38,19 +51,15 @@ struct LokiSender: Sendable {
         }
         guard !records.isEmpty else { return .delivered }
         let streams = builder.streams(records)
-        let body: [UInt8]
-        var headers: [(String, String)] = []
-        switch settings.format {
-        case .protobuf:
-            body = LokiProtobufEncoder.snappy(LokiProtobufEncoder.encode(streams))
-            headers.append(("Content-Type", "application/x-protobuf"))
-        case .json:
-            body = LokiJSONEncoder.encode(streams)
-            headers.append(("Content-Type", "application/json"))
-        }
+        return post(LokiJSONEncoder.encode(streams), headers: headers(contentType: "application/json"),
+                    entries: records.count, giveUpAfter: giveUpAfter)
+    }
+
+    private func headers(contentType: String) -> [(String, String)] {
+        var headers = [("Content-Type", contentType)]
         if let tenant = settings.tenantID { headers.append(("X-Scope-OrgID", tenant)) }
         for (name, value) in settings.headers.sorted(by: { $0.key < $1.key }) { headers.append((name, value)) }
-        return post(body, headers: headers, entries: records.count, giveUpAfter: giveUpAfter)
+        return headers
     }
 
     private func post(_ body: [UInt8], headers: [(String, String)], entries: Int, giveUpAfter: UInt64?) -> Delivery {

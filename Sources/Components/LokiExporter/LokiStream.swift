@@ -63,7 +63,7 @@ struct LokiStreamBuilder: Sendable {
         attributeLabelNames = attributeLabels.map(Self.sanitize)
     }
 
-    func streams(_ records: [OTLPLogRecord]) -> [LokiStream] {
+    func streams(_ records: [OTLPLogRecord], now: UInt64 = Self.wallClockNanos()) -> [LokiStream] {
         // Streams in order of first appearance; consecutive records usually share their labels,
         // so the previous record's stream is tried before hashing the label set.
         var streamLabels: [[LokiLabel]] = []
@@ -78,7 +78,6 @@ struct LokiStreamBuilder: Sendable {
             sanitized[key] = clean
             return clean
         }
-        let now = Self.wallClockNanos()
         for record in records {
             var labels: [LokiLabel] = []
             var usedResource: [String] = []
