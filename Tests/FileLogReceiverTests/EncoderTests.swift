@@ -53,6 +53,29 @@ import Testing
             SeenRecord(body: $0, timeUnixNano: 0, attributes: file, resource: resource)
         } + [last])
     }
+
+    /// int (including negative: a ten-byte varint), double and bool attribute values and the
+    /// trace flags, decoded independently.
+    @Test func typedAttributesAndFlagsDecode() throws {
+        var encoder = LogsRequestEncoder(scratch: ScratchBuffer(capacity: 16), resourceAttributes: [],
+                                         fileAttributes: [("log.file.name", "app.log")], observedUnixNano: 7)
+        let typed: [(String, AttributeValue)] = [
+            ("s", .string("text")), ("zero", .int(0)), ("neg", .int(-7)), ("max", .int(.max)), ("min", .int(.min)),
+            ("d", .double(-0.125)), ("t", .bool(true)), ("f", .bool(false)), ("long", .string(String(repeating: "y", count: 200))),
+        ]
+        encoder.add(LogEntry(body: Array("{}".utf8), attributes: [("log.iostream", "stdout")], typedAttributes: typed,
+                             traceFlags: 1, endOffset: 3))
+        encoder.add(LogEntry(body: Array("next".utf8), endOffset: 8))
+        let batch = encoder.take()
+        let records = try FakeConsumer.decode(batch.payload).get()
+        var first = SeenRecord(body: "{}", timeUnixNano: 0,
+                               attributes: ["log.file.name": "app.log", "log.iostream": "stdout", "s": "text",
+                                            "long": String(repeating: "y", count: 200)], resource: [:])
+        first.flags = 1
+        first.otherAttributes = ["zero": .int(0), "neg": .int(-7), "max": .int(.max), "min": .int(.min), "d": .double(-0.125),
+                                 "t": .bool(true), "f": .bool(false)]
+        #expect(records == [first, SeenRecord(body: "next", timeUnixNano: 0, attributes: ["log.file.name": "app.log"], resource: [:])])
+    }
 }
 
 /// A small deterministic generator (SplitMix64).

@@ -8,12 +8,23 @@ import Synchronization
 struct SeenRecord: Sendable, Equatable {
     var body: String
     var timeUnixNano: UInt64
+    /// The string-valued attributes.
     var attributes: [String: String]
     var resource: [String: String]
     var traceID = ""
     var spanID = ""
     var severityText = ""
     var severityNumber = 0
+    var flags = 0
+    /// The attributes of other value types (int, double, bool; anything else is `.other`).
+    var otherAttributes: [String: SeenValue] = [:]
+}
+
+enum SeenValue: Sendable, Equatable {
+    case int(Int64)
+    case double(Double)
+    case bool(Bool)
+    case other(String)
 }
 
 /// A consumer that decodes every batch with OTLPCodec (independently of the receiver's encoder),
@@ -63,6 +74,8 @@ final class FakeConsumer: Consumer {
                         let body = ((r["body"] as? [String: Any])?["stringValue"] as? String) ?? ""
                         let time = UInt64(r["timeUnixNano"] as? String ?? "0") ?? 0
                         var seen = SeenRecord(body: body, timeUnixNano: time, attributes: attributes(r["attributes"]), resource: resource)
+                        seen.otherAttributes = otherAttributes(r["attributes"])
+                        seen.flags = r["flags"] as? Int ?? 0
                         seen.traceID = r["traceId"] as? String ?? ""
                         seen.spanID = r["spanId"] as? String ?? ""
                         seen.severityText = r["severityText"] as? String ?? ""
@@ -75,6 +88,24 @@ final class FakeConsumer: Consumer {
         } catch {
             return .failure(error)
         }
+    }
+
+    /// OTLP/JSON: `intValue` is a decimal string (int64), `doubleValue` a number, `boolValue` a bool.
+    private static func otherAttributes(_ any: Any?) -> [String: SeenValue] {
+        var out: [String: SeenValue] = [:]
+        for kv in any as? [[String: Any]] ?? [] {
+            guard let k = kv["key"] as? String, let v = kv["value"] as? [String: Any], v["stringValue"] == nil else { continue }
+            if let i = v["intValue"] {
+                out[k] = (i as? String).flatMap { Int64($0) }.map(SeenValue.int) ?? (i as? NSNumber).map { .int($0.int64Value) } ?? .other("\(i)")
+            } else if let d = v["doubleValue"] as? NSNumber {
+                out[k] = .double(d.doubleValue)
+            } else if let b = v["boolValue"] as? Bool {
+                out[k] = .bool(b)
+            } else {
+                out[k] = .other("\(v)")
+            }
+        }
+        return out
     }
 
     private static func attributes(_ any: Any?) -> [String: String] {

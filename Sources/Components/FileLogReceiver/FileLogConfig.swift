@@ -14,7 +14,8 @@ import CollectorCore
 /// default `./data/filelog`), `include_file_name` (true), `include_file_path` (false),
 /// `force_flush_period` (500ms: a held partial line or multiline record is emitted after that
 /// long without new data), `fingerprint_size` (1000 bytes), `parse_json` (false; our own key:
-/// JSON-object bodies give the record its trace_id, span_id, severity and time, see `JSONBody`).
+/// JSON-object bodies give the record its trace_id, span_id, severity and time, see `JSONBody`),
+/// `operators` (the OTel `container` and `json_parser` operators, see `parseOperators`).
 public struct FileLogSettings: ComponentSettings, Equatable {
     public enum StartAt: String, Sendable, Equatable { case beginning, end }
     public enum Format: String, Sendable, Equatable { case none, cri, docker, auto }
@@ -32,6 +33,8 @@ public struct FileLogSettings: ComponentSettings, Equatable {
     public var forceFlushPeriod: UInt64 = 500_000_000
     public var fingerprintSize = 1000
     public var parseJSON = false
+    /// The OTel `json_parser` operator, when configured (see `JSONParser`).
+    public var jsonParser: JSONParserSettings?
     /// Kubernetes resource attributes from `/var/log/pods/...` paths (the `container`
     /// operator's `add_metadata_from_filepath`; on by default).
     public var kubernetesMetadata = true
@@ -91,12 +94,23 @@ public struct FileLogFactory: ComponentFactory {
         return s
     }
 
-    /// The OTel Collector's `operators` list, as far as this receiver implements it: `container`
-    /// (`format`: docker, crio, containerd, or auto-detected per line when absent;
-    /// `add_metadata_from_filepath`). Other operator types are reported as unsupported rather
-    /// than silently ignored.
+    /// The OTel Collector's `operators` list, as far as this receiver implements it:
+    /// - `container` (`format`: docker, crio, containerd, or auto-detected per line when absent;
+    ///   `add_metadata_from_filepath`);
+    /// - `json_parser` (after `container` when both are present): `parse_from: body` and
+    ///   `parse_to: attributes` (the only values supported, and the defaults), `on_error`
+    ///   (send|send_quiet: bodies that are not JSON objects pass unchanged), `parse_ints` (true
+    ///   here, unlike OTel's default false: integers become int values; false makes them doubles),
+    ///   `timestamp` {`parse_from`, `layout_type` strptime|gotime|epoch, `layout`}, `severity`
+    ///   {`parse_from`}, `trace` {`trace_id`, `span_id`, `trace_flags`: {`parse_from`}, defaulting
+    ///   to `attributes.trace_id`, `attributes.span_id` and `attributes.trace_flags`}.
+    ///   `parse_from` fields are `attributes.<name>` (`.a.b` or `["a.b"]` for nested or dotted
+    ///   names), looked up in the parsed JSON object. strptime/gotime timestamps are parsed as
+    ///   RFC 3339 whatever the `layout`; epoch layouts are s, ms, us, ns, s.ms, s.us, s.ns.
+    /// Other operator types and keys (`if`, `output`, `severity.mapping`, `timestamp.location`, ...)
+    /// are reported as config errors rather than silently ignored.
     static func parseOperators(_ reader: ConfigReader, into s: inout FileLogSettings) {
-        var containers = 0
+        var containers = 0, jsonParsers = 0
         for op in reader.sectionList("operators") {
             _ = op.string("id", default: "")
             let type = op.string("type", default: "")
@@ -105,6 +119,7 @@ public struct FileLogFactory: ComponentFactory {
                 containers += 1
                 if containers > 1 { op.problem("type", "only one container operator is supported") }
                 if s.format != .none { op.problem("type", "the container operator cannot be combined with format \(s.format.rawValue)") }
+                if jsonParsers > 0 { op.problem("type", "the container operator must come before json_parser") }
                 let format = op.choice("format", ["auto", "docker", "crio", "containerd"], default: "auto")
                 s.format = switch format {
                 case "docker": .docker
@@ -112,13 +127,123 @@ public struct FileLogFactory: ComponentFactory {
                 default: .auto
                 }
                 s.kubernetesMetadata = op.bool("add_metadata_from_filepath", default: true)
+            case "json_parser":
+                jsonParsers += 1
+                if jsonParsers > 1 { op.problem("type", "only one json_parser operator is supported") }
+                s.jsonParser = parseJSONParser(op)
             case "":
                 op.problem("type", "every operator needs a type")
-            case "json_parser":
-                op.problem("type", "operator json_parser is not supported; parse_json: true reads trace_id, span_id, severity and time from JSON bodies")
             default:
-                op.problem("type", "unsupported operator type \"\(type)\" (supported: container)")
+                op.problem("type", "unsupported operator type \"\(type)\" (supported: container, json_parser)")
             }
         }
+    }
+
+    static func parseJSONParser(_ op: ConfigReader) -> JSONParserSettings {
+        var p = JSONParserSettings()
+        _ = op.choice("parse_from", ["body"], default: "body")
+        _ = op.choice("parse_to", ["attributes"], default: "attributes")
+        _ = op.choice("on_error", ["send", "send_quiet"], default: "send")
+        p.parseInts = op.bool("parse_ints", default: p.parseInts)
+        if let t = op.section("timestamp") {
+            let from = field(t, "parse_from", default: nil)
+            let type = t.choice("layout_type", ["strptime", "gotime", "epoch"], default: "strptime")
+            let layout = t.string("layout", default: "")
+            var parsed = JSONParserSettings.TimeLayout.rfc3339
+            if type == "epoch" {
+                let units: [String: UInt64] = ["s": 1_000_000_000, "ms": 1_000_000, "us": 1000, "ns": 1,
+                                               "s.ms": 1_000_000_000, "s.us": 1_000_000_000, "s.ns": 1_000_000_000]
+                if let unit = units[layout] {
+                    parsed = .epoch(nanosPerUnit: unit)
+                } else {
+                    t.problem("layout", "the epoch layout must be one of s, ms, us, ns, s.ms, s.us, s.ns")
+                }
+            }
+            if let from { p.timestamp = JSONParserSettings.Timestamp(parseFrom: from, layout: parsed) }
+        }
+        if let severity = op.section("severity") {
+            p.severity = field(severity, "parse_from", default: nil)
+        }
+        if let trace = op.section("trace") {
+            func part(_ key: String) -> [String]? {
+                guard let section = trace.section(key) else { return [key] }
+                return field(section, "parse_from", default: [key])
+            }
+            p.traceID = part("trace_id")
+            p.spanID = part("span_id")
+            p.traceFlags = part("trace_flags")
+        }
+        return p
+    }
+
+    /// A `parse_from` field of `reader`: `attributes.a.b` or `attributes["a.b"]` as its path in
+    /// the parsed JSON object. Absent: `fallback`, or a problem when there is none (required).
+    static func field(_ reader: ConfigReader, _ key: String, default fallback: [String]?) -> [String]? {
+        let text = reader.string(key, default: "")
+        if text.isEmpty {
+            if fallback == nil { reader.problem(key, "\(key) is required") }
+            return fallback
+        }
+        guard let path = JSONParserSettings.fieldPath(text) else {
+            reader.problem(key, "expected a field attributes.<name> (json_parser writes the JSON fields to attributes), found \"\(text)\"")
+            return fallback
+        }
+        return path
+    }
+}
+
+/// Settings of the OTel `json_parser` operator (see `FileLogFactory.parseOperators`). Fields
+/// are paths into the body's JSON object: `attributes.time` is `["time"]`.
+public struct JSONParserSettings: Sendable, Equatable {
+    public enum TimeLayout: Sendable, Equatable {
+        /// strptime and gotime layouts: RFC 3339 text, whatever the layout says.
+        case rfc3339
+        /// A number, or a string holding one, of these units since the Unix epoch (fractions allowed).
+        case epoch(nanosPerUnit: UInt64)
+    }
+    public struct Timestamp: Sendable, Equatable {
+        public var parseFrom: [String]
+        public var layout: TimeLayout
+        public init(parseFrom: [String], layout: TimeLayout) {
+            self.parseFrom = parseFrom
+            self.layout = layout
+        }
+    }
+
+    /// Integers become int values (false: doubles, like every other number).
+    public var parseInts = true
+    public var timestamp: Timestamp?
+    public var severity: [String]?
+    public var traceID: [String]?
+    public var spanID: [String]?
+    public var traceFlags: [String]?
+
+    public init() {}
+
+    /// `attributes.a.b`, `attributes["a.b"]`, `attributes['a']["b"]` as `["a", "b"]`, `["a.b"]`...;
+    /// nil when not a field under `attributes`.
+    static func fieldPath(_ text: String) -> [String]? {
+        guard text.hasPrefix("attributes") else { return nil }
+        var rest = text.dropFirst("attributes".count)
+        var path: [String] = []
+        while let c = rest.first {
+            if c == "." {
+                rest = rest.dropFirst()
+                let name = rest.prefix { $0 != "." && $0 != "[" }
+                guard !name.isEmpty else { return nil }
+                path.append(String(name))
+                rest = rest.dropFirst(name.count)
+            } else if c == "[", let quote = rest.dropFirst().first, quote == "\"" || quote == "'" {
+                rest = rest.dropFirst(2)
+                guard let end = rest.firstIndex(of: quote) else { return nil }
+                path.append(String(rest[..<end]))
+                rest = rest[end...].dropFirst()
+                guard rest.first == "]" else { return nil }
+                rest = rest.dropFirst()
+            } else {
+                return nil
+            }
+        }
+        return path.isEmpty ? nil : path
     }
 }

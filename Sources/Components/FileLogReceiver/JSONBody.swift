@@ -6,6 +6,11 @@
 enum JSONBody {
     static func enrich(_ entry: inout LogEntry) {
         guard entry.body.first == UInt8(ascii: "{"), let json = MiniJSON.parse(entry.body), case .object = json else { return }
+        enrich(&entry, json)
+    }
+
+    /// `enrich` with the body already parsed (a JSON object).
+    static func enrich(_ entry: inout LogEntry, _ json: MiniJSON) {
         if let t = json["trace_id"]?.string.flatMap(Checkpoint.unhex), t.count == 16, t.contains(where: { $0 != 0 }) { entry.traceID = t }
         if let s = json["span_id"]?.string.flatMap(Checkpoint.unhex), s.count == 8, s.contains(where: { $0 != 0 }) { entry.spanID = s }
         if let level = (json["severity"] ?? json["level"])?.string {

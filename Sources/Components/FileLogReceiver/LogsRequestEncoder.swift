@@ -39,25 +39,28 @@ struct LogsRequestEncoder {
     /// Adds a record whose body is `body` (invalid UTF-8 is replaced with U+FFFD).
     mutating func add(body: UnsafeRawBufferPointer, endOffset: Int64) {
         if UTF8Validation.isValid(body) {
-            write(body: body, time: 0, severityNumber: 0, severityText: nil, attributes: [], traceID: [], spanID: [])
+            write(body: body, time: 0, severityNumber: 0, severityText: nil, attributes: [], typed: [], traceID: [], spanID: [], flags: 0)
         } else {
             let fixed = Array(String(decoding: body, as: UTF8.self).utf8)
-            fixed.withUnsafeBytes { write(body: $0, time: 0, severityNumber: 0, severityText: nil, attributes: [], traceID: [], spanID: []) }
+            fixed.withUnsafeBytes {
+                write(body: $0, time: 0, severityNumber: 0, severityText: nil, attributes: [], typed: [], traceID: [], spanID: [], flags: 0)
+            }
         }
         count += 1
         self.endOffset = endOffset
     }
 
-    /// Adds an assembled record (CRI/docker/multiline, or enriched by `parse_json`).
+    /// Adds an assembled record (CRI/docker/multiline, or enriched by `parse_json`/`json_parser`).
     mutating func add(_ e: LogEntry) {
         e.body.withUnsafeBytes { raw in
             let fixed: [UInt8]? = UTF8Validation.isValid(raw) ? nil : Array(String(decoding: raw, as: UTF8.self).utf8)
             if let fixed {
                 fixed.withUnsafeBytes { write(body: $0, time: e.timeUnixNano, severityNumber: e.severityNumber, severityText: e.severityText,
-                                              attributes: e.attributes, traceID: e.traceID, spanID: e.spanID) }
+                                              attributes: e.attributes, typed: e.typedAttributes, traceID: e.traceID, spanID: e.spanID,
+                                              flags: e.traceFlags) }
             } else {
                 write(body: raw, time: e.timeUnixNano, severityNumber: e.severityNumber, severityText: e.severityText,
-                      attributes: e.attributes, traceID: e.traceID, spanID: e.spanID)
+                      attributes: e.attributes, typed: e.typedAttributes, traceID: e.traceID, spanID: e.spanID, flags: e.traceFlags)
             }
         }
         count += 1
@@ -65,15 +68,19 @@ struct LogsRequestEncoder {
     }
 
     /// `LogRecord` fields: 1 time (fixed64), 2 severity_number, 3 severity_text, 5 body
-    /// (AnyValue.string_value), 6 attributes, 9 trace_id, 10 span_id, 11 observed time.
+    /// (AnyValue.string_value), 6 attributes, 8 flags (fixed32), 9 trace_id, 10 span_id,
+    /// 11 observed time.
     private mutating func write(body: UnsafeRawBufferPointer, time: UInt64, severityNumber: UInt64, severityText: String?,
-                                attributes: [(String, String)], traceID: [UInt8], spanID: [UInt8]) {
+                                attributes: [(String, String)], typed: [(String, AttributeValue)], traceID: [UInt8], spanID: [UInt8],
+                                flags: UInt32) {
         let anyValue = 1 + varintSize(body.count) + body.count
         var size = 1 + varintSize(anyValue) + anyValue + fileAttributes.count + 9
         if time != 0 { size += 9 }
         if severityNumber != 0 { size += 1 + varintSize(Int(severityNumber)) }
         if let severityText { size += 1 + varintSize(severityText.utf8.count) + severityText.utf8.count }
         for (k, v) in attributes { size += 1 + varintSize(ProtoBytes.attributeSize(k, v)) + ProtoBytes.attributeSize(k, v) }
+        for (k, v) in typed { size += 1 + varintSize(ProtoBytes.attributeSize(k, v)) + ProtoBytes.attributeSize(k, v) }
+        if flags != 0 { size += 5 }
         if !traceID.isEmpty { size += 2 + traceID.count }
         if !spanID.isEmpty { size += 2 + spanID.count }
 
@@ -90,6 +97,8 @@ struct LogsRequestEncoder {
         w.bytes(body)
         fileAttributes.withUnsafeBytes { w.bytes($0) }
         for (k, v) in attributes { w.attribute(0x32, k, v) }
+        for (k, v) in typed { w.attribute(0x32, k, v) }
+        if flags != 0 { w.byte(0x45); w.fixed32(flags) }
         if !traceID.isEmpty { w.byte(0x4a); w.varint(UInt64(traceID.count)); traceID.withUnsafeBytes { w.bytes($0) } }
         if !spanID.isEmpty { w.byte(0x52); w.varint(UInt64(spanID.count)); spanID.withUnsafeBytes { w.bytes($0) } }
         w.byte(0x59)                      // observed_time_unix_nano
@@ -142,7 +151,12 @@ struct EncodedLogs {
 
 @inline(__always)
 func varintSize(_ n: Int) -> Int {
-    var v = UInt64(n), size = 1
+    varintSize(UInt64(n))
+}
+
+@inline(__always)
+func varintSize(_ n: UInt64) -> Int {
+    var v = n, size = 1
     while v >= 0x80 { v >>= 7; size += 1 }
     return size
 }
@@ -203,6 +217,11 @@ struct ByteCursor {
         position += 8
     }
 
+    @inline(__always) mutating func fixed32(_ v: UInt32) {
+        position.storeBytes(of: v.littleEndian, toByteOffset: 0, as: UInt32.self)
+        position += 4
+    }
+
     @inline(__always) mutating func bytes(_ b: UnsafeRawBufferPointer) {
         guard let from = b.baseAddress, b.count > 0 else { return }
         position.copyMemory(from: from, byteCount: b.count)
@@ -229,6 +248,23 @@ struct ByteCursor {
         byte(0x0a)
         string(value)
     }
+
+    /// `KeyValue{key, value}` under tag `tag`, for a typed value.
+    mutating func attribute(_ tag: UInt8, _ key: String, _ value: AttributeValue) {
+        if case .string(let s) = value { return attribute(tag, key, s) }
+        byte(tag)
+        varint(UInt64(ProtoBytes.attributeSize(key, value)))
+        byte(0x0a)
+        string(key)
+        byte(0x12)
+        varint(UInt64(ProtoBytes.valueSize(value)))
+        switch value {
+        case .string: break
+        case .bool(let b): byte(0x10); byte(b ? 1 : 0)                                 // AnyValue.bool_value
+        case .int(let n): byte(0x18); varint(UInt64(bitPattern: n))                    // AnyValue.int_value
+        case .double(let d): byte(0x21); fixed64(d.bitPattern)                         // AnyValue.double_value
+        }
+    }
 }
 
 /// A small array-backed protobuf writer for the parts encoded once per batch.
@@ -239,6 +275,21 @@ struct ProtoBytes {
         let k = key.utf8.count, v = value.utf8.count
         let anyValue = 1 + varintSize(v) + v
         return 1 + varintSize(k) + k + 1 + varintSize(anyValue) + anyValue
+    }
+
+    /// Size of the `AnyValue` message holding `value`.
+    static func valueSize(_ value: AttributeValue) -> Int {
+        switch value {
+        case .string(let s): 1 + varintSize(s.utf8.count) + s.utf8.count
+        case .bool: 2
+        case .int(let n): 1 + varintSize(UInt64(bitPattern: n))
+        case .double: 9
+        }
+    }
+
+    static func attributeSize(_ key: String, _ value: AttributeValue) -> Int {
+        let k = key.utf8.count, v = valueSize(value)
+        return 1 + varintSize(k) + k + 1 + varintSize(v) + v
     }
 
     mutating func stringAttribute(_ field: UInt32, key: String, value: String) {

@@ -47,8 +47,8 @@ extension Tailer {
     /// Reads `id` to its end, or until `canRead` turns false or `limit` bytes were read
     /// (then returns true: there may be more), emitting batches.
     ///
-    /// Plain lines (no multiline, container format or JSON parsing) are encoded straight from
-    /// the read buffer; the other modes go through `RecordAssembler` and `LogEntry`s.
+    /// Plain lines (no multiline, container format, `parse_json` or `json_parser`) are encoded
+    /// straight from the read buffer; the other modes go through `RecordAssembler` and `LogEntry`s.
     @discardableResult
     func readFile(_ id: Int, now: UInt64, limit: Int64 = .max) -> Bool {
         guard var f = files[id], f.isOpen else { return false }
@@ -59,7 +59,7 @@ extension Tailer {
         var ready: [EncodedLogs] = []
         var lines: [LineSplitter.Line] = []
         var entries: [LogEntry] = []
-        let plain = settings.format == .none && lineStart == nil && !settings.parseJSON
+        let plain = settings.format == .none && lineStart == nil && !settings.parseJSON && jsonParser == nil
         let maxRecords = settings.maxBatchRecords, maxBytes = settings.maxBatchBytes
         var gotData = false
         var changed = false
@@ -131,10 +131,16 @@ extension Tailer {
         return f.readOffset - startOffset >= limit
     }
 
-    /// Encodes `entries` (emptying it), finishing a request whenever the encoder is full.
+    /// Encodes `entries` (emptying it), finishing a request whenever the encoder is full;
+    /// `json_parser` (which also does `parse_json`'s part) or `parse_json` apply here.
     func encode(_ entries: inout [LogEntry], with encoder: inout LogsRequestEncoder, into ready: inout [EncodedLogs]) {
+        let parser = jsonParser, parseJSON = settings.parseJSON
         for var e in entries {
-            if settings.parseJSON { JSONBody.enrich(&e) }
+            if let parser {
+                parser.apply(&e)
+            } else if parseJSON {
+                JSONBody.enrich(&e)
+            }
             encoder.add(e)
             if isFull(encoder) {
                 ready.append(encoder.take())

@@ -41,6 +41,8 @@ final class Tailer {
     let checkpointPath: String
     let checkpointWriter: CheckpointWriter
     let lineStart: Regex<AnyRegexOutput>?
+    /// The `json_parser` operator, when configured.
+    let jsonParser: JSONParser?
     var consumer: (any Consumer)?
     /// Set by the receiver right after init; used to route acknowledgements back to the queue.
     weak var box: QueueConfined<Tailer>?
@@ -101,6 +103,12 @@ final class Tailer {
             logger.error("cannot write checkpoint \(checkpointPath): \(error)")
         }
         self.lineStart = try settings.lineStartPattern.map { try Regex($0) }
+        var fileAttributeKeys: [String] = []
+        if settings.includeFileName { fileAttributeKeys.append("log.file.name") }
+        if settings.includeFilePath { fileAttributeKeys.append("log.file.path") }
+        self.jsonParser = settings.jsonParser.map {
+            JSONParser(settings: $0, parseJSON: settings.parseJSON, fileAttributeKeys: fileAttributeKeys)
+        }
     }
 
     /// Creates the storage directory and loads the checkpoint.

@@ -1,0 +1,238 @@
+import CollectorCore
+import Foundation
+import Testing
+@testable import FileLogReceiver
+
+/// The OTel `json_parser` operator: the parser on its own, then tailing with it.
+@Suite struct JSONParserTests {
+    func parser(_ configure: (inout JSONParserSettings) -> Void = { _ in }, parseJSON: Bool = false) -> JSONParser {
+        var s = JSONParserSettings()
+        configure(&s)
+        return JSONParser(settings: s, parseJSON: parseJSON, fileAttributeKeys: ["log.file.name"])
+    }
+
+    func entry(_ body: String, attributes: [(String, String)] = []) -> LogEntry {
+        LogEntry(body: Array(body.utf8), attributes: attributes, endOffset: 1)
+    }
+
+    /// `[(key, value)]` of the typed attributes, for exact comparisons.
+    func typed(_ e: LogEntry) -> [String] { e.typedAttributes.map { "\($0.0)=\($0.1)" } }
+
+    @Test func fieldsBecomeTypedAttributesInKeyOrder() {
+        let body = #"{"s":"a\"b\u00e9","i":-42,"f":2.5,"e":1e3,"huge":123456789012345678901,"t":true,"n":null,"#
+            + #""o":{"z":[1,{"y":"\n"}],"a":null},"arr":[],"log.file.name":"x","log.iostream":"json"}"#
+        var e = entry(body, attributes: [("log.iostream", "stdout")])
+        parser().apply(&e)
+        #expect(typed(e) == [
+            #"arr=string("[]")"#, "e=double(1000.0)", "f=double(2.5)", "huge=double(1.2345678901234568e+20)", "i=int(-42)",
+            #"log.iostream=string("json")"#, #"o=string("{\"a\":null,\"z\":[1,{\"y\":\"\\n\"}]}")"#, #"s=string("a\"bé")"#,
+            "t=bool(true)",
+        ])
+        #expect(e.attributes.isEmpty, "log.iostream replaced by the JSON field")
+        #expect(e.body == Array(body.utf8) && e.timeUnixNano == 0 && e.severityText == nil)
+
+        var d = entry(#"{"i":3,"f":1.0}"#)
+        parser { $0.parseInts = false }.apply(&d)
+        #expect(typed(d) == ["f=double(1.0)", "i=double(3.0)"])
+    }
+
+    @Test func otherBodiesPassUnchanged() {
+        for body in ["plain text", "[1,2]", "\"str\"", "42", "{\"unclosed\":1", "{} trailing", ""] {
+            var e = entry(body, attributes: [("log.iostream", "stderr")])
+            parser { $0.severity = ["level"] }.apply(&e)
+            #expect(e.body == Array(body.utf8) && e.typedAttributes.isEmpty && e.attributes.count == 1 && e.severityText == nil, "\(body)")
+        }
+        var spaced = entry(" \t{\"k\":1}")
+        parser().apply(&spaced)
+        #expect(typed(spaced) == ["k=int(1)"])
+    }
+
+    @Test func timestampSeverityAndTraceFromFields() {
+        let p = parser {
+            $0.timestamp = JSONParserSettings.Timestamp(parseFrom: ["meta", "at"], layout: .rfc3339)
+            $0.severity = ["lvl"]
+            $0.traceID = ["trace_id"]
+            $0.spanID = ["span_id"]
+            $0.traceFlags = ["trace_flags"]
+        }
+        var e = entry(#"{"meta":{"at":"2024-01-02T05:04:05.5+02:00"},"lvl":"Warning","trace_id":"5b8efff798038103d269b633813fc60c","span_id":"eee19b7ec3c1b174","trace_flags":"01"}"#)
+        e.timeUnixNano = 1   // from a container line: replaced
+        p.apply(&e)
+        #expect(e.timeUnixNano == 1_704_164_645_500_000_000)
+        #expect(e.severityText == "Warning" && e.severityNumber == 13)
+        #expect(e.traceID == Checkpoint.unhex("5b8efff798038103d269b633813fc60c") && e.spanID == Checkpoint.unhex("eee19b7ec3c1b174"))
+        #expect(e.traceFlags == 1)
+
+        // Numbers as levels (the OTel data model's 1...24), unparsable values leave the record alone.
+        for (level, text, number) in [("21", "21", 21), (#""5""#, "5", 5), ("30", "30", 0), (#""verbose""#, "verbose", 0)] as [(String, String, UInt64)] {
+            var f = entry(#"{"lvl":\#(level),"meta":{"at":"yesterday"},"trace_id":"00000000000000000000000000000000","span_id":"eee1","trace_flags":"0101"}"#)
+            f.timeUnixNano = 9
+            p.apply(&f)
+            #expect(f.severityText == text && f.severityNumber == number && f.timeUnixNano == 9, "\(level)")
+            #expect(f.traceID.isEmpty && f.spanID.isEmpty && f.traceFlags == 0)
+        }
+    }
+
+    @Test func epochTimestamps() {
+        let s: UInt64 = 1_000_000_000
+        #expect(JSONParser.epoch("1704164645", nanosPerUnit: s) == 1_704_164_645_000_000_000)
+        #expect(JSONParser.epoch("1704164645.123456789123", nanosPerUnit: s) == 1_704_164_645_123_456_789)
+        #expect(JSONParser.epoch("1704164645123", nanosPerUnit: 1_000_000) == 1_704_164_645_123_000_000)
+        #expect(JSONParser.epoch("1704164645123.5", nanosPerUnit: 1_000_000) == 1_704_164_645_123_500_000)
+        #expect(JSONParser.epoch("1704164645123456", nanosPerUnit: 1000) == 1_704_164_645_123_456_000)
+        #expect(JSONParser.epoch("1704164645123456789", nanosPerUnit: 1) == 1_704_164_645_123_456_789)
+        #expect(JSONParser.epoch("1.5e9", nanosPerUnit: s) == 1_500_000_000_000_000_000)
+        for bad in ["", "-1", "12x", "1.", ".5", "99999999999999999999", "1e30"] {
+            #expect(JSONParser.epoch(bad, nanosPerUnit: s) == nil, "\(bad)")
+        }
+        let p = parser { $0.timestamp = JSONParserSettings.Timestamp(parseFrom: ["ts"], layout: .epoch(nanosPerUnit: 1_000_000)) }
+        for body in [#"{"ts":1704164645123}"#, #"{"ts":"1704164645123"}"#] {
+            var e = entry(body)
+            p.apply(&e)
+            #expect(e.timeUnixNano == 1_704_164_645_123_000_000, "\(body)")
+        }
+        var text = entry(#"{"ts":"2024-01-02T03:04:05Z"}"#)
+        p.apply(&text)
+        #expect(text.timeUnixNano == 0, "epoch layouts take numbers only")
+    }
+
+    /// With `parse_json` too, its well-known fields come from the same parse, and the
+    /// operator's explicit fields win.
+    @Test func combinedWithParseJSON() {
+        let p = parser({ $0.severity = ["sev"] }, parseJSON: true)
+        var e = entry(#"{"level":"info","sev":"error","trace_id":"5b8efff798038103d269b633813fc60c"}"#)
+        p.apply(&e)
+        #expect(e.severityText == "error" && e.severityNumber == 17 && e.traceID.count == 16)
+        #expect(typed(e).count == 3)
+    }
+
+    // MARK: tailing
+
+    /// Settings from an OTel-style YAML snippet, with the test harness's storage and timings.
+    func settings(_ dir: TempDir, _ yaml: String) throws -> FileLogSettings {
+        let node = try YAMLLoader.load(yaml, environment: [:])
+        let sink = ProblemSink()
+        let reader = ConfigReader(node, sink: sink)
+        let parsed = FileLogFactory().parseSettings(reader) as! FileLogSettings
+        reader.finish()
+        #expect(sink.problems.isEmpty, "\(sink.problems)")
+        var s = Harness.settings(dir, include: parsed.include)
+        s.format = parsed.format
+        s.kubernetesMetadata = parsed.kubernetesMetadata
+        s.jsonParser = parsed.jsonParser
+        return s
+    }
+
+    @Test func tailedJSONLinesBecomeTypedRecords() throws {
+        let dir = TempDir()
+        let file = dir.sub("app.log")
+        let lines = [
+            #"{"time":"2024-01-02T03:04:05.123+00:00","level":"warn","msg":"disk \"almost\" full","count":42,"neg":-7,"ratio":0.75,"#
+                + #""big":1e3,"ok":true,"off":false,"none":null,"user":{"id":7,"tags":["a","b"]},"list":[1,"x",null],"#
+                + #""trace_id":"5b8efff798038103d269b633813fc60c","span_id":"eee19b7ec3c1b174","flags":"01"}"#,
+            "not json {",
+            "[1,2,3]",
+            #"{"time":"not a time","level":17,"msg":"numeric level"}"#,
+            #"{"level":"ERROR","msg":"no time"}"#,
+        ]
+        Files.append(file, lines.joined(separator: "\n") + "\n")
+        let s = try settings(dir, """
+        include: [\(dir.sub("*.log"))]
+        operators:
+          - type: json_parser
+            parse_from: body
+            parse_to: attributes
+            timestamp:
+              parse_from: attributes.time
+              layout_type: gotime
+              layout: '2006-01-02T15:04:05.000Z07:00'
+            severity:
+              parse_from: attributes.level
+            trace:
+              trace_id: {parse_from: attributes.trace_id}
+              span_id: {parse_from: attributes.span_id}
+              trace_flags: {parse_from: attributes.flags}
+        """)
+        let h = try Harness(s)
+        defer { h.stop() }
+        #expect(eventually { h.consumer.records.count >= 5 })
+        Thread.sleep(forTimeInterval: 0.1)
+        let files = ["log.file.name": "app.log", "log.file.path": file]
+
+        var r0 = SeenRecord(body: lines[0], timeUnixNano: 1_704_164_645_123_000_000, attributes: files.merging([
+            "time": "2024-01-02T03:04:05.123+00:00", "level": "warn", "msg": #"disk "almost" full"#,
+            "user": #"{"id":7,"tags":["a","b"]}"#, "list": #"[1,"x",null]"#,
+            "trace_id": "5b8efff798038103d269b633813fc60c", "span_id": "eee19b7ec3c1b174", "flags": "01",
+        ]) { a, _ in a }, resource: [:])
+        r0.otherAttributes = ["count": .int(42), "neg": .int(-7), "ratio": .double(0.75), "big": .double(1000), "ok": .bool(true),
+                              "off": .bool(false)]
+        r0.severityText = "warn"
+        r0.severityNumber = 13
+        r0.traceID = "5b8efff798038103d269b633813fc60c"
+        r0.spanID = "eee19b7ec3c1b174"
+        r0.flags = 1
+        var r3 = SeenRecord(body: lines[3], timeUnixNano: 0, attributes: files.merging(["time": "not a time", "msg": "numeric level"]) { a, _ in a },
+                            resource: [:])
+        r3.otherAttributes = ["level": .int(17)]
+        r3.severityText = "17"
+        r3.severityNumber = 17
+        var r4 = SeenRecord(body: lines[4], timeUnixNano: 0, attributes: files.merging(["level": "ERROR", "msg": "no time"]) { a, _ in a },
+                            resource: [:])
+        r4.severityText = "ERROR"
+        r4.severityNumber = 17
+        let expected = [r0, SeenRecord(body: "not json {", timeUnixNano: 0, attributes: files, resource: [:]),
+                        SeenRecord(body: "[1,2,3]", timeUnixNano: 0, attributes: files, resource: [:]), r3, r4]
+        let records = h.consumer.records
+        #expect(records.count == expected.count)
+        for (got, want) in zip(records, expected) { #expect(got == want) }
+    }
+
+    /// `container` then `json_parser`: the JSON is the container message (here split over a
+    /// CRI partial and its final line, and inside a docker json-file line).
+    @Test func containerThenJSONParser() throws {
+        let dir = TempDir()
+        let podDir = dir.sub("var/log/pods/shop_cart-7d9f_0d1e2f3a-aaaa-bbbb/server")
+        try FileManager.default.createDirectory(atPath: podDir, withIntermediateDirectories: true)
+        Files.append(podDir + "/0.log", #"""
+        2024-01-02T03:04:05.000000001Z stdout P {"msg":"split ","ts":1704164645.25,
+        2024-01-02T03:04:05.000000002Z stdout F "log.level":"info","n":3}
+        2024-01-02T03:04:06.000000000Z stderr F plain text from stderr
+        {"log":"{\"msg\":\"from docker\",\"log.iostream\":\"json\"}\n","stream":"stdout","time":"2024-01-02T03:04:07Z"}
+
+        """#)
+        let s = try settings(dir, """
+        include: [\(dir.sub("var/log/pods/*/*/*.log"))]
+        operators:
+          - type: container
+            id: container-parser
+          - type: json_parser
+            timestamp:
+              parse_from: attributes.ts
+              layout_type: epoch
+              layout: s
+            severity:
+              parse_from: attributes["log.level"]
+        """)
+        #expect(s.format == .auto && s.kubernetesMetadata)
+        let h = try Harness(s)
+        defer { h.stop() }
+        #expect(eventually { h.consumer.records.count >= 3 })
+        Thread.sleep(forTimeInterval: 0.1)
+        let files = ["log.file.name": "0.log", "log.file.path": podDir + "/0.log"]
+        let resource = ["k8s.namespace.name": "shop", "k8s.pod.name": "cart-7d9f", "k8s.pod.uid": "0d1e2f3a-aaaa-bbbb",
+                        "k8s.container.name": "server"]
+        var split = SeenRecord(body: #"{"msg":"split ","ts":1704164645.25,"log.level":"info","n":3}"#, timeUnixNano: 1_704_164_645_250_000_000,
+                               attributes: files.merging(["log.iostream": "stdout", "msg": "split ", "log.level": "info"]) { a, _ in a },
+                               resource: resource)
+        split.otherAttributes = ["ts": .double(1_704_164_645.25), "n": .int(3)]
+        split.severityText = "info"
+        split.severityNumber = 9
+        let stderr = SeenRecord(body: "plain text from stderr", timeUnixNano: 1_704_164_646_000_000_000,
+                                attributes: files.merging(["log.iostream": "stderr"]) { a, _ in a }, resource: resource)
+        let docker = SeenRecord(body: #"{"msg":"from docker","log.iostream":"json"}"#, timeUnixNano: 1_704_164_647_000_000_000,
+                                attributes: files.merging(["log.iostream": "json", "msg": "from docker"]) { a, _ in a }, resource: resource)
+        let records = h.consumer.records
+        #expect(records.count == 3)
+        for (got, want) in zip(records, [split, stderr, docker]) { #expect(got == want) }
+    }
+}
