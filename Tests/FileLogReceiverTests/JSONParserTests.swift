@@ -5,8 +5,11 @@ import Testing
 
 /// The OTel `json_parser` operator: the parser on its own, then tailing with it.
 @Suite struct JSONParserTests {
+    /// With `parse_ints: true` unless `configure` says otherwise (OTel's default is false:
+    /// `defaultMakesNumbersDoubles` checks that).
     func parser(_ configure: (inout JSONParserSettings) -> Void = { _ in }, parseJSON: Bool = false) -> JSONParser {
         var s = JSONParserSettings()
+        s.parseInts = true
         configure(&s)
         return JSONParser(settings: s, parseJSON: parseJSON, fileAttributeKeys: ["log.file.name"])
     }
@@ -34,6 +37,14 @@ import Testing
         var d = entry(#"{"i":3,"f":1.0}"#)
         parser { $0.parseInts = false }.apply(&d)
         #expect(typed(d) == ["f=double(1.0)", "i=double(3.0)"])
+    }
+
+    /// As in the OTel Collector, JSON numbers are doubles unless `parse_ints: true`.
+    @Test func defaultMakesNumbersDoubles() {
+        #expect(JSONParserSettings().parseInts == false)
+        var e = entry(#"{"i":3,"big":12345678901}"#)
+        JSONParser(settings: JSONParserSettings(), parseJSON: false, fileAttributeKeys: []).apply(&e)
+        #expect(typed(e) == ["big=double(12345678901.0)", "i=double(3.0)"])
     }
 
     @Test func otherBodiesPassUnchanged() {
@@ -140,6 +151,7 @@ import Testing
         include: [\(dir.sub("*.log"))]
         operators:
           - type: json_parser
+            parse_ints: true
             parse_from: body
             parse_to: attributes
             timestamp:
@@ -206,6 +218,7 @@ import Testing
           - type: container
             id: container-parser
           - type: json_parser
+            parse_ints: true
             timestamp:
               parse_from: attributes.ts
               layout_type: epoch

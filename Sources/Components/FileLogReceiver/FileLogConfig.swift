@@ -99,8 +99,8 @@ public struct FileLogFactory: ComponentFactory {
     ///   `add_metadata_from_filepath`);
     /// - `json_parser` (after `container` when both are present): `parse_from: body` and
     ///   `parse_to: attributes` (the only values supported, and the defaults), `on_error`
-    ///   (send|send_quiet: bodies that are not JSON objects pass unchanged), `parse_ints` (true
-    ///   here, unlike OTel's default false: integers become int values; false makes them doubles),
+    ///   (send|send_quiet: bodies that are not JSON objects pass unchanged), `parse_ints` (false,
+    ///   as in OTel: numbers become doubles; true makes integers int values),
     ///   `timestamp` {`parse_from`, `layout_type` strptime|gotime|epoch, `layout`}, `severity`
     ///   {`parse_from`}, `trace` {`trace_id`, `span_id`, `trace_flags`: {`parse_from`}, defaulting
     ///   to `attributes.trace_id`, `attributes.span_id` and `attributes.trace_flags`}.
@@ -211,7 +211,7 @@ public struct JSONParserSettings: Sendable, Equatable {
     }
 
     /// Integers become int values (false: doubles, like every other number).
-    public var parseInts = true
+    public var parseInts = false
     public var timestamp: Timestamp?
     public var severity: [String]?
     public var traceID: [String]?

@@ -2,7 +2,7 @@
 /// each assembled record.
 ///
 /// When the body is a JSON object, its top-level fields become record attributes: strings as
-/// string values, integers as int values (doubles with `parse_ints: false`), other numbers as
+/// string values, numbers as doubles (integers as int values with `parse_ints: true`), other numbers as
 /// doubles, booleans as bools; nulls are skipped, and nested objects and arrays become their
 /// compact JSON text (a string value; the OTel Collector makes them maps and slices). The body
 /// stays the original text. Other bodies pass unchanged (`on_error: send`). Then the configured
