@@ -40,13 +40,14 @@ public final class ExporterRegistry: Sendable {
     /// A handle on the exporter `id` with `settings`: the running instance when the settings
     /// are the same, else a new one from `make`.
     public func acquire(_ id: ComponentID, settings: any ComponentSettings, make: () throws -> any Exporter) throws -> any Exporter {
+        // Found and counted under the registry's lock, so a concurrent last release cannot shut
+        // the instance down in between.
         let existing: Entry? = entries.withLock { all in
-            all.first { $0.id == id && $0.settings.isSame(as: settings) }
+            guard let entry = all.first(where: { $0.id == id && $0.settings.isSame(as: settings) }) else { return nil }
+            entry.state.withLock { $0.references += 1 }
+            return entry
         }
-        if let existing {
-            existing.state.withLock { $0.references += 1 }
-            return SharedExporter(existing, registry: self)
-        }
+        if let existing { return SharedExporter(existing, registry: self) }
         let entry = Entry(id: id, settings: settings, exporter: try make())
         entry.state.withLock { $0.references = 1 }
         entries.withLock { $0.append(entry) }
@@ -57,12 +58,15 @@ public final class ExporterRegistry: Sendable {
     public var count: Int { entries.withLock { $0.count } }
 
     fileprivate func release(_ entry: Entry) {
-        let last = entry.state.withLock { s -> Bool in
-            s.references -= 1
-            return s.references == 0
+        let last = entries.withLock { all -> Bool in
+            let last = entry.state.withLock { s -> Bool in
+                s.references -= 1
+                return s.references == 0
+            }
+            if last { all.removeAll { $0 === entry } }
+            return last
         }
         guard last else { return }
-        entries.withLock { $0.removeAll { $0 === entry } }
         entry.exporter.shutdown()
     }
 }

@@ -1,4 +1,5 @@
 import CollectorCore
+import FileLogReceiver
 import Dispatch
 import StoreExporter
 import Synchronization
@@ -82,14 +83,24 @@ public final class Service: Sendable {
                 let processors = try pc.processors.map { id in
                     try ComponentCatalog.makeProcessor(config.component(.processor, id)!.settings, context(id, .processor))
                 }
-                let stages = try pc.exporters.map { id in
-                    let settings = config.component(.exporter, id)!.settings
-                    let exporter = try exporters.acquire(id, settings: settings) {
-                        try ComponentCatalog.makeExporter(settings, context(id, .exporter))
+                // Handles acquired for this pipeline are given back if a later exporter fails,
+                // or the shared instances would never be shut down.
+                var acquired: [any Exporter] = []
+                let stages: [ExporterStage]
+                do {
+                    stages = try pc.exporters.map { id in
+                        let settings = config.component(.exporter, id)!.settings
+                        let exporter = try exporters.acquire(id, settings: settings) {
+                            try ComponentCatalog.makeExporter(settings, context(id, .exporter))
+                        }
+                        acquired.append(exporter)
+                        let capacity = (settings as? any ExporterQueueSettings)?.queueSize ?? ringCapacity
+                        return ExporterStage(name: id.description, signal: pc.signal, exporter: exporter,
+                                             capacity: capacity, metrics: metrics, logger: logger.named("exporter/\(id)"))
                     }
-                    let capacity = (settings as? any ExporterQueueSettings)?.queueSize ?? ringCapacity
-                    return ExporterStage(name: id.description, signal: pc.signal, exporter: exporter,
-                                         capacity: capacity, metrics: metrics, logger: logger.named("exporter/\(id)"))
+                } catch {
+                    for exporter in acquired { exporter.shutdown() }
+                    throw error
                 }
                 let pipeline = Pipeline(name: pc.name, signal: pc.signal, processors: processors, exporters: stages,
                                         capacity: ringCapacity, metrics: metrics, logger: logger.named("pipeline/\(pc.name)"))
@@ -129,6 +140,7 @@ public final class Service: Sendable {
                         let done = DispatchSemaphore(value: 0)
                         existing.receiver.shutdown(deadline: .now() + 10) { done.signal() }
                         if done.wait(timeout: .now() + 11) == .timedOut {
+                            (existing.receiver as? FileLogReceiver)?.abandonCheckpoint()
                             logger.warn("receiver \(id) of the previous config did not finish in 11 s; its successor may read some lines again")
                         }
                     } else {

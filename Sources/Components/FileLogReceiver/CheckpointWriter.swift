@@ -67,6 +67,10 @@ final class CheckpointWriter: Sendable {
         queue.sync {}
     }
 
+    /// The last write failed: the tailer writes again at its next poll (a stale checkpoint
+    /// means lines read again after a restart).
+    var lastWriteFailed: Bool { state.withLock { $0.failing } }
+
     /// Nothing more is written (shutdown done, or a simulated crash).
     func close() {
         state.withLock { $0.closed = true }

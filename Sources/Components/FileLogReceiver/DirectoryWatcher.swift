@@ -73,13 +73,23 @@ final class DirectoryWatcher {
         let wd = inotify_add_watch(fd, dir, Self.mask)
         guard wd >= 0 else {
             let e = errno
+            // A directory that does not exist yet is normal: asked again after the next
+            // discovery. Any other refusal (no watches left, permissions) is final.
+            if e == ENOENT { return nil }
             refused.insert(dir)
-            // A directory that does not exist yet is normal (found by polling later).
-            return e == ENOENT ? nil : "cannot watch \(dir) with inotify (\(String(cString: strerror(e)))); it is polled"
+            return "cannot watch \(dir) with inotify (\(String(cString: strerror(e)))); it is polled"
         }
         directories[wd] = dir
         watched.insert(dir)
         return nil
+    }
+
+    /// glob(3) semantics for the include patterns, with `**` also matching no directory at all
+    /// (`a/**/x` matches `a/x`), as `FileSystem.glob` does.
+    static func matches(_ pattern: String, _ path: String) -> Bool {
+        guard pattern.contains("**") else { return fnmatch(pattern, path, FNM_PATHNAME) == 0 }
+        return fnmatch(pattern, path, 0) == 0
+            || fnmatch(pattern.replacing("**/", with: ""), path, 0) == 0
     }
 
     /// Reads every pending event and re-arms; says what they mean for the tailer.
@@ -126,7 +136,7 @@ final class DirectoryWatcher {
             return
         }
         // `**` spans directories, so such patterns are matched without FNM_PATHNAME.
-        guard patterns.contains(where: { fnmatch($0, path, $0.contains("**") ? 0 : FNM_PATHNAME) == 0 }) else { return }
+        guard patterns.contains(where: { Self.matches($0, path) }) else { return }
         if mask & UInt32(IN_MODIFY | IN_CLOSE_WRITE) != 0 { out.modified = true }
         if mask & UInt32(IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE) != 0 { out.structural = true }
     }

@@ -20,6 +20,7 @@ public final class FileLogReceiver: Receiver {
     private let initError: (any Error)?
     private let lifecycle = Mutex<Phase>(.idle)
     private let settings: FileLogSettings
+    private let checkpointWriter: CheckpointWriter?
 
     private enum Phase { case idle, running, stopped }
 
@@ -34,9 +35,11 @@ public final class FileLogReceiver: Receiver {
             let box = QueueConfined(tailer, queue: queue)
             tailer.box = box
             self.state = box
+            self.checkpointWriter = tailer.checkpointWriter
             self.initError = nil
         } catch {
             self.state = nil
+            self.checkpointWriter = nil
             self.initError = error
         }
     }
@@ -100,6 +103,12 @@ public final class FileLogReceiver: Receiver {
                 }
             }
         }
+    }
+
+    /// Stops writing the checkpoint at once, from any thread: a successor that already started
+    /// from the checkpoint owns it now (a reload whose handover timed out).
+    public func abandonCheckpoint() {
+        checkpointWriter?.close()
     }
 
     /// Test hook: stops as a `kill -9` would, without waiting or writing anything more.

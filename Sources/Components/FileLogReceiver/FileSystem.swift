@@ -1,8 +1,12 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+
+/// Numbers the temporary files of `FileSystem.writeAtomically`.
+private let tempSequence = Atomic<UInt64>(0)
 
 /// An error from a system call, naming the call, the path and errno.
 struct SystemCallError: Error, CustomStringConvertible {
@@ -187,7 +191,9 @@ enum FileSystem {
 
     /// Replaces `path` atomically: write a temp file beside it, fsync, rename, fsync the directory.
     static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(SystemCallError) {
-        let temp = path + ".tmp"
+        // A name of its own per write: two writers of one path (an old receiver finishing while
+        // its successor runs) must not write into each other's temporary file.
+        let temp = path + ".tmp.\(getpid()).\(tempSequence.wrappingAdd(1, ordering: .relaxed).oldValue)"
         let fd = Glibc.open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SystemCallError(call: "open", path: temp, errno: errno) }
         var written = 0

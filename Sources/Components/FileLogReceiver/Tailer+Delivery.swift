@@ -67,6 +67,8 @@ extension Tailer {
             logger.error("\(count) log records were rejected: \(error)")
         }
         inFlightBytes -= payload.count
+        acknowledgements &+= 1
+        if inFlightBytes < settings.maxInFlightBytes { overdraft = 0 }
         resumeReading()
         guard var f = files[fileID], let i = f.inFlight.firstIndex(where: { $0.sequence == sequence }) else { return }
         f.inFlight[i].acknowledged = true

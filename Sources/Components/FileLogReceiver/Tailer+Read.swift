@@ -1,4 +1,5 @@
 import CollectorCore
+import Dispatch
 
 /// Reading files into records and batches.
 extension Tailer {
@@ -22,13 +23,39 @@ extension Tailer {
                 if readFile(id, now: now, limit: Self.readTurnBytes) { more = true }
             }
         }
-        throttled = outbox.isEmpty && inFlightBytes >= settings.maxInFlightBytes
+        throttled = outbox.isEmpty && inFlightBytes >= inFlightLimit
+        if throttled { scheduleStallCheck() }
     }
 
     static let readTurnBytes: Int64 = 1 << 20
 
     /// Nothing refused is waiting and the in-flight budget has room.
-    var canRead: Bool { outbox.isEmpty && inFlightBytes < settings.maxInFlightBytes }
+    var canRead: Bool { outbox.isEmpty && inFlightBytes < inFlightLimit }
+
+    /// `maxInFlightBytes`, plus the overdraft granted while acknowledgements stall.
+    var inFlightLimit: Int { settings.maxInFlightBytes + overdraft }
+
+    /// Reading is paused by the in-flight bound and no acknowledgement came for 20 ms: the
+    /// pipeline may be waiting for more data before it sends anything (a batch processor whose
+    /// `send_batch_size` holds more than the bound, with long lines), so the bound is raised,
+    /// doubling up to 4x, until acknowledgements flow again (then it is reset). A pipeline that
+    /// is really stuck (an exporter retrying) thus holds at most 4x the bound.
+    func scheduleStallCheck() {
+        guard !stallCheckScheduled, let box else { return }
+        stallCheckScheduled = true
+        let seen = acknowledgements
+        box.queue.asyncAfter(deadline: DispatchTime.now() + DispatchTimeInterval.milliseconds(20)) {
+            let t = box.onQueue
+            t.stallCheckScheduled = false
+            guard t.throttled, t.reading, !t.closed else { return }
+            if t.acknowledgements != seen { return t.scheduleStallCheck() }   // flowing, slowly
+            // At the cap, nothing more: the next acknowledgement resumes reading.
+            guard t.overdraft < 3 * t.settings.maxInFlightBytes else { return }
+            t.overdraft = min(max(2 * t.overdraft, t.settings.maxInFlightBytes), 3 * t.settings.maxInFlightBytes)
+            t.throttled = false
+            t.readAll(now: FileSystem.monotonicNano())
+        }
+    }
 
     func makeEncoder(_ f: TailedFile) -> LogsRequestEncoder {
         var fileAttributes: [(String, String)] = []
@@ -181,13 +208,16 @@ extension Tailer {
         send(payload: r.payload, count: r.count, fileID: f.id, sequence: sequence)
     }
 
-    /// Closes files no glob leads to once they have been idle for `rotateWait`, and forgets
-    /// files without descriptor once their batches are acknowledged.
+    /// Closes files no glob leads to once they have been idle for `rotateWait` *and* read to
+    /// their end, and forgets files without descriptor once their batches are acknowledged.
+    /// (Idle is not enough: while reading is paused, by a full pipeline or by the in-flight
+    /// bound, a file may be idle with bytes still unread, and closing it would lose them.)
     func retireFinished(now: UInt64) {
         for id in files.keys.sorted() {
             guard var f = files[id] else { continue }
             if f.isOpen, let since = f.unseenSince, now &- since >= settings.rotateWait,
-               now &- f.lastDataAt >= settings.rotateWait, outbox.isEmpty {
+               now &- f.lastDataAt >= settings.rotateWait, canRead,
+               let info = try? FileSystem.fstat(f.fd, path: f.path), info.size <= f.readOffset {
                 var entries: [LogEntry] = []
                 flushHeld(&f, into: &entries)
                 FileSystem.close(f.fd)

@@ -1,5 +1,8 @@
 import CollectorCore
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The filelog receiver's engine. Confined to one serial queue: every method runs there.
 ///
@@ -70,6 +73,11 @@ final class Tailer {
     var inFlightBytes = 0
     /// Reading stopped because `inFlightBytes` reached the bound; an acknowledgement resumes it.
     var throttled = false
+    /// Extra in-flight bytes allowed while acknowledgements stall (see `scheduleStallCheck`).
+    var overdraft = 0
+    var stallCheckScheduled = false
+    /// Acknowledgements processed so far (a stall is a period without any).
+    var acknowledgements: UInt64 = 0
     var resumeScheduled = false
     /// The file that had the last reading turn (see `readAll`).
     var lastTurn: Int?
@@ -114,6 +122,10 @@ final class Tailer {
     /// Creates the storage directory and loads the checkpoint.
     func load() throws {
         try FileSystem.makeDirectories(settings.storage)
+        // Temporary files left by a process that died mid-write (not this process's: a
+        // predecessor in this process may still be finishing its last write).
+        let mine = ".tmp.\(getpid())."
+        for temp in FileSystem.glob(checkpointPath + ".tmp.*") where !temp.contains(mine) { _ = unlink(temp) }
         guard let bytes = try FileSystem.readAll(checkpointPath) else { return }
         hadCheckpoint = true
         if let checkpoint = Checkpoint.decode(bytes) {
@@ -159,7 +171,7 @@ final class Tailer {
         }
         retireFinished(now: now)
         metrics.filesWatched.set(files.values.filter(\.isOpen).count)
-        if checkpointDirty { writeCheckpoint() }
+        if checkpointDirty || checkpointWriter.lastWriteFailed { writeCheckpoint() }
     }
 
     /// Starts inotify on the directories of the include patterns (polling alone if unavailable).

@@ -97,6 +97,10 @@ public final class LokiExporter: Exporter {
         guard startLoop, let queue else { return }
         DispatchQueue(label: "collectord.loki.sender").async { [self] in
             runSender(queue)
+            // Closed (and its directory lock released) only once the sender is done with it: a
+            // sender still pushing after a timed-out shutdown must not commit into a directory
+            // another exporter may already own.
+            queue.close()
             finished.signal()
         }
     }
@@ -132,11 +136,13 @@ public final class LokiExporter: Exporter {
         guard let wasStarted else { return }
         stop.stop()
         wake.signal()
-        if wasStarted, queue != nil,
-           finished.wait(timeout: .now() + .nanoseconds(Int(min(settings.shutdownTimeout, UInt64(Int.max))))) == .timedOut {
-            logger.warn("shutdown: the sender did not finish in time; the rest stays queued on disk")
+        if wasStarted, queue != nil {
+            if finished.wait(timeout: .now() + .nanoseconds(Int(min(settings.shutdownTimeout, UInt64(Int.max))))) == .timedOut {
+                logger.warn("shutdown: the sender did not finish in time; the rest stays queued on disk (the queue closes when the current push ends)")
+            }
+        } else {
+            queue?.close()
         }
-        queue?.close()
         for (name, id) in callbackIDs {
             metrics.registry.removeCallback(name, labels: [("exporter", metrics.exporter)], id: id)
         }

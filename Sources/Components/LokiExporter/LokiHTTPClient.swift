@@ -91,6 +91,10 @@ struct LokiHTTPClient: Sendable {
             let fd = socket(info.ai_family, info.ai_socktype, info.ai_protocol)
             guard fd >= 0 else { lastError = Self.describe(errno); continue }
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            // Head and body go out in two writes: without this, Nagle + delayed ACK can hold
+            // the body back for tens of milliseconds.
+            var one: Int32 = 1
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             if Glibc.connect(fd, info.ai_addr, info.ai_addrlen) == 0 { return .success(fd) }
             if errno == EINPROGRESS {
                 if let failure = wait(fd, POLLOUT, deadline: deadline) {

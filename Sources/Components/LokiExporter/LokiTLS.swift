@@ -23,6 +23,10 @@ final class LokiTLSContext: @unchecked Sendable {
         serverName = settings.serverNameOverride ?? host
         verify = !settings.insecureSkipVerify
         SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, Int(TLS1_2_VERSION), nil)
+        // SSL_OP_IGNORE_UNEXPECTED_EOF (a function-like macro, 1 << 7): a server that closes
+        // without close_notify ends the response (read as end of input), as with plain HTTP,
+        // instead of failing the push.
+        SSL_CTX_set_options(ctx, 1 << 7)
         if let ca = settings.caFile {
             guard SSL_CTX_load_verify_locations(ctx, ca, nil) == 1 else {
                 throw Failure(description: "tls.ca_file \(ca): \(Self.lastError())")
