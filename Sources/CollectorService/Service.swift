@@ -14,7 +14,9 @@ import Synchronization
 ///    pipelines down and keep the old graph untouched.
 /// 2. Receivers: keep those whose settings are unchanged; reconfigure in place those that can
 ///    (the OTLP receiver keeps every listener whose endpoint is unchanged); shut down removed
-///    ones; create and start new ones.
+///    ones; create and start new ones. If one fails to start, the update is undone: receivers
+///    reconfigured get their settings back, receivers shut down are started again from their
+///    previous settings, and the old graph keeps running.
 /// 3. Point every receiver at the new pipelines' entries.
 /// 4. Shut the old pipelines down: they drain their rings and flush their batches into their
 ///    own exporters, whose acknowledgements still answer the clients that sent the data.
@@ -62,6 +64,8 @@ public final class Service: Sendable {
             try updateReceivers(config, pipelines: pipelines, graph: &current)
         } catch {
             for p in pipelines { p.shutdown {} }
+            // `current` is the previous graph with its receivers restored (see updateReceivers).
+            graph.withLock { $0 = current }
             throw error
         }
         let oldPipelines = current.pipelines
@@ -116,11 +120,16 @@ public final class Service: Sendable {
 
     private func updateReceivers(_ config: CollectorConfig, pipelines: [Pipeline], graph: inout Graph) throws {
         let wanted = Set(config.pipelines.flatMap(\.receivers))
+        // What was changed, to undo it if a later receiver fails to start: receivers shut down
+        // (removed or replaced) and reconfigured in place, with their previous settings.
+        var stopped: [(ComponentID, any ComponentSettings)] = []
+        var reconfigured: [(ComponentID, any ComponentSettings)] = []
         // Removed receivers first, so a new one may take over their endpoint.
         for (id, entry) in graph.receivers where !wanted.contains(id) {
             entry.receiver.stopAccepting()
             entry.receiver.shutdown(deadline: .now() + 30) {}
             graph.receivers[id] = nil
+            stopped.append((id, entry.settings))
         }
         var started: [ComponentID] = []
         do {
@@ -130,6 +139,7 @@ public final class Service: Sendable {
                     if existing.settings.isSame(as: settings) { continue }
                     if try ComponentCatalog.reconfigure(existing.receiver, settings) {
                         graph.receivers[id] = (settings, existing.receiver)
+                        reconfigured.append((id, existing.settings))
                         continue
                     }
                     existing.receiver.stopAccepting()
@@ -147,6 +157,7 @@ public final class Service: Sendable {
                         existing.receiver.shutdown(deadline: .now() + 30) {}
                     }
                     graph.receivers[id] = nil
+                    stopped.append((id, existing.settings))
                 }
                 let receiver = try ComponentCatalog.makeReceiver(settings, context(id, .receiver))
                 wire(receiver, id: id, config: config, pipelines: pipelines)
@@ -159,10 +170,40 @@ public final class Service: Sendable {
                 graph.receivers[id]?.receiver.shutdown(deadline: .now()) {}
                 graph.receivers[id] = nil
             }
+            restore(stopped: stopped, reconfigured: reconfigured, graph: &graph)
             throw error
         }
         for (id, entry) in graph.receivers {
             wire(entry.receiver, id: id, config: config, pipelines: pipelines)
+        }
+    }
+
+    /// Undoes a failed receiver update: receivers reconfigured in place get their previous
+    /// settings back, and receivers shut down are started again from their previous settings
+    /// (a filelog receiver from the checkpoint its predecessor left), wired to the running
+    /// pipelines.
+    private func restore(stopped: [(ComponentID, any ComponentSettings)], reconfigured: [(ComponentID, any ComponentSettings)],
+                         graph: inout Graph) {
+        for (id, settings) in reconfigured {
+            guard let receiver = graph.receivers[id]?.receiver else { continue }
+            do {
+                _ = try ComponentCatalog.reconfigure(receiver, settings)
+                graph.receivers[id] = (settings, receiver)
+            } catch {
+                logger.error("receiver \(id) could not be given its previous settings back: \(error)")
+            }
+        }
+        guard let config = graph.config else { return }
+        for (id, settings) in stopped {
+            do {
+                let receiver = try ComponentCatalog.makeReceiver(settings, context(id, .receiver))
+                wire(receiver, id: id, config: config, pipelines: graph.pipelines)
+                try receiver.start()
+                graph.receivers[id] = (settings, receiver)
+                logger.info("receiver \(id) restored with the running configuration's settings")
+            } catch {
+                logger.error("receiver \(id) could not be restored: \(error)")
+            }
         }
     }
 

@@ -107,5 +107,62 @@ extension E2E {
             #expect(printedSpans(named: "json-root", in: text).count == 1)
             await collector.stop()
         }
+
+        @Test("a reload that fails half-way restores the receivers it had already replaced")
+        func failedReloadRestoresReceivers() async throws {
+            let work = try TemporaryDirectory(prefix: "reload-restore")
+            let logs = work.file("logs")
+            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            let file = logs.appendingPathComponent("app.log")
+            try Data("line 1\n".utf8).write(to: file)
+            let ports = try FreePort.allocate(count: 1)   // metrics
+            func config(poll: String, extra: String = "", receivers: String = "[filelog]") -> String {
+                """
+                receivers:
+                  filelog:
+                    include: [\(logs.path)/*.log]
+                    start_at: beginning
+                    poll_interval: \(poll)
+                    storage: \(work.file("state").path)
+                \(extra)
+                exporters:
+                  nop:
+                service:
+                  telemetry:
+                    metrics:
+                      address: 127.0.0.1:\(ports[0])
+                  pipelines:
+                    logs:
+                      receivers: \(receivers)
+                      exporters: [nop]
+                """
+            }
+            let collector = try CollectorProcess(config: config(poll: "50ms"), workDirectory: work.file("run"))
+            try await collector.waitForOutput(containing: "collectord started", in: .stderr)
+            func accepted() async throws -> Double {
+                try await SimpleHTTP.metrics(port: ports[0]).sum("otelcol_receiver_accepted_log_records_total", labels: ["receiver": "filelog"])
+            }
+            try await waitUntil("the first line is read") { try await accepted() == 1 }
+
+            // The new config replaces the filelog receiver (new poll interval), then fails to start
+            // an OTLP receiver on a port that is taken (the collector's own metrics port): the
+            // reload is refused, and the filelog receiver it had already shut down must be
+            // running again.
+            let failing = config(poll: "40ms", extra: """
+                  otlp:
+                    protocols:
+                      http:
+                        endpoint: 127.0.0.1:\(ports[0])
+                """, receivers: "[filelog, otlp]")
+            let mark = try collector.reload(config: failing)
+            try await collector.waitForOutput(containing: "reload failed, keeping the running configuration", in: .stderr, since: mark)
+            #expect(collector.text(.stderr, since: mark).contains("receiver filelog restored"), "\(collector.outputTail())")
+            let handle = try FileHandle(forWritingTo: file)
+            handle.seekToEndOfFile()
+            handle.write(Data("line 2\nline 3\n".utf8))
+            try handle.close()
+            try await waitUntil("lines written after the failed reload are read") { try await accepted() == 3 }
+            #expect(await collector.stop() == 0, "\(collector.outputTail())")
+        }
     }
 }
