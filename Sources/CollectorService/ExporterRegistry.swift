@@ -13,7 +13,8 @@ import Synchronization
 ///
 /// Concurrency: each `SharedExporter` handle belongs to one stage, but several stages may call
 /// `export` on the same instance at once, so calls into it are serialized by a lock (the
-/// `Exporter` contract promises one caller at a time). A changed exporter gets a new instance;
+/// `Exporter` contract promises one caller at a time), unless the exporter says it takes
+/// concurrent calls (`exportsConcurrently`: the store, nop, Loki with its disk queue). A changed exporter gets a new instance;
 /// exporters that own a directory (the Loki disk queue) lock it, so such a reload fails cleanly
 /// and the running config stays.
 public final class ExporterRegistry: Sendable {
@@ -99,6 +100,7 @@ final class SharedExporter: Exporter {
 
     func export(_ batch: TelemetryBatch) throws(ComponentError) {
         let exporter = entry.exporter
+        if exporter.exportsConcurrently { return try exporter.export(batch) }
         try entry.exportLock.withLock { _ throws(ComponentError) in try exporter.export(batch) }
     }
 

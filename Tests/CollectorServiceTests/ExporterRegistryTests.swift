@@ -1,4 +1,6 @@
 import CollectorCore
+import Dispatch
+import Foundation
 import Synchronization
 import Testing
 @testable import CollectorService
@@ -50,5 +52,44 @@ import Testing
         #expect(registry.count == 3)
         for e in [a, b, c] { e.shutdown() }
         #expect(registry.count == 0)
+    }
+
+    /// Exports into one shared instance from two stages: serialized, unless the exporter says
+    /// it takes concurrent calls.
+    final class Overlap: Exporter {
+        let concurrent: Bool
+        let active = Atomic(0)
+        let maximum = Atomic(0)
+        init(concurrent: Bool) { self.concurrent = concurrent }
+        func start() throws {}
+        func shutdown() {}
+        var exportsConcurrently: Bool { concurrent }
+        func export(_ batch: TelemetryBatch) throws(ComponentError) {
+            let now = active.wrappingAdd(1, ordering: .sequentiallyConsistent).newValue
+            _ = maximum.max(now, ordering: .sequentiallyConsistent)
+            usleep(100_000)
+            active.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func sharedExportsAreSerializedUnlessConcurrent(concurrent: Bool) throws {
+        let registry = ExporterRegistry()
+        let id = try #require(ComponentID(parsing: "store"))
+        let instance = Overlap(concurrent: concurrent)
+        let a = try registry.acquire(id, settings: Settings(endpoint: "x")) { instance }
+        let b = try registry.acquire(id, settings: Settings(endpoint: "x")) { Overlap(concurrent: concurrent) }
+        let group = DispatchGroup()
+        for handle in [a, b] {   // two threads of their own, as two stages' queues would be
+            group.enter()
+            Thread {
+                try? handle.export(TelemetryBatch(signal: .traces, payload: [], itemCount: 1, tokens: []))
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        #expect(instance.maximum.load(ordering: .sequentiallyConsistent) == (concurrent ? 2 : 1))
+        a.shutdown()
+        b.shutdown()
     }
 }

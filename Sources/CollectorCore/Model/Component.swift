@@ -49,6 +49,14 @@ public protocol Exporter: AnyObject, Sendable {
     func start() throws
     func export(_ batch: TelemetryBatch) throws(ComponentError)
     func shutdown()
+    /// True when `export` may run on several stages' queues at once. An instance shared by
+    /// several pipelines, or by the old and new pipelines of a reload, is otherwise called by
+    /// one stage at a time. Defaults to false.
+    var exportsConcurrently: Bool { get }
+}
+
+extension Exporter {
+    public var exportsConcurrently: Bool { false }
 }
 
 /// Something that runs beside the pipelines (health_check, and later the query API).

@@ -127,6 +127,10 @@ public final class LokiExporter: Exporter {
         }
     }
 
+    /// With the disk queue, `export` only appends to it (under its lock); without it, pushes from
+    /// several stages would interleave their retries, so they take turns.
+    public var exportsConcurrently: Bool { queue != nil }
+
     public func shutdown() {
         let wasStarted = lifecycle.withLock { state -> Bool? in
             guard !state.shutDown else { return nil }

@@ -8,6 +8,7 @@ public final class NopExporter: Exporter {
     public func start() throws {}
     public func export(_ batch: TelemetryBatch) throws(ComponentError) {}
     public func shutdown() {}
+    public var exportsConcurrently: Bool { true }
 }
 
 /// Settings of the `nop` exporter: only `sending_queue.queue_size` (capacity of the ring in

@@ -33,4 +33,7 @@ public final class StoreExporter: Exporter {
     public func shutdown() {
         release()
     }
+
+    /// The store takes concurrent appends (traces and logs pipelines already share it).
+    public var exportsConcurrently: Bool { true }
 }
