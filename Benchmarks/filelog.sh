@@ -27,7 +27,7 @@ die() { echo "filelog.sh: $*" >&2; exit 1; }
 [[ -f "$CONFIG" ]] || die "EXPORTER must be nop or loki"
 [[ -x "$COLLECTORD_BIN" ]] || die "$COLLECTORD_BIN not found: run 'swift build -c release' (or make bench-filelog)"
 command -v curl >/dev/null || die "curl not found: apt-get install curl"
-port_open() { (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
+. Benchmarks/lib.sh   # port_open, cpu_ticks, metric_sum
 port_open 127.0.0.1:18888 && die "127.0.0.1:18888 is already in use"
 
 mkdir -p "$OUT_DIR"
@@ -51,17 +51,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cpu_ticks() {   # utime + stime (fields 14, 15 of /proc/PID/stat; count from the last ')')
-    local s f
-    s=$(<"/proc/$PID/stat")
-    read -r -a f <<<"${s##*) }"
-    echo $(( f[11] + f[12] ))
-}
-metric_sum() {
-    { curl -fsS --max-time 5 "$METRICS_URL" 2>/dev/null || true; } |
-        awk -v n="$1" '$1 ~ ("^" n "(_total)?([{]|$)") { s += $NF; found = 1 } END { printf "%.0f\n", s }'
-}
-
 results=()
 for run in $(seq 1 "$RUNS"); do
     rm -rf "$BENCH_STATE"
@@ -84,7 +73,8 @@ for run in $(seq 1 "$RUNS"); do
         if [[ "$EXPORTER" == loki ]]; then
             "$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["entries"])' "$OUT_DIR/loki-sink/sink.json"
         else
-            metric_sum otelcol_exporter_sent_log_records
+            sum=$(metric_sum otelcol_exporter_sent_log_records)
+            echo "${sum:-0}"
         fi
     }
     while :; do
@@ -99,7 +89,7 @@ for run in $(seq 1 "$RUNS"); do
     hwm_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$PID/status")
     (( sent == LINES )) || die "exported $sent lines, the file has $LINES"
     exported=$(metric_sum otelcol_exporter_sent_log_records)
-    (( exported == LINES )) || die "the exporter counted $exported lines, the file has $LINES"
+    (( ${exported:-0} == LINES )) || die "the exporter counted $exported lines, the file has $LINES"
     cleanup
     line=$(awk -v lines="$LINES" -v bytes="$BYTES" -v t0="$t0" -v t1="$t1" -v ticks="$ticks" \
                -v hz="$(getconf CLK_TCK)" -v hwm="$hwm_kb" 'BEGIN {

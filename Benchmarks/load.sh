@@ -39,7 +39,7 @@ die() { echo "load.sh: $*" >&2; exit 1; }
 [[ -x "$PYTHON" ]] || die "$PYTHON not found: run 'make venv'"
 command -v h2load >/dev/null || die "h2load not found: apt-get install nghttp2-client"
 command -v curl >/dev/null || die "curl not found: apt-get install curl"
-port_open() { (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
+. Benchmarks/lib.sh   # port_open, cpu_ticks, metric_sum
 port_open "$GRPC_ADDR" && die "$GRPC_ADDR is already in use (another collector running?)"
 port_open 127.0.0.1:18888 && die "127.0.0.1:18888 is already in use"
 
@@ -71,19 +71,6 @@ for _ in $(seq 1 300); do
 done
 port_open "$GRPC_ADDR" || die "collectord is not listening on $GRPC_ADDR after 30 s"
 
-# utime + stime of the collector, in clock ticks (fields 14 and 15 of /proc/PID/stat; the
-# command name in field 2 may contain spaces, so count from the last ')').
-cpu_ticks() {
-    local s f
-    s=$(<"/proc/$PID/stat")
-    read -r -a f <<<"${s##*) }"
-    echo $(( f[11] + f[12] ))
-}
-# Sum of a counter over all label sets (absent -> empty).
-metric_sum() {
-    { curl -fsS --max-time 5 "$METRICS_URL" 2>/dev/null || true; } |
-        awk -v n="$1" '$1 ~ ("^" n "(_total)?([{]|$)") { s += $NF; found = 1 } END { if (found) printf "%.0f\n", s }'
-}
 H2LOAD=(h2load -c "$CLIENTS" -m "$STREAMS" -t "$THREADS" -d "$BODY"
         -H "content-type: application/grpc" -H "te: trailers" -H "grpc-accept-encoding: identity")
 

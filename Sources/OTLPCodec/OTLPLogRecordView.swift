@@ -27,6 +27,8 @@ public struct OTLPLogRecordView {
     public internal(set) var attributes: [Attribute] = []
     /// The attributes of the record's resource, in wire order.
     public internal(set) var resourceAttributes: [Attribute] = []
+    /// Where the record's ResourceLogs starts: records of one resource share it.
+    public internal(set) var resourceStart = 0
 }
 
 extension OTLPLogRecords {
@@ -41,6 +43,7 @@ extension OTLPLogRecords {
                 guard entry.number == 1 else { continue }
                 try OTLPScanner.expect(entry, .lengthDelimited)
                 view.resourceAttributes.removeAll(keepingCapacity: true)
+                view.resourceStart = entry.start
                 var scopes: [Range<Int>] = []
                 var reader = ProtoWire.Reader(bytes, range: entry.payload)
                 while let field = try reader.next() {

@@ -11,81 +11,37 @@ public enum OTLPLogRecords {
     public static func read(_ bytes: [UInt8]) throws(OTLPDecodeError) -> [OTLPLogRecord] {
         try bytes.withBytes { (raw) throws(OTLPDecodeError) in
             var out: [OTLPLogRecord] = []
-            do throws(ProtoWire.WireError) {
-                try walk(raw, into: &out)
-            } catch {
-                throw OTLPDecodeError.malformed(.logs, error.detail)
+            // The resource's attributes are converted once per resource, not per record.
+            var resourceStart = -1
+            var resource: [(String, String)] = []
+            try visit(raw) { view in
+                if view.resourceStart != resourceStart {
+                    resourceStart = view.resourceStart
+                    resource = view.resourceAttributes.map { (string(raw, $0.key), string(raw, $0.value)) }
+                }
+                var record = OTLPLogRecord()
+                record.timeUnixNano = view.timeUnixNano
+                record.observedTimeUnixNano = view.observedTimeUnixNano
+                record.severityNumber = view.severityNumber
+                record.severityText = string(raw, view.severityText)
+                record.body = string(raw, view.body)
+                record.attributes = view.attributes.map { (string(raw, $0.key), string(raw, $0.value)) }
+                record.traceID = hex(raw, view.traceID)
+                record.spanID = hex(raw, view.spanID)
+                record.resourceAttributes = resource
+                out.append(record)
             }
             return out
         }
     }
 
-    static func walk(_ bytes: UnsafeRawBufferPointer, into out: inout [OTLPLogRecord]) throws(ProtoWire.WireError) {
-        var request = ProtoWire.Reader(bytes, range: 0..<bytes.count)
-        while let entry = try request.next() {
-            guard entry.number == 1 else { continue }
-            try OTLPScanner.expect(entry, .lengthDelimited)
-            var resourceAttributes: [(String, String)] = []
-            var scopes: [Range<Int>] = []
-            var reader = ProtoWire.Reader(bytes, range: entry.payload)
-            while let field = try reader.next() {
-                if field.number == 1 {
-                    try OTLPScanner.expect(field, .lengthDelimited)
-                    var resource = ProtoWire.Reader(bytes, range: field.payload)
-                    while let attribute = try resource.next() {
-                        guard attribute.number == 1 else { continue }
-                        try OTLPScanner.expect(attribute, .lengthDelimited)
-                        resourceAttributes.append(try keyValue(bytes, attribute.payload))
-                    }
-                } else if field.number == 2 {
-                    try OTLPScanner.expect(field, .lengthDelimited)
-                    scopes.append(field.payload)
-                }
-            }
-            for scopeRange in scopes {
-                var scope = ProtoWire.Reader(bytes, range: scopeRange)
-                while let inner = try scope.next() {
-                    guard inner.number == 2 else { continue }
-                    try OTLPScanner.expect(inner, .lengthDelimited)
-                    var record = try self.record(bytes, inner.payload)
-                    record.resourceAttributes = resourceAttributes
-                    out.append(record)
-                }
-            }
+    /// A view's value as text.
+    static func string(_ bytes: UnsafeRawBufferPointer, _ value: OTLPLogRecordView.Value) -> String {
+        switch value {
+        case .absent: ""
+        case .text(let range): text(bytes, range)
+        case .rendered(let s): s
         }
-    }
-
-    static func record(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) throws(ProtoWire.WireError) -> OTLPLogRecord {
-        var record = OTLPLogRecord()
-        var reader = ProtoWire.Reader(bytes, range: range)
-        while let field = try reader.next() {
-            switch field.number {
-            case 1: record.timeUnixNano = try OTLPScanner.fixed64(bytes, field)
-            case 11: record.observedTimeUnixNano = try OTLPScanner.fixed64(bytes, field)
-            case 2:
-                try OTLPScanner.expect(field, .varint)
-                var value = ProtoWire.Reader(bytes, range: field.payload)
-                record.severityNumber = Int(truncatingIfNeeded: try value.readVarint())
-            case 3:
-                try OTLPScanner.expect(field, .lengthDelimited)
-                record.severityText = text(bytes, field.payload)
-            case 5:
-                try OTLPScanner.expect(field, .lengthDelimited)
-                record.body = try anyValue(bytes, field.payload)
-            case 6:
-                try OTLPScanner.expect(field, .lengthDelimited)
-                record.attributes.append(try keyValue(bytes, field.payload))
-            case 9:
-                try OTLPScanner.expect(field, .lengthDelimited)
-                record.traceID = hex(bytes, field.payload)
-            case 10:
-                try OTLPScanner.expect(field, .lengthDelimited)
-                record.spanID = hex(bytes, field.payload)
-            default:
-                continue
-            }
-        }
-        return record
     }
 
     static func keyValue(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) throws(ProtoWire.WireError) -> (String, String) {

@@ -1,3 +1,4 @@
+import CollectorTesting
 import Foundation
 import Testing
 @testable import FileLogReceiver
@@ -8,7 +9,7 @@ import Testing
     /// Random byte strings biased towards UTF-8 lead and continuation bytes, plus the classic
     /// edge cases (overlong forms, surrogates, above U+10FFFF, truncated sequences).
     @Test func utf8ValidationAgreesWithTheStandardLibrary() {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(state: 42)
         var cases: [[UInt8]] = [
             [], [0x41], [0xC0, 0x80], [0xC2, 0x80], [0xE0, 0x80, 0x80], [0xE0, 0xA0, 0x80], [0xED, 0xA0, 0x80],
             [0xED, 0x9F, 0xBF], [0xF0, 0x8F, 0xBF, 0xBF], [0xF0, 0x90, 0x80, 0x80], [0xF4, 0x8F, 0xBF, 0xBF],
@@ -75,18 +76,5 @@ import Testing
         first.otherAttributes = ["zero": .int(0), "neg": .int(-7), "max": .int(.max), "min": .int(.min), "d": .double(-0.125),
                                  "t": .bool(true), "f": .bool(false)]
         #expect(records == [first, SeenRecord(body: "next", timeUnixNano: 0, attributes: ["log.file.name": "app.log"], resource: [:])])
-    }
-}
-
-/// A small deterministic generator (SplitMix64).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,4 @@
+import CollectorTesting
 import CollectorCore
 import Foundation
 import Testing
@@ -6,20 +7,9 @@ import Testing
 /// Random sequences of writes, rename rotations, copytruncates and restarts (clean and crash)
 /// checked against the model "every line written arrives; repeats only after a crash".
 @Suite struct RandomRotationTests {
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test(arguments: Array(1...6) as [UInt64])
     func randomActionsLoseNothing(seed: UInt64) throws {
-        var rng = Generator(state: seed)
+        var rng = SplitMix64(state: seed)
         let dir = TempDir()
         let file = dir.sub("app.log")
         let settings = Harness.settings(dir, include: [dir.sub("app.log*")])

@@ -1,3 +1,4 @@
+import CollectorTesting
 import Foundation
 @testable import LokiExporter
 import OTLPCodec
@@ -10,19 +11,6 @@ extension LokiSuites {
     /// missing or repeated, non-string and invalid UTF-8 values, keys to sanitize, ids, severity
     /// numbers without text, times missing or out of order, undecodable payloads.
     @Suite struct Transcoder {
-        struct RNG {
-            var state: UInt64
-            mutating func next() -> UInt64 {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                return z ^ (z >> 31)
-            }
-            mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-            mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-        }
-
         struct PB {
             var bytes: [UInt8] = []
             mutating func varint(_ v: UInt64) {
@@ -47,7 +35,7 @@ extension LokiSuites {
             Array("weird-key/ü".utf8), [], Array("service.name".utf8), Array("user_id".utf8), [0x6B, 0xC3],
         ]
 
-        func anyValue(_ r: inout RNG) -> [UInt8] {
+        func anyValue(_ r: inout SplitMix64) -> [UInt8] {
             var v = PB()
             switch r.below(9) {
             case 0...3: v.len(1, r.pick(Self.texts))
@@ -64,14 +52,14 @@ extension LokiSuites {
             return v.bytes
         }
 
-        func keyValue(_ r: inout RNG, keys: [[UInt8]]) -> [UInt8] {
+        func keyValue(_ r: inout SplitMix64, keys: [[UInt8]]) -> [UInt8] {
             var kv = PB()
             kv.len(1, r.pick(keys))
             kv.len(2, anyValue(&r))
             return kv.bytes
         }
 
-        func request(_ r: inout RNG) -> [UInt8] {
+        func request(_ r: inout SplitMix64) -> [UInt8] {
             var request = PB()
             for _ in 0..<(1 + r.below(3)) {
                 var resourceLogs = PB()
@@ -114,7 +102,7 @@ extension LokiSuites {
         func matchesTheReferenceOnRandomRequests(resource: [String], attributes: [String]) {
             let builder = LokiStreamBuilder(resourceLabels: resource, attributeLabels: attributes)
             let transcoder = LokiTranscoder(resourceLabels: resource, attributeLabels: attributes)
-            var r = RNG(state: UInt64(resource.count * 31 + attributes.count))
+            var r = SplitMix64(state: UInt64(resource.count * 31 + attributes.count))
             var compared = 0, dropped = 0
             for round in 0..<400 {
                 var payloads = (0..<(1 + r.below(3))).map { _ in request(&r) }

@@ -1,3 +1,4 @@
+import CollectorTesting
 import Foundation
 import OTLPProto
 import Testing
@@ -75,18 +76,6 @@ func protobufCAccepts(traces bytes: [UInt8]) -> Bool {
             nil, buffer.count, buffer.baseAddress) else { return false }
         opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(request, nil)
         return true
-    }
-}
-
-/// A small deterministic generator (SplitMix64) for reproducible random inputs.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -1,3 +1,4 @@
+import CollectorTesting
 import Testing
 @testable import OTLPCodec
 
