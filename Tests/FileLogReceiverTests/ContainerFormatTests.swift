@@ -42,6 +42,28 @@ import Testing
         try golden("docker", format: .auto)
     }
 
+    /// Interleaved partials are joined per stream, and no record's end offset passes a line
+    /// still held for the other stream (so a checkpoint never skips it).
+    @Test func interleavedPartialsJoinPerStreamAndHoldTheCheckpointBack() {
+        var assembler = RecordAssembler(mode: .cri, maxSize: 1 << 20)
+        var out: [LogEntry] = []
+        let lines = [
+            "2024-01-02T03:04:10.1Z stderr P err one, ", "2024-01-02T03:04:10.2Z stdout F out whole",
+            "2024-01-02T03:04:10.3Z stderr F err two", "2024-01-02T03:04:10.4Z stdout F out again",
+        ]
+        var offset: Int64 = 100
+        for text in lines {
+            let bytes = Array(text.utf8)
+            let end = offset + Int64(bytes.count) + 1
+            assembler.add(LineSplitter.Line(bytes: bytes, endOffset: end, cut: false, startOffset: offset), into: &out)
+            offset = end
+        }
+        #expect(out.map { String(decoding: $0.body, as: UTF8.self) } == ["out whole", "err one, err two", "out again"])
+        #expect(out.map(\.endOffset) == [100, 100 + Int64(lines[0].utf8.count + lines[1].utf8.count + lines[2].utf8.count) + 3, offset])
+        #expect(out.map { $0.attributes.first?.1 } == ["stdout", "stderr", "stdout"])
+        #expect(!assembler.holdsRecord)
+    }
+
     @Test func kubernetesPathParsing() {
         #expect(KubernetesPath.attributes("/var/log/pods/ns_pod_uid/c/0.log").map(\.1) == ["ns", "pod", "uid", "c"])
         #expect(KubernetesPath.attributes("/var/log/containers/x.log").isEmpty)

@@ -17,12 +17,15 @@ struct LineSplitter {
         /// Offset just after the newline (or after the last byte, for a flushed partial line).
         var endOffset: Int64
         var cut: Bool
+        /// Offset of the line's first byte.
+        var startOffset: Int64 = 0
     }
 
     let maxSize: Int
     private var partial: [UInt8] = []
     private var partialCut = false
     private var hasPartial = false
+    private var partialStart: Int64 = 0
 
     init(maxSize: Int) { self.maxSize = maxSize }
 
@@ -30,14 +33,15 @@ struct LineSplitter {
     var holdsPartial: Bool { hasPartial }
 
     /// Feeds `chunk`, which starts at file offset `base`. `line` is called for every complete
-    /// line with its bytes (valid during the call only), the offset after its newline, and
-    /// whether it was cut at `maxSize`.
-    mutating func feed(_ chunk: UnsafeRawBufferPointer, base: Int64, _ line: (UnsafeRawBufferPointer, Int64, Bool) -> Void) {
+    /// line with its bytes (valid during the call only), the offsets of its first byte and just
+    /// after its newline, and whether it was cut at `maxSize`.
+    mutating func feed(_ chunk: UnsafeRawBufferPointer, base: Int64, _ line: (UnsafeRawBufferPointer, Int64, Int64, Bool) -> Void) {
         guard let p = chunk.baseAddress else { return }
         let count = chunk.count
         var start = 0
         while start < count {
             guard let hit = memchr(p + start, 0x0a, count - start) else {
+                if !hasPartial { partialStart = base + Int64(start) }
                 append(UnsafeRawBufferPointer(start: p + start, count: count - start))
                 return
             }
@@ -47,14 +51,15 @@ struct LineSplitter {
                 append(UnsafeRawBufferPointer(start: p + start, count: nl - start))
                 let cut = partialCut
                 if partial.last == 0x0d { partial.removeLast() }
-                partial.withUnsafeBytes { line($0, endOffset, cut) }
+                let lineStart = partialStart
+                partial.withUnsafeBytes { line($0, lineStart, endOffset, cut) }
                 reset()
             } else {
                 var length = nl - start
                 let cut = length > maxSize
                 if cut { length = maxSize }
                 if length > 0, p.load(fromByteOffset: start + length - 1, as: UInt8.self) == 0x0d { length -= 1 }
-                line(UnsafeRawBufferPointer(start: p + start, count: length), endOffset, cut)
+                line(UnsafeRawBufferPointer(start: p + start, count: length), base + Int64(start), endOffset, cut)
             }
             start = nl + 1
         }
@@ -83,7 +88,7 @@ struct LineSplitter {
         guard hasPartial else { return nil }
         var bytes = partial
         if bytes.last == 0x0d { bytes.removeLast() }
-        let line = Line(bytes: bytes, endOffset: endOffset, cut: partialCut)
+        let line = Line(bytes: bytes, endOffset: endOffset, cut: partialCut, startOffset: partialStart)
         reset()
         return line
     }

@@ -2,8 +2,11 @@
 ///
 /// State: the lines of a record not yet complete (a multiline record waits for the next start
 /// line; a CRI `P` line for its `F` line; a docker entry without a trailing newline for the
-/// rest). Records carry the end offset of their last line, so a checkpoint never covers a held
-/// line: after a restart held lines are read again and recombined, never lost or split.
+/// rest). Container partials are held per stream, so stdout and stderr partials interleaved in
+/// one file are each joined with their own continuation. Records carry the end offset of their
+/// last line, lowered to the first byte of any line still held for another stream, so a
+/// checkpoint never covers a held line: after a restart held lines are read again and
+/// recombined (records emitted after them may then repeat), never lost or split.
 struct RecordAssembler {
     enum Mode {
         case plain
@@ -17,6 +20,8 @@ struct RecordAssembler {
     let mode: Mode
     let maxSize: Int
     private var held: LogEntry?
+    /// Container modes: per stream, the partial record held and where its first line starts.
+    private var heldStreams: [(stream: String, entry: LogEntry, start: Int64, cut: Bool)] = []
     /// Records cut at `maxSize` (after recombination).
     private(set) var cutCount = 0
 
@@ -25,7 +30,7 @@ struct RecordAssembler {
         self.maxSize = maxSize
     }
 
-    var holdsRecord: Bool { held != nil }
+    var holdsRecord: Bool { held != nil || !heldStreams.isEmpty }
 
     mutating func add(_ line: LineSplitter.Line, into out: inout [LogEntry]) {
         if line.cut { cutCount += 1 }
@@ -53,23 +58,40 @@ struct RecordAssembler {
     }
 
     /// A container runtime's line: partials are joined per stream; a line in another format
-    /// is passed on whole.
+    /// is passed on whole (after everything held).
     private mutating func container(_ parsed: ContainerLine?, _ line: LineSplitter.Line, into out: inout [LogEntry]) {
         guard let parsed else {
             flushHeld(into: &out)
             out.append(LogEntry(body: line.bytes, endOffset: line.endOffset))
             return
         }
-        if let h = held, h.attributes.first?.1 != parsed.stream { flushHeld(into: &out) }
-        merge(parsed, line: line)
-        if !parsed.partial { flushHeld(into: &out) }
+        var index = heldStreams.firstIndex { $0.stream == parsed.stream }
+        if index == nil {
+            heldStreams.append((parsed.stream, LogEntry(body: [], timeUnixNano: parsed.time, attributes: [("log.iostream", parsed.stream)],
+                                                        endOffset: line.endOffset), line.startOffset, false))
+            index = heldStreams.count - 1
+        }
+        let i = index!
+        var entry = heldStreams[i].entry
+        heldStreams[i].entry = LogEntry(body: [], endOffset: 0)   // keep the body uniquely referenced
+        let room = maxSize - entry.body.count
+        if parsed.message.count > room {
+            entry.body.append(contentsOf: parsed.message.prefix(max(room, 0)))
+            if !heldStreams[i].cut { cutCount += 1 }
+            heldStreams[i].cut = true
+        } else {
+            entry.body.append(contentsOf: parsed.message)
+        }
+        entry.endOffset = line.endOffset
+        heldStreams[i].entry = entry
+        if !parsed.partial { emitStream(at: i, into: &out) }
     }
 
-    private mutating func merge(_ c: ContainerLine, line: LineSplitter.Line) {
-        if held == nil {
-            held = LogEntry(body: [], timeUnixNano: c.time, attributes: [("log.iostream", c.stream)], endOffset: line.endOffset)
-        }
-        appendBody(c.message, endOffset: line.endOffset)
+    /// Emits stream `i`'s record; its end offset never passes the start of another held line.
+    private mutating func emitStream(at i: Int, into out: inout [LogEntry]) {
+        var entry = heldStreams.remove(at: i).entry
+        if let earliest = heldStreams.map(\.start).min() { entry.endOffset = min(entry.endOffset, earliest) }
+        out.append(entry)
     }
 
     private mutating func appendBody(_ bytes: [UInt8], endOffset: Int64) {
@@ -90,10 +112,14 @@ struct RecordAssembler {
     /// The held record was already cut (counted once).
     private var heldCut = false
 
-    /// Emits the held record, if any (force flush, file finished).
+    /// Emits the held records, if any (force flush, file finished, a line of another format).
     mutating func flushHeld(into out: inout [LogEntry]) {
         if let h = held { out.append(h) }
         held = nil
         heldCut = false
+        while !heldStreams.isEmpty {
+            let first = heldStreams.indices.min { heldStreams[$0].start < heldStreams[$1].start }!
+            emitStream(at: first, into: &out)
+        }
     }
 }

@@ -128,7 +128,7 @@ extension Tailer {
             return
         }
         if firstPoll, let offset = restoredOffset(path: path, info: info, head: head) {
-            var f = makeFile(fd: fd, path: path, info: info, fingerprint: head, offset: offset, now: now)
+            let f = makeFile(fd: fd, path: path, info: info, fingerprint: head, offset: offset, now: now)
             files[f.id] = f
             return
         }

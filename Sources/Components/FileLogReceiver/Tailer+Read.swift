@@ -116,7 +116,7 @@ extension Tailer {
             readBuffer.withUnsafeBytes { b in
                 let chunk = UnsafeRawBufferPointer(rebasing: b[0..<n])
                 if plain {
-                    f.splitter.feed(chunk, base: f.readOffset) { body, end, cut in
+                    f.splitter.feed(chunk, base: f.readOffset) { body, _, end, cut in
                         lineCount += 1
                         if cut { cutCount += 1 }
                         encoder.add(body: body, endOffset: end)
@@ -125,8 +125,8 @@ extension Tailer {
                         }
                     }
                 } else {
-                    f.splitter.feed(chunk, base: f.readOffset) { body, end, cut in
-                        lines.append(LineSplitter.Line(bytes: Array(body), endOffset: end, cut: cut))
+                    f.splitter.feed(chunk, base: f.readOffset) { body, start, end, cut in
+                        lines.append(LineSplitter.Line(bytes: Array(body), endOffset: end, cut: cut, startOffset: start))
                     }
                 }
             }
