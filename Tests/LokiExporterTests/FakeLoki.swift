@@ -21,6 +21,7 @@ final class FakeLoki {
         var body: String
         var time: Double
         var streams: [Stream]
+        var peer: Int?
     }
 
     let port: Int

@@ -6,7 +6,8 @@ of the Swift code: snappy block format (a pure-Python decoder below) + logproto.
 (a hand-written protobuf reader), or the JSON push body. Answers with the scripted statuses
 given by --script (comma-separated, consumed in order: "429:1" = 429 with Retry-After: 1,
 "500", "400"), then 204 forever. Every request is appended as one JSON line to <dir>/received.jsonl:
-{"status", "tenant", "content_type", "headers", "body" (the error body sent), "time",
+{"status", "tenant", "content_type", "headers", "body" (the error body sent), "time", "peer" (the
+client's port: pushes on one kept-alive connection share it),
  "streams": [{"labels", "entries": [{"ts", "line", "metadata": [[name, value], ...]}]}]}.
 Writes <dir>/ready once listening. With --tls-cert/--tls-key it serves HTTPS (Python's ssl).
 
@@ -158,7 +159,8 @@ def main():
             parts = step.split(":")
             status = int(parts[0])
             record = {"status": status, "tenant": self.headers.get("X-Scope-OrgID"), "content_type": ctype,
-                      "headers": {k: v for k, v in self.headers.items()}, "time": time.time(), "streams": []}
+                      "headers": {k: v for k, v in self.headers.items()}, "time": time.time(), "streams": [],
+                      "peer": self.client_address[1]}
             answer = b""
             try:
                 if ctype == "application/x-protobuf":

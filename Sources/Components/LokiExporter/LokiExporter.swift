@@ -147,6 +147,7 @@ public final class LokiExporter: Exporter {
         } else {
             queue?.close()
         }
+        sender.client.closeIdle()
         for (name, id) in callbackIDs {
             metrics.registry.removeCallback(name, labels: [("exporter", metrics.exporter)], id: id)
         }

@@ -1,10 +1,16 @@
 import Glibc
+import Synchronization
 
-/// A tiny blocking HTTP/1.1 client for pushes: one `POST` per connection (`Connection:
-/// close`) over a POSIX socket, with TLS for `https://` (see `LokiTLSContext`), and one
-/// deadline covering resolve, connect, handshake, send and receive. No redirects or proxies.
-/// Any failure to get a complete answer is `nil` status with a reason (the retry policy treats
-/// it as retryable). Stateless; safe from any thread.
+/// A tiny blocking HTTP/1.1 client for pushes over POSIX sockets, with TLS for `https://` (see
+/// `LokiTLSContext`), and one deadline covering resolve, connect, handshake, send and receive.
+/// No redirects or proxies. Any failure to get a complete answer is `nil` status with a reason
+/// (the retry policy treats it as retryable).
+///
+/// Keep-alive: after a complete answer framed by Content-Length (or chunks, or a 204) without
+/// `Connection: close`, the connection (and its TLS session) is kept in `pool` for the next
+/// push, for up to 20 s idle; a push on a kept connection that gets no answer byte at all (the
+/// server closed it meanwhile) is sent again once on a fresh connection. Safe from any thread;
+/// the exporter uses it from one thread at a time.
 struct LokiHTTPClient: Sendable {
     struct Response: Sendable {
         /// nil when no complete answer arrived (connection refused, reset, timed out).
@@ -23,51 +29,111 @@ struct LokiHTTPClient: Sendable {
     var timeoutNanos: UInt64
     var tls: LokiTLSContext?
 
+    /// Where a connection waits between pushes.
+    let pool = LokiConnectionPool()
+
     func post(body: [UInt8], headers: [(String, String)]) -> Response {
         let deadline = Self.nowMillis() + Int64(timeoutNanos / 1_000_000)
+        var head = "POST \(endpoint.path) HTTP/1.1\r\nHost: \(endpoint.authority)\r\nUser-Agent: collectord\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        head += "Content-Length: \(body.count)\r\n\r\n"
+        let headBytes = Array(head.utf8)
+        while true {
+            let reused: Bool
+            let connection: LokiConnection
+            if let idle = pool.take(now: Self.nowMillis()) {
+                connection = idle
+                reused = true
+            } else {
+                switch open(deadline: deadline) {
+                case .success(let c): connection = c
+                case .failure(let reason): return Response(failure: reason.description)
+                }
+                reused = false
+            }
+            let outcome = exchange(connection, headBytes, body, deadline: deadline)
+            if outcome.keepAlive {
+                pool.put(connection, now: Self.nowMillis())
+            } else {
+                connection.close()
+            }
+            // A kept connection the server had closed: no byte of an answer came. Once more,
+            // on a fresh connection (at worst Loki got the push and gets it again).
+            if reused, outcome.response.status == nil, !outcome.answered { continue }
+            return outcome.response
+        }
+    }
+
+    /// Closes the kept connection (shutdown).
+    func closeIdle() { pool.drain() }
+
+    private struct Outcome {
+        var response: Response
+        /// Some bytes of an answer arrived.
+        var answered = false
+        var keepAlive = false
+    }
+
+    private func open(deadline: Int64) -> Result<LokiConnection, ConnectFailure> {
         let fd: Int32
         switch connect(deadline: deadline) {
         case .success(let s): fd = s
-        case .failure(let reason): return Response(failure: reason)
+        case .failure(let reason): return .failure(ConnectFailure(reason))
         }
-        defer { close(fd) }
-        var session: LokiTLSSession?
-        if let tls {
-            switch tls.connect(fd: fd, deadline: deadline, wait: { wait($0, Int32($1), deadline: $2) }) {
-            case .success(let s): session = s
-            case .failure(let error): return Response(failure: "\(endpoint.authority): \(error)")
-            }
+        guard let tls else { return .success(LokiConnection(fd: fd, session: nil)) }
+        switch tls.connect(fd: fd, deadline: deadline, wait: { wait($0, Int32($1), deadline: $2) }) {
+        case .success(let session): return .success(LokiConnection(fd: fd, session: session))
+        case .failure(let error):
+            Glibc.close(fd)
+            return .failure(ConnectFailure("\(endpoint.authority): \(error)"))
         }
-        var head = "POST \(endpoint.path) HTTP/1.1\r\nHost: \(endpoint.authority)\r\nUser-Agent: collectord\r\n"
-        for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        head += "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-        if let failure = send(fd, session, Array(head.utf8), deadline: deadline) { return Response(failure: failure) }
-        if let failure = send(fd, session, body, deadline: deadline) { return Response(failure: failure) }
+    }
+
+    private struct ConnectFailure: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
+    private func exchange(_ c: LokiConnection, _ head: [UInt8], _ body: [UInt8], deadline: Int64) -> Outcome {
+        let fd = c.fd, session = c.session
+        if let failure = send(fd, session, head, deadline: deadline) { return Outcome(response: Response(failure: failure)) }
+        if let failure = send(fd, session, body, deadline: deadline) { return Outcome(response: Response(failure: failure)) }
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
-            if let parsed = LokiHTTPResponseParser.parse(received, atEnd: false) { return parsed }
+            if let parsed = LokiHTTPResponseParser.parse(received, atEnd: false) {
+                // Framed by length: the connection can carry the next push, unless the server
+                // says otherwise or sent more than the answer.
+                let close = parsed.header("Connection")?.lowercased().contains("close") == true
+                return Outcome(response: parsed, answered: true,
+                               keepAlive: parsed.status != nil && !close && LokiHTTPResponseParser.length(received) == received.count)
+            }
             let n: Int
             if let session {
                 switch buffer.withUnsafeMutableBytes({ session.read($0) }) {
                 case .done(let count): n = count
                 case .wait(let events):
-                    if let failure = wait(fd, Int32(events), deadline: deadline) { return Response(failure: failure) }
+                    if let failure = wait(fd, Int32(events), deadline: deadline) {
+                        return Outcome(response: Response(failure: failure), answered: !received.isEmpty)
+                    }
                     continue
                 case .closed: n = 0
-                case .failed(let why): return Response(failure: "TLS read: \(why)")
+                case .failed(let why): return Outcome(response: Response(failure: "TLS read: \(why)"), answered: !received.isEmpty)
                 }
             } else {
-                if let failure = wait(fd, POLLIN, deadline: deadline) { return Response(failure: failure) }
+                if let failure = wait(fd, POLLIN, deadline: deadline) {
+                    return Outcome(response: Response(failure: failure), answered: !received.isEmpty)
+                }
                 n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             }
             if n > 0 {
                 received.append(contentsOf: buffer[0..<n])
             } else if n == 0 {
-                return LokiHTTPResponseParser.parse(received, atEnd: true)
+                let response = LokiHTTPResponseParser.parse(received, atEnd: true)
                     ?? Response(failure: "connection closed before a complete answer")
+                return Outcome(response: response, answered: !received.isEmpty)
             } else if errno != EINTR && errno != EAGAIN {
-                return Response(failure: "recv: \(Self.describe(errno))")
+                return Outcome(response: Response(failure: "recv: \(Self.describe(errno))"), answered: !received.isEmpty)
             }
         }
     }
@@ -156,4 +222,49 @@ struct LokiHTTPClient: Sendable {
     }
 
     static func describe(_ code: Int32) -> String { String(cString: strerror(code)) }
+}
+
+/// One open connection to Loki (and its TLS session), owned by one push at a time.
+struct LokiConnection: Sendable {
+    let fd: Int32
+    let session: LokiTLSSession?
+
+    func close() {
+        _ = session   // freed (close_notify sent) when the last reference goes, before the fd
+        Glibc.close(fd)
+    }
+}
+
+/// The connection kept between pushes (at most one: the exporter pushes one at a time).
+final class LokiConnectionPool: Sendable {
+    private let idle = Mutex<(connection: LokiConnection, since: Int64)?>(nil)
+    /// How long a connection may wait for the next push (servers close idle ones after a while).
+    static let maxIdleMillis: Int64 = 20_000
+
+    func take(now: Int64) -> LokiConnection? {
+        guard let kept = idle.withLock({ slot -> (connection: LokiConnection, since: Int64)? in
+            defer { slot = nil }
+            return slot
+        }) else { return nil }
+        if now - kept.since > Self.maxIdleMillis {
+            kept.connection.close()
+            return nil
+        }
+        return kept.connection
+    }
+
+    func put(_ connection: LokiConnection, now: Int64) {
+        let previous = idle.withLock { slot -> LokiConnection? in
+            defer { slot = (connection, now) }
+            return slot?.connection
+        }
+        previous?.close()
+    }
+
+    func drain() {
+        idle.withLock { slot -> LokiConnection? in
+            defer { slot = nil }
+            return slot?.connection
+        }?.close()
+    }
 }

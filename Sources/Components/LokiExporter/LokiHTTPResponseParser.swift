@@ -38,6 +38,35 @@ enum LokiHTTPResponseParser {
         return response
     }
 
+    /// Bytes taken by the complete response at the start of `bytes` (framed by Content-Length,
+    /// chunks or a bodiless status), or -1 when it is not framed or not complete.
+    static func length(_ bytes: [UInt8]) -> Int {
+        guard let headEnd = find(bytes, [13, 10, 13, 10], from: 0) else { return -1 }
+        let bodyStart = headEnd + 4
+        let head = String(decoding: bytes[0..<headEnd], as: UTF8.self).lowercased()
+        for line in head.split(separator: "\r\n") where line.hasPrefix("content-length:") {
+            guard let n = Int(line.dropFirst("content-length:".count).trimmingCharacters()) else { return -1 }
+            return bytes.count >= bodyStart + n ? bodyStart + n : -1
+        }
+        if head.contains("transfer-encoding:") && head.contains("chunked") {
+            var position = bodyStart
+            while true {
+                guard let lineEnd = find(bytes, [13, 10], from: position) else { return -1 }
+                let sizeText = String(decoding: bytes[position..<lineEnd], as: UTF8.self).prefix(while: { $0 != ";" })
+                guard let size = Int(sizeText.trimmingCharacters(), radix: 16) else { return -1 }
+                position = lineEnd + 2
+                if size == 0 {
+                    // The last chunk, then (no trailers) the final CRLF.
+                    return bytes.count >= position + 2 ? position + 2 : -1
+                }
+                position += size + 2
+                guard bytes.count >= position else { return -1 }
+            }
+        }
+        let status = head.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return status == 204 || status == 304 || (100..<200).contains(status) ? bodyStart : -1
+    }
+
     /// The body of a complete chunked encoding, or nil while incomplete.
     static func dechunk(_ bytes: [UInt8], from start: Int) -> [UInt8]? {
         var body: [UInt8] = []

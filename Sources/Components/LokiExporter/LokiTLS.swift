@@ -84,8 +84,10 @@ final class LokiTLSContext: @unchecked Sendable {
     }
 }
 
-/// One TLS connection (owned by one `post` call; freed with it).
-final class LokiTLSSession {
+/// One TLS connection. `@unchecked Sendable`: it is used by one push at a time; between pushes
+/// it waits in `LokiConnectionPool`, which hands it to exactly one taker under its lock
+/// (OpenSSL allows an `SSL` to move between threads when it is never used concurrently).
+final class LokiTLSSession: @unchecked Sendable {
     let ssl: OpaquePointer
 
     init(ssl: OpaquePointer) { self.ssl = ssl }
