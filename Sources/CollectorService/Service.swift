@@ -122,14 +122,14 @@ public final class Service: Sendable {
         let wanted = Set(config.pipelines.flatMap(\.receivers))
         // What was changed, to undo it if a later receiver fails to start: receivers shut down
         // (removed or replaced) and reconfigured in place, with their previous settings.
-        var stopped: [(ComponentID, any ComponentSettings)] = []
+        var stopped: [(ComponentID, any ComponentSettings, any Receiver)] = []
         var reconfigured: [(ComponentID, any ComponentSettings)] = []
         // Removed receivers first, so a new one may take over their endpoint.
         for (id, entry) in graph.receivers where !wanted.contains(id) {
             entry.receiver.stopAccepting()
             entry.receiver.shutdown(deadline: .now() + 30) {}
             graph.receivers[id] = nil
-            stopped.append((id, entry.settings))
+            stopped.append((id, entry.settings, entry.receiver))
         }
         var started: [ComponentID] = []
         do {
@@ -157,7 +157,7 @@ public final class Service: Sendable {
                         existing.receiver.shutdown(deadline: .now() + 30) {}
                     }
                     graph.receivers[id] = nil
-                    stopped.append((id, existing.settings))
+                    stopped.append((id, existing.settings, existing.receiver))
                 }
                 let receiver = try ComponentCatalog.makeReceiver(settings, context(id, .receiver))
                 wire(receiver, id: id, config: config, pipelines: pipelines)
@@ -167,6 +167,9 @@ public final class Service: Sendable {
             }
         } catch {
             for id in started {
+                // A filelog successor stops writing its checkpoint at once: the receiver restored
+                // below resumes from the one on disk (lines may be read again, none skipped).
+                (graph.receivers[id]?.receiver as? FileLogReceiver)?.abandonCheckpoint()
                 graph.receivers[id]?.receiver.shutdown(deadline: .now()) {}
                 graph.receivers[id] = nil
             }
@@ -182,7 +185,7 @@ public final class Service: Sendable {
     /// settings back, and receivers shut down are started again from their previous settings
     /// (a filelog receiver from the checkpoint its predecessor left), wired to the running
     /// pipelines.
-    private func restore(stopped: [(ComponentID, any ComponentSettings)], reconfigured: [(ComponentID, any ComponentSettings)],
+    private func restore(stopped: [(ComponentID, any ComponentSettings, any Receiver)], reconfigured: [(ComponentID, any ComponentSettings)],
                          graph: inout Graph) {
         for (id, settings) in reconfigured {
             guard let receiver = graph.receivers[id]?.receiver else { continue }
@@ -194,7 +197,9 @@ public final class Service: Sendable {
             }
         }
         guard let config = graph.config else { return }
-        for (id, settings) in stopped {
+        for (id, settings, old) in stopped {
+            // One writer per checkpoint: a removed filelog receiver still draining stops writing.
+            (old as? FileLogReceiver)?.abandonCheckpoint()
             do {
                 let receiver = try ComponentCatalog.makeReceiver(settings, context(id, .receiver))
                 wire(receiver, id: id, config: config, pipelines: graph.pipelines)

@@ -29,10 +29,12 @@ extension LokiSuites {
         static let texts: [[UInt8]] = [
             Array("GET /api 200".utf8), Array("line with \"quotes\", back\\slash and\nnewline".utf8), [],
             Array("ünïcödé ✓".utf8), [0x66, 0xFF, 0x6F], Array("checkout".utf8), Array("prod".utf8), Array("app.log".utf8),
+            Array("caf\u{E9}".utf8), Array("cafe\u{301}".utf8),   // canonically equivalent, different bytes
         ]
         static let keys: [[UInt8]] = [
             Array("log.file.name".utf8), Array("level".utf8), Array("k8s.pod.name".utf8), Array("1st".utf8),
             Array("weird-key/ü".utf8), [], Array("service.name".utf8), Array("user_id".utf8), [0x6B, 0xC3],
+            Array("service_name".utf8), Array("l\u{E9}vel".utf8), Array("le\u{301}vel".utf8),
         ]
 
         func anyValue(_ r: inout SplitMix64) -> [UInt8] {
@@ -98,6 +100,8 @@ extension LokiSuites {
             ([], []),
             (["service.name", "k8s.namespace.name"], ["log.file.name", "level"]),
             (["service.name", "weird-key/ü", "1st"], ["level", "k8s.pod.name", ""]),
+            // Two keys sanitized to one name (the first wins), and canonically equivalent keys.
+            (["service.name"], ["service_name", "l\u{E9}vel", "level"]),
         ] as [([String], [String])])
         func matchesTheReferenceOnRandomRequests(resource: [String], attributes: [String]) {
             let builder = LokiStreamBuilder(resourceLabels: resource, attributeLabels: attributes)

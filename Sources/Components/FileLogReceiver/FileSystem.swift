@@ -8,6 +8,9 @@ import Musl
 /// Numbers the temporary files of `FileSystem.writeAtomically`.
 private let tempSequence = Atomic<UInt64>(0)
 
+/// Marks this process's temporary files (random: in a container every run is pid 1).
+let processToken = String(UInt64.random(in: 1...UInt64.max), radix: 36)
+
 /// An error from a system call, naming the call, the path and errno.
 struct SystemCallError: Error, CustomStringConvertible {
     var call: String
@@ -193,9 +196,11 @@ enum FileSystem {
     static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(SystemCallError) {
         // A name of its own per write: two writers of one path (an old receiver finishing while
         // its successor runs) must not write into each other's temporary file.
-        let temp = path + ".tmp.\(getpid()).\(tempSequence.wrappingAdd(1, ordering: .relaxed).oldValue)"
+        let temp = path + ".tmp.\(processToken).\(tempSequence.wrappingAdd(1, ordering: .relaxed).oldValue)"
         let fd = Glibc.open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SystemCallError(call: "open", path: temp, errno: errno) }
+        var renamed = false
+        defer { if !renamed { _ = unlink(temp) } }   // a failed write leaves nothing behind
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, bytes.count - written) }
@@ -210,6 +215,7 @@ enum FileSystem {
         if fsync(fd) != 0 { let e = errno; Glibc.close(fd); throw SystemCallError(call: "fsync", path: temp, errno: e) }
         Glibc.close(fd)
         guard rename(temp, path) == 0 else { throw SystemCallError(call: "rename", path: path, errno: errno) }
+        renamed = true
         let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         let dfd = Glibc.open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 { _ = fsync(dfd); Glibc.close(dfd) }

@@ -66,6 +66,11 @@ struct RecordAssembler {
             return
         }
         var index = heldStreams.firstIndex { $0.stream == parsed.stream }
+        if index == nil, heldStreams.count >= 2 {
+            // At most two streams (stdout, stderr) are held: a third one flushes the oldest.
+            let oldest = heldStreams.indices.min { heldStreams[$0].start < heldStreams[$1].start }!
+            emitStream(at: oldest, into: &out)
+        }
         if index == nil {
             heldStreams.append((parsed.stream, LogEntry(body: [], timeUnixNano: parsed.time, attributes: [("log.iostream", parsed.stream)],
                                                         endOffset: line.endOffset), line.startOffset, false))
@@ -117,9 +122,12 @@ struct RecordAssembler {
         if let h = held { out.append(h) }
         held = nil
         heldCut = false
+        // Once all is flushed nothing is held: the last record may cover every line.
+        let end = heldStreams.map(\.entry.endOffset).max()
         while !heldStreams.isEmpty {
             let first = heldStreams.indices.min { heldStreams[$0].start < heldStreams[$1].start }!
             emitStream(at: first, into: &out)
         }
+        if let end, !out.isEmpty { out[out.count - 1].endOffset = max(out[out.count - 1].endOffset, end) }
     }
 }

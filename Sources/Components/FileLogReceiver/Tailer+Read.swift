@@ -38,8 +38,8 @@ extension Tailer {
     /// Reading is paused by the in-flight bound and no acknowledgement came for 20 ms: the
     /// pipeline may be waiting for more data before it sends anything (a batch processor whose
     /// `send_batch_size` holds more than the bound, with long lines), so the bound is raised,
-    /// doubling up to 4x, until acknowledgements flow again (then it is reset). A pipeline that
-    /// is really stuck (an exporter retrying) thus holds at most 4x the bound.
+    /// doubling up to 4x; it is reset once the bytes in flight fall below the bound again. A
+    /// pipeline that is really stuck (an exporter retrying) thus holds at most 4x the bound.
     func scheduleStallCheck() {
         guard !stallCheckScheduled, let box else { return }
         stallCheckScheduled = true
@@ -216,7 +216,7 @@ extension Tailer {
         for id in files.keys.sorted() {
             guard var f = files[id] else { continue }
             if f.isOpen, let since = f.unseenSince, now &- since >= settings.rotateWait,
-               now &- f.lastDataAt >= settings.rotateWait, canRead,
+               now &- f.lastDataAt >= settings.rotateWait,
                let info = try? FileSystem.fstat(f.fd, path: f.path), info.size <= f.readOffset {
                 var entries: [LogEntry] = []
                 flushHeld(&f, into: &entries)

@@ -124,7 +124,7 @@ final class Tailer {
         try FileSystem.makeDirectories(settings.storage)
         // Temporary files left by a process that died mid-write (not this process's: a
         // predecessor in this process may still be finishing its last write).
-        let mine = ".tmp.\(getpid())."
+        let mine = ".tmp.\(processToken)."
         for temp in FileSystem.glob(checkpointPath + ".tmp.*") where !temp.contains(mine) { _ = unlink(temp) }
         guard let bytes = try FileSystem.readAll(checkpointPath) else { return }
         hadCheckpoint = true

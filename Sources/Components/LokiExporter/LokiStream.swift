@@ -64,18 +64,23 @@ struct LokiStreamBuilder: Sendable {
     }
 
     func streams(_ records: [OTLPLogRecord], now: UInt64 = Self.wallClockNanos()) -> [LokiStream] {
-        // Streams in order of first appearance; consecutive records usually share their labels,
-        // so the previous record's stream is tried before hashing the label set.
+        // Streams in order of first appearance, grouped by the bytes of their labels (Loki
+        // compares bytes; Swift's String equality would merge canonically equivalent values).
+        // Consecutive records usually share their labels, so the previous record's stream is
+        // tried before hashing.
         var streamLabels: [[LokiLabel]] = []
         var streamEntries: [[LokiStream.Entry]] = []
-        var index: [[LokiLabel]: Int] = [:]
+        var index: [[UInt8]: Int] = [:]
         var previous = -1
-        // Attribute names repeat from record to record: sanitize each once per push.
-        var sanitized: [String: String] = [:]
+        var previousKey: [UInt8] = []
+        // Attribute names repeat from record to record: sanitize each once per push (keyed by
+        // bytes: canonically equivalent keys sanitize differently).
+        var sanitized: [[UInt8]: String] = [:]
         func name(_ key: String) -> String {
-            if let known = sanitized[key] { return known }
+            let bytes = Array(key.utf8)
+            if let known = sanitized[bytes] { return known }
             let clean = Self.sanitize(key)
-            sanitized[key] = clean
+            sanitized[bytes] = clean
             return clean
         }
         for record in records {
@@ -83,13 +88,13 @@ struct LokiStreamBuilder: Sendable {
             var usedResource: [String] = []
             var usedAttributes: [String] = []
             for (i, key) in resourceLabels.enumerated() {
-                if let value = record.resourceAttributes.first(where: { $0.0 == key })?.1 {
+                if let value = record.resourceAttributes.first(where: { $0.0.utf8.elementsEqual(key.utf8) })?.1 {
                     labels.append(LokiLabel(name: resourceLabelNames[i], value: value))
                     usedResource.append(key)
                 }
             }
             for (i, key) in attributeLabels.enumerated() {
-                if let value = record.attributes.first(where: { $0.0 == key })?.1 {
+                if let value = record.attributes.first(where: { $0.0.utf8.elementsEqual(key.utf8) })?.1 {
                     labels.append(LokiLabel(name: attributeLabelNames[i], value: value))
                     usedAttributes.append(key)
                 }
@@ -101,26 +106,34 @@ struct LokiStreamBuilder: Sendable {
             if !record.spanID.isEmpty { metadata.append(LokiLabel(name: "span_id", value: record.spanID)) }
             let severity = record.severityText.isEmpty ? Self.severityName(record.severityNumber) : record.severityText
             if !severity.isEmpty { metadata.append(LokiLabel(name: "severity", value: severity)) }
-            for (k, v) in record.attributes where !usedAttributes.contains(k) {
+            for (k, v) in record.attributes where !usedAttributes.contains(where: { $0.utf8.elementsEqual(k.utf8) }) {
                 metadata.append(LokiLabel(name: name(k), value: v))
             }
-            for (k, v) in record.resourceAttributes where !usedResource.contains(k) {
+            for (k, v) in record.resourceAttributes where !usedResource.contains(where: { $0.utf8.elementsEqual(k.utf8) }) {
                 metadata.append(LokiLabel(name: name(k), value: v))
             }
             let time = record.timeUnixNano != 0 ? record.timeUnixNano
                 : record.observedTimeUnixNano != 0 ? record.observedTimeUnixNano : now
             let entry = LokiStream.Entry(timestampNanos: time, line: record.body, metadata: metadata)
-            if previous >= 0, streamLabels[previous] == labels {
+            var key: [UInt8] = []
+            for label in labels {
+                key += label.name.utf8
+                key.append(0)
+                key += label.value.utf8
+                key.append(0)
+            }
+            if previous >= 0, key == previousKey {
                 streamEntries[previous].append(entry)
-            } else if let i = index[labels] {
+            } else if let i = index[key] {
                 streamEntries[i].append(entry)
                 previous = i
             } else {
-                index[labels] = streamLabels.count
+                index[key] = streamLabels.count
                 previous = streamLabels.count
                 streamLabels.append(labels)
                 streamEntries.append([entry])
             }
+            previousKey = key
         }
         return zip(streamLabels, streamEntries).map { labels, entries in
             var entries = entries

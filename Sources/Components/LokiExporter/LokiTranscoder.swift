@@ -33,9 +33,9 @@ struct LokiTranscoder: Sendable {
 
     /// A byte range of payload `source`, or of the arena when `source` is -1.
     struct Piece: Equatable {
-        var source: Int32
-        var start: Int32
-        var count: Int32
+        var source: Int
+        var start: Int
+        var count: Int
     }
 
     private struct Entry {
@@ -52,7 +52,7 @@ struct LokiTranscoder: Sendable {
             let mark = work.mark()
             do {
                 try payloads[index].withUnsafeBytes { raw in
-                    try OTLPLogRecords.visit(raw) { record in add(record, raw, source: Int32(index), now: now, into: &work) }
+                    try OTLPLogRecords.visit(raw) { record in add(record, raw, source: index, now: now, into: &work) }
                 }
             } catch {
                 work.rollBack(to: mark)
@@ -64,11 +64,11 @@ struct LokiTranscoder: Sendable {
 
     // MARK: - Records
 
-    private func add(_ r: OTLPLogRecordView, _ raw: UnsafeRawBufferPointer, source: Int32, now: UInt64, into w: inout Work) {
+    private func add(_ r: OTLPLogRecordView, _ raw: UnsafeRawBufferPointer, source: Int, now: UInt64, into w: inout Work) {
         func piece(_ v: OTLPLogRecordView.Value) -> Piece {
             switch v {
             case .absent: return Piece(source: -1, start: 0, count: 0)
-            case .text(let range): return Piece(source: source, start: Int32(range.lowerBound), count: Int32(range.count))
+            case .text(let range): return Piece(source: source, start: range.lowerBound, count: range.count)
             case .rendered(let s): return w.store(s)
             }
         }
@@ -232,6 +232,9 @@ struct LokiTranscoder: Sendable {
         var usedAttributes: [Int] = []
         var names: [String: Piece] = [:]
         var lastLabels: Piece?
+        /// Each distinct label set and sanitized key is stored once per push.
+        var labelTexts: [[UInt8]: Piece] = [:]
+        var sanitizedKeys: [[UInt8]: Piece] = [:]
         var scratch: [UInt8] = []
 
         init(payloads: [[UInt8]]) {
@@ -245,14 +248,16 @@ struct LokiTranscoder: Sendable {
             arena.removeLast(arena.count - m.arena)
             entries.removeLast(entries.count - m.entries)
             metadata.removeLast(metadata.count - m.metadata)
-            names = names.filter { Int($0.value.start) < m.arena }
-            if let l = lastLabels, Int(l.start) + Int(l.count) > m.arena { lastLabels = nil }
+            names = names.filter { $0.value.start < m.arena }
+            labelTexts = labelTexts.filter { $0.value.start < m.arena }
+            sanitizedKeys = sanitizedKeys.filter { $0.value.start < m.arena }
+            if let l = lastLabels, l.start + l.count > m.arena { lastLabels = nil }
         }
 
         mutating func store<C: Collection>(_ bytes: C) -> Piece where C.Element == UInt8 {
             let start = arena.count
             arena.append(contentsOf: bytes)
-            return Piece(source: -1, start: Int32(start), count: Int32(arena.count - start))
+            return Piece(source: -1, start: start, count: arena.count - start)
         }
 
         mutating func store(_ s: String) -> Piece { store(s.utf8) }
@@ -272,28 +277,32 @@ struct LokiTranscoder: Sendable {
                 arena.append(digits.utf8Start[Int(b >> 4)])
                 arena.append(digits.utf8Start[Int(b & 15)])
             }
-            return Piece(source: -1, start: Int32(start), count: Int32(arena.count - start))
+            return Piece(source: -1, start: start, count: arena.count - start)
         }
 
         /// The attribute key as a label name (`LokiStreamBuilder.sanitize`, one `_` per
         /// character outside `[a-zA-Z0-9_]`, `_` prefix before a digit, `_` for an empty key); a
         /// key that is already valid is used in place.
-        mutating func sanitized(_ key: OTLPLogRecordView.Value, _ raw: UnsafeRawBufferPointer, source: Int32) -> Piece {
+        mutating func sanitized(_ key: OTLPLogRecordView.Value, _ raw: UnsafeRawBufferPointer, source: Int) -> Piece {
             switch key {
             case .absent: return store("_")
             case .rendered(let s): return store(LokiStreamBuilder.sanitize(s))
             case .text(let range):
                 let bytes = UnsafeRawBufferPointer(rebasing: raw[range])
                 if let first = bytes.first, !Self.isDigit(first), bytes.allSatisfy(Self.isNameByte) {
-                    return Piece(source: source, start: Int32(range.lowerBound), count: Int32(range.count))
+                    return Piece(source: source, start: range.lowerBound, count: range.count)
                 }
+                let key = Array(bytes)
+                if let known = sanitizedKeys[key] { return known }
                 let start = arena.count
                 if let first = bytes.first, Self.isDigit(first) { arena.append(UInt8(ascii: "_")) }
                 for b in bytes where b < 0x80 || b >= 0xC0 {   // one `_` per character, not per byte
                     arena.append(b < 0x80 && Self.isNameByte(b) ? b : UInt8(ascii: "_"))
                 }
                 if arena.count == start { arena.append(UInt8(ascii: "_")) }
-                return Piece(source: -1, start: Int32(start), count: Int32(arena.count - start))
+                let piece = Piece(source: -1, start: start, count: arena.count - start)
+                sanitizedKeys[key] = piece
+                return piece
             }
         }
 
@@ -307,7 +316,7 @@ struct LokiTranscoder: Sendable {
         /// it is the same text.
         mutating func labelText() -> Piece {
             if labels.isEmpty {
-                let value = store("collectord")
+                let value = name("collectord")
                 labels.append((Array("exporter".utf8), value))
             }
             var unique: [([UInt8], Piece)] = []
@@ -333,15 +342,20 @@ struct LokiTranscoder: Sendable {
             }
             scratch.append(UInt8(ascii: "}"))
             if let last = lastLabels, withBytes(last, { $0.elementsEqual(scratch) }) { return last }
+            if let known = labelTexts[scratch] {
+                lastLabels = known
+                return known
+            }
             let piece = store(scratch)
             lastLabels = piece
+            labelTexts[scratch] = piece
             return piece
         }
 
         func withBytes<R>(_ p: Piece, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-            let range = Int(p.start)..<Int(p.start + p.count)
+            let range = p.start..<(p.start + p.count)
             if p.source < 0 { return arena.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) } }
-            return payloads[Int(p.source)].withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+            return payloads[p.source].withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
         }
 
         func equal(_ a: Piece, _ b: Piece) -> Bool {
