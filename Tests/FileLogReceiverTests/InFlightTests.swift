@@ -20,7 +20,7 @@ import Testing
         consumer.state.withLock { $0.holdAcks = true }
         let h = try Harness(s, consumer: consumer)
         defer { h.stop() }
-        // Paused at the bound (with its stall overdraft, at most 4x, and a read chunk of 64 KiB
+        // Paused at the bound (with its stall overdraft, at most 2x, and a read chunk of 64 KiB
         // past it): far from the whole file.
         #expect(eventually { h.consumer.records.count > 0 })
         Thread.sleep(forTimeInterval: 0.5)
@@ -67,8 +67,8 @@ import Testing
         var s = Harness.settings(dir, include: [dir.sub("*.log")])
         s.maxInFlightBytes = 256 << 10
         // More than the bound plus the one 64 KiB read that may pass it (~130 KiB encoded),
-        // less than the 4x the overdraft allows.
-        let consumer = ThresholdConsumer(threshold: 600 << 10)
+        // less than the 2x the overdraft allows.
+        let consumer = ThresholdConsumer(threshold: 450 << 10)
         let receiver = FileLogReceiver(name: "filelog", settings: s, metrics: MetricsRegistry(), logger: .discarding)
         receiver.setConsumer(consumer, for: .logs)
         try receiver.start()

@@ -35,23 +35,25 @@ extension Tailer {
     /// `maxInFlightBytes`, plus the overdraft granted while acknowledgements stall.
     var inFlightLimit: Int { settings.maxInFlightBytes + overdraft }
 
-    /// Reading is paused by the in-flight bound and no acknowledgement came for 20 ms: the
+    /// Reading is paused by the in-flight bound and no acknowledgement came for 100 ms: the
     /// pipeline may be waiting for more data before it sends anything (a batch processor whose
     /// `send_batch_size` holds more than the bound, with long lines), so the bound is raised,
-    /// doubling up to 4x; it is reset once the bytes in flight fall below the bound again. A
-    /// pipeline that is really stuck (an exporter retrying) thus holds at most 4x the bound.
+    /// to twice the bound; it is reset once the bytes in flight fall below the bound again. A
+    /// pipeline that is really stuck (an exporter retrying) thus holds at most twice the bound.
+    /// (The wait is long enough not to mistake an exporter's fsync for a stall: every extra
+    /// byte in flight is memory.)
     func scheduleStallCheck() {
         guard !stallCheckScheduled, let box else { return }
         stallCheckScheduled = true
         let seen = acknowledgements
-        box.queue.asyncAfter(deadline: DispatchTime.now() + DispatchTimeInterval.milliseconds(20)) {
+        box.queue.asyncAfter(deadline: DispatchTime.now() + DispatchTimeInterval.milliseconds(100)) {
             let t = box.onQueue
             t.stallCheckScheduled = false
             guard t.throttled, t.reading, !t.closed else { return }
             if t.acknowledgements != seen { return t.scheduleStallCheck() }   // flowing, slowly
             // At the cap, nothing more: the next acknowledgement resumes reading.
-            guard t.overdraft < 3 * t.settings.maxInFlightBytes else { return }
-            t.overdraft = min(max(2 * t.overdraft, t.settings.maxInFlightBytes), 3 * t.settings.maxInFlightBytes)
+            guard t.overdraft < t.settings.maxInFlightBytes else { return }
+            t.overdraft = t.settings.maxInFlightBytes
             t.throttled = false
             t.readAll(now: FileSystem.monotonicNano())
         }
