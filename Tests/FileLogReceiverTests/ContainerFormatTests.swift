@@ -64,6 +64,28 @@ import Testing
         #expect(!assembler.holdsRecord)
     }
 
+    /// A partial whose continuation never comes is emitted once its stream has been quiet for
+    /// the force-flush period, even while the other stream keeps the file busy.
+    @Test func aStalePartialIsFlushedWhileTheOtherStreamIsBusy() {
+        var assembler = RecordAssembler(mode: .cri, maxSize: 1 << 20)
+        var out: [LogEntry] = []
+        func line(_ text: String, _ start: Int64, at now: UInt64) {
+            let bytes = Array(text.utf8)
+            assembler.add(LineSplitter.Line(bytes: bytes, endOffset: start + Int64(bytes.count) + 1, cut: false, startOffset: start),
+                          now: now, into: &out)
+        }
+        line("2024-01-02T03:04:10.1Z stderr P never finished", 0, at: 0)
+        line("2024-01-02T03:04:10.2Z stdout F busy 1", 100, at: 200_000_000)
+        assembler.flushStale(now: 200_000_000, olderThan: 500_000_000, into: &out)
+        #expect(out.map { String(decoding: $0.body, as: UTF8.self) } == ["busy 1"])
+        #expect(out[0].endOffset == 0, "held back by the stderr partial")
+        line("2024-01-02T03:04:10.7Z stdout F busy 2", 200, at: 700_000_000)
+        assembler.flushStale(now: 700_000_000, olderThan: 500_000_000, into: &out)
+        #expect(out.map { String(decoding: $0.body, as: UTF8.self) } == ["busy 1", "busy 2", "never finished"])
+        #expect(out.map(\.endOffset) == [0, 0, 200 + 38 + 1], "the last record covers every line read")
+        #expect(!assembler.holdsRecord)
+    }
+
     @Test func kubernetesPathParsing() {
         #expect(KubernetesPath.attributes("/var/log/pods/ns_pod_uid/c/0.log").map(\.1) == ["ns", "pod", "uid", "c"])
         #expect(KubernetesPath.attributes("/var/log/containers/x.log").isEmpty)

@@ -21,7 +21,7 @@ struct RecordAssembler {
     let maxSize: Int
     private var held: LogEntry?
     /// Container modes: per stream, the partial record held and where its first line starts.
-    private var heldStreams: [(stream: String, entry: LogEntry, start: Int64, cut: Bool)] = []
+    private var heldStreams: [(stream: String, entry: LogEntry, start: Int64, cut: Bool, since: UInt64)] = []
     /// Records cut at `maxSize` (after recombination).
     private(set) var cutCount = 0
 
@@ -32,7 +32,11 @@ struct RecordAssembler {
 
     var holdsRecord: Bool { held != nil || !heldStreams.isEmpty }
 
-    mutating func add(_ line: LineSplitter.Line, into out: inout [LogEntry]) {
+    /// Adds `line`, read at monotonic time `now` (used to flush container partials whose
+    /// continuation never comes, see `flushStale`).
+    mutating func add(_ line: LineSplitter.Line, now: UInt64 = 0, into out: inout [LogEntry]) {
+        self.now = now
+        consumedEnd = max(consumedEnd, line.endOffset)
         if line.cut { cutCount += 1 }
         switch mode {
         case .plain:
@@ -73,7 +77,7 @@ struct RecordAssembler {
         }
         if index == nil {
             heldStreams.append((parsed.stream, LogEntry(body: [], timeUnixNano: parsed.time, attributes: [("log.iostream", parsed.stream)],
-                                                        endOffset: line.endOffset), line.startOffset, false))
+                                                        endOffset: line.endOffset), line.startOffset, false, now))
             index = heldStreams.count - 1
         }
         let i = index!
@@ -89,13 +93,18 @@ struct RecordAssembler {
         }
         entry.endOffset = line.endOffset
         heldStreams[i].entry = entry
+        heldStreams[i].since = now
         if !parsed.partial { emitStream(at: i, into: &out) }
     }
 
     /// Emits stream `i`'s record; its end offset never passes the start of another held line.
     private mutating func emitStream(at i: Int, into out: inout [LogEntry]) {
         var entry = heldStreams.remove(at: i).entry
-        if let earliest = heldStreams.map(\.start).min() { entry.endOffset = min(entry.endOffset, earliest) }
+        if let earliest = heldStreams.map(\.start).min() {
+            entry.endOffset = min(entry.endOffset, earliest)
+        } else {
+            entry.endOffset = max(entry.endOffset, consumedEnd)   // nothing held: all lines are out
+        }
         out.append(entry)
     }
 
@@ -112,6 +121,20 @@ struct RecordAssembler {
         }
         h.endOffset = endOffset
         held = h
+    }
+
+    /// Time of the line being added.
+    private var now: UInt64 = 0
+    /// End of the last line added: once nothing is held, records may cover everything up to it.
+    private var consumedEnd: Int64 = 0
+
+    /// Emits container partials whose stream got no line for `period`: while the other stream
+    /// keeps the file busy, a `P` line whose `F` never comes would otherwise stay held (and the
+    /// checkpoint pinned before it) until the file goes idle.
+    mutating func flushStale(now: UInt64, olderThan period: UInt64, into out: inout [LogEntry]) {
+        while let i = heldStreams.firstIndex(where: { now &- $0.since >= period }) {
+            emitStream(at: i, into: &out)
+        }
     }
 
     /// The held record was already cut (counted once).

@@ -136,7 +136,7 @@ extension Tailer {
             if !plain {
                 lineCount = lines.count
                 let cutBefore = f.assembler.cutCount
-                for line in lines { f.assembler.add(line, into: &entries) }
+                for line in lines { f.assembler.add(line, now: now, into: &entries) }
                 cutCount = f.assembler.cutCount - cutBefore
                 lines.removeAll(keepingCapacity: true)
                 encode(&entries, with: &encoder, into: &ready)
@@ -151,6 +151,10 @@ extension Tailer {
         }
         if gotData {
             f.lastDataAt = now
+            if f.assembler.holdsRecord {
+                f.assembler.flushStale(now: now, olderThan: settings.forceFlushPeriod, into: &entries)
+                encode(&entries, with: &encoder, into: &ready)
+            }
         } else if !changed, f.holdsData, now &- f.lastDataAt >= settings.forceFlushPeriod {
             flushHeld(&f, into: &entries)
             encode(&entries, with: &encoder, into: &ready)
