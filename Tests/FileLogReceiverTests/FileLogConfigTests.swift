@@ -51,6 +51,13 @@ import Testing
         #expect(text.contains("bogus"))
     }
 
+    @Test func multilineEndPatternAndExclusivity() throws {
+        let (s, problems) = try parse("include: [a.log]\nmultiline:\n  line_end_pattern: ';$'\n")
+        #expect(problems.isEmpty && s.lineEndPattern == ";$" && s.lineStartPattern == nil)
+        let (_, both) = try parse("include: [a.log]\nmultiline:\n  line_start_pattern: '^x'\n  line_end_pattern: ';$'\n")
+        #expect(both.count == 1 && both[0].description.contains("only one of"), "\(both)")
+    }
+
     /// The OTel Collector's usual Kubernetes config: the `container` operator.
     @Test func otelContainerOperator() throws {
         let (s, problems) = try parse("""

@@ -74,6 +74,17 @@ import Testing
         #expect(h.consumer.bodies == ["2024-01 first\n  at frame 1\n  at frame 2", "2024-02 second", "2024-03 third"])
     }
 
+    @Test func multilineRecordsEndAtTheEndPattern() throws {
+        let dir = TempDir()
+        var s = Harness.settings(dir, include: [dir.sub("*.log")])
+        s.lineEndPattern = #";$"#
+        Files.append(dir.sub("a.log"), "SELECT *\n  FROM t\n  WHERE x = 1;\nVACUUM;\nunfinished\n")
+        let h = try Harness(s)
+        defer { h.stop() }
+        #expect(eventually { h.consumer.records.count >= 3 })   // the last one by force flush
+        #expect(h.consumer.bodies == ["SELECT *\n  FROM t\n  WHERE x = 1;", "VACUUM;", "unfinished"])
+    }
+
     @Test func backpressureStopsReadingAndLosesNothing() throws {
         let dir = TempDir()
         let consumer = FakeConsumer()

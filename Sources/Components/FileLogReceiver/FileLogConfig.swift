@@ -9,6 +9,7 @@ import CollectorCore
 /// after that every file not in the checkpoint is read from its beginning so that files created
 /// while the collector was down are not skipped), `poll_interval` (200ms), `max_log_size`
 /// (1 MiB), `encoding` (utf-8 only; invalid bytes become U+FFFD), `multiline.line_start_pattern`
+/// or `multiline.line_end_pattern`
 /// (a Swift Regex matched at the start of each line), `format` (none|cri|docker, default none;
 /// our own key, standing in for the OTel `container` operator), `storage` (checkpoint directory,
 /// default `./data/filelog`), `include_file_name` (true), `include_file_path` (false),
@@ -26,6 +27,8 @@ public struct FileLogSettings: ComponentSettings, Equatable {
     public var pollInterval: UInt64 = 200_000_000
     public var maxLogSize = 1 << 20
     public var lineStartPattern: String?
+    /// `multiline.line_end_pattern`: a line matching it ends the record.
+    public var lineEndPattern: String?
     public var format = Format.none
     public var storage = "./data/filelog"
     public var includeFileName = true
@@ -70,13 +73,19 @@ public struct FileLogFactory: ComponentFactory {
         s.maxLogSize = reader.int("max_log_size", default: s.maxLogSize, range: 1...(256 << 20))
         _ = reader.choice("encoding", ["utf-8", "utf8"], default: "utf-8")
         if let multiline = reader.section("multiline") {
-            let pattern = multiline.string("line_start_pattern", default: "")
-            if !pattern.isEmpty {
+            for key in ["line_start_pattern", "line_end_pattern"] {
+                let pattern = multiline.string(key, default: "")
+                guard !pattern.isEmpty else { continue }
                 if (try? Regex(pattern)) == nil {
-                    multiline.problem("line_start_pattern", "invalid regular expression \"\(pattern)\"")
-                } else {
+                    multiline.problem(key, "invalid regular expression \"\(pattern)\"")
+                } else if key == "line_start_pattern" {
                     s.lineStartPattern = pattern
+                } else {
+                    s.lineEndPattern = pattern
                 }
+            }
+            if s.lineStartPattern != nil && s.lineEndPattern != nil {
+                multiline.problem("line_end_pattern", "only one of line_start_pattern and line_end_pattern can be set")
             }
         }
         let format = reader.choice("format", ["none", "cri", "docker", "auto"], default: s.format.rawValue)
@@ -88,7 +97,7 @@ public struct FileLogFactory: ComponentFactory {
         s.forceFlushPeriod = reader.duration("force_flush_period", default: s.forceFlushPeriod)
         s.parseJSON = reader.bool("parse_json", default: s.parseJSON)
         s.fingerprintSize = reader.int("fingerprint_size", default: s.fingerprintSize, range: 16...(1 << 20))
-        if s.lineStartPattern != nil && s.format != .none {
+        if (s.lineStartPattern != nil || s.lineEndPattern != nil) && s.format != .none {
             reader.problem("multiline", "multiline cannot be combined with format \(s.format.rawValue)")
         }
         return s

@@ -11,6 +11,8 @@ struct RecordAssembler {
     enum Mode {
         case plain
         case multiline(Regex<AnyRegexOutput>)
+        /// `line_end_pattern`: a line matching it (anywhere) ends the record.
+        case multilineEnd(Regex<AnyRegexOutput>)
         case cri
         case docker
         /// CRI or docker, decided line by line (the OTel `container` operator without `format`).
@@ -50,6 +52,14 @@ struct RecordAssembler {
             } else {
                 appendBody([0x0a] + line.bytes, endOffset: line.endOffset)
             }
+        case .multilineEnd(let regex):
+            if held == nil {
+                held = LogEntry(body: line.bytes, endOffset: line.endOffset)
+            } else {
+                appendBody([0x0a] + line.bytes, endOffset: line.endOffset)
+            }
+            let text = String(decoding: line.bytes, as: UTF8.self)
+            if (try? regex.firstMatch(in: text)) != nil { flushHeld(into: &out) }
         case .cri:
             container(ContainerLine.cri(line.bytes), line, into: &out)
         case .docker:

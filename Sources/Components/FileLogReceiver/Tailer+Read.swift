@@ -88,7 +88,7 @@ extension Tailer {
         var ready: [EncodedLogs] = []
         var lines: [LineSplitter.Line] = []
         var entries: [LogEntry] = []
-        let plain = settings.format == .none && lineStart == nil && !settings.parseJSON && jsonParser == nil
+        let plain = settings.format == .none && lineStart == nil && lineEnd == nil && !settings.parseJSON && jsonParser == nil
         let maxRecords = settings.maxBatchRecords, maxBytes = settings.maxBatchBytes
         var gotData = false
         var changed = false

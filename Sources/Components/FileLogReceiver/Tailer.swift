@@ -44,6 +44,7 @@ final class Tailer {
     let checkpointPath: String
     let checkpointWriter: CheckpointWriter
     let lineStart: Regex<AnyRegexOutput>?
+    let lineEnd: Regex<AnyRegexOutput>?
     /// The `json_parser` operator, when configured.
     let jsonParser: JSONParser?
     var consumer: (any Consumer)?
@@ -111,6 +112,7 @@ final class Tailer {
             logger.error("cannot write checkpoint \(checkpointPath): \(error)")
         }
         self.lineStart = try settings.lineStartPattern.map { try Regex($0) }
+        self.lineEnd = try settings.lineEndPattern.map { try Regex($0) }
         var fileAttributeKeys: [String] = []
         if settings.includeFileName { fileAttributeKeys.append("log.file.name") }
         if settings.includeFilePath { fileAttributeKeys.append("log.file.path") }
@@ -150,7 +152,7 @@ final class Tailer {
         case .cri: mode = .cri
         case .docker: mode = .docker
         case .auto: mode = .auto
-        case .none: mode = lineStart.map { .multiline($0) } ?? .plain
+        case .none: mode = lineStart.map { .multiline($0) } ?? lineEnd.map { .multilineEnd($0) } ?? .plain
         }
         return TailedFile(id: nextID, fd: fd, path: path, device: info.device, inode: info.inode, fingerprint: fingerprint,
                           readOffset: offset, committed: offset, splitter: LineSplitter(maxSize: settings.maxLogSize),
