@@ -18,6 +18,26 @@ import Testing
         #expect(r.body == "line 00000 some payload text")
     }
 
+    /// As in Kubernetes with the docker runtime: the watched path is a symbolic link.
+    @Test func resolvedFileNameAndPathFollowSymbolicLinks() throws {
+        let dir = TempDir()
+        try FileManager.default.createDirectory(atPath: dir.sub("real"), withIntermediateDirectories: true)
+        Files.append(dir.sub("real/abc-json.log"), Files.lines(0..<1))
+        try FileManager.default.createDirectory(atPath: dir.sub("pods"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: dir.sub("pods/0.log"), withDestinationPath: dir.sub("real/abc-json.log"))
+        var s = Harness.settings(dir, include: [dir.sub("pods/*.log")])
+        s.includeFileNameResolved = true
+        s.includeFilePathResolved = true
+        let h = try Harness(s)
+        defer { h.stop() }
+        #expect(eventually { h.consumer.records.count == 1 })
+        let real = try #require(FileSystem.realPath(dir.sub("real/abc-json.log")))
+        #expect(h.consumer.records.first?.attributes == [
+            "log.file.name": "0.log", "log.file.path": dir.sub("pods/0.log"),
+            "log.file.name_resolved": "abc-json.log", "log.file.path_resolved": real,
+        ])
+    }
+
     @Test func startAtEndSkipsExistingLinesButReadsNewOnes() throws {
         let dir = TempDir()
         let file = dir.sub("app.log")

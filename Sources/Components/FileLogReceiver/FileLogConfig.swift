@@ -13,6 +13,7 @@ import CollectorCore
 /// (a Swift Regex matched at the start of each line), `format` (none|cri|docker, default none;
 /// our own key, standing in for the OTel `container` operator), `storage` (checkpoint directory,
 /// default `./data/filelog`), `include_file_name` (true), `include_file_path` (false),
+/// `include_file_name_resolved` and `include_file_path_resolved` (false: symbolic links resolved),
 /// `force_flush_period` (500ms: a held partial line or multiline record is emitted after that
 /// long without new data), `fingerprint_size` (1000 bytes), `parse_json` (false; our own key:
 /// JSON-object bodies give the record its trace_id, span_id, severity and time, see `JSONBody`),
@@ -33,6 +34,10 @@ public struct FileLogSettings: ComponentSettings, Equatable {
     public var storage = "./data/filelog"
     public var includeFileName = true
     public var includeFilePath = false
+    /// `include_file_name_resolved` / `include_file_path_resolved`: the same with symbolic links
+    /// resolved (`log.file.name_resolved`, `log.file.path_resolved`).
+    public var includeFileNameResolved = false
+    public var includeFilePathResolved = false
     public var forceFlushPeriod: UInt64 = 500_000_000
     public var fingerprintSize = 1000
     public var parseJSON = false
@@ -94,6 +99,8 @@ public struct FileLogFactory: ComponentFactory {
         s.storage = reader.string("storage", default: s.storage)
         s.includeFileName = reader.bool("include_file_name", default: s.includeFileName)
         s.includeFilePath = reader.bool("include_file_path", default: s.includeFilePath)
+        s.includeFileNameResolved = reader.bool("include_file_name_resolved", default: s.includeFileNameResolved)
+        s.includeFilePathResolved = reader.bool("include_file_path_resolved", default: s.includeFilePathResolved)
         s.forceFlushPeriod = reader.duration("force_flush_period", default: s.forceFlushPeriod)
         s.parseJSON = reader.bool("parse_json", default: s.parseJSON)
         s.fingerprintSize = reader.int("fingerprint_size", default: s.fingerprintSize, range: 16...(1 << 20))

@@ -87,6 +87,13 @@ enum FileSystem {
         return out
     }
 
+    /// `path` with symbolic links resolved (realpath(3)), or nil.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = Glibc.realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// Whether the file still starts with `fingerprint` (false also when it cannot be read).
     /// Checked after every read, so without allocating: the bytes go to a temporary buffer.
     static func startsWith(_ fd: Int32, _ fingerprint: [UInt8]) -> Bool {

@@ -65,6 +65,13 @@ extension Tailer {
             fileAttributes.append(("log.file.name", String(f.path.split(separator: "/").last ?? "")))
         }
         if settings.includeFilePath { fileAttributes.append(("log.file.path", f.path)) }
+        if settings.includeFileNameResolved || settings.includeFilePathResolved {
+            let resolved = FileSystem.realPath(f.path) ?? f.path   // renamed away meanwhile: as is
+            if settings.includeFileNameResolved {
+                fileAttributes.append(("log.file.name_resolved", String(resolved.split(separator: "/").last ?? "")))
+            }
+            if settings.includeFilePathResolved { fileAttributes.append(("log.file.path_resolved", resolved)) }
+        }
         return LogsRequestEncoder(scratch: scratch, resourceAttributes: f.resourceAttributes, fileAttributes: fileAttributes,
                                   observedUnixNano: FileSystem.nowUnixNano())
     }

@@ -116,6 +116,8 @@ final class Tailer {
         var fileAttributeKeys: [String] = []
         if settings.includeFileName { fileAttributeKeys.append("log.file.name") }
         if settings.includeFilePath { fileAttributeKeys.append("log.file.path") }
+        if settings.includeFileNameResolved { fileAttributeKeys.append("log.file.name_resolved") }
+        if settings.includeFilePathResolved { fileAttributeKeys.append("log.file.path_resolved") }
         self.jsonParser = settings.jsonParser.map {
             JSONParser(settings: $0, parseJSON: settings.parseJSON, fileAttributeKeys: fileAttributeKeys)
         }
