@@ -161,6 +161,7 @@ public final class Service: Sendable {
                 }
                 let receiver = try ComponentCatalog.makeReceiver(settings, context(id, .receiver))
                 wire(receiver, id: id, config: config, pipelines: pipelines)
+                if graph.config != nil { (receiver as? FileLogReceiver)?.holdCheckpoint() }   // a reload: see below
                 try receiver.start()
                 graph.receivers[id] = (settings, receiver)
                 started.append(id)
@@ -179,6 +180,8 @@ public final class Service: Sendable {
         for (id, entry) in graph.receivers {
             wire(entry.receiver, id: id, config: config, pipelines: pipelines)
         }
+        // The update stands: new filelog receivers may write their checkpoints now.
+        for id in started { (graph.receivers[id]?.receiver as? FileLogReceiver)?.releaseCheckpoint() }
     }
 
     /// Undoes a failed receiver update: receivers reconfigured in place get their previous

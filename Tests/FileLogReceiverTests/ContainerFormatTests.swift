@@ -86,6 +86,21 @@ import Testing
         #expect(!assembler.holdsRecord)
     }
 
+    /// A line in another format flushes what is held: the flushed record must not cover that
+    /// line, which is sent after it (a batch boundary may fall between the two).
+    @Test func aFlushedPartialDoesNotCoverTheLineThatFlushedIt() {
+        var assembler = RecordAssembler(mode: .cri, maxSize: 1 << 20)
+        var out: [LogEntry] = []
+        let partial = Array("2024-01-02T03:04:10.1Z stdout P held".utf8)
+        assembler.add(LineSplitter.Line(bytes: partial, endOffset: Int64(partial.count) + 1, cut: false, startOffset: 0), into: &out)
+        let plain = Array("not a cri line".utf8)
+        let start = Int64(partial.count) + 1
+        assembler.add(LineSplitter.Line(bytes: plain, endOffset: start + Int64(plain.count) + 1, cut: false, startOffset: start), into: &out)
+        #expect(out.map { String(decoding: $0.body, as: UTF8.self) } == ["held", "not a cri line"])
+        #expect(out[0].endOffset == start, "the flushed partial ends where the next line starts")
+        #expect(out[1].endOffset == start + Int64(plain.count) + 1)
+    }
+
     @Test func kubernetesPathParsing() {
         #expect(KubernetesPath.attributes("/var/log/pods/ns_pod_uid/c/0.log").map(\.1) == ["ns", "pod", "uid", "c"])
         #expect(KubernetesPath.attributes("/var/log/containers/x.log").isEmpty)

@@ -6,13 +6,15 @@ import Synchronization
 ///
 /// State: the newest content not yet written. A submission replaces any older pending one (only
 /// the newest offsets matter), so a burst of acknowledgements costs one write. `flush` waits for
-/// everything submitted; after `close` nothing more is written.
+/// everything submitted; after `close` nothing more is written. While `hold` is on, writes wait
+/// (a reload's new receiver must not replace the checkpoint before the reload commits).
 final class CheckpointWriter: Sendable {
     private struct State {
         var pending: [UInt8]?
         var scheduled = false
         var closed = false
         var failing = false
+        var held = false
     }
 
     private let path: String
@@ -31,6 +33,7 @@ final class CheckpointWriter: Sendable {
         let schedule = state.withLock { s -> Bool in
             guard !s.closed else { return false }
             s.pending = bytes
+            guard !s.held else { return false }
             defer { s.scheduled = true }
             return !s.scheduled
         }
@@ -39,7 +42,7 @@ final class CheckpointWriter: Sendable {
 
     private func drain() {
         while let bytes = state.withLock({ s -> [UInt8]? in
-            guard !s.closed, let p = s.pending else {
+            guard !s.closed, !s.held, let p = s.pending else {
                 s.scheduled = false
                 return nil
             }
@@ -70,6 +73,27 @@ final class CheckpointWriter: Sendable {
     /// The last write failed: the tailer writes again at its next poll (a stale checkpoint
     /// means lines read again after a restart).
     var lastWriteFailed: Bool { state.withLock { $0.failing } }
+
+    /// Writes wait until `release` (the newest one submitted meanwhile is written then).
+    func hold() {
+        state.withLock { $0.held = true }
+    }
+
+    func release() {
+        let schedule = state.withLock { s -> Bool in
+            s.held = false
+            guard !s.closed, s.pending != nil, !s.scheduled else { return false }
+            s.scheduled = true
+            return true
+        }
+        if schedule { queue.async { self.drain() } }
+    }
+
+    /// `close`, then waits for a write already under way: afterwards the file changes no more.
+    func closeAndWait() {
+        close()
+        queue.sync {}
+    }
 
     /// Nothing more is written (shutdown done, or a simulated crash).
     func close() {

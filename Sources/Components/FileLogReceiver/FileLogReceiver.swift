@@ -108,7 +108,18 @@ public final class FileLogReceiver: Receiver {
     /// Stops writing the checkpoint at once, from any thread: a successor that already started
     /// from the checkpoint owns it now (a reload whose handover timed out).
     public func abandonCheckpoint() {
-        checkpointWriter?.close()
+        checkpointWriter?.closeAndWait()
+    }
+
+    /// Checkpoint writes wait until `releaseCheckpoint` (a reload's new receiver, until the
+    /// reload commits: if it is undone, the receiver restored reads the checkpoint its
+    /// predecessor left, not one written for a configuration that was refused).
+    public func holdCheckpoint() {
+        checkpointWriter?.hold()
+    }
+
+    public func releaseCheckpoint() {
+        checkpointWriter?.release()
     }
 
     /// Test hook: stops as a `kill -9` would, without waiting or writing anything more.

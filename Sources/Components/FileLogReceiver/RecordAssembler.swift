@@ -38,7 +38,9 @@ struct RecordAssembler {
     /// continuation never comes, see `flushStale`).
     mutating func add(_ line: LineSplitter.Line, now: UInt64 = 0, into out: inout [LogEntry]) {
         self.now = now
-        consumedEnd = max(consumedEnd, line.endOffset)
+        // Raised after the line is handled: records flushed because of it (a line in another
+        // format) must not cover it before it is sent itself.
+        defer { consumedEnd = max(consumedEnd, line.endOffset) }
         if line.cut { cutCount += 1 }
         switch mode {
         case .plain:

@@ -59,7 +59,7 @@ struct LokiHTTPClient: Sendable {
             }
             // A kept connection the server had closed: no byte of an answer came. Once more,
             // on a fresh connection (at worst Loki got the push and gets it again).
-            if reused, outcome.response.status == nil, !outcome.answered { continue }
+            if reused, outcome.response.status == nil, !outcome.answered, Self.nowMillis() < deadline { continue }
             return outcome.response
         }
     }
@@ -230,23 +230,32 @@ struct LokiConnection: Sendable {
     let session: LokiTLSSession?
 
     func close() {
-        _ = session   // freed (close_notify sent) when the last reference goes, before the fd
+        session?.shutdown()   // close_notify while the descriptor is still ours
         Glibc.close(fd)
     }
 }
 
 /// The connection kept between pushes (at most one: the exporter pushes one at a time).
 final class LokiConnectionPool: Sendable {
-    private let idle = Mutex<(connection: LokiConnection, since: Int64)?>(nil)
+    private struct Slot {
+        var kept: (connection: LokiConnection, since: Int64)?
+        /// After `drain` (shutdown), connections given back are closed at once.
+        var closed = false
+    }
+    private let slot = Mutex(Slot())
     /// How long a connection may wait for the next push (servers close idle ones after a while).
     static let maxIdleMillis: Int64 = 20_000
 
+    /// The kept connection, unless it went stale: idle too long, or readable while idle (the
+    /// server closed it, or sent something unasked, such as a 408, which the next push would
+    /// otherwise take for its own answer).
     func take(now: Int64) -> LokiConnection? {
-        guard let kept = idle.withLock({ slot -> (connection: LokiConnection, since: Int64)? in
-            defer { slot = nil }
-            return slot
+        guard let kept = slot.withLock({ s -> (connection: LokiConnection, since: Int64)? in
+            defer { s.kept = nil }
+            return s.kept
         }) else { return nil }
-        if now - kept.since > Self.maxIdleMillis {
+        var p = pollfd(fd: kept.connection.fd, events: Int16(POLLIN), revents: 0)
+        if now - kept.since > Self.maxIdleMillis || poll(&p, 1, 0) != 0 {
             kept.connection.close()
             return nil
         }
@@ -254,17 +263,23 @@ final class LokiConnectionPool: Sendable {
     }
 
     func put(_ connection: LokiConnection, now: Int64) {
-        let previous = idle.withLock { slot -> LokiConnection? in
-            defer { slot = (connection, now) }
-            return slot?.connection
+        let (previous, closed) = slot.withLock { s -> (LokiConnection?, Bool) in
+            if s.closed { return (nil, true) }
+            defer { s.kept = (connection, now) }
+            return (s.kept?.connection, false)
         }
         previous?.close()
+        if closed { connection.close() }
     }
 
+    /// Closes the kept connection; later ones are closed when given back.
     func drain() {
-        idle.withLock { slot -> LokiConnection? in
-            defer { slot = nil }
-            return slot?.connection
+        slot.withLock { s -> LokiConnection? in
+            s.closed = true
+            defer { s.kept = nil }
+            return s.kept?.connection
         }?.close()
     }
+
+    deinit { drain() }
 }

@@ -2,6 +2,9 @@
 /// chunked encoding, or the end of the connection. Returns nil while more bytes are needed.
 enum LokiHTTPResponseParser {
     static func parse(_ bytes: [UInt8], atEnd: Bool) -> LokiHTTPClient.Response? {
+        // Interim answers (100 Continue, 102, 103) precede the real one: skip them.
+        let skip = interimLength(bytes)
+        if skip > 0 { return parse(Array(bytes[skip...]), atEnd: atEnd) }
         guard let headEnd = find(bytes, [13, 10, 13, 10], from: 0) else {
             return atEnd ? LokiHTTPClient.Response(failure: "truncated response head") : nil
         }
@@ -41,9 +44,16 @@ enum LokiHTTPResponseParser {
     /// Bytes taken by the complete response at the start of `bytes` (framed by Content-Length,
     /// chunks or a bodiless status), or -1 when it is not framed or not complete.
     static func length(_ bytes: [UInt8]) -> Int {
+        let skip = interimLength(bytes)
+        if skip > 0 {
+            let rest = length(Array(bytes[skip...]))
+            return rest < 0 ? -1 : skip + rest
+        }
         guard let headEnd = find(bytes, [13, 10, 13, 10], from: 0) else { return -1 }
         let bodyStart = headEnd + 4
         let head = String(decoding: bytes[0..<headEnd], as: UTF8.self).lowercased()
+        // Only an HTTP/1.1 answer keeps its connection by default.
+        guard head.hasPrefix("http/1.1 ") else { return -1 }
         for line in head.split(separator: "\r\n") where line.hasPrefix("content-length:") {
             guard let n = Int(line.dropFirst("content-length:".count).trimmingCharacters()) else { return -1 }
             return bytes.count >= bodyStart + n ? bodyStart + n : -1
@@ -65,6 +75,14 @@ enum LokiHTTPResponseParser {
         }
         let status = head.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
         return status == 204 || status == 304 || (100..<200).contains(status) ? bodyStart : -1
+    }
+
+    /// Length of a complete interim (1xx other than 101) answer at the start of `bytes`, else 0.
+    static func interimLength(_ bytes: [UInt8]) -> Int {
+        guard bytes.count > 12, bytes[9] == UInt8(ascii: "1"),
+              let status = Int(String(decoding: bytes[9..<12], as: UTF8.self)), status != 101,
+              let headEnd = find(bytes, [13, 10, 13, 10], from: 0) else { return 0 }
+        return headEnd + 4
     }
 
     /// The body of a complete chunked encoding, or nil while incomplete.

@@ -43,6 +43,9 @@ final class LokiTLSContext: @unchecked Sendable {
             }
         }
         SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nil)
+        // OpenSSL writes with write(2), not send(MSG_NOSIGNAL): a peer that closed a kept-alive
+        // connection must not kill the process with SIGPIPE (collectord ignores it too).
+        signal(SIGPIPE, SIG_IGN)
     }
 
     deinit { SSL_CTX_free(context) }
@@ -90,12 +93,19 @@ final class LokiTLSContext: @unchecked Sendable {
 final class LokiTLSSession: @unchecked Sendable {
     let ssl: OpaquePointer
 
+    private var shutDown = false
+
     init(ssl: OpaquePointer) { self.ssl = ssl }
 
-    deinit {
+    /// Sends close_notify (once); call while the descriptor is still open: `deinit` does no I/O,
+    /// because by then the descriptor number may belong to another file.
+    func shutdown() {
+        guard !shutDown else { return }
+        shutDown = true
         SSL_shutdown(ssl)
-        SSL_free(ssl)
     }
+
+    deinit { SSL_free(ssl) }
 
     enum IO {
         case done(Int)

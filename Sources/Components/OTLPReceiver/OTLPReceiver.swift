@@ -99,7 +99,15 @@ public final class OTLPReceiver: Receiver {
                 server.setHandler { handler.handle($0, respond: $1) }
                 next.http = server
             } else {
-                next.http = try startHTTP(h)
+                do {
+                    next.http = try startHTTP(h)
+                } catch {
+                    // Leave the running receiver as it was: a gRPC server started for the new
+                    // settings goes, a kept one gets its old limit back.
+                    if let started = next.grpc, started !== old.grpc { started.shutdown(deadline: .now(), completion: {}) }
+                    if let kept = old.grpc, let g = old.settings.grpc { kept.setMaxMessageBytes(g.maxRecvMsgSizeMiB * 1024 * 1024) }
+                    throw error
+                }
                 if let server = old.http { retired.append { server.shutdown(deadline: .now() + 30, completion: {}) } }
             }
         } else if let server = old.http {
