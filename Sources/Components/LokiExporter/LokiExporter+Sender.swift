@@ -20,6 +20,7 @@ extension LokiExporter {
                 if stopping { return }
                 waitingSince = nil
                 _ = wake.wait(timeout: .now() + .milliseconds(500))
+                wakePending.store(false, ordering: .sequentiallyConsistent)   // before looking at the queue again
                 continue
             }
             if !stopping && size.bytes < settings.batchMaxBytes {
@@ -28,6 +29,7 @@ extension LokiExporter {
                 let elapsed = clock.now() - first
                 if elapsed < settings.batchTimeout {
                     _ = wake.wait(timeout: .now() + .nanoseconds(Int(settings.batchTimeout - elapsed)))
+                    wakePending.store(false, ordering: .sequentiallyConsistent)
                     continue
                 }
             }

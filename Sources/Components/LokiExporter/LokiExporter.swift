@@ -33,6 +33,9 @@ public final class LokiExporter: Exporter {
     private let queue: LokiDiskQueue?
     let stop = LokiStopSignal()
     let wake = DispatchSemaphore(value: 0)
+    /// A wake-up is pending: exports signal `wake` only on false -> true, so a burst of them
+    /// wakes the sender once instead of once per batch.
+    let wakePending = Atomic(false)
     private let finished = DispatchSemaphore(value: 0)
     private let lifecycle = Mutex<(started: Bool, shutDown: Bool)>((false, false))
     private let metrics: LokiMetrics
@@ -116,7 +119,7 @@ public final class LokiExporter: Exporter {
             } catch {
                 throw .retryable("loki: \(error)")
             }
-            wake.signal()
+            if !wakePending.exchange(true, ordering: .sequentiallyConsistent) { wake.signal() }
             return
         }
         switch sender.deliver([batch.payload], giveUpAfter: settings.retry.maxElapsedTime) {
