@@ -100,9 +100,9 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "OTLPCodec", "Checksums"], exclude: ["Fixtures"]),
         .testTarget(name: "ComponentsTests", dependencies: ["BatchProcessor", "DebugExporter", "OTLPReceiver", "CollectorCore", "CollectorTesting", "OTLPCodec"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CollectorTesting", "Store", "OTLPCodec"], exclude: ["clients"]),
-        .testTarget(name: "QueryAPITests", dependencies: ["QueryAPI", "Store", "OTLPCodec", "CollectorCore", "Transport"], exclude: ["Fixtures"]),
+        .testTarget(name: "QueryAPITests", dependencies: ["QueryAPI", "Store", "OTLPCodec", "CollectorCore", "Transport", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "LokiExporterTests", dependencies: ["LokiExporter", "CollectorCore", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["fake_loki.py", "Fixtures"]),
         .testTarget(name: "FileLogReceiverTests", dependencies: ["FileLogReceiver", "CollectorCore", "OTLPCodec", "CollectorTesting"], exclude: ["Fixtures"]),
-        .testTarget(name: "CollectorctlTests", dependencies: ["collectorctl", "OTLPCodec", "QueryAPI", "Store", "CollectorCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "CollectorctlTests", dependencies: ["collectorctl", "OTLPCodec", "QueryAPI", "Store", "CollectorCore", "CollectorTesting"], exclude: ["Fixtures"]),
     ]
 )

@@ -1,3 +1,4 @@
+import CollectorTesting
 @testable import collectorctl
 import Foundation
 import OTLPCodec
@@ -26,21 +27,8 @@ enum Fixture {
 
     /// Compares `actual` with the golden file `name`; `UPDATE_GOLDEN=1` rewrites it instead.
     static func expectGolden(_ actual: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let url = directory.appendingPathComponent(name)
-        if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {
-            try Data(actual.utf8).write(to: url)
-            return
+        if let difference = try GoldenFile.compare(actual, with: directory.appendingPathComponent(name)) {
+            Issue.record(Comment(rawValue: difference), sourceLocation: sourceLocation)
         }
-        let expected = String(decoding: try Data(contentsOf: url), as: UTF8.self)
-        guard actual != expected else { return }
-        let a = actual.split(separator: "\n", omittingEmptySubsequences: false)
-        let e = expected.split(separator: "\n", omittingEmptySubsequences: false)
-        let line = zip(a, e).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(a.count, e.count)
-        Issue.record("""
-            \(name) differs at line \(line + 1):
-              got:  \(line < a.count ? String(a[line]) : "<end>")
-              want: \(line < e.count ? String(e[line]) : "<end>")
-            (UPDATE_GOLDEN=1 regenerates)
-            """, sourceLocation: sourceLocation)
     }
 }
