@@ -88,12 +88,6 @@ public struct ComponentCatalog: Sendable {
     }
 
     /// Applies new settings to a running receiver when it supports that; false means rebuild.
-    /// Receivers whose replacement continues from state they persist (the filelog checkpoint):
-    /// the old one must finish before the new one starts.
-    static func handsOverState(_ settings: any ComponentSettings) -> Bool {
-        settings is FileLogSettings
-    }
-
     static func reconfigure(_ receiver: any Receiver, _ settings: any ComponentSettings) throws -> Bool {
         if let r = receiver as? OTLPReceiver, let s = settings as? OTLPSettings {
             try r.reconfigure(s)

@@ -1,5 +1,4 @@
 import CollectorCore
-import FileLogReceiver
 import Dispatch
 import StoreExporter
 import Synchronization
@@ -143,14 +142,14 @@ public final class Service: Sendable {
                         continue
                     }
                     existing.receiver.stopAccepting()
-                    if ComponentCatalog.handsOverState(settings) {
+                    if existing.receiver.persistsState {
                         // Its successor resumes from the state it leaves (the filelog checkpoint):
                         // wait until its batches are acknowledged and the state is written, or
                         // both would read the same lines.
                         let done = DispatchSemaphore(value: 0)
                         existing.receiver.shutdown(deadline: .now() + 10) { done.signal() }
                         if done.wait(timeout: .now() + 11) == .timedOut {
-                            (existing.receiver as? FileLogReceiver)?.abandonCheckpoint()
+                            existing.receiver.abandonState()
                             logger.warn("receiver \(id) of the previous config did not finish in 11 s; its successor may read some lines again")
                         }
                     } else {
@@ -161,7 +160,7 @@ public final class Service: Sendable {
                 }
                 let receiver = try ComponentCatalog.makeReceiver(settings, context(id, .receiver))
                 wire(receiver, id: id, config: config, pipelines: pipelines)
-                if graph.config != nil { (receiver as? FileLogReceiver)?.holdCheckpoint() }   // a reload: see below
+                if graph.config != nil { receiver.holdState() }   // a reload: see below
                 try receiver.start()
                 graph.receivers[id] = (settings, receiver)
                 started.append(id)
@@ -170,7 +169,7 @@ public final class Service: Sendable {
             for id in started {
                 // A filelog successor stops writing its checkpoint at once: the receiver restored
                 // below resumes from the one on disk (lines may be read again, none skipped).
-                (graph.receivers[id]?.receiver as? FileLogReceiver)?.abandonCheckpoint()
+                graph.receivers[id]?.receiver.abandonState()
                 graph.receivers[id]?.receiver.shutdown(deadline: .now()) {}
                 graph.receivers[id] = nil
             }
@@ -181,7 +180,7 @@ public final class Service: Sendable {
             wire(entry.receiver, id: id, config: config, pipelines: pipelines)
         }
         // The update stands: new filelog receivers may write their checkpoints now.
-        for id in started { (graph.receivers[id]?.receiver as? FileLogReceiver)?.releaseCheckpoint() }
+        for id in started { graph.receivers[id]?.receiver.releaseState() }
     }
 
     /// Undoes a failed receiver update: receivers reconfigured in place get their previous
@@ -202,7 +201,7 @@ public final class Service: Sendable {
         guard let config = graph.config else { return }
         for (id, settings, old) in stopped {
             // One writer per checkpoint: a removed filelog receiver still draining stops writing.
-            (old as? FileLogReceiver)?.abandonCheckpoint()
+            old.abandonState()
             do {
                 let receiver = try ComponentCatalog.makeReceiver(settings, context(id, .receiver))
                 wire(receiver, id: id, config: config, pipelines: graph.pipelines)

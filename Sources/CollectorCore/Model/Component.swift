@@ -22,6 +22,25 @@ public protocol Receiver: AnyObject, Sendable {
     func setConsumer(_ consumer: (any Consumer)?, for signal: Signal)
     func stopAccepting()
     func shutdown(deadline: DispatchTime, completion: @escaping @Sendable () -> Void)
+
+    /// Persisted state (the filelog checkpoint) that a replacement resumes from. Such a
+    /// receiver is shut down completely before its successor starts, and during a reload its
+    /// successor writes no state until the reload commits. Defaults to false and no-ops.
+    var persistsState: Bool { get }
+    /// State writes wait (a reload's new receiver, until the reload commits).
+    func holdState()
+    /// State writes may go on.
+    func releaseState()
+    /// No more state writes, from any thread, once a write under way is done (a successor, or
+    /// the receiver restored by an undone reload, owns the state now).
+    func abandonState()
+}
+
+extension Receiver {
+    public var persistsState: Bool { false }
+    public func holdState() {}
+    public func releaseState() {}
+    public func abandonState() {}
 }
 
 /// A stage between receivers and exporters (batch, samplers, enrichers).

@@ -105,21 +105,19 @@ public final class FileLogReceiver: Receiver {
         }
     }
 
-    /// Stops writing the checkpoint at once, from any thread: a successor that already started
-    /// from the checkpoint owns it now (a reload whose handover timed out).
-    public func abandonCheckpoint() {
-        checkpointWriter?.closeAndWait()
-    }
+    /// The checkpoint (see `Receiver.persistsState`).
+    public var persistsState: Bool { true }
 
-    /// Checkpoint writes wait until `releaseCheckpoint` (a reload's new receiver, until the
-    /// reload commits: if it is undone, the receiver restored reads the checkpoint its
-    /// predecessor left, not one written for a configuration that was refused).
-    public func holdCheckpoint() {
+    public func holdState() {
         checkpointWriter?.hold()
     }
 
-    public func releaseCheckpoint() {
+    public func releaseState() {
         checkpointWriter?.release()
+    }
+
+    public func abandonState() {
+        checkpointWriter?.closeAndWait()
     }
 
     /// Test hook: stops as a `kill -9` would, without waiting or writing anything more.
