@@ -108,11 +108,7 @@ enum ProtoWire {
 
     /// Number of bytes of `value` as a varint.
     @inline(__always)
-    static func varintSize(_ value: UInt64) -> Int {
-        // 1 byte per started group of 7 bits; 0 takes one byte.
-        let bits = 64 - (value | 1).leadingZeroBitCount
-        return (bits + 6) / 7
-    }
+    static func varintSize(_ value: UInt64) -> Int { ProtobufVarint.size(value) }
 
     /// Size of a length-delimited field with a one-byte key holding `payloadSize` bytes.
     @inline(__always)
@@ -153,5 +149,16 @@ enum ProtoWire {
         mutating func appendRaw(_ source: UnsafeRawBufferPointer, _ range: Range<Int>) {
             bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: source[range]))
         }
+    }
+}
+
+/// The size of a protobuf varint, for the components that write protobuf by hand (the filelog
+/// receiver's records, the Loki push).
+public enum ProtobufVarint {
+    @inlinable
+    public static func size(_ value: UInt64) -> Int {
+        // 1 byte per started group of 7 bits; 0 takes one byte.
+        let bits = 64 - (value | 1).leadingZeroBitCount
+        return (bits + 6) / 7
     }
 }

@@ -6,7 +6,7 @@ import Testing
 
 extension LokiSuites {
     /// The transcoder (OTLP wire format straight to Loki's) must produce byte for byte the push
-    /// of the reference path (OTLPLogRecords.read -> LokiStreamBuilder -> LokiProtobufEncoder),
+    /// of the reference path (OTLPLogRecords.read -> LokiStreamBuilder -> ReferencePushEncoder),
     /// on random requests full of edge cases: several resources and scopes, label keys present,
     /// missing or repeated, non-string and invalid UTF-8 values, keys to sanitize, ids, severity
     /// numbers without text, times missing or out of order, undecodable payloads.
@@ -93,7 +93,7 @@ extension LokiSuites {
         func reference(_ payloads: [[UInt8]], _ builder: LokiStreamBuilder, now: UInt64) -> (body: [UInt8], entries: Int) {
             let records = payloads.flatMap { (try? OTLPLogRecords.read($0)) ?? [] }
             guard !records.isEmpty else { return ([], 0) }
-            return (LokiProtobufEncoder.encode(builder.streams(records, now: now)), records.count)
+            return (ReferencePushEncoder.encode(builder.streams(records, now: now)), records.count)
         }
 
         @Test(arguments: [

@@ -21,7 +21,7 @@ enum PrometheusText {
 
     static func labelText(_ labels: MetricsRegistry.Labels) -> String {
         guard !labels.isEmpty else { return "" }
-        return "{" + labels.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",") + "}"
+        return "{" + labels.map { "\($0.0)=\"\(LabelValue.escaped($0.1))\"" }.joined(separator: ",") + "}"
     }
 
     static func number(_ v: Double) -> String {
@@ -29,19 +29,6 @@ enum PrometheusText {
         if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
         return "\(v)"
-    }
-
-    static func escapeLabel(_ s: String) -> String {
-        var out = ""
-        for ch in s {
-            switch ch {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(ch)
-            }
-        }
-        return out
     }
 
     static func escapeHelp(_ s: String) -> String {

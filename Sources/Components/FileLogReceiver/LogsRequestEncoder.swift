@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import OTLPCodec
 
 /// Encodes `ExportLogsServiceRequest`s (one ResourceLogs with the file's Kubernetes metadata,
 /// one ScopeLogs with the records) straight from the bytes read, without a buffer per record.
@@ -150,16 +151,10 @@ struct EncodedLogs {
 }
 
 @inline(__always)
-func varintSize(_ n: Int) -> Int {
-    varintSize(UInt64(n))
-}
+func varintSize(_ n: Int) -> Int { ProtobufVarint.size(UInt64(n)) }
 
 @inline(__always)
-func varintSize(_ n: UInt64) -> Int {
-    var v = n, size = 1
-    while v >= 0x80 { v >>= 7; size += 1 }
-    return size
-}
+func varintSize(_ n: UInt64) -> Int { ProtobufVarint.size(n) }
 
 /// A growable byte buffer that keeps its memory between batches. Confined to the tailer's queue
 /// (it is a class so that encoders made one after another share it).

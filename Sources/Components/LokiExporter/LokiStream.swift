@@ -1,3 +1,4 @@
+import CollectorCore
 import Glibc
 import OTLPCodec
 
@@ -15,20 +16,7 @@ struct LokiStream: Sendable, Equatable {
 
     /// The label set in Loki's text form: `{a="x", b="y"}`.
     var labelText: String {
-        "{" + labels.map { "\($0.name)=\"\(Self.escape($0.value))\"" }.joined(separator: ", ") + "}"
-    }
-
-    static func escape(_ value: String) -> String {
-        var out = ""
-        for c in value.unicodeScalars {
-            switch c {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
+        "{" + labels.map { "\($0.name)=\"\(LabelValue.escaped($0.value))\"" }.joined(separator: ", ") + "}"
     }
 }
 

@@ -1,8 +1,9 @@
+import CollectorCore
 import OTLPCodec
 
 /// Turns queued OTLP logs requests straight into Loki's protobuf `PushRequest`, without a
 /// String per field: the same streams, labels, structured metadata, entry order and bytes as
-/// `LokiStreamBuilder` + `LokiProtobufEncoder` (the reference; a test compares the two on random
+/// `LokiStreamBuilder` + a plain protobuf writer (the reference; a test compares the two on random
 /// requests), with a few allocations per push instead of several per record.
 ///
 /// How: every record is visited in place (`OTLPLogRecords.visit`); its text pieces (line,
@@ -234,7 +235,9 @@ struct LokiTranscoder: Sendable {
         var lastLabels: Piece?
         /// Each distinct label set and sanitized key is stored once per push.
         var labelTexts: [[UInt8]: Piece] = [:]
-        var sanitizedKeys: [[UInt8]: Piece] = [:]
+        /// (raw key, its sanitized name): a push has a handful of distinct keys, so a list looked
+        /// up by comparing bytes costs no allocation per record, unlike a dictionary key.
+        var sanitizedKeys: [(key: [UInt8], name: Piece)] = []
         var scratch: [UInt8] = []
 
         init(payloads: [[UInt8]]) {
@@ -250,7 +253,7 @@ struct LokiTranscoder: Sendable {
             metadata.removeLast(metadata.count - m.metadata)
             names = names.filter { $0.value.start < m.arena }
             labelTexts = labelTexts.filter { $0.value.start < m.arena }
-            sanitizedKeys = sanitizedKeys.filter { $0.value.start < m.arena }
+            sanitizedKeys = sanitizedKeys.filter { $0.name.start < m.arena }
             if let l = lastLabels, l.start + l.count > m.arena { lastLabels = nil }
         }
 
@@ -292,8 +295,7 @@ struct LokiTranscoder: Sendable {
                 if let first = bytes.first, !Self.isDigit(first), bytes.allSatisfy(Self.isNameByte) {
                     return Piece(source: source, start: range.lowerBound, count: range.count)
                 }
-                let key = Array(bytes)
-                if let known = sanitizedKeys[key] { return known }
+                if let known = sanitizedKeys.first(where: { $0.key.elementsEqual(bytes) }) { return known.name }
                 let start = arena.count
                 if let first = bytes.first, Self.isDigit(first) { arena.append(UInt8(ascii: "_")) }
                 for b in bytes where b < 0x80 || b >= 0xC0 {   // one `_` per character, not per byte
@@ -301,7 +303,7 @@ struct LokiTranscoder: Sendable {
                 }
                 if arena.count == start { arena.append(UInt8(ascii: "_")) }
                 let piece = Piece(source: -1, start: start, count: arena.count - start)
-                sanitizedKeys[key] = piece
+                sanitizedKeys.append((Array(bytes), piece))
                 return piece
             }
         }
@@ -328,16 +330,7 @@ struct LokiTranscoder: Sendable {
                 if i > 0 { scratch.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: " ")]) }
                 scratch.append(contentsOf: name)
                 scratch.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
-                withBytes(value) { bytes in
-                    for b in bytes {
-                        switch b {
-                        case UInt8(ascii: "\\"): scratch.append(contentsOf: [0x5C, 0x5C])
-                        case UInt8(ascii: "\""): scratch.append(contentsOf: [0x5C, 0x22])
-                        case UInt8(ascii: "\n"): scratch.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-                        default: scratch.append(b)
-                        }
-                    }
-                }
+                withBytes(value) { LabelValue.appendEscaped($0, to: &scratch) }
                 scratch.append(UInt8(ascii: "\""))
             }
             scratch.append(UInt8(ascii: "}"))
