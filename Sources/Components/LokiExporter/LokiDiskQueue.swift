@@ -68,14 +68,16 @@ final class LokiDiskQueue: Sendable {
     let sync: Bool
     private let state: Mutex<State>
 
-    init(directory: String, segmentMaxBytes: Int, sync: Bool) throws(Failure) {
+    /// `lockWait`: how long to wait for the directory while another queue holds it (an
+    /// exporter of this process whose sender is finishing its last push after a shutdown).
+    init(directory: String, segmentMaxBytes: Int, sync: Bool, lockWait: UInt64 = 0) throws(Failure) {
         self.directory = directory
         self.segmentMaxBytes = segmentMaxBytes
         self.sync = sync
         do throws(FileIO.Failure) {
             var s = State()
             try FileIO.makeDirectory(directory)
-            s.lockFD = try Self.lock(directory)
+            s.lockFD = try Self.lock(directory, wait: lockWait)
             do throws(FileIO.Failure) {
                 try Self.recover(directory, pending: &s.pending, bytes: &s.pendingBytes,
                                  corrupt: &s.corruptBytes, next: &s.activeSegment)
@@ -214,19 +216,25 @@ final class LokiDiskQueue: Sendable {
     }
 
     /// One queue per directory: a second exporter or collectord process on the same directory
-    /// would send every batch twice and corrupt the cursor, so it is refused.
-    private static func lock(_ directory: String) throws(FileIO.Failure) -> Int32 {
+    /// would send every batch twice and corrupt the cursor, so it is refused (after `wait` ns).
+    private static func lock(_ directory: String, wait: UInt64) throws(FileIO.Failure) -> Int32 {
         let path = directory + "/lock"
         let fd = try FileIO.open(path, O_RDWR | O_CREAT)
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        var waited: UInt64 = 0
+        while true {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return fd }
             let e = errno
+            if e == EWOULDBLOCK && waited < wait {
+                usleep(50_000)
+                waited += 50_000_000
+                continue
+            }
             Glibc.close(fd)
             if e == EWOULDBLOCK {
                 throw FileIO.Failure(description: "\(directory) is in use by another loki exporter (another collectord, or a reload that changed this exporter's settings: restart to apply them)")
             }
             throw FileIO.Failure(description: "flock \(path): \(String(cString: strerror(e)))")
         }
-        return fd
     }
 
     deinit { close() }

@@ -69,7 +69,9 @@ public final class LokiExporter: Exporter {
         if let storage = settings.storage {
             let queue: LokiDiskQueue
             do {
-                queue = try LokiDiskQueue(directory: storage, segmentMaxBytes: settings.segmentMaxBytes, sync: settings.syncEveryBatch)
+                // A predecessor's sender may still be in its last push (bounded by `timeout`).
+                queue = try LokiDiskQueue(directory: storage, segmentMaxBytes: settings.segmentMaxBytes, sync: settings.syncEveryBatch,
+                                          lockWait: settings.timeout + 1_000_000_000)
             } catch {
                 throw .permanent("loki: \(error)")
             }
