@@ -137,37 +137,30 @@ public final class FileLogReceiver: Receiver {
 extension Tailer {
     /// Final checkpoint and closing every file (clean shutdown).
     func close() {
-        timer?.cancel()
-        timer = nil
-        reading = false
-        writeCheckpoint()
-        checkpointWriter.flush()
-        checkpointWriter.close()
-        watcher?.close()
-        watcher = nil
-        closed = true
-        for (_, f) in files where f.isOpen { FileSystem.close(f.fd) }
-        files.removeAll()
-        outbox.removeAll()
-        consumer = nil
+        stop(finalCheckpoint: true)
     }
 
     /// Drops everything without a last checkpoint (simulated `kill -9` right after the
     /// checkpoint writes already submitted reached the disk).
     func crash() {
+        stop(finalCheckpoint: false)
+        // Late acknowledgements find no file and change nothing on disk.
+        checkpointDirty = false
+    }
+
+    private func stop(finalCheckpoint: Bool) {
+        timer?.cancel()
+        timer = nil
+        reading = false
+        if finalCheckpoint { writeCheckpoint() }
         checkpointWriter.flush()
         checkpointWriter.close()
         watcher?.close()
         watcher = nil
-        timer?.cancel()
-        timer = nil
-        reading = false
         closed = true
         for (_, f) in files where f.isOpen { FileSystem.close(f.fd) }
         files.removeAll()
         outbox.removeAll()
         consumer = nil
-        // Late acknowledgements find no file and change nothing on disk.
-        checkpointDirty = false
     }
 }
