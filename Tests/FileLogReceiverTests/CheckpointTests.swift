@@ -21,6 +21,27 @@ import Testing
         #expect(lineNumbers(second.consumer.bodies) == Array(10..<15), "no repeat after a clean stop")
     }
 
+    /// A file in the middle of a rename when the first listing after a start runs is found by a
+    /// later poll, and still resumes at its checkpointed offset.
+    @Test func aFileFoundAfterTheFirstPollResumesFromTheCheckpoint() throws {
+        let dir = TempDir()
+        let file = dir.sub("app.log")
+        Files.append(file, Files.lines(0..<10))
+        let s = Harness.settings(dir, include: [dir.sub("app.log*")])
+        let first = try Harness(s)
+        #expect(eventually { first.consumer.records.count >= 10 })
+        first.stop()
+        try FileManager.default.moveItem(atPath: file, toPath: dir.sub("renaming"))   // matches no glob
+        let second = try Harness(s)
+        defer { second.stop() }
+        Thread.sleep(forTimeInterval: 0.1)   // several polls without the file
+        Files.append(dir.sub("renaming"), Files.lines(10..<12))
+        try FileManager.default.moveItem(atPath: dir.sub("renaming"), toPath: dir.sub("app.log.1"))
+        #expect(eventually { second.consumer.records.count >= 2 })
+        Thread.sleep(forTimeInterval: 0.15)
+        #expect(lineNumbers(second.consumer.bodies) == [10, 11], "resumed, not read again from its start")
+    }
+
     @Test func crashRepeatsOnlyTheUnacknowledgedBatch() throws {
         let dir = TempDir()
         let file = dir.sub("app.log")

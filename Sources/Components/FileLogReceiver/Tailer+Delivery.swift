@@ -110,8 +110,8 @@ extension Tailer {
         for f in files.values.sorted(by: { $0.id < $1.id }) where f.isOpen {
             c.entries.append(.init(fingerprint: f.fingerprint, path: f.path, device: f.device, inode: f.inode, offset: f.committed))
         }
-        // Entries not matched yet (files missing right now) are kept until the first poll is done.
-        if firstPoll { c.entries += restored }
+        // Entries not matched yet (files missing right now) are kept while they may still be.
+        c.entries += restored
         checkpointWriter.submit(c.encoded())
         checkpointDirty = false
     }

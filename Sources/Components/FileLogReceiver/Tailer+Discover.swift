@@ -127,7 +127,7 @@ extension Tailer {
             files[ghost.id] = ghost
             return
         }
-        if firstPoll, let offset = restoredOffset(path: path, info: info, head: head) {
+        if !restored.isEmpty, let offset = restoredOffset(path: path, info: info, head: head) {
             let f = makeFile(fd: fd, path: path, info: info, fingerprint: head, offset: offset, now: now)
             files[f.id] = f
             return

@@ -16,9 +16,10 @@ import Glibc
 ///    simply continued). Other paths are candidates.
 /// 3. Opens the candidates. A candidate whose fingerprint starts with a ghost's is the copy made
 ///    by copytruncate: it adopts the ghost and is read from the ghost's offset, so the lines
-///    written just before the truncation are not lost. On the first poll, candidates are matched
-///    against the checkpoint (inode+fingerprint first, then fingerprint alone; an inode whose
-///    bytes no longer match is a reused inode, hence a new file). A candidate whose fingerprint is
+///    written just before the truncation are not lost. After a start, candidates are matched
+///    against the checkpoint until all its entries are, or for `rotateWait` (inode+fingerprint
+///    first, then fingerprint alone; an inode whose bytes no longer match is a reused inode,
+///    hence a new file). A candidate whose fingerprint is
 ///    a prefix of (or extends) an open file's is a duplicate (a copy in progress) and is skipped.
 ///    Anything else is new: read from its start, or from its end on a first-ever start with
 ///    `start_at: end`.
@@ -57,7 +58,12 @@ final class Tailer {
     var outbox: [Outgoing] = []
     var firstPoll = true
     var hadCheckpoint = false
+    /// Checkpoint entries not matched to a file yet. Matching goes on for `rotateWait` after the
+    /// first poll, not just during it: a file being renamed while the first listing runs (a
+    /// rotation at the moment of a restart) is only found by a later poll, and must resume at
+    /// its offset rather than be read again from its start.
     var restored: [Checkpoint.Entry] = []
+    var restoredUntil: UInt64?
     var reported: Set<String> = []
     var checkpointDirty = false
     var checkpointScheduled = false
@@ -172,6 +178,15 @@ final class Tailer {
             watchDirectories()
             readAll(now: now)
             firstPoll = false
+            if !restored.isEmpty {
+                let until = restoredUntil ?? now &+ settings.rotateWait
+                restoredUntil = until
+                if now >= until {
+                    logger.info("\(restored.count) checkpointed files were not found again; forgetting them")
+                    restored = []
+                    checkpointDirty = true
+                }
+            }
         }
         retireFinished(now: now)
         metrics.filesWatched.set(files.values.filter(\.isOpen).count)
