@@ -30,11 +30,19 @@ public final class Service: Sendable {
         var receivers: [ComponentID: (settings: any ComponentSettings, receiver: any Receiver)] = [:]
         var extensions: [ComponentID: (settings: any ComponentSettings, ext: any Extension)] = [:]
         var metricsEndpoint: MetricsEndpoint?
+        /// The running processor instances, by pipeline and id (see `buildPipelines`).
+        var processors: [ProcessorKey: (settings: any ComponentSettings, processor: SerializedProcessor)] = [:]
+    }
+
+    /// A processor instance belongs to one pipeline: the key of the one a reload may keep.
+    struct ProcessorKey: Hashable, Sendable {
+        var pipeline: String
+        var id: ComponentID
     }
 
     public let metrics: MetricsRegistry
     private let logger: Logger
-    private let stdout: StandardOutput
+    private let host = ComponentHost()
     private let graph = Mutex(Graph())
     private let ringCapacity: Int
     private let stores: StoreRegistry
@@ -44,34 +52,38 @@ public final class Service: Sendable {
                 ringCapacity: Int = 64) {
         self.metrics = metrics
         self.logger = logger
-        self.stdout = stdout
         self.ringCapacity = ringCapacity
         self.stores = StoreRegistry(logger: logger.named("store"), metrics: metrics)
+        host.provide(stores)
+        host.provide(TextOutput { stdout.write($0) })
         ProcessMetrics.register(metrics)
     }
 
-    private func context(_ id: ComponentID, _ kind: ComponentKind) -> ComponentCatalog.Context {
-        .init(id: id, metrics: metrics, logger: logger.named("\(kind.rawValue)/\(id)"), stdout: stdout, stores: stores)
+    private func context(_ id: ComponentID, _ kind: ComponentKind, _ config: CollectorConfig) -> ComponentContext {
+        ComponentContext(id: id, kind: kind, metrics: metrics, logger: logger.named("\(kind.rawValue)/\(id)"),
+                         config: config, host: host)
     }
 
     /// Starts `config`, or reloads to it when already running. Throws when the new config
     /// cannot run; the previous graph then keeps running unchanged.
     public func apply(_ config: CollectorConfig) throws {
         var current = graph.withLock { $0 }
-        let pipelines = try buildPipelines(config)
+        let (pipelines, processors) = try buildPipelines(config, running: current.processors)
         do {
             try updateReceivers(config, pipelines: pipelines, graph: &current)
         } catch {
-            for p in pipelines { p.shutdown {} }
+            abandon(pipelines, built: processors, running: current.processors)
             // `current` is the previous graph with its receivers restored (see updateReceivers).
             graph.withLock { $0 = current }
             throw error
         }
         let oldPipelines = current.pipelines
+        let successors = successors(from: current.processors, to: processors)
         current.pipelines = pipelines
+        current.processors = processors
         current.config = config
         for p in oldPipelines {
-            p.shutdown { [logger] in logger.debug("pipeline \(p.name) of the previous config drained") }
+            p.shutdown(successors: successors) { [logger] in logger.debug("pipeline \(p.name) of the previous config drained") }
         }
         updateExtensions(config, graph: &current)
         updateMetricsEndpoint(config, graph: &current)
@@ -79,12 +91,27 @@ public final class Service: Sendable {
         for (_, e) in current.extensions { e.ext.pipelinesChanged(running: true) }
     }
 
-    private func buildPipelines(_ config: CollectorConfig) throws -> [Pipeline] {
+    private typealias ProcessorMap = [ProcessorKey: (settings: any ComponentSettings, processor: SerializedProcessor)]
+
+    /// Builds and starts the pipelines of `config`. A processor whose pipeline, id and settings
+    /// are those of a running one is that instance (kept with its state, see `Processor`);
+    /// the others are built and started here.
+    private func buildPipelines(_ config: CollectorConfig, running: ProcessorMap) throws -> ([Pipeline], ProcessorMap) {
         var built: [Pipeline] = []
+        var processors: ProcessorMap = [:]
         do {
             for pc in config.pipelines {
-                let processors = try pc.processors.map { id in
-                    try ComponentCatalog.makeProcessor(config.component(.processor, id)!.settings, context(id, .processor))
+                let chain = try pc.processors.map { id -> SerializedProcessor in
+                    let key = ProcessorKey(pipeline: pc.name, id: id)
+                    let settings = config.component(.processor, id)!.settings
+                    if let kept = running[key], kept.settings.isSame(as: settings) {
+                        processors[key] = kept
+                        return kept.processor
+                    }
+                    let processor = SerializedProcessor(try ComponentCatalog.makeProcessor(settings, context(id, .processor, config)))
+                    processors[key] = (settings, processor)
+                    try processor.start()
+                    return processor
                 }
                 // Handles acquired for this pipeline are given back if a later exporter fails,
                 // or the shared instances would never be shut down.
@@ -94,7 +121,7 @@ public final class Service: Sendable {
                     stages = try pc.exporters.map { id in
                         let settings = config.component(.exporter, id)!.settings
                         let exporter = try exporters.acquire(id, settings: settings) {
-                            try ComponentCatalog.makeExporter(settings, context(id, .exporter))
+                            try ComponentCatalog.makeExporter(settings, context(id, .exporter, config))
                         }
                         acquired.append(exporter)
                         let capacity = (settings as? any ExporterQueueSettings)?.queueSize ?? ringCapacity
@@ -105,16 +132,42 @@ public final class Service: Sendable {
                     for exporter in acquired { exporter.shutdown() }
                     throw error
                 }
-                let pipeline = Pipeline(name: pc.name, signal: pc.signal, processors: processors, exporters: stages,
+                let pipeline = Pipeline(name: pc.name, signal: pc.signal, processors: chain, exporters: stages,
                                         capacity: ringCapacity, metrics: metrics, logger: logger.named("pipeline/\(pc.name)"))
                 built.append(pipeline)
                 try pipeline.start()
             }
         } catch {
-            for p in built { p.shutdown {} }
+            abandon(built, built: processors, running: running)
             throw error
         }
-        return built
+        return (built, processors)
+    }
+
+    /// Tears down pipelines built for a config that will not run: the processors built for
+    /// them are flushed and shut down, the running ones they share stay untouched.
+    private func abandon(_ pipelines: [Pipeline], built: ProcessorMap, running: ProcessorMap) {
+        var keep = ProcessorSuccessors()
+        for (_, entry) in running { keep.kept.insert(ObjectIdentifier(entry.processor)) }
+        let unstarted = built.filter { key, entry in !pipelines.contains { $0.name == key.pipeline } && running[key]?.processor !== entry.processor }
+        for p in pipelines { p.shutdown(successors: keep) {} }
+        // Built and started, but their pipeline was never made: nothing went through them.
+        for (_, entry) in unstarted { entry.processor.shutdown() }
+    }
+
+    /// For the old pipelines' shutdown: which processors run on, and which successor takes a
+    /// replaced processor's held data (same pipeline and id, new settings).
+    private func successors(from old: ProcessorMap, to new: ProcessorMap) -> ProcessorSuccessors {
+        var result = ProcessorSuccessors()
+        for (key, entry) in old {
+            guard let next = new[key] else { continue }
+            if next.processor === entry.processor {
+                result.kept.insert(ObjectIdentifier(entry.processor))
+            } else {
+                result.replacements[ObjectIdentifier(entry.processor)] = next.processor
+            }
+        }
+        return result
     }
 
     private func updateReceivers(_ config: CollectorConfig, pipelines: [Pipeline], graph: inout Graph) throws {
@@ -158,7 +211,7 @@ public final class Service: Sendable {
                     graph.receivers[id] = nil
                     stopped.append((id, existing.settings, existing.receiver))
                 }
-                let receiver = try ComponentCatalog.makeReceiver(settings, context(id, .receiver))
+                let receiver = try ComponentCatalog.makeReceiver(settings, context(id, .receiver, config))
                 wire(receiver, id: id, config: config, pipelines: pipelines)
                 if graph.config != nil { receiver.holdState() }   // a reload: see below
                 try receiver.start()
@@ -203,7 +256,7 @@ public final class Service: Sendable {
             // One writer per checkpoint: a removed filelog receiver still draining stops writing.
             old.abandonState()
             do {
-                let receiver = try ComponentCatalog.makeReceiver(settings, context(id, .receiver))
+                let receiver = try ComponentCatalog.makeReceiver(settings, context(id, .receiver, config))
                 wire(receiver, id: id, config: config, pipelines: graph.pipelines)
                 try receiver.start()
                 graph.receivers[id] = (settings, receiver)
@@ -236,11 +289,7 @@ public final class Service: Sendable {
         for id in wanted where graph.extensions[id] == nil {
             let settings = config.component(.extension, id)!.settings
             do {
-                var ctx = context(id, .extension)
-                if let store = config.components[.exporter]?.lazy.compactMap({ $0.settings as? StoreExporterSettings }).first {
-                    ctx.queryStore = store.store
-                }
-                let ext = try ComponentCatalog.makeExtension(settings, ctx)
+                let ext = try ComponentCatalog.makeExtension(settings, context(id, .extension, config))
                 try ext.start()
                 graph.extensions[id] = (settings, ext)
             } catch {

@@ -1,4 +1,6 @@
 import CollectorCore
+import Store
+import StoreExporter
 import Transport
 
 /// Settings of the `query` extension, with complete defaults.
@@ -16,7 +18,7 @@ public struct QuerySettings: ComponentSettings, Equatable {
 }
 
 /// Knows the `query` extension: the Jaeger- and Tempo-compatible HTTP API over the store.
-public struct QueryFactory: ComponentFactory {
+public struct QueryFactory: ExtensionFactory {
     public init() {}
     public var type: String { "query" }
     public var kind: ComponentKind { .extension }
@@ -31,5 +33,20 @@ public struct QueryFactory: ComponentFactory {
             reader.problem("endpoint", "\(error)")
         }
         return s
+    }
+}
+
+extension QueryFactory {
+    /// The extension reads the store of the config's first `store` exporter, else ./data.
+    public func makeExtension(_ settings: any ComponentSettings, context: ComponentContext) throws -> any Extension {
+        let s = try context.settings(settings, as: QuerySettings.self)
+        let config = context.config.components[.exporter]?.lazy.compactMap { $0.settings as? StoreExporterSettings }.first?.store
+            ?? StoreConfig(directory: "./data")
+        let stores = try context.service(StoreRegistry.self)
+        let store = try stores.acquire(config)
+        let directory = config.directory
+        return StoreHoldingExtension(QueryExtension(settings: s, reader: store, logger: context.logger)) {
+            stores.release(directory: directory)
+        }
     }
 }

@@ -45,16 +45,49 @@ extension Receiver {
 
 /// A stage between receivers and exporters (batch, samplers, enrichers).
 ///
-/// Confinement contract: a processor instance belongs to one pipeline and is only called on that
-/// pipeline's serial queue, so it needs no locking. Each call passes its output to `emit`, in
-/// order; a batch handed to `process` is owned by the processor until emitted (tokens included).
+/// Lifecycle contract (as for the other kinds): `start` is called once before the first
+/// batch, returns quickly and throws when the processor cannot run (its storage cannot be
+/// opened), naming why. `shutdown` is called once after the last call of any other method
+/// (after `flush`, or after a handover); it is idempotent, safe without `start`, and releases
+/// what the processor owns (files, locks). It emits nothing: `flush` does that.
+///
+/// Confinement contract: calls to one instance never overlap. A pipeline calls its processors
+/// on its serial queue; during a reload an instance kept for the new pipeline may also be
+/// called by the draining old one, and the service serializes those calls. Each call passes
+/// its output to `emit`, in order; a batch handed to `process` is owned by the processor until
+/// emitted (tokens included). A processor may keep tokens past `process` (it answers the client
+/// later) or release them early once the data is durable in its own hold.
+///
+/// Reload contract: a processor whose settings did not change is kept, with everything it
+/// holds; the old pipeline neither flushes nor shuts it down, and its held data leaves through
+/// the new pipeline. A changed or removed processor is flushed by the old pipeline (everything
+/// it holds goes on, early), unless it is a `HoldingProcessor` whose successor takes its data.
 public protocol Processor: AnyObject {
+    func start() throws
     func process(_ batch: TelemetryBatch, now: UInt64, emit: (TelemetryBatch) -> Void)
     /// The monotonic time (ns) at which `timerFired` must run next, or nil.
     var nextDeadline: UInt64? { get }
     func timerFired(now: UInt64, emit: (TelemetryBatch) -> Void)
-    /// Emits everything held (shutdown and reload).
+    /// Emits everything held (shutdown, and a reload that removes or changes the processor).
     func flush(emit: (TelemetryBatch) -> Void)
+    func shutdown()
+}
+
+extension Processor {
+    public func start() throws {}
+    public func shutdown() {}
+}
+
+/// A processor that holds data for longer than a batch timeout (tail sampling holds traces for
+/// `decision_wait`) and can hand it to the instance that replaces it in a reload instead of
+/// emitting it early.
+///
+/// Contract: `handOver(to:)` is called instead of `flush` on the replaced instance, after its
+/// last `process`, with the successor already started; it returns false when `successor` cannot
+/// take its data (another type), and the old instance is then flushed. On true, the successor
+/// owns every held item with its tokens, and the old instance holds nothing.
+public protocol HoldingProcessor: Processor {
+    func handOver(to successor: any Processor, now: UInt64) -> Bool
 }
 
 /// A destination for batches.

@@ -24,8 +24,10 @@ public struct FanOutConsumer: Consumer {
                 try consumer.consume(batch)
             } catch {
                 refused += 1
-                if refused == consumers.count { throw error }
+                // Each refusal gives back the reference it was handed, except the last one
+                // seen: that one is the caller's (on a throw) or released below.
                 if let previous = lastError { batch.complete(previous) }
+                if refused == consumers.count { throw error }
                 lastError = error
             }
         }

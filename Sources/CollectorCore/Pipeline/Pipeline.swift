@@ -41,6 +41,8 @@ public final class Pipeline: @unchecked Sendable {
     private var timerDeadline: UInt64?
     private var stopping: (@Sendable () -> Void)?
     private var flushed = false
+    /// What a reload decided for each processor, by identity (see `shutdown`).
+    private var successors = ProcessorSuccessors()
 
     public init(name: String, signal: Signal, processors: [any Processor], exporters: [ExporterStage],
                 capacity: Int, clock: any MonotonicClock = SystemClock(), metrics: MetricsRegistry,
@@ -150,8 +152,18 @@ public final class Pipeline: @unchecked Sendable {
         return true
     }
 
+    /// Flushes the processors at shutdown, except those the next config keeps (their data
+    /// leaves through the new pipeline) and those whose successor takes their data.
     private func flushProcessors() {
+        let now = clock.now()
         for (i, p) in processors.enumerated() {
+            let id = ObjectIdentifier(p)
+            if successors.kept.contains(id) { continue }
+            if let next = successors.replacements[id], let holding = p as? any HoldingProcessor,
+               holding.handOver(to: next, now: now) {
+                logger.info("processor \(i) handed what it holds to its successor")
+                continue
+            }
             p.flush { out in run(out, from: i + 1) }
         }
     }
@@ -192,12 +204,17 @@ public final class Pipeline: @unchecked Sendable {
 
     /// Stops accepting, then drains, flushes and finishes every exporter. Idempotent; the
     /// completion of the first call runs once everything accepted has been exported.
-    public func shutdown(completion: @escaping @Sendable () -> Void) {
+    ///
+    /// `successors` (a reload) names the processors the new pipelines keep, which are neither
+    /// flushed nor shut down here, and the replacements that take over a `HoldingProcessor`'s
+    /// data instead of it being flushed.
+    public func shutdown(successors: ProcessorSuccessors = ProcessorSuccessors(), completion: @escaping @Sendable () -> Void) {
         guard accepting.exchange(false, ordering: .acquiringAndReleasing) else {
             queue.async { completion() }
             return
         }
         queue.async {
+            self.successors = successors
             self.stopping = completion
             self.drain()
         }
@@ -215,6 +232,7 @@ public final class Pipeline: @unchecked Sendable {
         let name = self.name
         let ids = gaugeIDs
         let exporters = self.exporters
+        for p in processors where !successors.kept.contains(ObjectIdentifier(p)) { p.shutdown() }
         group.notify(queue: queue) {
             metrics.removeCallback("collectord_pipeline_ring_size", labels: [("pipeline", name)], id: ids[0])
             metrics.removeCallback("collectord_pipeline_ring_capacity", labels: [("pipeline", name)], id: ids[1])
@@ -222,4 +240,15 @@ public final class Pipeline: @unchecked Sendable {
             done()
         }
     }
+}
+
+/// What a reload does with an old pipeline's processors (by identity): kept ones run on in a
+/// new pipeline; replaced holding processors hand their data to the new instance.
+///
+/// `@unchecked Sendable`: the processors are only called through `SerializedProcessor`'s lock
+/// (the service wraps every processor it builds).
+public struct ProcessorSuccessors: @unchecked Sendable {
+    public var kept: Set<ObjectIdentifier> = []
+    public var replacements: [ObjectIdentifier: any Processor] = [:]
+    public init() {}
 }

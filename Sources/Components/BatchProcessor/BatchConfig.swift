@@ -1,4 +1,5 @@
 import CollectorCore
+import OTLPCodec
 
 /// Settings of the `batch` processor, with the OTel Collector's names and defaults.
 public struct BatchSettings: ComponentSettings, Equatable {
@@ -12,7 +13,7 @@ public struct BatchSettings: ComponentSettings, Equatable {
     public init() {}
 }
 
-public struct BatchFactory: ComponentFactory {
+public struct BatchFactory: ProcessorFactory {
     public init() {}
     public var type: String { "batch" }
     public var kind: ComponentKind { .processor }
@@ -29,5 +30,14 @@ public struct BatchFactory: ComponentFactory {
             reader.problem("send_batch_max_size", "send_batch_max_size (\(s.sendBatchMaxSize)) must be 0 or at least send_batch_size (\(s.sendBatchSize))")
         }
         return s
+    }
+}
+
+extension BatchFactory {
+    public func makeProcessor(_ settings: any ComponentSettings, context: ComponentContext) throws -> any Processor {
+        BatchProcessor(settings: try context.settings(settings, as: BatchSettings.self), name: context.id.description,
+                       metrics: context.metrics) { signal, bytes, max in
+            try OTLPSplitter.split(signal == .traces ? .traces : .logs, protobuf: bytes, maxItems: max)
+        }
     }
 }

@@ -16,7 +16,7 @@ public struct DebugSettings: ComponentSettings, Equatable {
 
 extension DebugSettings: ExporterQueueSettings {}
 
-public struct DebugFactory: ComponentFactory {
+public struct DebugFactory: ExporterFactory {
     public init() {}
     public var type: String { "debug" }
     public var kind: ComponentKind { .exporter }
@@ -34,5 +34,12 @@ public struct DebugFactory: ComponentFactory {
             s.queueSize = queue.int("queue_size", default: s.queueSize, range: 1...65_536)
         }
         return s
+    }
+}
+
+extension DebugFactory {
+    public func makeExporter(_ settings: any ComponentSettings, context: ComponentContext) throws -> any Exporter {
+        let out = try context.service(TextOutput.self)
+        return DebugExporter(settings: try context.settings(settings, as: DebugSettings.self)) { out.write($0) }
     }
 }

@@ -60,7 +60,7 @@ public struct FileLogSettings: ComponentSettings, Equatable {
     public init() {}
 }
 
-public struct FileLogFactory: ComponentFactory {
+public struct FileLogFactory: ReceiverFactory {
     public init() {}
     public var type: String { "filelog" }
     public var kind: ComponentKind { .receiver }
@@ -261,5 +261,12 @@ public struct JSONParserSettings: Sendable, Equatable {
             }
         }
         return path.isEmpty ? nil : path
+    }
+}
+
+extension FileLogFactory {
+    public func makeReceiver(_ settings: any ComponentSettings, context: ComponentContext) throws -> any Receiver {
+        FileLogReceiver(name: context.id.description, settings: try context.settings(settings, as: FileLogSettings.self),
+                        metrics: context.metrics, logger: context.logger)
     }
 }

@@ -7,7 +7,7 @@ public struct HealthCheckSettings: ComponentSettings, Equatable {
     public init() {}
 }
 
-public struct HealthCheckFactory: ComponentFactory {
+public struct HealthCheckFactory: ExtensionFactory {
     public init() {}
     public var type: String { "health_check" }
     public var kind: ComponentKind { .extension }
@@ -24,5 +24,11 @@ public struct HealthCheckFactory: ComponentFactory {
             _ = check.int("exporter_failure_threshold", default: 5)
         }
         return s
+    }
+}
+
+extension HealthCheckFactory {
+    public func makeExtension(_ settings: any ComponentSettings, context: ComponentContext) throws -> any Extension {
+        HealthCheckExtension(settings: try context.settings(settings, as: HealthCheckSettings.self), logger: context.logger)
     }
 }

@@ -66,7 +66,7 @@ public struct LokiRetrySettings: Sendable, Equatable {
     public init() {}
 }
 
-public struct LokiFactory: ComponentFactory {
+public struct LokiFactory: ExporterFactory {
     public init() {}
     public var type: String { "loki" }
     public var kind: ComponentKind { .exporter }
@@ -126,5 +126,12 @@ public struct LokiFactory: ComponentFactory {
             s.segmentMaxBytes = queue.int("segment_max_bytes", default: s.segmentMaxBytes, range: 4096...Int(Int32.max))
         }
         return s
+    }
+}
+
+extension LokiFactory {
+    public func makeExporter(_ settings: any ComponentSettings, context: ComponentContext) throws -> any Exporter {
+        try LokiExporter(settings: try context.settings(settings, as: LokiSettings.self), name: context.id.description,
+                         logger: context.logger, metrics: context.metrics)
     }
 }

@@ -18,7 +18,7 @@ public struct NopSettings: ComponentSettings, Equatable, ExporterQueueSettings {
     public init() {}
 }
 
-public struct NopFactory: ComponentFactory {
+public struct NopFactory: ExporterFactory {
     public init() {}
     public var type: String { "nop" }
     public var kind: ComponentKind { .exporter }
@@ -30,5 +30,9 @@ public struct NopFactory: ComponentFactory {
             s.queueSize = queue.int("queue_size", default: s.queueSize, range: 1...65_536)
         }
         return s
+    }
+
+    public func makeExporter(_ settings: any ComponentSettings, context: ComponentContext) throws -> any Exporter {
+        NopExporter()
     }
 }

@@ -24,7 +24,7 @@ public struct OTLPSettings: ComponentSettings, Equatable {
     }
 }
 
-public struct OTLPFactory: ComponentFactory {
+public struct OTLPFactory: ReceiverFactory {
     public init() {}
     public var type: String { "otlp" }
     public var kind: ComponentKind { .receiver }
@@ -90,5 +90,12 @@ enum EndpointText {
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
         return (host, port)
+    }
+}
+
+extension OTLPFactory {
+    public func makeReceiver(_ settings: any ComponentSettings, context: ComponentContext) throws -> any Receiver {
+        OTLPReceiver(name: context.id.description, settings: try context.settings(settings, as: OTLPSettings.self),
+                     metrics: context.metrics, logger: context.logger)
     }
 }

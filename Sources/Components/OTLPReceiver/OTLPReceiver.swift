@@ -9,7 +9,7 @@ import Transport
 /// unchanged keeps its socket (only its limits and handler are updated), so clients see no
 /// refused connection; a changed endpoint gets a new listener and the old one is shut down
 /// gracefully (its in-flight requests are still answered).
-public final class OTLPReceiver: Receiver {
+public final class OTLPReceiver: ReconfigurableReceiver {
     private struct State: Sendable {
         var settings: OTLPSettings
         var grpc: GRPCServer?
@@ -72,6 +72,13 @@ public final class OTLPReceiver: Receiver {
         ingest.registerMetrics(transport: "http")
         logger.info("OTLP/HTTP listening on \(s.endpoint) (port \(server.boundPort.map(String.init) ?? "?"))")
         return server
+    }
+
+    /// Applies `settings` to the running receiver, keeping listeners whose endpoint did not change.
+    public func reconfigure(_ settings: any ComponentSettings) throws -> Bool {
+        guard let settings = settings as? OTLPSettings else { return false }
+        try reconfigure(settings)
+        return true
     }
 
     /// Applies `settings` to the running receiver, keeping listeners whose endpoint did not change.

@@ -7,7 +7,7 @@ public struct StoreExporterSettings: ComponentSettings, Equatable {
     public init() {}
 }
 
-public struct StoreExporterFactory: ComponentFactory {
+public struct StoreExporterFactory: ExporterFactory {
     public init() {}
     public var type: String { "store" }
     public var kind: ComponentKind { .exporter }
@@ -50,5 +50,15 @@ public struct StoreExporterFactory: ComponentFactory {
     private func nanos(_ d: Duration) -> UInt64 {
         let (s, atto) = d.components
         return UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, atto) / 1_000_000_000)
+    }
+}
+
+extension StoreExporterFactory {
+    public func makeExporter(_ settings: any ComponentSettings, context: ComponentContext) throws -> any Exporter {
+        let s = try context.settings(settings, as: StoreExporterSettings.self)
+        let stores = try context.service(StoreRegistry.self)
+        let store = try stores.acquire(s.store)
+        let directory = s.store.directory
+        return StoreExporter(store: store) { stores.release(directory: directory) }
     }
 }
