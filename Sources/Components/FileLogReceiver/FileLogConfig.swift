@@ -1,4 +1,5 @@
 import CollectorCore
+import Patterns
 
 /// Settings of the `filelog` receiver (the OTel Collector's key names where they exist).
 ///
@@ -10,7 +11,7 @@ import CollectorCore
 /// while the collector was down are not skipped), `poll_interval` (200ms), `max_log_size`
 /// (1 MiB), `encoding` (utf-8 only; invalid bytes become U+FFFD), `multiline.line_start_pattern`
 /// or `multiline.line_end_pattern`
-/// (a Swift Regex matched at the start of each line), `format` (none|cri|docker, default none;
+/// (RE2 syntax, as in the OTel Collector, matched at the start of each line), `format` (none|cri|docker, default none;
 /// our own key, standing in for the OTel `container` operator), `storage` (checkpoint directory,
 /// default `./data/filelog`), `include_file_name` (true), `include_file_path` (false),
 /// `include_file_name_resolved` and `include_file_path_resolved` (false: symbolic links resolved),
@@ -81,9 +82,13 @@ public struct FileLogFactory: ReceiverFactory {
             for key in ["line_start_pattern", "line_end_pattern"] {
                 let pattern = multiline.string(key, default: "")
                 guard !pattern.isEmpty else { continue }
-                if (try? Regex(pattern)) == nil {
-                    multiline.problem(key, "invalid regular expression \"\(pattern)\"")
-                } else if key == "line_start_pattern" {
+                do {
+                    _ = try Pattern(pattern)
+                } catch {
+                    multiline.problem(key, error.description)
+                    continue
+                }
+                if key == "line_start_pattern" {
                     s.lineStartPattern = pattern
                 } else {
                     s.lineEndPattern = pattern

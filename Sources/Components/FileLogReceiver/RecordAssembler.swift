@@ -1,3 +1,5 @@
+import Patterns
+
 /// Turns lines into log records: one per line, or recombined multiline / CRI / docker partials.
 ///
 /// State: the lines of a record not yet complete (a multiline record waits for the next start
@@ -10,9 +12,9 @@
 struct RecordAssembler {
     enum Mode {
         case plain
-        case multiline(Regex<AnyRegexOutput>)
+        case multiline(Pattern)
         /// `line_end_pattern`: a line matching it (anywhere) ends the record.
-        case multilineEnd(Regex<AnyRegexOutput>)
+        case multilineEnd(Pattern)
         case cri
         case docker
         /// CRI or docker, decided line by line (the OTel `container` operator without `format`).
@@ -46,8 +48,7 @@ struct RecordAssembler {
         case .plain:
             out.append(LogEntry(body: line.bytes, endOffset: line.endOffset))
         case .multiline(let regex):
-            let text = String(decoding: line.bytes, as: UTF8.self)
-            let starts = (try? regex.prefixMatch(in: text)) != nil
+            let starts = line.bytes.withUnsafeBytes { regex.matches($0, anchor: .start) }
             if starts, held != nil { flushHeld(into: &out) }
             if held == nil {
                 held = LogEntry(body: line.bytes, endOffset: line.endOffset)
@@ -60,8 +61,7 @@ struct RecordAssembler {
             } else {
                 appendBody([0x0a] + line.bytes, endOffset: line.endOffset)
             }
-            let text = String(decoding: line.bytes, as: UTF8.self)
-            if (try? regex.firstMatch(in: text)) != nil { flushHeld(into: &out) }
+            if line.bytes.withUnsafeBytes({ regex.matches($0) }) { flushHeld(into: &out) }
         case .cri:
             container(ContainerLine.cri(line.bytes), line, into: &out)
         case .docker:

@@ -1,4 +1,5 @@
 import CollectorCore
+import Patterns
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -44,8 +45,8 @@ final class Tailer {
     let metrics: FileLogMetrics
     let checkpointPath: String
     let checkpointWriter: CheckpointWriter
-    let lineStart: Regex<AnyRegexOutput>?
-    let lineEnd: Regex<AnyRegexOutput>?
+    let lineStart: Pattern?
+    let lineEnd: Pattern?
     /// The `json_parser` operator, when configured.
     let jsonParser: JSONParser?
     var consumer: (any Consumer)?
@@ -117,8 +118,8 @@ final class Tailer {
             metrics.readErrors.increment()
             logger.error("cannot write checkpoint \(checkpointPath): \(error)")
         }
-        self.lineStart = try settings.lineStartPattern.map { try Regex($0) }
-        self.lineEnd = try settings.lineEndPattern.map { try Regex($0) }
+        self.lineStart = try settings.lineStartPattern.map { try Pattern($0) }
+        self.lineEnd = try settings.lineEndPattern.map { try Pattern($0) }
         var fileAttributeKeys: [String] = []
         if settings.includeFileName { fileAttributeKeys.append("log.file.name") }
         if settings.includeFilePath { fileAttributeKeys.append("log.file.path") }
