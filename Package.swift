@@ -35,6 +35,8 @@ let package = Package(
         .systemLibrary(name: "CRE2", path: "Sources/CRE2", providers: [.apt(["libre2-dev"])]),
         // A C interface to RE2 (C++), prefixed collector_re2_; only Patterns uses it.
         .target(name: "RE2Shim", dependencies: ["CRE2"], path: "Sources/RE2Shim", linkerSettings: [.linkedLibrary("re2")]),
+        // OTEP 235 thresholds and randomness, W3C tracestate, FNV-1a: shared by the samplers.
+        .target(name: "Sampling", swiftSettings: strict),
         // `Pattern`: every user-supplied regular expression, RE2 syntax, linear-time matching.
         .target(name: "Patterns", dependencies: ["RE2Shim"], swiftSettings: strict),
 
@@ -102,6 +104,7 @@ let package = Package(
 
         .testTarget(name: "CollectorServiceTests", dependencies: ["CollectorService", "CollectorCore"]),
         .testTarget(name: "PatternsTests", dependencies: ["Patterns"]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "CollectorTesting"]),
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport"]),
