@@ -71,6 +71,7 @@ let package = Package(
         // Components: one target each.
         .target(name: "OTLPReceiver", dependencies: ["CollectorCore", "OTLPCodec", "Transport"], path: "Sources/Components/OTLPReceiver", swiftSettings: strict),
         .target(name: "BatchProcessor", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/BatchProcessor", swiftSettings: strict),
+        .target(name: "ProbabilisticSampler", dependencies: ["CollectorCore", "OTLPCodec", "Sampling"], path: "Sources/Components/ProbabilisticSampler", swiftSettings: strict),
         .target(name: "DebugExporter", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/DebugExporter", swiftSettings: strict),
         .target(name: "NopExporter", dependencies: ["CollectorCore"], path: "Sources/Components/NopExporter", swiftSettings: strict),
         .target(name: "HealthCheck", dependencies: ["CollectorCore", "Transport"], path: "Sources/Components/HealthCheck", swiftSettings: strict),
@@ -85,7 +86,7 @@ let package = Package(
         // Builds pipelines from config, runs them, reloads them, serves /metrics.
         .target(
             name: "CollectorService",
-            dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "DebugExporter", "HealthCheck",
+            dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "ProbabilisticSampler", "DebugExporter", "HealthCheck",
                            "StoreExporter", "QueryAPI", "Store", "FileLogReceiver", "LokiExporter", "NopExporter"],
             swiftSettings: strict
         ),
@@ -105,10 +106,11 @@ let package = Package(
         .testTarget(name: "CollectorServiceTests", dependencies: ["CollectorService", "CollectorCore"]),
         .testTarget(name: "PatternsTests", dependencies: ["Patterns"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        .testTarget(name: "ProbabilisticSamplerTests", dependencies: ["ProbabilisticSampler", "CollectorCore", "CollectorTesting", "OTLPCodec"], exclude: ["Fixtures"]),
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "CollectorTesting"]),
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "OTLPCodec", "Checksums"], exclude: ["Fixtures"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "ComponentsTests", dependencies: ["BatchProcessor", "DebugExporter", "OTLPReceiver", "CollectorCore", "CollectorTesting", "OTLPCodec"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CollectorTesting", "Store", "OTLPCodec"], exclude: ["clients"]),
         .testTarget(name: "QueryAPITests", dependencies: ["QueryAPI", "Store", "OTLPCodec", "CollectorCore", "Transport", "CollectorTesting"], exclude: ["Fixtures"]),

@@ -6,6 +6,7 @@ import HealthCheck
 import LokiExporter
 import NopExporter
 import OTLPReceiver
+import ProbabilisticSampler
 import QueryAPI
 import StoreExporter
 
@@ -14,7 +15,7 @@ import StoreExporter
 public enum ComponentCatalog {
     public static let factories: [any ComponentFactory] = [
         OTLPFactory(), FileLogFactory(),
-        BatchFactory(),
+        BatchFactory(), ProbabilisticSamplerFactory(),
         DebugFactory(), StoreExporterFactory(), LokiFactory(), NopFactory(),
         HealthCheckFactory(), QueryFactory(),
     ]

@@ -166,6 +166,22 @@ public enum OTLPFieldEdit {
         return w.bytes
     }
 
+    /// The message at `message` without its attributes (`KeyValue` fields `number`) whose key
+    /// is one of `keys`; everything else is copied verbatim, in order.
+    public static func removingAttributes(_ number: UInt32, keys: [[UInt8]], in message: Range<Int>,
+                                          of bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        var w = ProtoWire.Writer(capacity: message.count)
+        var reader = ProtoWire.Reader(bytes, range: message)
+        while let field = try? reader.next() {
+            if field.number == number, field.wireType == .lengthDelimited, !keys.isEmpty {
+                let key = OTLPAttributes.read(bytes, field.payload).key
+                if keys.contains(where: { OTLPAttributes.equal(bytes, key, $0) }) { continue }
+            }
+            w.appendRaw(bytes, field.whole)
+        }
+        return w.bytes
+    }
+
     /// The message at `message` with one more length-delimited field `number` holding `value`
     /// at its end (a new attribute, say).
     public static func appendingBytesField(_ number: UInt32, in message: Range<Int>, of bytes: UnsafeRawBufferPointer,

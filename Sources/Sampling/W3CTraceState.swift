@@ -16,7 +16,11 @@ public struct W3CTraceState: Sendable, Equatable {
         public var description: String { reason }
     }
 
-    public var randomness: SamplingRandomness?
+    /// `rv`; setting it writes its canonical text (a parsed one is written back as it came).
+    public var randomness: SamplingRandomness? {
+        didSet { rvalue = randomness?.rvalue ?? "" }
+    }
+    private var rvalue = ""
     public var threshold: SamplingThreshold?
     /// The `th` text as it arrived (kept verbatim when the threshold is not changed).
     public private(set) var tvalue = ""
@@ -64,6 +68,7 @@ public struct W3CTraceState: Sendable, Equatable {
             case "rv":
                 guard let r = SamplingRandomness(rvalue: text) else { throw ParseError(reason: "r-value must have 14 hex digits") }
                 randomness = r
+                rvalue = text
             case "th":
                 guard let t = SamplingThreshold(tvalue: text) else { throw ParseError(reason: "t-value must have 1 to 14 hex digits") }
                 threshold = t
@@ -85,9 +90,15 @@ public struct W3CTraceState: Sendable, Equatable {
         return true
     }
 
+    /// Removes `th` (an arriving threshold found inconsistent with the randomness).
+    public mutating func clearThreshold() {
+        threshold = nil
+        tvalue = ""
+    }
+
     public var serialized: String {
         var ot: [String] = []
-        if let randomness { ot.append("rv:" + randomness.rvalue) }
+        if !rvalue.isEmpty { ot.append("rv:" + rvalue) }
         if !tvalue.isEmpty { ot.append("th:" + tvalue) }
         for (k, v) in otelExtra { ot.append(k + ":" + v) }
         var members: [String] = []

@@ -1,3 +1,4 @@
+import CollectorTesting
 import Foundation
 import OTLPCodec
 import Store

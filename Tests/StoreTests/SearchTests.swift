@@ -1,3 +1,4 @@
+import CollectorTesting
 import OTLPCodec
 import Store
 import Testing

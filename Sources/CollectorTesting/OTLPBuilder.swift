@@ -1,41 +1,74 @@
 /// A tiny protobuf encoder for the OTLP messages the tests need, written independently of the
-/// code under test. Fields are written in field-number order, like the reference encoders.
+/// code under test (shared by the store's and the samplers' tests). Fields are written in field-number order, like the reference encoders.
 
-enum TestValue: Hashable {
+public enum TestValue: Hashable, Sendable {
     case string(String)
     case int(Int64)
     case bool(Bool)
     case double(Double)
 }
 
-struct TestSpan: Hashable {
-    var traceID: [UInt8]
-    var spanID: [UInt8]
-    var parentSpanID: [UInt8] = []
-    var name: String
-    var start: UInt64
-    var end: UInt64
-    var error = false
-    var attributes: [String: TestValue] = [:]
+public struct TestSpan: Hashable, Sendable {
+    public var traceID: [UInt8]
+    public var spanID: [UInt8]
+    public var traceState = ""
+    public var parentSpanID: [UInt8] = []
+    public var name: String
+    public var start: UInt64
+    public var end: UInt64
+    public var error = false
+    /// `Status.code` when not `error` (0 unset, 1 ok); `error` writes 2.
+    public var statusCode: UInt64 = 0
+    public var attributes: [String: TestValue] = [:]
+
+    public init(traceID: [UInt8], spanID: [UInt8], traceState: String = "", parentSpanID: [UInt8] = [], name: String,
+                start: UInt64, end: UInt64, error: Bool = false, statusCode: UInt64 = 0, attributes: [String: TestValue] = [:]) {
+        self.traceID = traceID
+        self.spanID = spanID
+        self.traceState = traceState
+        self.parentSpanID = parentSpanID
+        self.name = name
+        self.start = start
+        self.end = end
+        self.error = error
+        self.statusCode = statusCode
+        self.attributes = attributes
+    }
 }
 
-struct TestLog: Hashable {
-    var time: UInt64
-    var traceID: [UInt8] = []
-    var spanID: [UInt8] = []
-    var body: String
+public struct TestLog: Hashable, Sendable {
+    public var time: UInt64
+    public var traceID: [UInt8] = []
+    public var spanID: [UInt8] = []
+    public var body: String
+    public var attributes: [String: TestValue] = [:]
+
+    public init(time: UInt64, traceID: [UInt8] = [], spanID: [UInt8] = [], body: String, attributes: [String: TestValue] = [:]) {
+        self.time = time
+        self.traceID = traceID
+        self.spanID = spanID
+        self.body = body
+        self.attributes = attributes
+    }
 }
 
 /// One resource entry: its service (nil: no service.name), a scope name, and items.
-struct TestResource<Item: Hashable>: Hashable {
-    var service: String?
-    var attributes: [String: TestValue] = [:]
-    var scope = "test-scope"
-    var items: [Item]
+public struct TestResource<Item: Hashable & Sendable>: Hashable, Sendable {
+    public var service: String?
+    public var attributes: [String: TestValue] = [:]
+    public var scope = "test-scope"
+    public var items: [Item]
+
+    public init(service: String?, attributes: [String: TestValue] = [:], scope: String = "test-scope", items: [Item]) {
+        self.service = service
+        self.attributes = attributes
+        self.scope = scope
+        self.items = items
+    }
 }
 
-enum OTLPBuild {
-    static func traces(_ resources: [TestResource<TestSpan>]) -> [UInt8] {
+public enum OTLPBuild {
+    public static func traces(_ resources: [TestResource<TestSpan>]) -> [UInt8] {
         var w = PBWriter()
         for r in resources {
             w.message(1) { rs in
@@ -49,7 +82,7 @@ enum OTLPBuild {
         return w.bytes
     }
 
-    static func logs(_ resources: [TestResource<TestLog>]) -> [UInt8] {
+    public static func logs(_ resources: [TestResource<TestLog>]) -> [UInt8] {
         var w = PBWriter()
         for r in resources {
             w.message(1) { rl in
@@ -71,19 +104,25 @@ enum OTLPBuild {
     private static func spanMessage(_ w: inout PBWriter, _ s: TestSpan) {
         w.bytesField(1, s.traceID)
         w.bytesField(2, s.spanID)
+        if !s.traceState.isEmpty { w.string(3, s.traceState) }
         if !s.parentSpanID.isEmpty { w.bytesField(4, s.parentSpanID) }
         w.string(5, s.name)
         w.varintField(6, 2)  // SPAN_KIND_SERVER
         w.fixed64(7, s.start)
         w.fixed64(8, s.end)
         for (k, v) in s.attributes.sorted(by: { $0.key < $1.key }) { keyValue(&w, 9, k, v) }
-        if s.error { w.message(15) { $0.string(2, "failed"); $0.varintField(3, 2) } }
+        if s.error {
+            w.message(15) { $0.string(2, "failed"); $0.varintField(3, 2) }
+        } else if s.statusCode != 0 {
+            w.message(15) { $0.varintField(3, s.statusCode) }
+        }
     }
 
     private static func logMessage(_ w: inout PBWriter, _ l: TestLog) {
         w.fixed64(1, l.time)
         w.varintField(2, 9)  // SEVERITY_NUMBER_INFO
         w.message(5) { $0.string(1, l.body) }
+        for (k, v) in l.attributes.sorted(by: { $0.key < $1.key }) { keyValue(&w, 6, k, v) }
         if !l.traceID.isEmpty { w.bytesField(9, l.traceID) }
         if !l.spanID.isEmpty { w.bytesField(10, l.spanID) }
     }
@@ -103,10 +142,12 @@ enum OTLPBuild {
     }
 }
 
-struct PBWriter {
-    var bytes: [UInt8] = []
+public struct PBWriter {
+    public var bytes: [UInt8] = []
 
-    mutating func varint(_ value: UInt64) {
+    public init() {}
+
+    public mutating func varint(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
             bytes.append(UInt8(v & 0x7F) | 0x80)
@@ -115,27 +156,27 @@ struct PBWriter {
         bytes.append(UInt8(v))
     }
 
-    mutating func key(_ field: UInt64, _ type: UInt64) { varint(field << 3 | type) }
+    public mutating func key(_ field: UInt64, _ type: UInt64) { varint(field << 3 | type) }
 
-    mutating func varintField(_ field: UInt64, _ value: UInt64) {
+    public mutating func varintField(_ field: UInt64, _ value: UInt64) {
         key(field, 0)
         varint(value)
     }
 
-    mutating func fixed64(_ field: UInt64, _ value: UInt64) {
+    public mutating func fixed64(_ field: UInt64, _ value: UInt64) {
         key(field, 1)
         for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))) }
     }
 
-    mutating func bytesField(_ field: UInt64, _ value: [UInt8]) {
+    public mutating func bytesField(_ field: UInt64, _ value: [UInt8]) {
         key(field, 2)
         varint(UInt64(value.count))
         bytes += value
     }
 
-    mutating func string(_ field: UInt64, _ value: String) { bytesField(field, Array(value.utf8)) }
+    public mutating func string(_ field: UInt64, _ value: String) { bytesField(field, Array(value.utf8)) }
 
-    mutating func message(_ field: UInt64, _ body: (inout PBWriter) -> Void) {
+    public mutating func message(_ field: UInt64, _ body: (inout PBWriter) -> Void) {
         var inner = PBWriter()
         body(&inner)
         bytesField(field, inner.bytes)
@@ -144,10 +185,10 @@ struct PBWriter {
 
 /// Test ids: trace `n` is 16 bytes ending in n (with a marker byte so it is never all zero),
 /// span `n` is 8 bytes.
-func traceID(_ n: Int) -> [UInt8] {
+public func traceID(_ n: Int) -> [UInt8] {
     [0xAB] + [UInt8](repeating: 0, count: 7) + withUnsafeBytes(of: UInt64(n).bigEndian) { Array($0) }
 }
 
-func spanID(_ n: Int) -> [UInt8] {
+public func spanID(_ n: Int) -> [UInt8] {
     withUnsafeBytes(of: UInt64(n + 1).bigEndian) { Array($0) }
 }
