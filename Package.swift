@@ -72,6 +72,7 @@ let package = Package(
         .target(name: "OTLPReceiver", dependencies: ["CollectorCore", "OTLPCodec", "Transport"], path: "Sources/Components/OTLPReceiver", swiftSettings: strict),
         .target(name: "BatchProcessor", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/BatchProcessor", swiftSettings: strict),
         .target(name: "ProbabilisticSampler", dependencies: ["CollectorCore", "OTLPCodec", "Sampling"], path: "Sources/Components/ProbabilisticSampler", swiftSettings: strict),
+        .target(name: "TailSampling", dependencies: ["CollectorCore", "OTLPCodec", "Sampling", "Patterns"], path: "Sources/Components/TailSampling", swiftSettings: strict),
         .target(name: "DebugExporter", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/DebugExporter", swiftSettings: strict),
         .target(name: "NopExporter", dependencies: ["CollectorCore"], path: "Sources/Components/NopExporter", swiftSettings: strict),
         .target(name: "HealthCheck", dependencies: ["CollectorCore", "Transport"], path: "Sources/Components/HealthCheck", swiftSettings: strict),
@@ -86,7 +87,7 @@ let package = Package(
         // Builds pipelines from config, runs them, reloads them, serves /metrics.
         .target(
             name: "CollectorService",
-            dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "ProbabilisticSampler", "DebugExporter", "HealthCheck",
+            dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "ProbabilisticSampler", "TailSampling", "DebugExporter", "HealthCheck",
                            "StoreExporter", "QueryAPI", "Store", "FileLogReceiver", "LokiExporter", "NopExporter"],
             swiftSettings: strict
         ),
@@ -106,6 +107,7 @@ let package = Package(
         .testTarget(name: "CollectorServiceTests", dependencies: ["CollectorService", "CollectorCore"]),
         .testTarget(name: "PatternsTests", dependencies: ["Patterns"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        .testTarget(name: "TailSamplingTests", dependencies: ["TailSampling", "CollectorCore", "CollectorTesting", "OTLPCodec"]),
         .testTarget(name: "ProbabilisticSamplerTests", dependencies: ["ProbabilisticSampler", "CollectorCore", "CollectorTesting", "OTLPCodec"], exclude: ["Fixtures"]),
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "CollectorTesting"]),
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto", "CollectorTesting"], exclude: ["Fixtures"]),

@@ -9,13 +9,14 @@ import OTLPReceiver
 import ProbabilisticSampler
 import QueryAPI
 import StoreExporter
+import TailSampling
 
 /// Every component type the collector knows. A factory reads its component's settings and
 /// builds it; adding a component is one line here.
 public enum ComponentCatalog {
     public static let factories: [any ComponentFactory] = [
         OTLPFactory(), FileLogFactory(),
-        BatchFactory(), ProbabilisticSamplerFactory(),
+        BatchFactory(), ProbabilisticSamplerFactory(), TailSamplingFactory(),
         DebugFactory(), StoreExporterFactory(), LokiFactory(), NopFactory(),
         HealthCheckFactory(), QueryFactory(),
     ]

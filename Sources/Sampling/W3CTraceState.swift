@@ -109,6 +109,24 @@ public struct W3CTraceState: Sendable, Equatable {
 
     public static func == (a: W3CTraceState, b: W3CTraceState) -> Bool { a.serialized == b.serialized }
 
+    /// The members of a W3C tracestate as OpenTelemetry's Go API (`trace.ParseTraceState`)
+    /// reads them: empty members skipped, spaces around members trimmed, every key and value
+    /// checked; nil when any member is invalid, a key repeats, or there are more than 32.
+    public static func members(_ text: String) -> [(key: String, value: String)]? {
+        var out: [(key: String, value: String)] = []
+        for raw in Array(text.utf8).split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true) {
+            let member = trimmingOWS(raw)
+            if member.isEmpty { continue }
+            guard let eq = member.firstIndex(of: UInt8(ascii: "=")) else { return nil }
+            let key = Array(member[member.startIndex..<eq]), value = Array(member[(eq + 1)...])
+            guard isValidKey(key), isValidValue(value) else { return nil }
+            let k = String(decoding: key, as: UTF8.self)
+            if out.contains(where: { $0.key == k }) { return nil }
+            out.append((k, String(decoding: value, as: UTF8.self)))
+        }
+        return out.count <= 32 ? out : nil
+    }
+
     // MARK: Syntax
 
     static func trimmingOWS(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
