@@ -1,6 +1,7 @@
 import CollectorCore
 import Dispatch
 import StoreExporter
+import TailSampling
 import Synchronization
 
 /// Runs a `CollectorConfig`: builds pipelines, receivers and extensions, reloads them, and
@@ -56,6 +57,7 @@ public final class Service: Sendable {
         self.stores = StoreRegistry(logger: logger.named("store"), metrics: metrics)
         host.provide(stores)
         host.provide(TextOutput { stdout.write($0) })
+        host.provide(HoldLogRegistry())
         ProcessMetrics.register(metrics)
     }
 

@@ -25,9 +25,9 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
 
     static func invalidPayload(_ reason: String) -> StoreError { StoreError(.invalidPayload(reason)) }
     static func invalidConfig(_ problems: [String]) -> StoreError { StoreError(.invalidConfig(problems)) }
-    static func corrupt(_ path: String, _ reason: String) -> StoreError { StoreError(.corrupt(path: path, reason: reason)) }
+    public static func corrupt(_ path: String, _ reason: String) -> StoreError { StoreError(.corrupt(path: path, reason: reason)) }
     static let closed = StoreError(.closed)
-    static func inUse(_ directory: String) -> StoreError { StoreError(.inUse(directory)) }
+    public static func inUse(_ directory: String) -> StoreError { StoreError(.inUse(directory)) }
 
     /// True when retrying the same operation cannot succeed.
     public var isPermanent: Bool {

@@ -2,17 +2,18 @@
 import Glibc
 #endif
 
-/// The one place where the store talks to the kernel.
+/// The one place where the store (and the tail sampler's span hold, which shares its file
+/// formats) talks to the kernel.
 ///
 /// Every call retries `EINTR` and turns any other failure into a ``StoreError`` that names the
 /// call and the path. Reads and writes loop until the whole range is done (short counts are
 /// normal for `pread`/`pwrite`). All functions are thread-safe: they only touch the
 /// descriptors and paths they are given.
-enum Sys {
+public enum Sys {
     /// Runs `body` until it does not fail with `EINTR`. A result of -1 throws, naming `call`
     /// and `path`.
     @discardableResult
-    static func call<R: BinaryInteger>(_ call: String, _ path: String, _ body: () -> R) throws(StoreError) -> R {
+    public static func call<R: BinaryInteger>(_ call: String, _ path: String, _ body: () -> R) throws(StoreError) -> R {
         while true {
             let result = body()
             if result != -1 { return result }
@@ -22,21 +23,21 @@ enum Sys {
         }
     }
 
-    static func describe(_ code: Int32) -> String {
+    public static func describe(_ code: Int32) -> String {
         String(cString: strerror(code))
     }
 
-    static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(StoreError) -> Int32 {
+    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(StoreError) -> Int32 {
         try call("open", path) { Glibc.open(path, flags | O_CLOEXEC, mode) }
     }
 
     /// Closes exactly once; not retried on `EINTR` (Linux releases the descriptor anyway).
-    static func close(_ fd: Int32) {
+    public static func close(_ fd: Int32) {
         _ = Glibc.close(fd)
     }
 
     /// Reads `buffer.count` bytes at `offset`; returns fewer only at end of file.
-    static func pread(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, path: String) throws(StoreError) -> Int {
+    public static func pread(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, path: String) throws(StoreError) -> Int {
         var done = 0
         while done < buffer.count {
             let n = try call("pread", path) {
@@ -49,7 +50,7 @@ enum Sys {
     }
 
     /// Writes all of `bytes` at `offset`.
-    static func pwrite(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64, path: String) throws(StoreError) {
+    public static func pwrite(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64, path: String) throws(StoreError) {
         var done = 0
         while done < bytes.count {
             let n = try call("pwrite", path) {
@@ -59,36 +60,36 @@ enum Sys {
         }
     }
 
-    static func fsync(_ fd: Int32, path: String) throws(StoreError) {
+    public static func fsync(_ fd: Int32, path: String) throws(StoreError) {
         try call("fsync", path) { Glibc.fsync(fd) }
     }
 
-    static func fdatasync(_ fd: Int32, path: String) throws(StoreError) {
+    public static func fdatasync(_ fd: Int32, path: String) throws(StoreError) {
         try call("fdatasync", path) { Glibc.fdatasync(fd) }
     }
 
-    static func ftruncate(_ fd: Int32, _ length: UInt64, path: String) throws(StoreError) {
+    public static func ftruncate(_ fd: Int32, _ length: UInt64, path: String) throws(StoreError) {
         try call("ftruncate", path) { Glibc.ftruncate(fd, off_t(length)) }
     }
 
     /// Size and modification time (unix ns) of an open file.
-    static func fstat(_ fd: Int32, path: String) throws(StoreError) -> (size: UInt64, modified: UInt64) {
+    public static func fstat(_ fd: Int32, path: String) throws(StoreError) -> (size: UInt64, modified: UInt64) {
         var st = stat()
         try call("fstat", path) { Glibc.fstat(fd, &st) }
         let modified = UInt64(max(0, st.st_mtim.tv_sec)) * 1_000_000_000 + UInt64(max(0, st.st_mtim.tv_nsec))
         return (UInt64(max(0, st.st_size)), modified)
     }
 
-    static func rename(_ from: String, _ to: String) throws(StoreError) {
+    public static func rename(_ from: String, _ to: String) throws(StoreError) {
         try call("rename", "\(from) -> \(to)") { Glibc.rename(from, to) }
     }
 
-    static func unlink(_ path: String) throws(StoreError) {
+    public static func unlink(_ path: String) throws(StoreError) {
         try call("unlink", path) { Glibc.unlink(path) }
     }
 
     /// Creates `path` and its missing parents (mode 0755); an existing directory is fine.
-    static func makeDirectories(_ path: String) throws(StoreError) {
+    public static func makeDirectories(_ path: String) throws(StoreError) {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for part in path.split(separator: "/") {
             prefix += part
@@ -101,7 +102,7 @@ enum Sys {
     }
 
     /// The names in a directory, without `.` and `..`.
-    static func list(_ path: String) throws(StoreError) -> [String] {
+    public static func list(_ path: String) throws(StoreError) -> [String] {
         guard let dir = opendir(path) else { throw StoreError.systemCall("opendir", path: path, errno: errno) }
         defer { closedir(dir) }
         var names: [String] = []
@@ -120,7 +121,7 @@ enum Sys {
     }
 
     /// Makes the directory's entries (created, renamed, removed files) durable.
-    static func fsyncDirectory(_ path: String) throws(StoreError) {
+    public static func fsyncDirectory(_ path: String) throws(StoreError) {
         let fd = try open(path, O_RDONLY | O_DIRECTORY)
         defer { close(fd) }
         try fsync(fd, path: path)
@@ -128,7 +129,7 @@ enum Sys {
 
     /// Takes an exclusive `flock` on `fd` without waiting; false when another descriptor holds
     /// it. The lock goes with the descriptor.
-    static func lockExclusively(_ fd: Int32, path: String) throws(StoreError) -> Bool {
+    public static func lockExclusively(_ fd: Int32, path: String) throws(StoreError) -> Bool {
         while true {
             if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
             let code = errno
@@ -139,7 +140,7 @@ enum Sys {
     }
 
     /// Maps `length` bytes of `fd` read-only and shared.
-    static func mapReadOnly(_ fd: Int32, length: Int, path: String) throws(StoreError) -> UnsafeRawPointer {
+    public static func mapReadOnly(_ fd: Int32, length: Int, path: String) throws(StoreError) -> UnsafeRawPointer {
         while true {
             let p = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0)
             if let p, p != UnsafeMutableRawPointer(bitPattern: -1) { return UnsafeRawPointer(p) }
@@ -149,12 +150,12 @@ enum Sys {
         }
     }
 
-    static func unmap(_ pointer: UnsafeRawPointer, length: Int) {
+    public static func unmap(_ pointer: UnsafeRawPointer, length: Int) {
         _ = munmap(UnsafeMutableRawPointer(mutating: pointer), length)
     }
 
     /// Wall-clock time in unix ns (the default store clock).
-    static func now() -> UInt64 {
+    public static func now() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)

@@ -11,12 +11,15 @@ final class TailHarness {
     let metrics = MetricsRegistry()
     var emitted: [TelemetryBatch] = []
 
-    init(policies: [PolicySettings], _ configure: (inout TailSamplingSettings) -> Void = { _ in }) throws {
+    init(policies: [PolicySettings], logs: HoldLogRegistry? = nil, clock: any MonotonicClock = FixedClock(0),
+         _ configure: (inout TailSamplingSettings) -> Void = { _ in }) throws {
         var s = TailSamplingSettings()
         s.decisionWait = 5 * second
         s.policies = policies
         configure(&s)
-        sampler = try TailSampler(settings: s, name: ComponentID(type: "tail_sampling"), metrics: metrics, logger: .discarding)
+        sampler = try TailSampler(settings: s, name: ComponentID(type: "tail_sampling"), metrics: metrics, logger: .discarding,
+                                  logs: logs, clock: clock)
+        try sampler.start()
     }
 
     func send(_ spans: [TestSpan], at now: UInt64, resource: [String: TestValue] = [:], token: AckToken? = nil) {
@@ -61,3 +64,9 @@ func span(_ trace: Int, _ n: Int, start: UInt64 = 1_000 * second, durationMs: UI
 func policy(_ name: String, _ kind: PolicySettings.Kind) -> PolicySettings { PolicySettings(name: name, kind: kind) }
 
 func hexID(_ n: Int) -> String { OTLPTraceID(bytes: traceID(n))!.description }
+
+struct FixedClock: MonotonicClock {
+    let value: UInt64
+    init(_ value: UInt64) { self.value = value }
+    func now() -> UInt64 { value }
+}

@@ -1,39 +1,50 @@
 import CollectorCore
 import OTLPCodec
+import Store
 
 /// The `tail_sampling` processor: holds each trace's spans for `decision_wait` after its first
 /// span arrived, then keeps or drops the whole trace by its policies (see `PolicyTree`).
 ///
 /// Design:
-/// - Spans are grouped by trace on the wire (`OTLPRequestLayout.write` per trace), and each
-///   trace's pieces are concatenated into one held request; policies are evaluated as spans
-///   arrive, so deciding needs no decoding.
+/// - Spans are grouped by trace on the wire (`OTLPRequestLayout.write` per trace); policies are
+///   evaluated as spans arrive, so a held trace costs its `TraceSummary` plus where its spans
+///   are: in memory (their bytes), or with `storage` in the write-ahead `HoldLog` (locations).
 /// - Traces are decided in arrival order when their wait is over (`nextDeadline` is the oldest
-///   trace's), in one emitted batch per timer run.
-/// - Bounded: when `num_traces` traces or `max_held_bytes` bytes are held, the oldest trace is
-///   decided at once with what it has, counted in
+///   trace's), the sampled ones emitted as one batch per timer run.
+/// - Bounded: when `num_traces` traces (or, in memory, `max_held_bytes` bytes) are held, the
+///   oldest trace is decided at once with what it has, counted in
 ///   `collectord_processor_tail_sampling_early_decisions_total{reason}`; nothing is dropped
 ///   undecided.
-/// - Late spans (their trace already decided) follow the decision: the decision caches
-///   (`decision_cache`), or without them the last `num_traces` decisions.
-/// - Acknowledgement: spans are in memory only, so a request is acknowledged once held (a
-///   crash loses what is held). Spans passed on at once (late spans of a sampled trace) keep
-///   their request's token.
+/// - Late spans (their trace already decided) follow the decision (`DecisionCache`).
+/// - Acknowledgement: in memory, a request is acknowledged once held (a crash loses what is
+///   held). With `storage`, once its spans are synced to the hold log; a sampled trace's frames
+///   stay in the log until the exporters acknowledged the emitted batch, so a crash at any point
+///   loses no acknowledged span (after a restart the log is replayed and every trace decided).
 /// - Reload: unchanged, the instance is kept with what it holds; changed, it hands its traces
-///   to the successor (`handOver`), which evaluates them with its own policies.
+///   to the successor (`handOver`), which evaluates them with its own policies (and takes over
+///   the same log when the storage directory is the same).
 ///
 /// Confined: called through `SerializedProcessor`.
 public final class TailSampler: HoldingProcessor {
     struct Held {
         var arrival: UInt64
         var summary = TraceSummary()
+        /// Memory hold: the trace's spans, as concatenated requests.
         var bytes: [UInt8] = []
+        /// Storage hold: where they are in the log.
+        var locations: [HoldLog.Location] = []
+
+        var isEmpty: Bool { bytes.isEmpty && locations.isEmpty }
+        var size: Int { bytes.count + locations.reduce(0) { $0 + Int($1.length) } }
     }
 
     let settings: TailSamplingSettings
     let policies: PolicyTree
     let metrics: TailSamplingMetrics
     private let logger: Logger
+    private let clock: any MonotonicClock
+    private let logs: HoldLogRegistry?
+    private(set) var log: HoldLog?
     private var held: [OTLPTraceID: Held] = [:]
     /// Trace ids in arrival order; entries of traces decided early are skipped when reached.
     private var order: [OTLPTraceID] = []
@@ -43,17 +54,59 @@ public final class TailSampler: HoldingProcessor {
     private var lastNow: UInt64 = 0
     let decisions: DecisionCache
 
-    public init(settings: TailSamplingSettings, name: ComponentID, metrics: MetricsRegistry, logger: Logger) throws {
+    public init(settings: TailSamplingSettings, name: ComponentID, metrics: MetricsRegistry, logger: Logger,
+                logs: HoldLogRegistry? = nil, clock: any MonotonicClock = SystemClock()) throws {
         self.settings = settings
         self.policies = try PolicyTree(settings)
         self.metrics = TailSamplingMetrics(name: name, registry: metrics)
         self.logger = logger
+        self.logs = logs
+        self.clock = clock
         self.decisions = DecisionCache(sampled: settings.sampledCacheSize, notSampled: settings.nonSampledCacheSize,
                                        fallback: settings.numTraces)
     }
 
     public var heldTraceCount: Int { held.count }
     public var heldByteCount: Int { heldBytes }
+    /// Span bytes held in memory (0 with storage, whatever is held).
+    public var memoryHeldBytes: Int { held.values.reduce(0) { $0 + $1.bytes.count } }
+
+    /// Opens the hold log (with `storage`) and takes back what a previous run left in it.
+    public func start() throws {
+        guard let directory = settings.storage else { return }
+        guard let logs else { throw ComponentError.permanent("tail_sampling storage needs a hold log registry") }
+        do {
+            log = try logs.acquire(directory)
+        } catch {
+            throw ComponentError.permanent("tail_sampling storage \(directory): \(error)")
+        }
+        let recovered = log!.takeRecovered()
+        guard !recovered.isEmpty else { return }
+        let now = clock.now()
+        lastNow = max(lastNow, now)
+        for r in recovered {
+            r.payload.withUnsafeBytes { raw in
+                observeAll(raw) { id, summary in
+                    if held[id] == nil {
+                        held[id] = Held(arrival: now)
+                        order.append(id)
+                    }
+                    held[id]!.summary.merge(summary)
+                    if held[id]!.locations.last != r.location { held[id]!.locations.append(r.location) }
+                }
+            }
+            heldBytes += Int(r.location.length)
+        }
+        metrics.recovered(held.count)
+        metrics.setHeld(traces: held.count, bytes: heldBytes)
+        logger.info("replayed \(held.count) held traces (\(recovered.count) records) from \(directory)")
+    }
+
+    public func shutdown() {
+        guard let directory = settings.storage, log != nil else { return }
+        log = nil
+        logs?.release(directory)
+    }
 
     public var nextDeadline: UInt64? {
         skipDecided()
@@ -68,6 +121,10 @@ public final class TailSampler: HoldingProcessor {
         let passOn: (bytes: [UInt8]?, count: Int)
         do {
             passOn = try batch.payload.withUnsafeBytes { raw in try hold(raw, now: now, emit: emit) }
+        } catch let error as StoreError {
+            logger.error("tail_sampling could not hold spans in \(settings.storage ?? ""): \(error)")
+            metrics.holdFailed()
+            return batch.complete(.retryable("tail_sampling hold: \(error)"))
         } catch {
             // The receivers validated the request; pass it on rather than lose it.
             logger.warn("could not read a batch for tail sampling (\(error)); passing it on undecided")
@@ -77,15 +134,16 @@ public final class TailSampler: HoldingProcessor {
         if passOn.count > 0 {
             emit(TelemetryBatch(signal: .traces, payload: passOn.bytes ?? batch.payload, itemCount: passOn.count, tokens: batch.tokens))
         } else {
-            batch.complete()   // held (in memory) or dropped by a cached decision
+            batch.complete()   // held (in memory, or synced to the log), or dropped by a cached decision
         }
-        while heldBytes > settings.maxHeldBytes, let oldest = oldestHeld() {
+        while log == nil, heldBytes > settings.maxHeldBytes, let oldest = oldestHeld() {
             decideNow([oldest], now: now, reason: "memory", emit: emit)
         }
     }
 
     /// Holds the spans of `raw` by trace; returns the spans to pass on at once (late spans of
-    /// sampled traces; nil bytes: the whole request).
+    /// sampled traces; nil bytes: the whole request). With storage, nothing changes before the
+    /// log has the spans (a failed write leaves the state as it was and throws).
     private func hold(_ raw: UnsafeRawBufferPointer, now: UInt64, emit: (TelemetryBatch) -> Void) throws -> (bytes: [UInt8]?, count: Int) {
         let layout = try OTLPRequestLayout(.traces, raw)
         let resourceBits = layout.resources.map {
@@ -104,6 +162,7 @@ public final class TailSampler: HoldingProcessor {
             groups[id, default: []].append(index)
         }
         var passOn: [Int] = []
+        var toHold: [(id: OTLPTraceID, indexes: [Int], piece: [UInt8])] = []
         for id in groupOrder {
             let indexes = groups[id]!
             if let decision = decisions.lookup(id) {
@@ -112,20 +171,44 @@ public final class TailSampler: HoldingProcessor {
                 if decision.sampled { passOn += indexes }
                 continue
             }
-            if held[id] == nil { admit(id, now: now, emit: emit) }
-            var trace = held.removeValue(forKey: id)!
-            for i in indexes {
+            toHold.append((id, indexes, layout.write(indexes, from: raw)))
+        }
+        let locations = try log?.append(toHold.map { ($0.piece, $0.indexes.count) })
+        for (k, entry) in toHold.enumerated() {
+            if held[entry.id] == nil { admit(entry.id, now: now, emit: emit) }
+            var trace = held.removeValue(forKey: entry.id)!
+            for i in entry.indexes {
                 policies.observe(fields[i], raw, resourceBits: resourceBits[layout.scopes[layout.items[i].scope].resource],
                                  into: &trace.summary)
             }
-            let piece = layout.write(indexes, from: raw)
-            trace.bytes.append(contentsOf: piece)
-            heldBytes += piece.count
-            held[id] = trace
+            if let locations {
+                trace.locations.append(locations[k])
+                heldBytes += Int(locations[k].length)
+            } else {
+                trace.bytes.append(contentsOf: entry.piece)
+                heldBytes += entry.piece.count
+            }
+            held[entry.id] = trace
         }
         if passOn.isEmpty { return (nil, 0) }
         if passOn.count == layout.items.count { return (nil, passOn.count) }
         return (layout.write(passOn.sorted(), from: raw), passOn.count)
+    }
+
+    /// Observes every span of a held request (a replay or a handover): `body` gets each
+    /// trace's summary of the spans found.
+    private func observeAll(_ raw: UnsafeRawBufferPointer, _ body: (OTLPTraceID, TraceSummary) -> Void) {
+        guard let layout = try? OTLPRequestLayout(.traces, raw) else { return }
+        let resourceBits = layout.resources.map { policies.resourceBits(raw, OTLPAttributes.list(raw, $0.resourceMessage, field: 1)) }
+        var summaries: [OTLPTraceID: TraceSummary] = [:]
+        var ids: [OTLPTraceID] = []
+        for item in layout.items {
+            guard let span = try? OTLPSpanFields(raw, item.payload) else { continue }
+            let id = OTLPTraceID(bytes: raw[span.traceID]) ?? OTLPTraceID(high: 0, low: 0)
+            if summaries[id] == nil { ids.append(id) }
+            policies.observe(span, raw, resourceBits: resourceBits[layout.scopes[item.scope].resource], into: &summaries[id, default: TraceSummary()])
+        }
+        for id in ids { body(id, summaries[id]!) }
     }
 
     /// Makes room for one more trace (deciding the oldest early when `num_traces` are held)
@@ -169,25 +252,55 @@ public final class TailSampler: HoldingProcessor {
     }
 
     /// Decides `ids` and emits the sampled ones as one batch. `reason` names an early decision.
+    /// With storage, the sampled traces' frames are resolved when the batch is acknowledged.
     func decideNow(_ ids: [OTLPTraceID], now: UInt64, reason: String?, emit: (TelemetryBatch) -> Void) {
         guard !ids.isEmpty else { return }
         var payload: [UInt8] = []
         var count = 0
+        var sampledIDs: [OTLPTraceID] = []
+        var sampledLocations: [HoldLog.Location] = []
         for id in ids {
             guard let trace = held.removeValue(forKey: id) else { continue }
-            heldBytes -= trace.bytes.count
+            heldBytes -= trace.size
             let (final, each) = policies.decide(trace.summary, traceID: id, now: now)
             metrics.decided(final, policies: each, early: reason)
             let sampled = final == .sampled
             decisions.record(id, sampled: sampled, at: now)
-            if sampled {
-                payload.append(contentsOf: trace.bytes)
-                count += trace.summary.spanCount
+            guard sampled else {
+                if let log, !trace.locations.isEmpty { log.resolve([id], trace.locations) }
+                continue
             }
+            if let log, !trace.locations.isEmpty {
+                do {
+                    payload.append(contentsOf: try log.read(trace.locations))
+                    sampledIDs.append(id)
+                    sampledLocations += trace.locations
+                } catch {
+                    logger.error("a sampled trace \(id) could not be read back from the hold: \(error)")
+                    metrics.holdFailed()
+                    log.resolve([id], trace.locations)
+                    continue
+                }
+            } else {
+                payload.append(contentsOf: trace.bytes)
+            }
+            count += trace.summary.spanCount
         }
         skipDecided()
         metrics.setHeld(traces: held.count, bytes: heldBytes)
-        if count > 0 { emit(TelemetryBatch(signal: .traces, payload: payload, itemCount: count)) }
+        guard count > 0 else { return }
+        var tokens: [AckToken] = []
+        if let log, !sampledIDs.isEmpty {
+            // Kept in the log until every exporter took the batch; after a crash before that,
+            // the replay decides (and sends) these traces again.
+            let logger = self.logger
+            let (ids, locations) = (sampledIDs, sampledLocations)
+            tokens = [AckToken { error in
+                if let error { logger.warn("sampled traces were not exported: \(error.message)") }
+                log.resolve(ids, locations)
+            }]
+        }
+        emit(TelemetryBatch(signal: .traces, payload: payload, itemCount: count, tokens: tokens))
     }
 
     /// Shutdown (or a reload that removes it): every held trace is decided now with what it has.
@@ -212,35 +325,60 @@ public final class TailSampler: HoldingProcessor {
         order = []
         orderHead = 0
         metrics.setHeld(traces: 0, bytes: 0)
-        next.adopt(traces)
+        next.adopt(traces, from: log)
         return true
     }
 
     /// Takes traces from a predecessor (older than this instance's own, so they go first in
-    /// the decision order); their spans are observed again by these policies.
-    private func adopt(_ traces: [(OTLPTraceID, Held)]) {
+    /// the decision order); their spans are observed again by these policies. Spans in another
+    /// hold (memory, or another directory) are moved into this one.
+    private func adopt(_ traces: [(OTLPTraceID, Held)], from previous: HoldLog?) {
         var adoptedOrder: [OTLPTraceID] = []
         for (id, trace) in traces {
-            var mine = held.removeValue(forKey: id) ?? Held(arrival: trace.arrival)
-            if mine.bytes.isEmpty { adoptedOrder.append(id) }
-            mine.arrival = min(mine.arrival, trace.arrival)
-            trace.bytes.withUnsafeBytes { raw in
-                guard let layout = try? OTLPRequestLayout(.traces, raw) else { return }
-                let resourceBits = layout.resources.map {
-                    policies.resourceBits(raw, OTLPAttributes.list(raw, $0.resourceMessage, field: 1))
-                }
-                for item in layout.items {
-                    guard let span = try? OTLPSpanFields(raw, item.payload) else { continue }
-                    policies.observe(span, raw, resourceBits: resourceBits[layout.scopes[item.scope].resource], into: &mine.summary)
+            var bytes = trace.bytes
+            var locations = trace.locations
+            if let previous, !locations.isEmpty, previous !== log {
+                bytes = (try? previous.read(locations)) ?? []
+                previous.resolve([id], locations)
+                locations = []
+            }
+            if let log, !bytes.isEmpty {
+                do {
+                    locations += try log.append([(bytes, trace.summary.spanCount)])
+                    bytes = []
+                } catch {
+                    logger.error("a handed-over trace could not be written to the hold: \(error); kept in memory")
                 }
             }
-            mine.bytes.append(contentsOf: trace.bytes)
-            heldBytes += trace.bytes.count
+            var mine = held.removeValue(forKey: id) ?? Held(arrival: trace.arrival)
+            if mine.isEmpty { adoptedOrder.append(id) }
+            mine.arrival = min(mine.arrival, trace.arrival)
+            let observe: (UnsafeRawBufferPointer) -> Void = { raw in
+                self.observeAll(raw) { traceID, summary in if traceID == id { mine.summary.merge(summary) } }
+            }
+            if !bytes.isEmpty {
+                bytes.withUnsafeBytes(observe)
+            } else if let log, let stored = try? log.read(locations) {
+                stored.withUnsafeBytes(observe)
+            }
+            mine.bytes += bytes
+            mine.locations += locations
+            heldBytes += bytes.count + locations.reduce(0) { $0 + Int($1.length) }
             held[id] = mine
         }
         order = adoptedOrder + order[orderHead...].filter { held[$0] != nil && !adoptedOrder.contains($0) }
         orderHead = 0
         metrics.handedOver(traces.count)
         metrics.setHeld(traces: held.count, bytes: heldBytes)
+    }
+}
+
+extension TraceSummary {
+    /// Adds the spans `other` summarizes (latency windows recombined; their bits as they are).
+    mutating func merge(_ other: TraceSummary) {
+        bits |= other.bits
+        spanCount += other.spanCount
+        if other.minStart != 0, minStart == 0 || other.minStart < minStart { minStart = other.minStart }
+        if other.maxEnd != 0, other.maxEnd > maxEnd { maxEnd = other.maxEnd }
     }
 }

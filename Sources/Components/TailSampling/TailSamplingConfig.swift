@@ -217,6 +217,6 @@ public struct TailSamplingFactory: ProcessorFactory {
 extension TailSamplingFactory {
     public func makeProcessor(_ settings: any ComponentSettings, context: ComponentContext) throws -> any Processor {
         try TailSampler(settings: try context.settings(settings, as: TailSamplingSettings.self), name: context.id,
-                        metrics: context.metrics, logger: context.logger)
+                        metrics: context.metrics, logger: context.logger, logs: context.host.service(HoldLogRegistry.self))
     }
 }

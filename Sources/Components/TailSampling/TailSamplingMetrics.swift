@@ -12,6 +12,8 @@ final class TailSamplingMetrics {
     private var releases: [Bool: Counter] = [:]
     private let newTraces: Counter
     private let handovers: Counter
+    private let replayed: Counter
+    private let holdFailures: Counter
     private let onMemory: Gauge
     private let heldBytes: Gauge
     private let lateSpanAge: Histogram
@@ -33,10 +35,16 @@ final class TailSamplingMetrics {
         evaluationErrors = registry.counter(p + "sampling_policy_evaluation_error_total", help: "Count of sampling policy evaluation errors", labels: labels)
         handovers = registry.counter("collectord_processor_tail_sampling_handed_over_traces_total",
                                      help: "Held traces taken over from the instance this one replaced in a reload", labels: labels)
+        replayed = registry.counter("collectord_processor_tail_sampling_replayed_traces_total",
+                                    help: "Held traces found in the storage hold at start (left by a previous run)", labels: labels)
+        holdFailures = registry.counter("collectord_processor_tail_sampling_hold_failures_total",
+                                        help: "Writes to or reads from the storage hold that failed (the request was refused, or a sampled trace lost)", labels: labels)
         heldBytes = registry.gauge("collectord_processor_tail_sampling_held_bytes", help: "Span bytes held while their traces wait for a decision", labels: labels)
     }
 
     func newTrace() { newTraces.increment() }
+    func recovered(_ n: Int) { replayed.add(n) }
+    func holdFailed() { holdFailures.increment() }
     func handedOver(_ n: Int) { handovers.add(n) }
 
     func setHeld(traces: Int, bytes: Int) {
