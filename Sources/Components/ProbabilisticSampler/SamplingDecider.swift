@@ -58,7 +58,8 @@ struct SamplingDecider: Sendable {
         let hashed32 = FNV1a.hash32(seedBytes, bytes)
         let hashed = UInt64(hashed32 & (hashBuckets - 1))
         let rprime14 = UInt64(hashBuckets) - 1 - hashed
-        let unused18 = UInt64(hashed32 >> 14)
+        // Upstream's "unused 18 bits" are `hashed32 >> (32 - 14)`: kept exactly as it computes them.
+        let unused18 = UInt64(hashed32 >> 18)
         let mixed28 = unused18 ^ (unused18 << 10)
         return SamplingRandomness(unsigned: (rprime14 << 42) | (mixed28 << 14) | hashed)!
     }
