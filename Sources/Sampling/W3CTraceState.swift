@@ -36,7 +36,8 @@ public struct W3CTraceState: Sendable, Equatable {
         guard bytes.count <= 1024 else { throw ParseError(reason: "tracestate is longer than 1024 bytes") }
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
         let members = bytes.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
-        guard members.count <= 32 else { throw ParseError(reason: "tracestate has more than 32 members") }
+        // As pkg/sampling: the 32nd member is already refused.
+        guard members.count < 32 else { throw ParseError(reason: "tracestate has 32 or more members") }
         for raw in members {
             let member = Self.trimmingOWS(raw)
             guard let eq = member.firstIndex(of: UInt8(ascii: "=")) else {
@@ -124,7 +125,7 @@ public struct W3CTraceState: Sendable, Equatable {
             if out.contains(where: { $0.key == k }) { return nil }
             out.append((k, String(decoding: value, as: UTF8.self)))
         }
-        return out.count <= 32 ? out : nil
+        return out.count <= 32 ? out : nil  // otel-go's ParseTraceState allows 32
     }
 
     // MARK: Syntax
