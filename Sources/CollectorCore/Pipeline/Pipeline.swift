@@ -74,7 +74,9 @@ public final class Pipeline: @unchecked Sendable {
         func consume(_ batch: TelemetryBatch) throws(ComponentError) { try pipeline.offer(batch) }
     }
 
-    /// Starts the exporters (throws the first start error).
+    /// Starts the exporters (throws the first start error), then arms the processors' timer:
+    /// a processor may hold data from the start (a replayed tail-sampling hold, or a processor
+    /// kept from the previous config) with no batch coming to wake the pipeline.
     public func start() throws {
         for stage in exporters {
             try stage.exporter.start()
@@ -83,6 +85,7 @@ public final class Pipeline: @unchecked Sendable {
                 self.schedule()
             }
         }
+        schedule()
     }
 
     func offer(_ batch: TelemetryBatch) throws(ComponentError) {
