@@ -80,7 +80,7 @@ public final class Service: Sendable {
             throw error
         }
         let oldPipelines = current.pipelines
-        let successors = successors(from: current.processors, to: processors)
+        let successors = successors(from: current.processors, to: processors, pipelines: pipelines)
         current.pipelines = pipelines
         current.processors = processors
         current.config = config
@@ -159,14 +159,15 @@ public final class Service: Sendable {
 
     /// For the old pipelines' shutdown: which processors run on, and which successor takes a
     /// replaced processor's held data (same pipeline and id, new settings).
-    private func successors(from old: ProcessorMap, to new: ProcessorMap) -> ProcessorSuccessors {
+    private func successors(from old: ProcessorMap, to new: ProcessorMap, pipelines: [Pipeline]) -> ProcessorSuccessors {
         var result = ProcessorSuccessors()
         for (key, entry) in old {
             guard let next = new[key] else { continue }
             if next.processor === entry.processor {
                 result.kept.insert(ObjectIdentifier(entry.processor))
             } else {
-                result.replacements[ObjectIdentifier(entry.processor)] = next.processor
+                let pipeline = pipelines.first { $0.name == key.pipeline }
+                result.replacements[ObjectIdentifier(entry.processor)] = (next.processor, { pipeline?.wake() })
             }
         }
         return result

@@ -66,6 +66,9 @@ public final class Pipeline: @unchecked Sendable {
         ]
     }
 
+    /// Runs a drain soon (which re-arms the processors' timer).
+    public func wake() { schedule() }
+
     /// What receivers hand batches to.
     public var entry: any Consumer { Entry(pipeline: self) }
 
@@ -163,8 +166,9 @@ public final class Pipeline: @unchecked Sendable {
             let id = ObjectIdentifier(p)
             if successors.kept.contains(id) { continue }
             if let next = successors.replacements[id], let holding = p as? any HoldingProcessor,
-               holding.handOver(to: next, now: now) {
+               holding.handOver(to: next.processor, now: now) {
                 logger.info("processor \(i) handed what it holds to its successor")
+                next.wake()   // its pipeline re-arms its timer for the data it now holds
                 continue
             }
             p.flush { out in run(out, from: i + 1) }
@@ -252,6 +256,6 @@ public final class Pipeline: @unchecked Sendable {
 /// (the service wraps every processor it builds).
 public struct ProcessorSuccessors: @unchecked Sendable {
     public var kept: Set<ObjectIdentifier> = []
-    public var replacements: [ObjectIdentifier: any Processor] = [:]
+    public var replacements: [ObjectIdentifier: (processor: any Processor, wake: @Sendable () -> Void)] = [:]
     public init() {}
 }
