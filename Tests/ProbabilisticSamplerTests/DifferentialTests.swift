@@ -8,8 +8,9 @@ import Testing
 /// The sampler against an independent reimplementation in Python (the test clients'
 /// `sampling_reference.py`, written from upstream's source by another hand): 100,000 random
 /// trace ids per configuration, with a mix of arriving tracestates, must give exactly the same
-/// kept set and the same tracestate text on every kept span.
-@Suite struct DifferentialTests {
+/// kept set and the same tracestate text on every kept span. Serialized: one Python process
+/// at a time, so the rest of the suite is not starved on two cores.
+@Suite(.serialized) struct DifferentialTests {
     static let configurations: [(ProbabilisticSamplerSettings.Mode, Float, UInt32, Int, Bool)] = [
         (.hashSeed, 25, 0, 4, true), (.hashSeed, 10, 22, 4, true), (.hashSeed, 66.6, 4_000_000, 4, false),
         (.proportional, 25, 0, 4, true), (.proportional, 1, 0, 6, false), (.equalizing, 33.3, 0, 3, true),
