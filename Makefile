@@ -4,6 +4,7 @@
 #   make test    install missing system packages, set up .venv, build with tests, swift test
 #   make bench   release build + Benchmarks/load.sh (h2load against a local collectord)
 #   make bench-filelog  release build + Benchmarks/filelog.sh (tail 1.1 GiB of JSON lines; EXPORTER=nop|loki)
+#   make bench-sampling release build + Benchmarks/sampling.sh (plain, head and tail sampling, the 200k-trace hold)
 #
 # Variables you may override: SWIFT, PYTHON, CONFIG, SWIFT_BUILD_FLAGS, SWIFT_TEST_FLAGS.
 
@@ -33,7 +34,7 @@ APT_PACKAGES := \
 	pkg-config protobuf-compiler protobuf-c-compiler nghttp2-client prometheus \
 	python3-venv curl
 
-.PHONY: build run test deps venv bench bench-filelog clean distclean help
+.PHONY: build run test deps venv bench bench-filelog bench-sampling clean distclean help
 
 help:
 	@echo "targets: build (release), run, test, bench, bench-filelog, deps, venv, clean, distclean"
@@ -81,6 +82,9 @@ bench: deps venv build
 
 bench-filelog: deps build
 	Benchmarks/filelog.sh
+
+bench-sampling: deps venv build
+	Benchmarks/sampling.sh
 
 clean:
 	rm -rf .build data Benchmarks/out
