@@ -30,8 +30,26 @@ public struct OTLPSpanFields: Sendable {
     /// `status.code`: 0 unset, 1 ok, 2 error.
     public var statusCode = 0
 
+    public init() {}
+
     /// Reads the span at `payload` of `bytes`.
     public init(_ bytes: UnsafeRawBufferPointer, _ payload: Range<Int>) throws(OTLPDecodeError) {
+        try read(bytes, payload)
+    }
+
+    /// Reads the span at `payload` into this value, reusing its attribute list's storage (hot
+    /// paths read every span of a batch into one value).
+    public mutating func read(_ bytes: UnsafeRawBufferPointer, _ payload: Range<Int>) throws(OTLPDecodeError) {
+        traceID = 0..<0
+        spanID = 0..<0
+        traceState = 0..<0
+        parentSpanID = 0..<0
+        name = 0..<0
+        kind = 0
+        startTimeUnixNano = 0
+        endTimeUnixNano = 0
+        attributes.removeAll(keepingCapacity: true)
+        statusCode = 0
         do throws(ProtoWire.WireError) {
             var reader = ProtoWire.Reader(bytes, range: payload)
             while let field = try reader.next() {
@@ -109,11 +127,19 @@ public enum OTLPAttributes {
         return value
     }
 
-    /// The value of the first attribute named `key` among `keyValues`, or nil.
+    /// The value of the first attribute named `key` among `keyValues`, or nil. Values are only
+    /// decoded for the attribute whose key matches.
     public static func find(_ bytes: UnsafeRawBufferPointer, _ keyValues: [Range<Int>], key: [UInt8]) -> OTLPValue? {
         for kv in keyValues {
-            let (k, v) = read(bytes, kv)
-            if equal(bytes, k, key) { return v }
+            var valueRange: Range<Int>?
+            var keyMatches = false
+            var reader = ProtoWire.Reader(bytes, range: kv)
+            while let field = try? reader.next() {
+                guard field.wireType == .lengthDelimited else { continue }
+                if field.number == 1 { keyMatches = equal(bytes, field.payload, key) }
+                if field.number == 2 { valueRange = field.payload }
+            }
+            if keyMatches { return valueRange.map { anyValue(bytes, $0) } ?? .other }
         }
         return nil
     }

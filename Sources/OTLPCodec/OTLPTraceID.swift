@@ -37,7 +37,7 @@ public struct OTLPTraceID: Sendable, Hashable, Comparable, CustomStringConvertib
     }
 
     /// The id at `range` of `bytes` when that is a valid id (16 bytes, not all zero).
-    init?(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
+    public init?(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
         guard range.count == 16 else { return nil }
         let high = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: range.lowerBound, as: UInt64.self))
         let low = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: range.lowerBound + 8, as: UInt64.self))

@@ -135,13 +135,15 @@ func frexpExponent(_ x: Double) -> Int {
 
 /// FNV-1a hashes (Go's hash/fnv), as the OTel Collector's samplers use them.
 public enum FNV1a {
+    public static let offset32: UInt32 = 2_166_136_261
+
+    @inline(__always)
+    public static func step32(_ h: UInt32, _ b: UInt8) -> UInt32 { (h ^ UInt32(b)) &* 16_777_619 }
+
     public static func hash32(_ parts: [UInt8]...) -> UInt32 {
-        var h: UInt32 = 2_166_136_261
+        var h = offset32
         for part in parts {
-            for b in part {
-                h ^= UInt32(b)
-                h = h &* 16_777_619
-            }
+            for b in part { h = step32(h, b) }
         }
         return h
     }

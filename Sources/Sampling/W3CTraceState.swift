@@ -18,9 +18,10 @@ public struct W3CTraceState: Sendable, Equatable {
 
     /// `rv`; setting it writes its canonical text (a parsed one is written back as it came).
     public var randomness: SamplingRandomness? {
-        didSet { rvalue = randomness?.rvalue ?? "" }
+        didSet { parsedRvalue = nil }
     }
-    private var rvalue = ""
+    /// The `rv` text as it arrived, while `randomness` is the parsed one.
+    private var parsedRvalue: String?
     public var threshold: SamplingThreshold?
     /// The `th` text as it arrived (kept verbatim when the threshold is not changed).
     public private(set) var tvalue = ""
@@ -69,7 +70,7 @@ public struct W3CTraceState: Sendable, Equatable {
             case "rv":
                 guard let r = SamplingRandomness(rvalue: text) else { throw ParseError(reason: "r-value must have 14 hex digits") }
                 randomness = r
-                rvalue = text
+                parsedRvalue = text
             case "th":
                 guard let t = SamplingThreshold(tvalue: text) else { throw ParseError(reason: "t-value must have 1 to 14 hex digits") }
                 threshold = t
@@ -99,7 +100,7 @@ public struct W3CTraceState: Sendable, Equatable {
 
     public var serialized: String {
         var ot: [String] = []
-        if !rvalue.isEmpty { ot.append("rv:" + rvalue) }
+        if let rv = parsedRvalue ?? randomness?.rvalue { ot.append("rv:" + rv) }
         if !tvalue.isEmpty { ot.append("th:" + tvalue) }
         for (k, v) in otelExtra { ot.append(k + ":" + v) }
         var members: [String] = []

@@ -39,7 +39,7 @@ final class TailHarness {
                 let layout = try! OTLPRequestLayout(.traces, raw)
                 return layout.items.map { item in
                     let span = try! OTLPSpanFields(raw, item.payload)
-                    return OTLPTraceID(bytes: raw[span.traceID])!.description
+                    return OTLPTraceID(raw, span.traceID)!.description
                 }
             }
         }

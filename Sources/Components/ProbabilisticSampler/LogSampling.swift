@@ -37,6 +37,8 @@ extension ProbabilisticSampler {
         var kept: [Int] = []
         kept.reserveCapacity(layout.items.count)
         var replacements: [Int: [UInt8]] = [:]
+        var tally = DecisionTally()
+        defer { tally.flush(into: self, .logs) }
         for (index, item) in layout.items.enumerated() {
             let (traceID, attributes) = Self.recordFields(raw, item.payload)
             var failed = false
@@ -82,7 +84,7 @@ extension ProbabilisticSampler {
             }
             let result = decider.decide(randomness: randomness, carrier: &carrier, failed: failed,
                                         priority: logPriority(attributes, raw))
-            count(.logs, policy: result.policy, sampled: result.sampled)
+            tally.add(result.policy, result.sampled)
             guard result.sampled else { continue }
             kept.append(index)
             if let carrier, carrier.writeThreshold || carrier.writeRandomness {

@@ -50,17 +50,17 @@ public final class ProbabilisticSampler: Processor {
         emit(TelemetryBatch(signal: batch.signal, payload: bytes, itemCount: count, tokens: batch.tokens))
     }
 
-    /// Counts one decision (`otelcol_processor_probabilistic_sampler_count_{traces,logs}_sampled`).
-    func count(_ signal: Signal, policy: String, sampled: Bool) {
+    /// Counts `n` decisions (`otelcol_processor_probabilistic_sampler_count_{traces,logs}_sampled`).
+    func count(_ signal: Signal, policy: String, sampled: Bool, _ n: Int) {
         let key = "\(signal.rawValue)|\(policy)|\(sampled)"
-        if let counter = counters[key] { return counter.increment() }
+        if let counter = counters[key] { return counter.add(n) }
         let item = signal == .traces ? "traces" : "logs"
         let counter = metrics.counter(
             "otelcol_processor_probabilistic_sampler_count_\(item)_sampled_total",
             help: "Count of \(item) that were sampled or not",
             labels: [("processor", name), ("policy", policy), ("sampled", sampled ? "true" : "false")])
         counters[key] = counter
-        counter.increment()
+        counter.add(n)
     }
 
     /// Writes the kept items when anything changed; nil means "the request as it was".
@@ -69,5 +69,22 @@ public final class ProbabilisticSampler: Processor {
         if kept.count == layout.items.count && replacements.isEmpty { return nil }
         if kept.isEmpty { return ([], 0) }
         return (layout.write(kept, from: raw) { replacements[$0] }, kept.count)
+    }
+}
+
+/// A batch's decisions counted by policy and outcome, added to the counters once per batch.
+struct DecisionTally {
+    private var entries: [(policy: String, sampled: Bool, n: Int)] = []
+
+    mutating func add(_ policy: String, _ sampled: Bool) {
+        for i in entries.indices where entries[i].sampled == sampled && entries[i].policy == policy {
+            entries[i].n += 1
+            return
+        }
+        entries.append((policy, sampled, 1))
+    }
+
+    func flush(into sampler: ProbabilisticSampler, _ signal: Signal) {
+        for e in entries { sampler.count(signal, policy: e.policy, sampled: e.sampled, e.n) }
     }
 }

@@ -54,8 +54,15 @@ struct SamplingDecider: Sendable {
     /// `randomnessFromBytes`: the 14-bit FNV-1a-32 hash of seed and bytes, spread over 56 bits
     /// so that `R >= T` decides as the original `hash < scaledRate` did.
     static func hashedRandomness(_ bytes: [UInt8], seed: UInt32) -> SamplingRandomness {
-        let seedBytes = withUnsafeBytes(of: seed.littleEndian) { Array($0) }
-        let hashed32 = FNV1a.hash32(seedBytes, bytes)
+        bytes.withUnsafeBytes { hashedRandomness($0, seed: seed) }
+    }
+
+    /// Same, over borrowed bytes (a span's trace id in place).
+    static func hashedRandomness(_ bytes: UnsafeRawBufferPointer, seed: UInt32) -> SamplingRandomness {
+        var h = FNV1a.offset32
+        withUnsafeBytes(of: seed.littleEndian) { for b in $0 { h = FNV1a.step32(h, b) } }
+        for b in bytes { h = FNV1a.step32(h, b) }
+        let hashed32 = h
         let hashed = UInt64(hashed32 & (hashBuckets - 1))
         let rprime14 = UInt64(hashBuckets) - 1 - hashed
         // Upstream's "unused 18 bits" are `hashed32 >> (32 - 14)`: kept exactly as it computes them.

@@ -14,9 +14,12 @@ extension ProbabilisticSampler {
         var kept: [Int] = []
         kept.reserveCapacity(layout.items.count)
         var replacements: [Int: [UInt8]] = [:]
+        var span = OTLPSpanFields()
+        var tally = DecisionTally()
+        defer { tally.flush(into: self, .traces) }
         for (index, item) in layout.items.enumerated() {
-            let span = try OTLPSpanFields(raw, item.payload)
-            let (sampled, newTraceState) = decide(span, raw)
+            try span.read(raw, item.payload)
+            let (sampled, newTraceState) = decide(span, raw, &tally)
             guard sampled else { continue }
             kept.append(index)
             if let newTraceState {
@@ -29,10 +32,12 @@ extension ProbabilisticSampler {
 
     /// The decision for one span and, when kept with changed sampling information, its new
     /// tracestate text.
-    func decide(_ span: OTLPSpanFields, _ raw: UnsafeRawBufferPointer) -> (Bool, String?) {
-        let traceID = span.traceID.count == 16 && !raw[span.traceID].allSatisfy({ $0 == 0 }) ? Array(raw[span.traceID]) : nil
-        let text = OTLPAttributes.string(raw, span.traceState)
-        var parsed: W3CTraceState? = try? W3CTraceState(parsing: text)
+    func decide(_ span: OTLPSpanFields, _ raw: UnsafeRawBufferPointer, _ tally: inout DecisionTally) -> (Bool, String?) {
+        // Borrowed in place: generic slices of the buffer are slow here.
+        let id = OTLPTraceID(raw, span.traceID)
+        let traceID = id.map { _ in UnsafeRawBufferPointer(rebasing: raw[span.traceID]) }
+        let text = span.traceState.isEmpty ? "" : OTLPAttributes.string(raw, span.traceState)
+        var parsed: W3CTraceState? = text.isEmpty ? W3CTraceState() : try? W3CTraceState(parsing: text)
         var failed = parsed == nil
         var randomness = SamplingDecider.NamedRandomness.missing
         switch decider.kind {
@@ -52,13 +57,14 @@ extension ProbabilisticSampler {
         case .equalizing, .proportional:
             if let rv = parsed?.randomness {
                 randomness = .init(name: "sampling_randomness", value: rv)
-            } else if parsed != nil, let traceID {
-                randomness = .init(name: "trace_id_w3c", value: SamplingRandomness(traceIDLow7: traceID))
+            } else if parsed != nil, let id {
+                // The last 7 bytes of the id.
+                randomness = .init(name: "trace_id_w3c", value: SamplingRandomness(unsigned: id.low & 0x00FF_FFFF_FFFF_FFFF)!)
             }
         }
         let result = decider.decide(randomness: randomness, carrier: &parsed, failed: failed,
                                     priority: spanPriority(span, raw))
-        count(.traces, policy: result.policy, sampled: result.sampled)
+        tally.add(result.policy, result.sampled)
         guard result.sampled else { return (false, nil) }
         guard result.changed, let parsed else { return (true, nil) }
         let serialized = parsed.serialized

@@ -14,6 +14,15 @@ public enum Decision: Sendable, Equatable {
         }
     }
 
+    /// 0 sampled, 1 not sampled, 2 dropped (the metric label sets).
+    var labelIndex: Int {
+        switch self {
+        case .sampled, .invertSampled: 0
+        case .notSampled, .invertNotSampled: 1
+        case .dropped: 2
+        }
+    }
+
     /// Combines the top-level policies' decisions as upstream's `makeDecision`: any dropped
     /// drops; else any inverted not-sampled drops; else any sampled samples; else inverted
     /// sampled samples when no policy said not-sampled; else not sampled.

@@ -118,10 +118,12 @@ public final class HoldLog: Sendable {
                 while let frame = BlockFrame.parse(UnsafeRawBufferPointer(rebasing: raw[offset...])) {
                     let payload = Array(raw[(offset + frame.payload.lowerBound)..<(offset + frame.payload.upperBound)])
                     if frame.flags == Self.decidedFlag {
-                        var i = 0
-                        while i + 16 <= payload.count {
-                            if let id = OTLPTraceID(bytes: payload[i..<(i + 16)]) { decided.insert(id) }
-                            i += 16
+                        payload.withUnsafeBytes { ids in
+                            var i = 0
+                            while i + 16 <= ids.count {
+                                if let id = OTLPTraceID(ids, i..<(i + 16)) { decided.insert(id) }
+                                i += 16
+                            }
                         }
                     } else {
                         let location = Location(segment: seq, offset: UInt64(offset), length: UInt32(frame.length))

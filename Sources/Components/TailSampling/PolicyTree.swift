@@ -52,6 +52,11 @@ final class PolicyTree {
     private(set) var leaves: [Leaf] = []
     /// Drop policies first, then the others, in config order (as upstream evaluates them).
     private(set) var policies: [Top] = []
+    /// The attribute checks (numeric, string, boolean) with their keys, and their bits.
+    private var attributeLeaves: [(Int, [UInt8])] = []
+    private var attributeMask: UInt64 = 0
+    /// The other span checks (status, trace_state, latency).
+    private var spanLeaves: [Int] = []
     private var buckets: [TokenBucket] = []
     private var composites: [CompositeBudget] = []
     let sampleOnFirstMatch: Bool
@@ -61,6 +66,15 @@ final class PolicyTree {
         let ordered = settings.policies.filter { if case .drop = $0.kind { true } else { false } }
             + settings.policies.filter { if case .drop = $0.kind { false } else { true } }
         for p in ordered { policies.append(Top(name: p.name, node: try compile(p))) }
+        for (i, leaf) in leaves.enumerated() {
+            switch leaf {
+            case .numeric(let key, _, _), .boolean(let key, _), .string(let key, _, _):
+                attributeLeaves.append((i, key))
+                attributeMask |= 1 << UInt64(i)
+            default:
+                spanLeaves.append(i)
+            }
+        }
     }
 
     private func compile(_ p: PolicySettings) throws -> Node {
@@ -118,11 +132,7 @@ final class PolicyTree {
 
     /// The bits of the resource-level checks for the resource whose attributes are `attributes`.
     func resourceBits(_ raw: UnsafeRawBufferPointer, _ attributes: [Range<Int>]) -> UInt64 {
-        var bits: UInt64 = 0
-        for (i, leaf) in leaves.enumerated() where leaf.readsResource {
-            if matchesAttributes(leaf, raw, attributes, resource: true) { bits |= 1 << UInt64(i) }
-        }
-        return bits
+        attributeBits(raw, attributes, resource: true, known: 0)
     }
 
     /// Adds one span to `summary`: its checks' bits, the time window, the count.
@@ -135,10 +145,12 @@ final class PolicyTree {
         if span.endTimeUnixNano != 0, summary.maxEnd == 0 || span.endTimeUnixNano > summary.maxEnd {
             summary.maxEnd = span.endTimeUnixNano
         }
-        for (i, leaf) in leaves.enumerated() where summary.bits & (1 << UInt64(i)) == 0 {
+        if attributeMask & ~summary.bits != 0, !span.attributes.isEmpty {
+            summary.bits |= attributeBits(raw, span.attributes, resource: false, known: summary.bits)
+        }
+        for i in spanLeaves where summary.bits & (1 << UInt64(i)) == 0 {
             let hit: Bool
-            switch leaf {
-            case .numeric, .string, .boolean: hit = matchesAttributes(leaf, raw, span.attributes, resource: false)
+            switch leaves[i] {
             case .status(let codes): hit = codes.contains(span.statusCode)
             case .traceState(let key, let values):
                 hit = !span.traceState.isEmpty && W3CTraceState.members(OTLPAttributes.string(raw, span.traceState))?
@@ -146,25 +158,40 @@ final class PolicyTree {
             case .latency(let lower, let upper):
                 let ms = (Int64(bitPattern: summary.maxEnd) &- Int64(bitPattern: summary.minStart)) / 1_000_000
                 hit = upper == 0 ? ms >= lower : (lower < ms && ms <= upper)
+            default: hit = false
             }
             if hit { summary.bits |= 1 << UInt64(i) }
         }
     }
 
-    /// Upstream's attribute reads: `Int()` is 0 and `Bool()` false for other types; `Str()` is
-    /// "" for non-strings, matched as such on resources and skipped on spans.
-    private func matchesAttributes(_ leaf: Leaf, _ raw: UnsafeRawBufferPointer, _ attributes: [Range<Int>], resource: Bool) -> Bool {
+    /// The attribute checks' bits for one attribute list, in one pass over it: each check looks
+    /// at the first attribute with its key (pdata's `Get`); checks in `known` are skipped.
+    /// Upstream's reads: `Int()` is 0 and `Bool()` false for other types; `Str()` is "" for
+    /// non-strings, matched as such on resources and skipped on spans.
+    private func attributeBits(_ raw: UnsafeRawBufferPointer, _ attributes: [Range<Int>], resource: Bool, known: UInt64) -> UInt64 {
+        var bits: UInt64 = 0
+        var settled = known & attributeMask
+        for kv in attributes {
+            guard settled != attributeMask else { break }
+            let (key, value) = OTLPAttributes.read(raw, kv)
+            for (i, leafKey) in attributeLeaves where settled & (1 << UInt64(i)) == 0 {
+                guard OTLPAttributes.equal(raw, key, leafKey) else { continue }
+                settled |= 1 << UInt64(i)
+                if matches(leaves[i], raw, value, resource: resource) { bits |= 1 << UInt64(i) }
+            }
+        }
+        return bits
+    }
+
+    private func matches(_ leaf: Leaf, _ raw: UnsafeRawBufferPointer, _ v: OTLPValue, resource: Bool) -> Bool {
         switch leaf {
-        case .numeric(let key, let min, let max):
-            guard let v = OTLPAttributes.find(raw, attributes, key: key) else { return false }
+        case .numeric(_, let min, let max):
             let n: Int64 = if case .int(let i) = v { i } else { 0 }
             return n >= min && n <= max
-        case .boolean(let key, let value):
-            guard let v = OTLPAttributes.find(raw, attributes, key: key) else { return false }
+        case .boolean(_, let value):
             let b: Bool = if case .bool(let x) = v { x } else { false }
             return b == value
-        case .string(let key, let exact, let patterns):
-            guard let v = OTLPAttributes.find(raw, attributes, key: key) else { return false }
+        case .string(_, let exact, let patterns):
             let text: UnsafeRawBufferPointer
             if case .string(let r) = v {
                 text = UnsafeRawBufferPointer(rebasing: raw[r])
@@ -184,11 +211,12 @@ final class PolicyTree {
     /// The final decision for a trace and every top-level policy's own (for the metrics), as
     /// upstream's `makeDecision`: evaluation stops at a drop, and at the first sample under
     /// `sample_on_first_match`.
-    func decide(_ summary: TraceSummary, traceID: OTLPTraceID, now: UInt64) -> (final: Decision, policies: [(String, Decision)]) {
-        var each: [(String, Decision)] = []
-        for p in policies {
+    func decide(_ summary: TraceSummary, traceID: OTLPTraceID, now: UInt64) -> (final: Decision, policies: [(Int, Decision)]) {
+        var each: [(Int, Decision)] = []
+        each.reserveCapacity(policies.count)
+        for (i, p) in policies.enumerated() {
             let d = evaluate(p.node, summary, traceID, now)
-            each.append((p.name, d))
+            each.append((i, d))
             if d == .dropped { break }
             if sampleOnFirstMatch && d == .sampled { break }
         }

@@ -58,7 +58,7 @@ public final class TailSampler: HoldingProcessor {
                 logs: HoldLogRegistry? = nil, clock: any MonotonicClock = SystemClock()) throws {
         self.settings = settings
         self.policies = try PolicyTree(settings)
-        self.metrics = TailSamplingMetrics(name: name, registry: metrics)
+        self.metrics = TailSamplingMetrics(name: name, registry: metrics, policies: self.policies.policies.map(\.name))
         self.logger = logger
         self.logs = logs
         self.clock = clock
@@ -136,9 +136,28 @@ public final class TailSampler: HoldingProcessor {
         } else {
             batch.complete()   // held (in memory, or synced to the log), or dropped by a cached decision
         }
-        while log == nil, heldBytes > settings.maxHeldBytes, let oldest = oldestHeld() {
-            decideNow([oldest], now: now, reason: "memory", emit: emit)
+        if log == nil, heldBytes > settings.maxHeldBytes {
+            // The oldest traces, in one batch, until the bound holds again.
+            var ids: [OTLPTraceID] = []
+            var freed = 0
+            skipDecided()
+            var i = orderHead
+            while heldBytes - freed > settings.maxHeldBytes, i < order.count {
+                if let t = held[order[i]] {
+                    ids.append(order[i])
+                    freed += t.size
+                }
+                i += 1
+            }
+            decideNow(ids, now: now, reason: "memory", emit: emit)
         }
+    }
+
+    /// One trace's spans in a batch: their positions and the trace's summary with them.
+    private struct Group {
+        var indexes: [Int] = []
+        var summary: TraceSummary
+        var wasHeld: Bool
     }
 
     /// Holds the spans of `raw` by trace; returns the spans to pass on at once (late spans of
@@ -149,50 +168,58 @@ public final class TailSampler: HoldingProcessor {
         let resourceBits = layout.resources.map {
             policies.resourceBits(raw, OTLPAttributes.list(raw, $0.resourceMessage, field: 1))
         }
-        // Group the spans by trace, in order of first appearance.
-        var groups: [OTLPTraceID: [Int]] = [:]
+        // Group the spans by trace (in order of first appearance) and observe each one against
+        // its trace's summary so far, as upstream evaluates spans in arrival order.
+        var groups: [OTLPTraceID: Group] = [:]
         var groupOrder: [OTLPTraceID] = []
-        var fields: [OTLPSpanFields] = []
-        fields.reserveCapacity(layout.items.count)
-        for (index, item) in layout.items.enumerated() {
-            let span = try OTLPSpanFields(raw, item.payload)
-            fields.append(span)
-            let id = OTLPTraceID(bytes: raw[span.traceID]) ?? OTLPTraceID(high: 0, low: 0)
-            if groups[id] == nil { groupOrder.append(id) }
-            groups[id, default: []].append(index)
-        }
         var passOn: [Int] = []
-        var toHold: [(id: OTLPTraceID, indexes: [Int], piece: [UInt8])] = []
-        for id in groupOrder {
-            let indexes = groups[id]!
-            if let decision = decisions.lookup(id) {
-                metrics.earlyRelease(spans: indexes.count, sampled: decision.sampled)
-                metrics.lateSpan(ageSeconds: decision.at <= now ? Double(now - decision.at) / 1e9 : 0)
-                if decision.sampled { passOn += indexes }
-                continue
+        var span = OTLPSpanFields()
+        for (index, item) in layout.items.enumerated() {
+            try span.read(raw, item.payload)
+            let id = OTLPTraceID(raw, span.traceID) ?? OTLPTraceID(high: 0, low: 0)
+            if groups[id] == nil {
+                if let decision = decisions.lookup(id) {
+                    metrics.earlyRelease(spans: 1, sampled: decision.sampled)
+                    metrics.lateSpan(ageSeconds: decision.at <= now ? Double(now - decision.at) / 1e9 : 0)
+                    if decision.sampled { passOn.append(index) }
+                    continue
+                }
+                let existing = held[id]
+                groups[id] = Group(summary: existing?.summary ?? TraceSummary(), wasHeld: existing != nil)
+                groupOrder.append(id)
             }
-            toHold.append((id, indexes, layout.write(indexes, from: raw)))
+            groups[id]!.indexes.append(index)
+            policies.observe(span, raw, resourceBits: resourceBits[layout.scopes[item.scope].resource], into: &groups[id]!.summary)
         }
-        let locations = try log?.append(toHold.map { ($0.piece, $0.indexes.count) })
-        for (k, entry) in toHold.enumerated() {
-            if held[entry.id] == nil { admit(entry.id, now: now, emit: emit) }
-            var trace = held.removeValue(forKey: entry.id)!
-            for i in entry.indexes {
-                policies.observe(fields[i], raw, resourceBits: resourceBits[layout.scopes[layout.items[i].scope].resource],
-                                 into: &trace.summary)
+        let pieces = groupOrder.map { layout.write(groups[$0]!.indexes, from: raw) }
+        let locations = try log?.append(zip(groupOrder, pieces).map { ($1, groups[$0]!.indexes.count) })
+        // Make room first (deciding the oldest early), then hold.
+        // Traces of this batch are not chosen: their summaries already include these spans.
+        let continued = Set(groupOrder.filter { groups[$0]!.wasHeld })
+        makeRoom(for: groupOrder.count - continued.count, sparing: continued, now: now, emit: emit)
+        for (k, id) in groupOrder.enumerated() {
+            let group = groups[id]!
+            var trace: Held
+            if let existing = held.removeValue(forKey: id) {
+                trace = existing
+            } else {
+                trace = Held(arrival: now)
+                order.append(id)
+                metrics.newTrace()
             }
+            trace.summary = group.summary
             if let locations {
                 trace.locations.append(locations[k])
                 heldBytes += Int(locations[k].length)
             } else {
-                trace.bytes.append(contentsOf: entry.piece)
-                heldBytes += entry.piece.count
+                trace.bytes.append(contentsOf: pieces[k])
+                heldBytes += pieces[k].count
             }
-            held[entry.id] = trace
+            held[id] = trace
         }
         if passOn.isEmpty { return (nil, 0) }
         if passOn.count == layout.items.count { return (nil, passOn.count) }
-        return (layout.write(passOn.sorted(), from: raw), passOn.count)
+        return (layout.write(passOn, from: raw), passOn.count)
     }
 
     /// Observes every span of a held request (a replay or a handover): `body` gets each
@@ -204,22 +231,26 @@ public final class TailSampler: HoldingProcessor {
         var ids: [OTLPTraceID] = []
         for item in layout.items {
             guard let span = try? OTLPSpanFields(raw, item.payload) else { continue }
-            let id = OTLPTraceID(bytes: raw[span.traceID]) ?? OTLPTraceID(high: 0, low: 0)
+            let id = OTLPTraceID(raw, span.traceID) ?? OTLPTraceID(high: 0, low: 0)
             if summaries[id] == nil { ids.append(id) }
             policies.observe(span, raw, resourceBits: resourceBits[layout.scopes[item.scope].resource], into: &summaries[id, default: TraceSummary()])
         }
         for id in ids { body(id, summaries[id]!) }
     }
 
-    /// Makes room for one more trace (deciding the oldest early when `num_traces` are held)
-    /// and registers `id`.
-    private func admit(_ id: OTLPTraceID, now: UInt64, emit: (TelemetryBatch) -> Void) {
-        while held.count >= settings.numTraces, let oldest = oldestHeld() {
-            decideNow([oldest], now: now, reason: "num_traces", emit: emit)
+    /// Decides the oldest traces (but those in `sparing`) early, in one batch, so that `count`
+    /// more fit in `num_traces`.
+    private func makeRoom(for count: Int, sparing: Set<OTLPTraceID>, now: UInt64, emit: (TelemetryBatch) -> Void) {
+        let excess = held.count + count - settings.numTraces
+        guard excess > 0 else { return }
+        skipDecided()
+        var ids: [OTLPTraceID] = []
+        var i = orderHead
+        while ids.count < excess, i < order.count {
+            if held[order[i]] != nil, !sparing.contains(order[i]) { ids.append(order[i]) }
+            i += 1
         }
-        held[id] = Held(arrival: now)
-        order.append(id)
-        metrics.newTrace()
+        decideNow(ids, now: now, reason: "num_traces", emit: emit)
     }
 
     private func skipDecided() {
@@ -228,11 +259,6 @@ public final class TailSampler: HoldingProcessor {
             order.removeFirst(orderHead)
             orderHead = 0
         }
-    }
-
-    private func oldestHeld() -> OTLPTraceID? {
-        skipDecided()
-        return orderHead < order.count ? order[orderHead] : nil
     }
 
     // MARK: Deciding

@@ -43,6 +43,11 @@ public struct PolicySettings: Sendable, Equatable {
 
     public var name: String
     public var kind: Kind
+
+    public init(name: String, kind: Kind) {
+        self.name = name
+        self.kind = kind
+    }
 }
 
 public struct TailSamplingFactory: ProcessorFactory {

@@ -6,8 +6,10 @@ final class TailSamplingMetrics {
     private let registry: MetricsRegistry
     private let prefix: String
     private let labels: [(String, String)]
-    private var perPolicy: [String: Counter] = [:]
-    private var global: [String: Counter] = [:]
+    private let policyNames: [String]
+    /// Per policy (index) and decision label (sampled, not_sampled, dropped).
+    private var perPolicy: [[Counter?]]
+    private var global: [Counter?] = [nil, nil, nil]
     private var early: [String: Counter] = [:]
     private var releases: [Bool: Counter] = [:]
     private let newTraces: Counter
@@ -20,8 +22,10 @@ final class TailSamplingMetrics {
     private let droppedTooEarly: Counter
     private let evaluationErrors: Counter
 
-    init(name: ComponentID, registry: MetricsRegistry) {
+    init(name: ComponentID, registry: MetricsRegistry, policies: [String]) {
         self.registry = registry
+        policyNames = policies
+        perPolicy = Array(repeating: [nil, nil, nil], count: policies.count)
         // Upstream's policy label: "<component name>.<policy>" when the id has a name.
         prefix = name.name.map { "\($0)." } ?? ""
         labels = [("processor", name.description)]
@@ -63,24 +67,25 @@ final class TailSamplingMetrics {
         releases[sampled]!.add(spans)
     }
 
-    func decided(_ final: Decision, policies: [(String, Decision)], early reason: String?) {
+    func decided(_ final: Decision, policies: [(Int, Decision)], early reason: String?) {
         for (policy, d) in policies {
-            let l = d.labels
-            let key = "\(policy)|\(l.decision)"
-            if perPolicy[key] == nil {
-                perPolicy[key] = registry.counter("otelcol_processor_tail_sampling_count_traces_sampled_total",
-                                                  help: "Count of traces that were sampled or not per sampling policy",
-                                                  labels: labels + [("policy", prefix + policy), ("sampled", l.sampled), ("decision", l.decision)])
+            let k = d.labelIndex
+            if perPolicy[policy][k] == nil {
+                let l = d.labels
+                perPolicy[policy][k] = registry.counter("otelcol_processor_tail_sampling_count_traces_sampled_total",
+                                                        help: "Count of traces that were sampled or not per sampling policy",
+                                                        labels: labels + [("policy", prefix + policyNames[policy]), ("sampled", l.sampled), ("decision", l.decision)])
             }
-            perPolicy[key]!.increment()
+            perPolicy[policy][k]!.increment()
         }
-        let l = final.labels
-        if global[l.decision] == nil {
-            global[l.decision] = registry.counter("otelcol_processor_tail_sampling_global_count_traces_sampled_total",
-                                                  help: "Global count of traces that were sampled or not by at least one policy",
-                                                  labels: labels + [("sampled", l.sampled), ("decision", l.decision)])
+        let k = final.labelIndex
+        if global[k] == nil {
+            let l = final.labels
+            global[k] = registry.counter("otelcol_processor_tail_sampling_global_count_traces_sampled_total",
+                                         help: "Global count of traces that were sampled or not by at least one policy",
+                                         labels: labels + [("sampled", l.sampled), ("decision", l.decision)])
         }
-        global[l.decision]!.increment()
+        global[k]!.increment()
         if let reason {
             if early[reason] == nil {
                 early[reason] = registry.counter("collectord_processor_tail_sampling_early_decisions_total",
