@@ -32,10 +32,10 @@ public final class TailSampler: HoldingProcessor {
         /// Memory hold: the trace's spans, as concatenated requests.
         var bytes: [UInt8] = []
         /// Storage hold: where they are in the log.
-        var locations: [HoldLog.Location] = []
+        var locations = LocationList()
 
         var isEmpty: Bool { bytes.isEmpty && locations.isEmpty }
-        var size: Int { bytes.count + locations.reduce(0) { $0 + Int($1.length) } }
+        var size: Int { bytes.count + locations.all.reduce(0) { $0 + Int($1.length) } }
     }
 
     let settings: TailSamplingSettings
@@ -92,7 +92,7 @@ public final class TailSampler: HoldingProcessor {
                         order.append(id)
                     }
                     held[id]!.summary.merge(summary)
-                    if held[id]!.locations.last != r.location { held[id]!.locations.append(r.location) }
+                    if !held[id]!.locations.all.contains(r.location) { held[id]!.locations.append(r.location) }
                 }
             }
             heldBytes += Int(r.location.length)
@@ -281,10 +281,7 @@ public final class TailSampler: HoldingProcessor {
     /// With storage, the sampled traces' frames are resolved when the batch is acknowledged.
     func decideNow(_ ids: [OTLPTraceID], now: UInt64, reason: String?, emit: (TelemetryBatch) -> Void) {
         guard !ids.isEmpty else { return }
-        var payload: [UInt8] = []
-        var count = 0
-        var sampledIDs: [OTLPTraceID] = []
-        var sampledLocations: [HoldLog.Location] = []
+        var chunk = Chunk()
         for id in ids {
             guard let trace = held.removeValue(forKey: id) else { continue }
             heldBytes -= trace.size
@@ -293,40 +290,57 @@ public final class TailSampler: HoldingProcessor {
             let sampled = final == .sampled
             decisions.record(id, sampled: sampled, at: now)
             guard sampled else {
-                if let log, !trace.locations.isEmpty { log.resolve([id], trace.locations) }
+                if let log, !trace.locations.isEmpty { log.resolve([id], trace.locations.all) }
                 continue
             }
             if let log, !trace.locations.isEmpty {
                 do {
-                    payload.append(contentsOf: try log.read(trace.locations))
-                    sampledIDs.append(id)
-                    sampledLocations += trace.locations
+                    chunk.payload.append(contentsOf: try log.read(trace.locations.all))
+                    chunk.ids.append(id)
+                    chunk.locations += trace.locations.all
                 } catch {
                     logger.error("a sampled trace \(id) could not be read back from the hold: \(error)")
                     metrics.holdFailed()
-                    log.resolve([id], trace.locations)
+                    log.resolve([id], trace.locations.all)
                     continue
                 }
             } else {
-                payload.append(contentsOf: trace.bytes)
+                chunk.payload.append(contentsOf: trace.bytes)
             }
-            count += trace.summary.spanCount
+            chunk.count += trace.summary.spanCount
+            // Batches of bounded size, however many traces are due at once.
+            if chunk.payload.count >= Self.chunkBytes { emitChunk(&chunk, emit) }
         }
         skipDecided()
         metrics.setHeld(traces: held.count, bytes: heldBytes)
-        guard count > 0 else { return }
+        emitChunk(&chunk, emit)
+    }
+
+    /// Sampled traces on their way out in one batch.
+    private struct Chunk {
+        var payload: [UInt8] = []
+        var count = 0
+        var ids: [OTLPTraceID] = []
+        var locations: [HoldLog.Location] = []
+    }
+
+    static let chunkBytes = 4 << 20
+
+    /// Emits the chunk; with storage, its traces' frames are resolved when it is acknowledged
+    /// (a crash before that replays them, and they are decided and sent again).
+    private func emitChunk(_ chunk: inout Chunk, _ emit: (TelemetryBatch) -> Void) {
+        defer { chunk = Chunk() }
+        guard chunk.count > 0 else { return }
         var tokens: [AckToken] = []
-        if let log, !sampledIDs.isEmpty {
-            // Kept in the log until every exporter took the batch; after a crash before that,
-            // the replay decides (and sends) these traces again.
+        if let log, !chunk.ids.isEmpty {
             let logger = self.logger
-            let (ids, locations) = (sampledIDs, sampledLocations)
+            let (ids, locations) = (chunk.ids, chunk.locations)
             tokens = [AckToken { error in
                 if let error { logger.warn("sampled traces were not exported: \(error.message)") }
                 log.resolve(ids, locations)
             }]
         }
-        emit(TelemetryBatch(signal: .traces, payload: payload, itemCount: count, tokens: tokens))
+        emit(TelemetryBatch(signal: .traces, payload: chunk.payload, itemCount: chunk.count, tokens: tokens))
     }
 
     /// Shutdown (or a reload that removes it): every held trace is decided now with what it has.
@@ -362,7 +376,7 @@ public final class TailSampler: HoldingProcessor {
         var adoptedOrder: [OTLPTraceID] = []
         for (id, trace) in traces {
             var bytes = trace.bytes
-            var locations = trace.locations
+            var locations = trace.locations.all
             if let previous, !locations.isEmpty, previous !== log {
                 bytes = (try? previous.read(locations)) ?? []
                 previous.resolve([id], locations)
@@ -388,7 +402,7 @@ public final class TailSampler: HoldingProcessor {
                 stored.withUnsafeBytes(observe)
             }
             mine.bytes += bytes
-            mine.locations += locations
+            for l in locations { mine.locations.append(l) }
             heldBytes += bytes.count + locations.reduce(0) { $0 + Int($1.length) }
             held[id] = mine
         }
@@ -407,4 +421,19 @@ extension TraceSummary {
         if other.minStart != 0, minStart == 0 || other.minStart < minStart { minStart = other.minStart }
         if other.maxEnd != 0, other.maxEnd > maxEnd { maxEnd = other.maxEnd }
     }
+}
+
+/// Where a held trace's spans are in the hold log: usually one frame (a trace's spans tend to
+/// arrive in one request), kept inline so that a held trace costs no extra allocation.
+struct LocationList {
+    private var first: HoldLog.Location?
+    private var rest: [HoldLog.Location] = []
+
+    var isEmpty: Bool { first == nil }
+
+    mutating func append(_ location: HoldLog.Location) {
+        if first == nil { first = location } else { rest.append(location) }
+    }
+
+    var all: [HoldLog.Location] { first.map { [$0] + rest } ?? [] }
 }
