@@ -58,35 +58,13 @@ extension E2E {
             #expect(collector.terminatedBySignal)
 
             // Every span whose export the SDK saw succeed must be in the store.
-            var acknowledged: [(trace: String, span: String)] = []
-            var unacknowledged = 0
-            for client in clients {
-                let result = try await client.result(timeout: .seconds(60))
-                let report = try result.decode(ClientReport.self)
-                for span in report.spans ?? [] {
-                    if report.exports[span.exportIndex].result == "SUCCESS" {
-                        acknowledged.append((span.traceId, span.spanId))
-                    } else {
-                        unacknowledged += 1
-                    }
-                }
-            }
+            let acknowledged = try await AcknowledgedSpans(clients)
             // 80 were accepted before the kill; a few of those were still in flight (unacknowledged).
-            #expect(acknowledged.count >= 50, "only \(acknowledged.count) spans were acknowledged")
-
+            #expect(acknowledged.spans.count >= 50, "only \(acknowledged.spans.count) spans were acknowledged")
             let store = try TraceStore(config: StoreConfig(directory: data))
-            var missing: [String] = []
-            var stored: [String: Set<UInt64>] = [:]
-            for (trace, span) in acknowledged {
-                if stored[trace] == nil {
-                    let id = try #require(OTLPTraceID(hex: trace))
-                    let spans = store.trace(id).map { try? OTLPScanner.spans($0.spans).spans } ?? []
-                    stored[trace] = Set((spans ?? []).map(\.spanID))
-                }
-                if !(stored[trace]!.contains(UInt64(span, radix: 16) ?? 0)) { missing.append("\(trace)/\(span)") }
-            }
-            #expect(missing.isEmpty, "\(missing.count) acknowledged spans missing (of \(acknowledged.count)): \(missing.prefix(5))")
-            print("kill -9: \(acknowledged.count) acknowledged spans, \(missing.count) missing, \(unacknowledged) unacknowledged")
+            let missing = acknowledged.missing(in: store)
+            #expect(missing.isEmpty, "\(missing.count) acknowledged spans missing (of \(acknowledged.spans.count)): \(missing.prefix(5))")
+            print("kill -9: \(acknowledged.spans.count) acknowledged spans, \(missing.count) missing, \(acknowledged.unacknowledged) unacknowledged")
             store.close()
 
             // The daemon starts again on the same data and keeps storing.

@@ -65,14 +65,8 @@ extension E2E {
             // Nothing was decided before the kill (decision_wait 60s): all of it is in the hold.
             #expect(try FileManager.default.contentsOfDirectory(atPath: hold).contains { $0.hasSuffix(".wal") })
 
-            var acknowledged: [(trace: String, span: String)] = []
-            for client in clients {
-                let report = try (try await client.result(timeout: .seconds(60))).decode(ClientReport.self)
-                for span in report.spans ?? [] where report.exports[span.exportIndex].result == "SUCCESS" {
-                    acknowledged.append((span.traceId, span.spanId))
-                }
-            }
-            #expect(acknowledged.count >= 50, "only \(acknowledged.count) spans were acknowledged")
+            let acknowledged = try await AcknowledgedSpans(clients)
+            #expect(acknowledged.spans.count >= 50, "only \(acknowledged.spans.count) spans were acknowledged")
 
             // Restart with a short wait: the hold is replayed and every trace decided.
             let again = try CollectorProcess(config: config(ports, data: data, hold: hold, wait: "1s"), workDirectory: work.file("run"))
@@ -90,18 +84,9 @@ extension E2E {
             // acknowledged span must be in the store.
             let store = try TraceStore(config: StoreConfig(directory: data))
             defer { store.close() }
-            var missing: [String] = []
-            var stored: [String: Set<UInt64>] = [:]
-            for (trace, span) in acknowledged {
-                if stored[trace] == nil {
-                    let id = try #require(OTLPTraceID(hex: trace))
-                    let spans = store.trace(id).map { try? OTLPScanner.spans($0.spans).spans } ?? []
-                    stored[trace] = Set((spans ?? []).map(\.spanID))
-                }
-                if !(stored[trace]!.contains(UInt64(span, radix: 16) ?? 0)) { missing.append("\(trace)/\(span)") }
-            }
-            #expect(missing.isEmpty, "\(missing.count) acknowledged spans missing (of \(acknowledged.count)): \(missing.prefix(5))")
-            print("tail_sampling kill -9: \(acknowledged.count) acknowledged spans, \(Int(replayed)) traces replayed, \(missing.count) missing")
+            let missing = acknowledged.missing(in: store)
+            #expect(missing.isEmpty, "\(missing.count) acknowledged spans missing (of \(acknowledged.spans.count)): \(missing.prefix(5))")
+            print("tail_sampling kill -9: \(acknowledged.spans.count) acknowledged spans, \(Int(replayed)) traces replayed, \(missing.count) missing")
         }
     }
 }
