@@ -17,6 +17,10 @@ let package = Package(
         // Libraries for the benchmark packages under Benchmarks/.
         .library(name: "Store", targets: ["Store"]),
         .library(name: "OTLPCodec", targets: ["OTLPCodec"]),
+        .library(name: "CollectorCore", targets: ["CollectorCore"]),
+        .library(name: "ProbabilisticSampler", targets: ["ProbabilisticSampler"]),
+        .library(name: "TailSampling", targets: ["TailSampling"]),
+        .library(name: "BatchProcessor", targets: ["BatchProcessor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
 /// Field readers for processors that look at single spans, log records and attributes on the
 /// wire (the samplers): byte ranges into the serialized request, no Strings unless asked.
 ///
@@ -86,6 +89,141 @@ public struct OTLPSpanFields: Sendable {
     static func bytesField(_ field: ProtoWire.Field) throws(ProtoWire.WireError) -> Range<Int> {
         try OTLPScanner.expect(field, .lengthDelimited)
         return field.payload
+    }
+}
+
+/// The few fields of a `Span` a head sampler reads: the trace id, the tracestate (and where
+/// a new one goes) and the value of one attribute (`sampling.priority`). Lighter than
+/// `OTLPSpanFields`: no attribute list is built, and an attribute's key is compared in place.
+public struct OTLPSpanSamplingFields: Sendable {
+    public var traceID: Range<Int> = 0..<0
+    /// `trace_state` text, empty when absent.
+    public var traceState: Range<Int> = 0..<0
+    /// The whole `trace_state` field (key and length included), nil when absent.
+    public var traceStateField: Range<Int>?
+    /// Where a `trace_state` field goes when there is none: after `span_id` (or `trace_id`),
+    /// as field order has it.
+    public var traceStateInsertion = 0
+    /// The value of the first attribute whose key is the one asked for.
+    public var attribute: OTLPValue?
+
+    public init() {}
+
+    /// Reads the span at `payload` of `bytes`, looking for the attribute `key`. One tight walk
+    /// over the span's fields (this runs for every span of every request).
+    public mutating func read(_ bytes: UnsafeRawBufferPointer, _ payload: Range<Int>, attributeKey key: [UInt8]) throws(OTLPDecodeError) {
+        traceID = 0..<0
+        traceState = 0..<0
+        traceStateField = nil
+        traceStateInsertion = payload.lowerBound
+        attribute = nil
+        guard let base = bytes.baseAddress, !payload.isEmpty else { return }
+        var p = payload.lowerBound
+        let end = payload.upperBound
+        var insertion = payload.lowerBound
+        defer { traceStateInsertion = insertion }
+        while p < end {
+            let start = p
+            // Fast path: a one-byte key of a length-delimited field with a one-byte length.
+            let first = base.load(fromByteOffset: p, as: UInt8.self)
+            if first & 0x87 == 0x02, end &- p >= 2 {
+                let length = Int(base.load(fromByteOffset: p &+ 1, as: UInt8.self))
+                if length < 0x80 {
+                    let fieldEnd = p &+ 2 &+ length
+                    guard fieldEnd <= end else { throw Self.malformed("truncated length-delimited field", start) }
+                    switch first {
+                    case 0x4A:  // 9: attributes
+                        if attribute == nil, Self.keyMatches(bytes, (p &+ 2)..<fieldEnd, key) {
+                            attribute = OTLPAttributes.find(bytes, [(p &+ 2)..<fieldEnd], key: key)
+                        }
+                    case 0x0A:  // 1: trace_id
+                        traceID = (p &+ 2)..<fieldEnd
+                        insertion = max(insertion, fieldEnd)
+                    case 0x12: insertion = max(insertion, fieldEnd)  // 2: span_id
+                    case 0x1A:  // 3: trace_state
+                        traceState = (p &+ 2)..<fieldEnd
+                        traceStateField = start..<fieldEnd
+                    default: break
+                    }
+                    p = fieldEnd
+                    continue
+                }
+            }
+            guard let tag = Self.varint(base, &p, end) else { throw Self.malformed("truncated field key", start) }
+            let number = tag >> 3
+            switch tag & 7 {
+            case 0:
+                guard Self.varint(base, &p, end) != nil else { throw Self.malformed("truncated varint", start) }
+            case 1:
+                guard end - p >= 8 else { throw Self.malformed("truncated fixed64 field", start) }
+                p += 8
+            case 5:
+                guard end - p >= 4 else { throw Self.malformed("truncated fixed32 field", start) }
+                p += 4
+            case 2:
+                guard let length = Self.varint(base, &p, end), length <= UInt64(end - p) else {
+                    throw Self.malformed("truncated length-delimited field", start)
+                }
+                let field = p..<(p + Int(length))
+                p = field.upperBound
+                switch number {
+                case 1:
+                    traceID = field
+                    insertion = max(insertion, p)
+                case 2: insertion = max(insertion, p)
+                case 3:
+                    traceState = field
+                    traceStateField = start..<p
+                case 9:
+                    if attribute == nil, Self.keyMatches(bytes, field, key) {
+                        attribute = OTLPAttributes.find(bytes, [field], key: key)
+                    }
+                default: break
+                }
+                continue
+            default:
+                throw Self.malformed("unsupported wire type \(tag & 7)", start)
+            }
+            if number == 1 || number == 2 || number == 3 || number == 9 {
+                throw Self.malformed("field \(number) is not length-delimited", start)
+            }
+            if number == 0 { throw Self.malformed("invalid field number 0", start) }
+        }
+    }
+
+    @inline(__always)
+    static func varint(_ base: UnsafeRawPointer, _ p: inout Int, _ end: Int) -> UInt64? {
+        guard p < end else { return nil }
+        let b0 = base.load(fromByteOffset: p, as: UInt8.self)
+        if b0 < 0x80 {
+            p += 1
+            return UInt64(b0)
+        }
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while p < end, shift < 70 {
+            let b = base.load(fromByteOffset: p, as: UInt8.self)
+            p += 1
+            if shift < 64 { result |= UInt64(b & 0x7F) << shift }
+            if b & 0x80 == 0 { return result }
+            shift += 7
+        }
+        return nil
+    }
+
+    static func malformed(_ reason: String, _ offset: Int) -> OTLPDecodeError {
+        OTLPDecodeError.malformed(.traces, ProtoWire.WireError(reason, offset: offset).detail)
+    }
+
+    /// Whether the `KeyValue` at `kv` may have the key `key`: exact when the key is the first
+    /// field with a one-byte length (as every encoder writes it), otherwise left to a full read.
+    @inline(__always)
+    static func keyMatches(_ bytes: UnsafeRawBufferPointer, _ kv: Range<Int>, _ key: [UInt8]) -> Bool {
+        guard !key.isEmpty else { return false }
+        guard kv.count >= 2, bytes[kv.lowerBound] == 0x0A, bytes[kv.lowerBound + 1] < 0x80 else { return kv.count >= 2 }
+        let length = Int(bytes[kv.lowerBound + 1])
+        guard length == key.count, kv.count >= 2 + length else { return false }
+        return key.withUnsafeBytes { k in memcmp(bytes.baseAddress! + kv.lowerBound + 2, k.baseAddress!, length) == 0 }
     }
 }
 

@@ -76,28 +76,84 @@ public struct OTLPRequestLayout: Sendable {
         }
     }
 
+    /// An item written with one range of its payload replaced: a field cut out and another
+    /// put in its place (a sampler's new tracestate), without building the item separately.
+    public struct ItemEdit: Sendable {
+        public var item: Int
+        /// Bytes of the item's payload left out; an empty range marks where to insert.
+        public var cut: Range<Int>
+        /// What goes in their place: a range of the edit buffer passed to `write`.
+        public var insert: Range<Int>
+
+        public init(item: Int, cut: Range<Int>, insert: Range<Int>) {
+            self.item = item
+            self.cut = cut
+            self.insert = insert
+        }
+    }
+
     /// The request holding the items at `selected` (ascending positions in `items`), each one
     /// copied from `source` or, where `replacement` returns bytes, replaced by that serialized
     /// Span / LogRecord message.
     public func write(_ selected: some Collection<Int>, from source: UnsafeRawBufferPointer,
                       replacement: (Int) -> [UInt8]? = { _ in nil }) -> [UInt8] {
-        // Per item its field size; per scope and resource run the body sizes, in one pass.
-        var runs: [(resource: Int, bodySize: Int, scopes: [(scope: Int, bodySize: Int, items: [(Int, [UInt8]?)])])] = []
-        for index in selected {
+        let replaced = selected.map(replacement)
+        return write(Array(selected), from: source, size: { k, index in
+            replaced[k].map { ProtoWire.lengthDelimitedFieldSize(payloadSize: $0.count) } ?? items[index].whole.count
+        }, item: { w, k, index in
+            if let bytes = replaced[k] {
+                w.appendLengthDelimitedHeader(2, payloadSize: bytes.count)
+                w.bytes.append(contentsOf: bytes)
+            } else {
+                w.appendRaw(source, items[index].whole)
+            }
+        })
+    }
+
+    /// The request holding the items at `selected` (ascending), the ones named in `edits`
+    /// (ascending by item, each a selected one) edited with bytes from `editBytes`.
+    public func write(_ selected: [Int], from source: UnsafeRawBufferPointer, edits: [ItemEdit],
+                      editBytes: UnsafeRawBufferPointer) -> [UInt8] {
+        // The edit of each selected position, found by walking both ascending lists.
+        var editOf = [Int](repeating: -1, count: selected.count)
+        var e = 0
+        for (k, index) in selected.enumerated() {
+            while e < edits.count, edits[e].item < index { e += 1 }
+            if e < edits.count, edits[e].item == index { editOf[k] = e }
+        }
+        func payloadSize(_ edit: ItemEdit) -> Int { items[edit.item].payload.count - edit.cut.count + edit.insert.count }
+        return write(selected, from: source, size: { k, index in
+            editOf[k] < 0 ? items[index].whole.count : ProtoWire.lengthDelimitedFieldSize(payloadSize: payloadSize(edits[editOf[k]]))
+        }, item: { w, k, index in
+            guard editOf[k] >= 0 else { return w.appendRaw(source, items[index].whole) }
+            let edit = edits[editOf[k]]
+            let payload = items[index].payload
+            w.appendLengthDelimitedHeader(2, payloadSize: payloadSize(edit))
+            w.appendRaw(source, payload.lowerBound..<edit.cut.lowerBound)
+            w.appendRaw(editBytes, edit.insert)
+            w.appendRaw(source, edit.cut.upperBound..<payload.upperBound)
+        })
+    }
+
+    /// The request of the `selected` items: `size(k, index)` is the k-th selected item's whole
+    /// field size and `item` writes it.
+    private func write(_ selected: [Int], from source: UnsafeRawBufferPointer, size: (Int, Int) -> Int,
+                       item writeItem: (inout ProtoWire.Writer, Int, Int) -> Void) -> [UInt8] {
+        // Per scope and resource run the body sizes, in one pass.
+        var runs: [(resource: Int, bodySize: Int, scopes: [(scope: Int, bodySize: Int, first: Int, end: Int)])] = []
+        for (k, index) in selected.enumerated() {
             let item = items[index]
             let scope = scopes[item.scope]
-            let replaced = replacement(index)
-            let size = replaced.map { ProtoWire.lengthDelimitedFieldSize(payloadSize: $0.count) } ?? item.whole.count
             if runs.last?.resource != scope.resource {
                 runs.append((scope.resource, resources[scope.resource].header.reduce(0) { $0 + $1.count }, []))
             }
             let r = runs.count - 1
             if runs[r].scopes.last?.scope != item.scope {
-                runs[r].scopes.append((item.scope, scope.header.reduce(0) { $0 + $1.count }, []))
+                runs[r].scopes.append((item.scope, scope.header.reduce(0) { $0 + $1.count }, k, k))
             }
             let s = runs[r].scopes.count - 1
-            runs[r].scopes[s].bodySize += size
-            runs[r].scopes[s].items.append((index, replaced))
+            runs[r].scopes[s].bodySize += size(k, index)
+            runs[r].scopes[s].end = k + 1
         }
         var total = 0
         for r in runs.indices {
@@ -111,14 +167,7 @@ public struct OTLPRequestLayout: Sendable {
             for scopeRun in run.scopes {
                 w.appendLengthDelimitedHeader(2, payloadSize: scopeRun.bodySize)
                 for range in scopes[scopeRun.scope].header { w.appendRaw(source, range) }
-                for (index, replaced) in scopeRun.items {
-                    if let replaced {
-                        w.appendLengthDelimitedHeader(2, payloadSize: replaced.count)
-                        w.bytes.append(contentsOf: replaced)
-                    } else {
-                        w.appendRaw(source, items[index].whole)
-                    }
-                }
+                for k in scopeRun.first..<scopeRun.end { writeItem(&w, k, selected[k]) }
             }
         }
         assert(w.bytes.count == total)

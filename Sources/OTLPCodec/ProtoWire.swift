@@ -77,7 +77,17 @@ enum ProtoWire {
         }
 
         /// Reads a varint of at most 10 bytes.
+        @inline(__always)
         mutating func readVarint() throws(WireError) -> UInt64 {
+            // Keys and most lengths are one byte.
+            if position < end, bytes[position] < 0x80 {
+                position += 1
+                return UInt64(bytes[position - 1])
+            }
+            return try readLongVarint()
+        }
+
+        mutating func readLongVarint() throws(WireError) -> UInt64 {
             var result: UInt64 = 0
             var shift: UInt64 = 0
             let start = position
