@@ -53,9 +53,38 @@ public struct OTLPSpanFields: Sendable {
         endTimeUnixNano = 0
         attributes.removeAll(keepingCapacity: true)
         statusCode = 0
+        guard let base = bytes.baseAddress else { return }
         do throws(ProtoWire.WireError) {
             var reader = ProtoWire.Reader(bytes, range: payload)
-            while let field = try reader.next() {
+            while reader.position < reader.end {
+                // Fast path: a one-byte key of a length-delimited field with a one-byte length
+                // (ids, names, attributes), or a start / end time.
+                let p = reader.position
+                let first = base.load(fromByteOffset: p, as: UInt8.self)
+                if first & 0x87 == 0x02, reader.end &- p >= 2 {
+                    let length = Int(base.load(fromByteOffset: p &+ 1, as: UInt8.self))
+                    let fieldEnd = p &+ 2 &+ length
+                    if length < 0x80, fieldEnd <= reader.end, first != 0x7A {  // status (15) reads on below
+                        let range = (p &+ 2)..<fieldEnd
+                        switch first {
+                        case 0x0A: traceID = range
+                        case 0x12: spanID = range
+                        case 0x1A: traceState = range
+                        case 0x22: parentSpanID = range
+                        case 0x2A: name = range
+                        case 0x4A: attributes.append(range)
+                        default: break
+                        }
+                        reader.position = fieldEnd
+                        continue
+                    }
+                } else if (first == 0x39 || first == 0x41), reader.end &- p >= 9 {
+                    let value = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: p &+ 1, as: UInt64.self))
+                    if first == 0x39 { startTimeUnixNano = value } else { endTimeUnixNano = value }
+                    reader.position = p &+ 9
+                    continue
+                }
+                guard let field = try reader.next() else { break }
                 switch field.number {
                 case 1: traceID = try Self.bytesField(field)
                 case 2: spanID = try Self.bytesField(field)
@@ -240,6 +269,22 @@ public enum OTLPAttributes {
             if field.number == 2 { value = anyValue(bytes, field.payload) }
         }
         return (key, value)
+    }
+
+    /// The key of the `KeyValue` message at `keyValue`, as `read` finds it, without decoding the
+    /// value: in place when the message is a key then at most one value (as encoders write it).
+    @inline(__always)
+    public static func key(_ bytes: UnsafeRawBufferPointer, _ keyValue: Range<Int>) -> Range<Int> {
+        let s = keyValue.lowerBound, e = keyValue.upperBound
+        if e &- s >= 2, bytes[s] == 0x0A, bytes[s &+ 1] < 0x80 {
+            let keyEnd = s &+ 2 &+ Int(bytes[s &+ 1])
+            if keyEnd == e { return (s &+ 2)..<keyEnd }
+            if e &- keyEnd >= 2, bytes[keyEnd] == 0x12, bytes[keyEnd &+ 1] < 0x80,
+               keyEnd &+ 2 &+ Int(bytes[keyEnd &+ 1]) == e {
+                return (s &+ 2)..<keyEnd
+            }
+        }
+        return read(bytes, keyValue).key
     }
 
     /// The value of an `AnyValue` message.

@@ -97,17 +97,23 @@ public struct OTLPRequestLayout: Sendable {
     /// Span / LogRecord message.
     public func write(_ selected: some Collection<Int>, from source: UnsafeRawBufferPointer,
                       replacement: (Int) -> [UInt8]? = { _ in nil }) -> [UInt8] {
-        let replaced = selected.map(replacement)
-        return write(Array(selected), from: source, size: { k, index in
-            replaced[k].map { ProtoWire.lengthDelimitedFieldSize(payloadSize: $0.count) } ?? items[index].whole.count
-        }, item: { w, k, index in
-            if let bytes = replaced[k] {
-                w.appendLengthDelimitedHeader(2, payloadSize: bytes.count)
-                w.bytes.append(contentsOf: bytes)
-            } else {
-                w.appendRaw(source, items[index].whole)
-            }
-        })
+        let chosen = Array(selected)
+        let replaced = chosen.map(replacement)
+        var w = ProtoWire.Writer()
+        var scratch = WriteScratch()
+        chosen.withUnsafeBufferPointer { chosen in
+            writeRequest(chosen, from: source, into: &w, scratch: &scratch, size: { k, index in
+                replaced[k].map { ProtoWire.lengthDelimitedFieldSize(payloadSize: $0.count) } ?? items[index].whole.count
+            }, item: { w, k, index in
+                if let bytes = replaced[k] {
+                    w.appendLengthDelimitedHeader(2, payloadSize: bytes.count)
+                    w.bytes.append(contentsOf: bytes)
+                } else {
+                    w.appendRaw(source, items[index].whole)
+                }
+            })
+        }
+        return w.bytes
     }
 
     /// The request holding the items at `selected` (ascending), the ones named in `edits`
@@ -122,55 +128,95 @@ public struct OTLPRequestLayout: Sendable {
             if e < edits.count, edits[e].item == index { editOf[k] = e }
         }
         func payloadSize(_ edit: ItemEdit) -> Int { items[edit.item].payload.count - edit.cut.count + edit.insert.count }
-        return write(selected, from: source, size: { k, index in
-            editOf[k] < 0 ? items[index].whole.count : ProtoWire.lengthDelimitedFieldSize(payloadSize: payloadSize(edits[editOf[k]]))
-        }, item: { w, k, index in
-            guard editOf[k] >= 0 else { return w.appendRaw(source, items[index].whole) }
-            let edit = edits[editOf[k]]
-            let payload = items[index].payload
-            w.appendLengthDelimitedHeader(2, payloadSize: payloadSize(edit))
-            w.appendRaw(source, payload.lowerBound..<edit.cut.lowerBound)
-            w.appendRaw(editBytes, edit.insert)
-            w.appendRaw(source, edit.cut.upperBound..<payload.upperBound)
-        })
+        var w = ProtoWire.Writer()
+        var scratch = WriteScratch()
+        selected.withUnsafeBufferPointer { selected in
+            writeRequest(selected, from: source, into: &w, scratch: &scratch, size: { k, index in
+                editOf[k] < 0 ? items[index].whole.count : ProtoWire.lengthDelimitedFieldSize(payloadSize: payloadSize(edits[editOf[k]]))
+            }, item: { w, k, index in
+                guard editOf[k] >= 0 else { return w.appendRaw(source, items[index].whole) }
+                let edit = edits[editOf[k]]
+                let payload = items[index].payload
+                w.appendLengthDelimitedHeader(2, payloadSize: payloadSize(edit))
+                w.appendRaw(source, payload.lowerBound..<edit.cut.lowerBound)
+                w.appendRaw(editBytes, edit.insert)
+                w.appendRaw(source, edit.cut.upperBound..<payload.upperBound)
+            })
+        }
+        return w.bytes
     }
 
-    /// The request of the `selected` items: `size(k, index)` is the k-th selected item's whole
-    /// field size and `item` writes it.
-    private func write(_ selected: [Int], from source: UnsafeRawBufferPointer, size: (Int, Int) -> Int,
-                       item writeItem: (inout ProtoWire.Writer, Int, Int) -> Void) -> [UInt8] {
+    /// One request per group of items, all in one buffer: group g holds the items at
+    /// `members[bounds[g]]` (ascending positions in `items`), copied from `source`; `pieces[g]`
+    /// is where its request is in `bytes`. (The tail sampler's per-trace requests.)
+    public func writeGroups(_ members: [Int], bounds: [Range<Int>], from source: UnsafeRawBufferPointer)
+        -> (bytes: [UInt8], pieces: [Range<Int>]) {
+        var w = ProtoWire.Writer(capacity: members.reduce(0) { $0 + items[$1].whole.count } + bounds.count * 64)
+        var scratch = WriteScratch()
+        var pieces: [Range<Int>] = []
+        pieces.reserveCapacity(bounds.count)
+        members.withUnsafeBufferPointer { members in
+            for range in bounds {
+                let start = w.bytes.count
+                writeRequest(UnsafeBufferPointer(rebasing: members[range]), from: source, into: &w, scratch: &scratch,
+                             size: { _, index in items[index].whole.count },
+                             item: { w, _, index in w.appendRaw(source, items[index].whole) })
+                pieces.append(start..<w.bytes.count)
+            }
+        }
+        return (w.bytes, pieces)
+    }
+
+    /// Run bookkeeping reused across the requests of one `writeGroups`.
+    private struct WriteScratch {
+        /// Per scope run: its scope, body size, and the selected positions it holds.
+        var scopeRuns: [(scope: Int, bodySize: Int, first: Int, end: Int)] = []
+        /// Per resource run: its resource, body size, and its scope runs.
+        var resourceRuns: [(resource: Int, bodySize: Int, first: Int, end: Int)] = []
+    }
+
+    /// Appends the request of the `selected` items to `w`: `size(k, index)` is the k-th selected
+    /// item's whole field size and `item` writes it.
+    private func writeRequest(_ selected: UnsafeBufferPointer<Int>, from source: UnsafeRawBufferPointer,
+                              into w: inout ProtoWire.Writer, scratch: inout WriteScratch,
+                              size: (Int, Int) -> Int, item writeItem: (inout ProtoWire.Writer, Int, Int) -> Void) {
+        scratch.scopeRuns.removeAll(keepingCapacity: true)
+        scratch.resourceRuns.removeAll(keepingCapacity: true)
         // Per scope and resource run the body sizes, in one pass.
-        var runs: [(resource: Int, bodySize: Int, scopes: [(scope: Int, bodySize: Int, first: Int, end: Int)])] = []
         for (k, index) in selected.enumerated() {
-            let item = items[index]
-            let scope = scopes[item.scope]
-            if runs.last?.resource != scope.resource {
-                runs.append((scope.resource, resources[scope.resource].header.reduce(0) { $0 + $1.count }, []))
+            let scopeIndex = items[index].scope
+            let resource = scopes[scopeIndex].resource
+            if scratch.resourceRuns.last?.resource != resource {
+                let header = resources[resource].header.reduce(0) { $0 + $1.count }
+                scratch.resourceRuns.append((resource, header, scratch.scopeRuns.count, scratch.scopeRuns.count))
             }
-            let r = runs.count - 1
-            if runs[r].scopes.last?.scope != item.scope {
-                runs[r].scopes.append((item.scope, scope.header.reduce(0) { $0 + $1.count }, k, k))
+            let r = scratch.resourceRuns.count - 1
+            if scratch.resourceRuns[r].first == scratch.resourceRuns[r].end || scratch.scopeRuns[scratch.scopeRuns.count - 1].scope != scopeIndex {
+                scratch.scopeRuns.append((scopeIndex, scopes[scopeIndex].header.reduce(0) { $0 + $1.count }, k, k))
+                scratch.resourceRuns[r].end = scratch.scopeRuns.count
             }
-            let s = runs[r].scopes.count - 1
-            runs[r].scopes[s].bodySize += size(k, index)
-            runs[r].scopes[s].end = k + 1
+            let s = scratch.scopeRuns.count - 1
+            scratch.scopeRuns[s].bodySize += size(k, index)
+            scratch.scopeRuns[s].end = k + 1
         }
         var total = 0
-        for r in runs.indices {
-            for s in runs[r].scopes { runs[r].bodySize += ProtoWire.lengthDelimitedFieldSize(payloadSize: s.bodySize) }
-            total += ProtoWire.lengthDelimitedFieldSize(payloadSize: runs[r].bodySize)
+        for r in scratch.resourceRuns.indices {
+            for s in scratch.resourceRuns[r].first..<scratch.resourceRuns[r].end {
+                scratch.resourceRuns[r].bodySize += ProtoWire.lengthDelimitedFieldSize(payloadSize: scratch.scopeRuns[s].bodySize)
+            }
+            total += ProtoWire.lengthDelimitedFieldSize(payloadSize: scratch.resourceRuns[r].bodySize)
         }
-        var w = ProtoWire.Writer(capacity: total)
-        for run in runs {
+        let start = w.bytes.count
+        if w.bytes.capacity < start + total { w.bytes.reserveCapacity(max(start + total, 2 * w.bytes.capacity)) }
+        for run in scratch.resourceRuns {
             w.appendLengthDelimitedHeader(1, payloadSize: run.bodySize)
             for range in resources[run.resource].header { w.appendRaw(source, range) }
-            for scopeRun in run.scopes {
+            for scopeRun in scratch.scopeRuns[run.first..<run.end] {
                 w.appendLengthDelimitedHeader(2, payloadSize: scopeRun.bodySize)
                 for range in scopes[scopeRun.scope].header { w.appendRaw(source, range) }
                 for k in scopeRun.first..<scopeRun.end { writeItem(&w, k, selected[k]) }
             }
         }
-        assert(w.bytes.count == total)
-        return w.bytes
+        assert(w.bytes.count - start == total)
     }
 }

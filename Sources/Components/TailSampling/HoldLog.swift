@@ -57,6 +57,8 @@ public final class HoldLog: Sendable {
     private struct Segment {
         var sequence: UInt64
         var fd: Int32
+        /// Its file's path (for errors; built once).
+        var path: String
         var size: UInt64
         var live: Int
     }
@@ -134,7 +136,7 @@ public final class HoldLog: Sendable {
                 }
             }
             if offset < bytes.count { try Sys.ftruncate(fd, UInt64(offset), path: path) }   // torn tail
-            s.segments.append(Segment(sequence: seq, fd: fd, size: UInt64(offset), live: 0))
+            s.segments.append(Segment(sequence: seq, fd: fd, path: path, size: UInt64(offset), live: 0))
         }
         var recovered: [Recovered] = []
         for (location, payload) in frames where !(traceOf[location] ?? []).allSatisfy(decided.contains) {
@@ -157,8 +159,9 @@ public final class HoldLog: Sendable {
 
     private func startSegment(_ s: inout State) throws(StoreError) {
         let seq = (s.segments.last?.sequence ?? 0) + 1
-        let fd = try Sys.open(name(seq), O_RDWR | O_CREAT | O_EXCL)
-        s.segments.append(Segment(sequence: seq, fd: fd, size: 0, live: 0))
+        let path = name(seq)
+        let fd = try Sys.open(path, O_RDWR | O_CREAT | O_EXCL)
+        s.segments.append(Segment(sequence: seq, fd: fd, path: path, size: 0, live: 0))
         try Sys.fsyncDirectory(directory)
     }
 
@@ -172,13 +175,24 @@ public final class HoldLog: Sendable {
     /// Writes one spans frame per piece (a request holding one trace's spans) and syncs;
     /// returns where each went. Decided frames waiting since the last append go first.
     public func append(_ pieces: [(bytes: [UInt8], spans: Int)]) throws(StoreError) -> [Location] {
+        var buffer: [UInt8] = []
+        var ranges: [(range: Range<Int>, spans: Int)] = []
+        for piece in pieces {
+            ranges.append((buffer.count..<(buffer.count + piece.bytes.count), piece.spans))
+            buffer += piece.bytes
+        }
+        return try append(buffer, pieces: ranges)
+    }
+
+    /// The same for pieces that are ranges of one buffer.
+    public func append(_ buffer: [UInt8], pieces: [(range: Range<Int>, spans: Int)]) throws(StoreError) -> [Location] {
         try state.withLock { (s) throws(StoreError) -> [Location] in
             if s.segments.last!.size >= Self.segmentBytes {
                 try startSegment(&s)
                 try collect(&s)
             }
             var out: [UInt8] = []
-            out.reserveCapacity(pieces.reduce(s.pendingDecided.count + BlockFrame.headerSize) { $0 + $1.bytes.count + BlockFrame.headerSize })
+            out.reserveCapacity(pieces.reduce(s.pendingDecided.count + BlockFrame.headerSize) { $0 + $1.range.count + BlockFrame.headerSize })
             if !s.pendingDecided.isEmpty {
                 s.pendingDecided.withUnsafeBytes {
                     BlockFrame.append(kind: .spans, flags: Self.decidedFlag, payload: $0, itemCount: 0, minTime: 0, maxTime: 0, to: &out)
@@ -188,16 +202,17 @@ public final class HoldLog: Sendable {
             var locations: [Location] = []
             for piece in pieces {
                 let start = out.count
-                piece.bytes.withUnsafeBytes {
-                    BlockFrame.append(kind: .spans, flags: 0, payload: $0, itemCount: piece.spans, minTime: 0, maxTime: 0, to: &out)
+                buffer.withUnsafeBytes {
+                    BlockFrame.append(kind: .spans, flags: 0, payload: UnsafeRawBufferPointer(rebasing: $0[piece.range]), itemCount: piece.spans,
+                                      minTime: 0, maxTime: 0, to: &out)
                 }
                 locations.append(Location(segment: s.segments[active].sequence, offset: s.segments[active].size + UInt64(start),
                                           length: UInt32(out.count - start)))
             }
             let seg = s.segments[active]
-            let path = name(seg.sequence)
+            let path = seg.path
             try out.withUnsafeBytes { b in Result { () throws(StoreError) in try Sys.pwrite(seg.fd, b, at: seg.size, path: path) } }.get()
-            try Sys.fdatasync(seg.fd, path: name(seg.sequence))
+            try Sys.fdatasync(seg.fd, path: path)
             s.segments[active].size += UInt64(out.count)
             s.segments[active].live += pieces.count
             s.pendingDecided.removeAll(keepingCapacity: true)
@@ -207,21 +222,67 @@ public final class HoldLog: Sendable {
 
     /// Reads the spans frames at `locations` back: their requests, concatenated.
     public func read(_ locations: [Location]) throws(StoreError) -> [UInt8] {
-        try state.withLock { (s) throws(StoreError) -> [UInt8] in
-            var out: [UInt8] = []
-            for location in locations {
-                guard let seg = s.segments.first(where: { $0.sequence == location.segment }) else {
-                    throw StoreError.corrupt(name(location.segment), "segment of a held trace is gone")
+        var out: [UInt8] = []
+        try read(locations, appendingTo: &out)
+        return out
+    }
+
+    /// Appends the span bytes at `locations` to `out`, in the log's order (each frame's payload
+    /// is a whole request, so the order does not matter): frames next to each other are read
+    /// with one `pread` (a batch's traces were written together), each is checked and its
+    /// header dropped. On an error `out` is left as it was.
+    public func read(_ locations: [Location], appendingTo out: inout [UInt8]) throws(StoreError) {
+        let sorted = locations.sorted { ($0.segment, $0.offset) < ($1.segment, $1.offset) }
+        try state.withLock { (s) throws(StoreError) in
+            let before = out.count
+            do throws(StoreError) {
+                var i = 0
+                while i < sorted.count {
+                    // A run of adjacent frames.
+                    var j = i + 1
+                    var end = sorted[i].offset + UInt64(sorted[i].length)
+                    while j < sorted.count, sorted[j].segment == sorted[i].segment, sorted[j].offset == end,
+                          end - sorted[i].offset < Self.readRunBytes {
+                        end += UInt64(sorted[j].length)
+                        j += 1
+                    }
+                    try readRun(sorted[i..<j], segments: s.segments, appendingTo: &out)
+                    i = j
                 }
-                var frame = [UInt8](repeating: 0, count: Int(location.length))
-                try Self.readAll(seg.fd, into: &frame, at: location.offset, path: name(seg.sequence))
-                guard let parsed = frame.withUnsafeBytes({ BlockFrame.parse($0) }) else {
-                    throw StoreError.corrupt(name(location.segment), "held spans at offset \(location.offset) do not check out")
-                }
-                out.append(contentsOf: frame[parsed.payload])
+            } catch {
+                out.removeSubrange(before...)
+                throw error
             }
-            return out
         }
+    }
+
+    /// Largest single read when frames are coalesced.
+    static let readRunBytes: UInt64 = 8 << 20
+
+    private func readRun(_ run: ArraySlice<Location>, segments: [Segment], appendingTo out: inout [UInt8]) throws(StoreError) {
+        let first = run.first!
+        guard let seg = segments.first(where: { $0.sequence == first.segment }) else {
+            throw StoreError.corrupt(name(first.segment), "segment of a held trace is gone")
+        }
+        let length = run.reduce(0) { $0 + Int($1.length) }
+        let bytes = try Result { () throws -> [UInt8] in
+            try [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
+                count = try Sys.pread(seg.fd, UnsafeMutableRawBufferPointer(buffer), at: first.offset, path: seg.path)
+            }
+        }.mapError { $0 as? StoreError ?? StoreError.corrupt(seg.path, "\($0)") }.get()
+        guard bytes.count == length else { throw StoreError.corrupt(seg.path, "short read at offset \(first.offset)") }
+        // The offset of a frame that does not check out, if any.
+        let bad: UInt64? = bytes.withUnsafeBytes { raw in
+            var at = 0
+            for location in run {
+                let frame = UnsafeRawBufferPointer(rebasing: raw[at..<(at + Int(location.length))])
+                guard let parsed = BlockFrame.parse(frame), parsed.payload.upperBound <= frame.count else { return location.offset }
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: frame[parsed.payload]))
+                at += Int(location.length)
+            }
+            return nil
+        }
+        if let bad { throw StoreError.corrupt(seg.path, "held spans at offset \(bad) do not check out") }
     }
 
     /// Marks the traces `ids` decided and their frames at `locations` dead (a decided frame,
@@ -238,7 +299,7 @@ public final class HoldLog: Sendable {
                 BlockFrame.append(kind: .spans, flags: Self.decidedFlag, payload: $0, itemCount: 0, minTime: 0, maxTime: 0, to: &frame)
             }
             let seg = s.segments[s.segments.count - 1]
-            let path = name(seg.sequence)
+            let path = seg.path
             let written = frame.withUnsafeBytes { b in Result { () throws(StoreError) in try Sys.pwrite(seg.fd, b, at: seg.size, path: path) } }
             if case .success = written {
                 s.segments[s.segments.count - 1].size += UInt64(frame.count)

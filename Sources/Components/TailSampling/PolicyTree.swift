@@ -1,4 +1,7 @@
 import OTLPCodec
+#if canImport(Glibc)
+import Glibc
+#endif
 import Patterns
 import Sampling
 
@@ -17,7 +20,8 @@ import Sampling
 final class PolicyTree {
     enum Leaf {
         case numeric(key: [UInt8], min: Int64, max: Int64)
-        case string(key: [UInt8], exact: Set<[UInt8]>, patterns: [Pattern])
+        /// `exactList`: the same values as `exact`, compared in place when there are few.
+        case string(key: [UInt8], exact: Set<[UInt8]>, exactList: [[UInt8]], patterns: [Pattern])
         case boolean(key: [UInt8], value: Bool)
         case status(Set<Int>)
         case traceState(key: String, values: Set<String>)
@@ -53,8 +57,11 @@ final class PolicyTree {
     /// Drop policies first, then the others, in config order (as upstream evaluates them).
     private(set) var policies: [Top] = []
     /// The attribute checks (numeric, string, boolean) with their keys, and their bits.
-    private var attributeLeaves: [(Int, [UInt8])] = []
     private var attributeMask: UInt64 = 0
+    /// The attribute checks' keys laid out for comparing in place: all keys in one buffer, and
+    /// per check its bit index, offset and length there.
+    private var leafKeyBytes: [UInt8] = []
+    private var leafKeys: [(leaf: Int, offset: Int, count: Int)] = []
     /// The other span checks (status, trace_state, latency).
     private var spanLeaves: [Int] = []
     private var buckets: [TokenBucket] = []
@@ -68,9 +75,10 @@ final class PolicyTree {
         for p in ordered { policies.append(Top(name: p.name, node: try compile(p))) }
         for (i, leaf) in leaves.enumerated() {
             switch leaf {
-            case .numeric(let key, _, _), .boolean(let key, _), .string(let key, _, _):
-                attributeLeaves.append((i, key))
+            case .numeric(let key, _, _), .boolean(let key, _), .string(let key, _, _, _):
                 attributeMask |= 1 << UInt64(i)
+                leafKeys.append((i, leafKeyBytes.count, key.count))
+                leafKeyBytes += key
             default:
                 spanLeaves.append(i)
             }
@@ -93,7 +101,7 @@ final class PolicyTree {
         case .stringAttribute(let key, let values, let regex, let invert):
             let patterns = regex ? try values.map { try Pattern($0) } : []
             let exact = regex ? [] : Set(values.filter { !$0.isEmpty }.map { Array($0.utf8) })
-            return leaf(.string(key: Array(key.utf8), exact: exact, patterns: patterns), invert: invert)
+            return leaf(.string(key: Array(key.utf8), exact: exact, exactList: Array(exact), patterns: patterns), invert: invert)
         case .booleanAttribute(let key, let value, let invert):
             return leaf(.boolean(key: Array(key.utf8), value: value), invert: invert)
         case .rateLimiting(let sps, let burst):
@@ -171,13 +179,23 @@ final class PolicyTree {
     private func attributeBits(_ raw: UnsafeRawBufferPointer, _ attributes: [Range<Int>], resource: Bool, known: UInt64) -> UInt64 {
         var bits: UInt64 = 0
         var settled = known & attributeMask
-        for kv in attributes {
-            guard settled != attributeMask else { break }
-            let (key, value) = OTLPAttributes.read(raw, kv)
-            for (i, leafKey) in attributeLeaves where settled & (1 << UInt64(i)) == 0 {
-                guard OTLPAttributes.equal(raw, key, leafKey) else { continue }
-                settled |= 1 << UInt64(i)
-                if matches(leaves[i], raw, value, resource: resource) { bits |= 1 << UInt64(i) }
+        guard settled != attributeMask, let base = raw.baseAddress else { return 0 }
+        leafKeyBytes.withUnsafeBytes { keys in
+            leafKeys.withUnsafeBufferPointer { leafKeys in
+                for kv in attributes {
+                    guard settled != attributeMask else { break }
+                    // Keys first; a value is decoded only for a key some check reads.
+                    let key = OTLPAttributes.key(raw, kv)
+                    var value: OTLPValue?
+                    for leafKey in leafKeys {
+                        let bit: UInt64 = 1 << UInt64(leafKey.leaf)
+                        guard settled & bit == 0, key.count == leafKey.count,
+                              key.isEmpty || memcmp(base + key.lowerBound, keys.baseAddress! + leafKey.offset, key.count) == 0 else { continue }
+                        settled |= bit
+                        if value == nil { value = OTLPAttributes.read(raw, kv).value }
+                        if matches(leaves[leafKey.leaf], raw, value!, resource: resource) { bits |= bit }
+                    }
+                }
             }
         }
         return bits
@@ -191,7 +209,7 @@ final class PolicyTree {
         case .boolean(_, let value):
             let b: Bool = if case .bool(let x) = v { x } else { false }
             return b == value
-        case .string(_, let exact, let patterns):
+        case .string(_, let exact, let exactList, let patterns):
             let text: UnsafeRawBufferPointer
             if case .string(let r) = v {
                 text = UnsafeRawBufferPointer(rebasing: raw[r])
@@ -199,7 +217,11 @@ final class PolicyTree {
                 text = UnsafeRawBufferPointer(start: nil, count: 0)
             }
             if !resource && text.isEmpty { return false }
-            if patterns.isEmpty { return exact.contains(Array(text)) }
+            if patterns.isEmpty {
+                // A few values: compared in place rather than hashed from a copy.
+                if exactList.count <= 8 { return exactList.contains { $0.count == text.count && $0.elementsEqual(text) } }
+                return exact.contains(Array(text))
+            }
             return patterns.contains { $0.matches(text) }
         default:
             return false

@@ -45,7 +45,9 @@ public final class TailSampler: HoldingProcessor {
     private let clock: any MonotonicClock
     private let logs: HoldLogRegistry?
     private(set) var log: HoldLog?
-    private var held: [OTLPTraceID: Held] = [:]
+    private var held = TraceTable<Held>()
+    /// Seeds the per-batch grouping tables (random at start, stepped per batch).
+    private var batchSeed = UInt64.random(in: .min ... .max)
     /// Trace ids in arrival order; entries of traces decided early are skipped when reached.
     private var order: [OTLPTraceID] = []
     private var orderHead = 0
@@ -87,7 +89,7 @@ public final class TailSampler: HoldingProcessor {
         for r in recovered {
             r.payload.withUnsafeBytes { raw in
                 observeAll(raw) { id, summary in
-                    if held[id] == nil {
+                    if !held.contains(id) {
                         held[id] = Held(arrival: now)
                         order.append(id)
                     }
@@ -110,8 +112,8 @@ public final class TailSampler: HoldingProcessor {
 
     public var nextDeadline: UInt64? {
         skipDecided()
-        guard orderHead < order.count, let first = held[order[orderHead]] else { return nil }
-        return first.arrival + settings.decisionWait
+        guard orderHead < order.count, let first = held.position(of: order[orderHead]) else { return nil }
+        return held.values[first].arrival + settings.decisionWait
     }
 
     // MARK: Spans in
@@ -143,9 +145,9 @@ public final class TailSampler: HoldingProcessor {
             skipDecided()
             var i = orderHead
             while heldBytes - freed > settings.maxHeldBytes, i < order.count {
-                if let t = held[order[i]] {
+                if let p = held.position(of: order[i]) {
                     ids.append(order[i])
-                    freed += t.size
+                    freed += held.values[p].size
                 }
                 i += 1
             }
@@ -153,11 +155,12 @@ public final class TailSampler: HoldingProcessor {
         }
     }
 
-    /// One trace's spans in a batch: their positions and the trace's summary with them.
+    /// One trace's spans in a batch: how many, and the trace's summary with them.
     private struct Group {
-        var indexes: [Int] = []
+        var id: OTLPTraceID
         var summary: TraceSummary
         var wasHeld: Bool
+        var count = 0
     }
 
     /// Holds the spans of `raw` by trace; returns the spans to pass on at once (late spans of
@@ -169,53 +172,78 @@ public final class TailSampler: HoldingProcessor {
             policies.resourceBits(raw, OTLPAttributes.list(raw, $0.resourceMessage, field: 1))
         }
         // Group the spans by trace (in order of first appearance) and observe each one against
-        // its trace's summary so far, as upstream evaluates spans in arrival order.
-        var groups: [OTLPTraceID: Group] = [:]
-        var groupOrder: [OTLPTraceID] = []
+        // its trace's summary so far, as upstream evaluates spans in arrival order. A trace's
+        // spans are usually next to each other: the previous span's group is tried first.
+        batchSeed = batchSeed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        var groupOf = TraceTable<Int>(minimumCapacity: 256, seed: batchSeed)
+        var groups: [Group] = []
+        var spanGroup = [Int32](repeating: -1, count: layout.items.count)
         var passOn: [Int] = []
         var span = OTLPSpanFields()
+        var last: (id: OTLPTraceID, group: Int)?
         for (index, item) in layout.items.enumerated() {
             try span.read(raw, item.payload)
             let id = OTLPTraceID(raw, span.traceID) ?? OTLPTraceID(high: 0, low: 0)
-            if groups[id] == nil {
+            let g: Int
+            if let last, last.id == id {
+                g = last.group
+            } else if let known = groupOf[id] {
+                g = known
+            } else {
                 if let decision = decisions.lookup(id) {
                     metrics.earlyRelease(spans: 1, sampled: decision.sampled)
                     metrics.lateSpan(ageSeconds: decision.at <= now ? Double(now - decision.at) / 1e9 : 0)
                     if decision.sampled { passOn.append(index) }
+                    last = nil
                     continue
                 }
-                let existing = held[id]
-                groups[id] = Group(summary: existing?.summary ?? TraceSummary(), wasHeld: existing != nil)
-                groupOrder.append(id)
+                let existing = held.position(of: id)
+                g = groups.count
+                groups.append(Group(id: id, summary: existing.map { held.values[$0].summary } ?? TraceSummary(), wasHeld: existing != nil))
+                groupOf.insert(id, g)
             }
-            groups[id]!.indexes.append(index)
-            policies.observe(span, raw, resourceBits: resourceBits[layout.scopes[item.scope].resource], into: &groups[id]!.summary)
+            last = (id, g)
+            spanGroup[index] = Int32(g)
+            groups[g].count += 1
+            policies.observe(span, raw, resourceBits: resourceBits[layout.scopes[item.scope].resource], into: &groups[g].summary)
         }
-        let pieces = groupOrder.map { layout.write(groups[$0]!.indexes, from: raw) }
-        let locations = try log?.append(zip(groupOrder, pieces).map { ($1, groups[$0]!.indexes.count) })
+        // Each trace's own request, all in one buffer (its spans in wire order).
+        var bounds: [Range<Int>] = []
+        bounds.reserveCapacity(groups.count)
+        var total = 0
+        for group in groups {
+            bounds.append(total..<(total + group.count))
+            total += group.count
+        }
+        var fill = bounds.map(\.lowerBound)
+        var members = [Int](repeating: 0, count: total)
+        for (index, g) in spanGroup.enumerated() where g >= 0 {
+            members[fill[Int(g)]] = index
+            fill[Int(g)] += 1
+        }
+        let (buffer, pieces) = layout.writeGroups(members, bounds: bounds, from: raw)
+        let locations = try log?.append(buffer, pieces: zip(pieces, groups).map { ($0, $1.count) })
         // Make room first (deciding the oldest early), then hold.
         // Traces of this batch are not chosen: their summaries already include these spans.
-        let continued = Set(groupOrder.filter { groups[$0]!.wasHeld })
-        makeRoom(for: groupOrder.count - continued.count, sparing: continued, now: now, emit: emit)
-        for (k, id) in groupOrder.enumerated() {
-            let group = groups[id]!
-            var trace: Held
-            if let existing = held.removeValue(forKey: id) {
-                trace = existing
+        let continued = Set(groups.lazy.filter(\.wasHeld).map(\.id))
+        makeRoom(for: groups.count - continued.count, sparing: continued, now: now, emit: emit)
+        for (k, group) in groups.enumerated() {
+            let p: Int
+            if let existing = held.position(of: group.id) {
+                p = existing
             } else {
-                trace = Held(arrival: now)
-                order.append(id)
+                p = held.insert(group.id, Held(arrival: now))
+                order.append(group.id)
                 metrics.newTrace()
             }
-            trace.summary = group.summary
+            held[position: p].summary = group.summary
             if let locations {
-                trace.locations.append(locations[k])
+                held[position: p].locations.append(locations[k])
                 heldBytes += Int(locations[k].length)
             } else {
-                trace.bytes.append(contentsOf: pieces[k])
+                held[position: p].bytes.append(contentsOf: buffer[pieces[k]])
                 heldBytes += pieces[k].count
             }
-            held[id] = trace
         }
         if passOn.isEmpty { return (nil, 0) }
         if passOn.count == layout.items.count { return (nil, passOn.count) }
@@ -247,14 +275,14 @@ public final class TailSampler: HoldingProcessor {
         var ids: [OTLPTraceID] = []
         var i = orderHead
         while ids.count < excess, i < order.count {
-            if held[order[i]] != nil, !sparing.contains(order[i]) { ids.append(order[i]) }
+            if held.contains(order[i]), !sparing.contains(order[i]) { ids.append(order[i]) }
             i += 1
         }
         decideNow(ids, now: now, reason: "num_traces", emit: emit)
     }
 
     private func skipDecided() {
-        while orderHead < order.count, held[order[orderHead]] == nil { orderHead += 1 }
+        while orderHead < order.count, !held.contains(order[orderHead]) { orderHead += 1 }
         if orderHead > 4096 && orderHead * 2 > order.count {
             order.removeFirst(orderHead)
             orderHead = 0
@@ -268,8 +296,8 @@ public final class TailSampler: HoldingProcessor {
         var due: [OTLPTraceID] = []
         var i = orderHead
         while i < order.count {
-            if let t = held[order[i]] {
-                if t.arrival + settings.decisionWait > now { break }
+            if let p = held.position(of: order[i]) {
+                if held.values[p].arrival + settings.decisionWait > now { break }
                 due.append(order[i])
             }
             i += 1
@@ -282,6 +310,9 @@ public final class TailSampler: HoldingProcessor {
     func decideNow(_ ids: [OTLPTraceID], now: UInt64, reason: String?, emit: (TelemetryBatch) -> Void) {
         guard !ids.isEmpty else { return }
         var chunk = Chunk()
+        // Not-sampled traces' frames, resolved in one log write.
+        var dropped: (ids: [OTLPTraceID], locations: [HoldLog.Location]) = ([], [])
+        defer { if let log, !dropped.ids.isEmpty { log.resolve(dropped.ids, dropped.locations) } }
         for id in ids {
             guard let trace = held.removeValue(forKey: id) else { continue }
             heldBytes -= trace.size
@@ -290,26 +321,22 @@ public final class TailSampler: HoldingProcessor {
             let sampled = final == .sampled
             decisions.record(id, sampled: sampled, at: now)
             guard sampled else {
-                if let log, !trace.locations.isEmpty { log.resolve([id], trace.locations.all) }
+                if log != nil, !trace.locations.isEmpty {
+                    dropped.ids.append(id)
+                    dropped.locations += trace.locations.all
+                }
                 continue
             }
-            if let log, !trace.locations.isEmpty {
-                do {
-                    chunk.payload.append(contentsOf: try log.read(trace.locations.all))
-                    chunk.ids.append(id)
-                    chunk.locations += trace.locations.all
-                } catch {
-                    logger.error("a sampled trace \(id) could not be read back from the hold: \(error)")
-                    metrics.holdFailed()
-                    log.resolve([id], trace.locations.all)
-                    continue
-                }
+            if log != nil, !trace.locations.isEmpty {
+                // Read back when the chunk goes out, all its frames together.
+                chunk.stored.append((id, trace.locations.all, trace.summary.spanCount))
+                chunk.storedBytes += trace.size
             } else {
                 chunk.payload.append(contentsOf: trace.bytes)
+                chunk.count += trace.summary.spanCount
             }
-            chunk.count += trace.summary.spanCount
             // Batches of bounded size, however many traces are due at once.
-            if chunk.payload.count >= Self.chunkBytes { emitChunk(&chunk, emit) }
+            if chunk.payload.count + chunk.storedBytes >= Self.chunkBytes { emitChunk(&chunk, emit) }
         }
         skipDecided()
         metrics.setHeld(traces: held.count, bytes: heldBytes)
@@ -320,8 +347,9 @@ public final class TailSampler: HoldingProcessor {
     private struct Chunk {
         var payload: [UInt8] = []
         var count = 0
-        var ids: [OTLPTraceID] = []
-        var locations: [HoldLog.Location] = []
+        /// Sampled traces still in the hold log: read into `payload` by `emitChunk`.
+        var stored: [(id: OTLPTraceID, locations: [HoldLog.Location], spans: Int)] = []
+        var storedBytes = 0
     }
 
     static let chunkBytes = 4 << 20
@@ -330,11 +358,36 @@ public final class TailSampler: HoldingProcessor {
     /// (a crash before that replays them, and they are decided and sent again).
     private func emitChunk(_ chunk: inout Chunk, _ emit: (TelemetryBatch) -> Void) {
         defer { chunk = Chunk() }
+        var ids: [OTLPTraceID] = []
+        var locations: [HoldLog.Location] = []
+        if let log, !chunk.stored.isEmpty {
+            let all = chunk.stored.flatMap(\.locations)
+            do {
+                try log.read(all, appendingTo: &chunk.payload)
+                ids = chunk.stored.map(\.id)
+                locations = all
+                chunk.count += chunk.stored.reduce(0) { $0 + $1.spans }
+            } catch {
+                // Trace by trace, to lose only the ones that cannot be read.
+                for trace in chunk.stored {
+                    do {
+                        try log.read(trace.locations, appendingTo: &chunk.payload)
+                        ids.append(trace.id)
+                        locations += trace.locations
+                        chunk.count += trace.spans
+                    } catch {
+                        logger.error("a sampled trace \(trace.id) could not be read back from the hold: \(error)")
+                        metrics.holdFailed()
+                        log.resolve([trace.id], trace.locations)
+                    }
+                }
+            }
+        }
         guard chunk.count > 0 else { return }
         var tokens: [AckToken] = []
-        if let log, !chunk.ids.isEmpty {
+        if let log, !ids.isEmpty {
             let logger = self.logger
-            let (ids, locations) = (chunk.ids, chunk.locations)
+            let (ids, locations) = (ids, locations)
             tokens = [AckToken { error in
                 if let error { logger.warn("sampled traces were not exported: \(error.message)") }
                 log.resolve(ids, locations)
@@ -346,7 +399,7 @@ public final class TailSampler: HoldingProcessor {
     /// Shutdown (or a reload that removes it): every held trace is decided now with what it has.
     public func flush(emit: (TelemetryBatch) -> Void) {
         skipDecided()
-        let ids = Array(order[orderHead...]).filter { held[$0] != nil }
+        let ids = Array(order[orderHead...]).filter { held.contains($0) }
         decideNow(ids, now: lastNow, reason: "shutdown", emit: emit)
     }
 
@@ -406,7 +459,8 @@ public final class TailSampler: HoldingProcessor {
             heldBytes += bytes.count + locations.reduce(0) { $0 + Int($1.length) }
             held[id] = mine
         }
-        order = adoptedOrder + order[orderHead...].filter { held[$0] != nil && !adoptedOrder.contains($0) }
+        let adoptedSet = Set(adoptedOrder)
+        order = adoptedOrder + order[orderHead...].filter { held.contains($0) && !adoptedSet.contains($0) }
         orderHead = 0
         metrics.handedOver(traces.count)
         metrics.setHeld(traces: held.count, bytes: heldBytes)
