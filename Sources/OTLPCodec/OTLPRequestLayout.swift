@@ -149,14 +149,17 @@ public struct OTLPRequestLayout: Sendable {
     /// One request per group of items, all in one buffer: group g holds the items at
     /// `members[bounds[g]]` (ascending positions in `items`), copied from `source`; `pieces[g]`
     /// is where its request is in `bytes`. (The tail sampler's per-trace requests.)
-    public func writeGroups(_ members: [Int], bounds: [Range<Int>], from source: UnsafeRawBufferPointer)
+    /// `gap` bytes (zeros) go before each request: room for a frame header, so that the
+    /// buffer can be framed in place (the tail sampler's hold log).
+    public func writeGroups(_ members: [Int], bounds: [Range<Int>], from source: UnsafeRawBufferPointer, gap: Int = 0)
         -> (bytes: [UInt8], pieces: [Range<Int>]) {
-        var w = ProtoWire.Writer(capacity: members.reduce(0) { $0 + items[$1].whole.count } + bounds.count * 64)
+        var w = ProtoWire.Writer(capacity: members.reduce(0) { $0 + items[$1].whole.count } + bounds.count * (64 + gap))
         var scratch = WriteScratch()
         var pieces: [Range<Int>] = []
         pieces.reserveCapacity(bounds.count)
         members.withUnsafeBufferPointer { members in
             for range in bounds {
+                if gap > 0 { w.bytes.append(contentsOf: repeatElement(0, count: gap)) }
                 let start = w.bytes.count
                 writeRequest(UnsafeBufferPointer(rebasing: members[range]), from: source, into: &w, scratch: &scratch,
                              size: { _, index in items[index].whole.count },

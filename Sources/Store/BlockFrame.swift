@@ -23,6 +23,18 @@ public enum BlockFrame {
         }
     }
 
+    /// Writes the header of a frame in place: `frame` is `headerSize` bytes of room followed
+    /// by the payload (which callers lay out with a gap in front, to frame without copying).
+    public static func writeHeader(kind: BlockKind, flags: UInt16, itemCount: Int, minTime: UInt64, maxTime: UInt64,
+                                   frame: UnsafeMutableRawBufferPointer) {
+        precondition(flags & StoreFormat.flagZstd == 0, "BlockFrame payloads are uncompressed")
+        let payloadLength = frame.count - headerSize
+        let header = BlockHeader(kind: kind, flags: flags, payloadLength: UInt32(payloadLength),
+                                 uncompressedLength: UInt32(payloadLength), itemCount: UInt32(itemCount),
+                                 minTime: minTime, maxTime: maxTime)
+        BlockHeader.write(header, into: frame, payload: UnsafeRawBufferPointer(rebasing: frame[headerSize...]))
+    }
+
     /// What a frame says about itself.
     public struct Parsed: Sendable {
         public var kind: BlockKind

@@ -125,4 +125,28 @@ import Testing
             #expect(keys == [["k"], ["k"], ["k"]])
         }
     }
+
+    @Test func groupsAreWrittenAsRequestsInOneBuffer() throws {
+        // Two resources, so a group can span both.
+        let bytes = OTLPBuild.traces([
+            TestResource(service: "a", items: (0..<3).map { TestSpan(traceID: traceID($0 % 2), spanID: spanID($0), name: "a\($0)", start: 1, end: 2) }),
+            TestResource(service: "b", items: (3..<5).map { TestSpan(traceID: traceID($0 % 2), spanID: spanID($0), name: "b\($0)", start: 1, end: 2) }),
+        ])
+        for gap in [0, 48] {
+            let (buffer, pieces) = try Self.withSpans(bytes) { raw, layout in
+                // Group 0: items 0, 2, 4 (trace 0); group 1: items 1, 3 (trace 1).
+                layout.writeGroups([0, 2, 4, 1, 3], bounds: [0..<3, 3..<5], from: raw, gap: gap)
+            }
+            #expect(pieces.count == 2)
+            #expect(pieces[0].lowerBound == gap)
+            #expect(pieces[1].lowerBound == pieces[0].upperBound + gap)
+            #expect(pieces[1].upperBound == buffer.count)
+            if gap > 0 { #expect(buffer[0..<gap].allSatisfy { $0 == 0 }) }
+            let first = try OTLPScanner.spans(Array(buffer[pieces[0]]))
+            let second = try OTLPScanner.spans(Array(buffer[pieces[1]]))
+            #expect(first.spans.map(\.name) == ["a0", "a2", "b4"])
+            #expect(first.services == ["a", "b"])
+            #expect(second.spans.map(\.name) == ["a1", "b3"])
+        }
+    }
 }

@@ -71,3 +71,12 @@ import Testing
         #expect(table[OTLPTraceID(high: 77 &* 0x9E37_79B9, low: 77)] == 77)
     }
 }
+
+/// What one held trace costs in the table: its entry is at most 80 bytes (arrival, summary,
+/// and where its spans are), whichever hold it uses; with its id and index slot, about 100.
+@Suite struct HeldTraceSizeTests {
+    @Test func aHeldTraceIsSmall() {
+        #expect(MemoryLayout<TailSampler.Held>.stride <= 80)
+        #expect(MemoryLayout<OTLPTraceID>.stride == 16)
+    }
+}

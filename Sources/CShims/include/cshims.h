@@ -2,9 +2,10 @@
 #ifndef COLLECTOR_CSHIMS_H
 #define COLLECTOR_CSHIMS_H
 
-/* glibc mallopt(M_ARENA_MAX, arena_max) and mallopt(M_MMAP_THRESHOLD, mmap_threshold);
- * a value <= 0 leaves that setting alone. Returns 0 when every requested call succeeded. */
-int cshims_tune_malloc(int arena_max, int mmap_threshold);
+/* glibc mallopt(M_ARENA_MAX, arena_max), mallopt(M_MMAP_THRESHOLD, mmap_threshold) and
+ * mallopt(M_TRIM_THRESHOLD, trim_threshold); a value <= 0 leaves that setting alone.
+ * Returns 0 when every requested call succeeded. */
+int cshims_tune_malloc(int arena_max, int mmap_threshold, int trim_threshold);
 
 #include <stddef.h>
 #include <stdint.h>

@@ -186,41 +186,61 @@ public final class HoldLog: Sendable {
 
     /// The same for pieces that are ranges of one buffer.
     public func append(_ buffer: [UInt8], pieces: [(range: Range<Int>, spans: Int)]) throws(StoreError) -> [Location] {
-        try state.withLock { (s) throws(StoreError) -> [Location] in
+        var framed: [UInt8] = []
+        framed.reserveCapacity(pieces.reduce(0) { $0 + $1.range.count + BlockFrame.headerSize })
+        var ranges: [(range: Range<Int>, spans: Int)] = []
+        for piece in pieces {
+            framed.append(contentsOf: repeatElement(0, count: BlockFrame.headerSize))
+            ranges.append((framed.count..<(framed.count + piece.range.count), piece.spans))
+            framed.append(contentsOf: buffer[piece.range])
+        }
+        return try append(framing: &framed, pieces: ranges)
+    }
+
+    /// The same for pieces laid out with `BlockFrame.headerSize` bytes of room before each
+    /// (`OTLPRequestLayout.writeGroups(gap:)`), one after the other from the start of `buffer`:
+    /// the headers are written in place and the buffer goes to the file as it is.
+    public func append(framing buffer: inout [UInt8], pieces: [(range: Range<Int>, spans: Int)]) throws(StoreError) -> [Location] {
+        let h = BlockFrame.headerSize
+        assert(pieces.first.map { $0.range.lowerBound == h } ?? buffer.isEmpty, "frames start at the buffer's start")
+        return try state.withLock { (s) throws(StoreError) -> [Location] in
             if s.segments.last!.size >= Self.segmentBytes {
                 try startSegment(&s)
                 try collect(&s)
             }
-            var out: [UInt8] = []
-            out.reserveCapacity(pieces.reduce(s.pendingDecided.count + BlockFrame.headerSize) { $0 + $1.range.count + BlockFrame.headerSize })
+            buffer.withUnsafeMutableBytes { raw in
+                for piece in pieces {
+                    BlockFrame.writeHeader(kind: .spans, flags: 0, itemCount: piece.spans, minTime: 0, maxTime: 0,
+                                           frame: UnsafeMutableRawBufferPointer(rebasing: raw[(piece.range.lowerBound - h)..<piece.range.upperBound]))
+                }
+            }
+            // Decided frames waiting since the last write go first, in their own write.
+            var decided: [UInt8] = []
             if !s.pendingDecided.isEmpty {
                 s.pendingDecided.withUnsafeBytes {
-                    BlockFrame.append(kind: .spans, flags: Self.decidedFlag, payload: $0, itemCount: 0, minTime: 0, maxTime: 0, to: &out)
+                    BlockFrame.append(kind: .spans, flags: Self.decidedFlag, payload: $0, itemCount: 0, minTime: 0, maxTime: 0, to: &decided)
                 }
             }
             let active = s.segments.count - 1
-            var locations: [Location] = []
-            for piece in pieces {
-                let start = out.count
-                buffer.withUnsafeBytes {
-                    BlockFrame.append(kind: .spans, flags: 0, payload: UnsafeRawBufferPointer(rebasing: $0[piece.range]), itemCount: piece.spans,
-                                      minTime: 0, maxTime: 0, to: &out)
-                }
-                locations.append(Location(segment: s.segments[active].sequence, offset: s.segments[active].size + UInt64(start),
-                                          length: UInt32(out.count - start)))
-            }
             let seg = s.segments[active]
+            let base = seg.size + UInt64(decided.count)
+            let locations = pieces.map {
+                Location(segment: seg.sequence, offset: base + UInt64($0.range.lowerBound - h), length: UInt32($0.range.count + h))
+            }
             let path = seg.path
-            try out.withUnsafeBytes { b in Result { () throws(StoreError) in try Sys.pwrite(seg.fd, b, at: seg.size, path: path) } }.get()
+            if !decided.isEmpty {
+                try decided.withUnsafeBytes { b in Result { () throws(StoreError) in try Sys.pwrite(seg.fd, b, at: seg.size, path: path) } }.get()
+            }
+            try buffer.withUnsafeBytes { b in Result { () throws(StoreError) in try Sys.pwrite(seg.fd, b, at: base, path: path) } }.get()
             try Sys.fdatasync(seg.fd, path: path)
-            s.segments[active].size += UInt64(out.count)
+            s.segments[active].size = base + UInt64(buffer.count)
             s.segments[active].live += pieces.count
             s.pendingDecided.removeAll(keepingCapacity: true)
             return locations
         }
     }
 
-    /// Reads the spans frames at `locations` back: their requests, concatenated.
+    /// The span bytes at `locations` (whole requests, one after the other).
     public func read(_ locations: [Location]) throws(StoreError) -> [UInt8] {
         var out: [UInt8] = []
         try read(locations, appendingTo: &out)

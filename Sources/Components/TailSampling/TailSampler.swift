@@ -8,7 +8,9 @@ import Store
 /// Design:
 /// - Spans are grouped by trace on the wire (`OTLPRequestLayout.write` per trace); policies are
 ///   evaluated as spans arrive, so a held trace costs its `TraceSummary` plus where its spans
-///   are: in memory (their bytes), or with `storage` in the write-ahead `HoldLog` (locations).
+///   are: in memory (ranges of the batch's block: a batch's per-trace requests are written
+///   into one buffer, held once and freed with its last trace), or with `storage` in the
+///   write-ahead `HoldLog` (locations). The held traces are in a `TraceTable`.
 /// - Traces are decided in arrival order when their wait is over (`nextDeadline` is the oldest
 ///   trace's), the sampled ones emitted as one batch per timer run.
 /// - Bounded: when `num_traces` traces (or, in memory, `max_held_bytes` bytes) are held, the
@@ -29,13 +31,29 @@ public final class TailSampler: HoldingProcessor {
     struct Held {
         var arrival: UInt64
         var summary = TraceSummary()
-        /// Memory hold: the trace's spans, as concatenated requests.
-        var bytes: [UInt8] = []
-        /// Storage hold: where they are in the log.
-        var locations = LocationList()
+        var spans = HeldSpans.memory(MemoryPieces())
 
-        var isEmpty: Bool { bytes.isEmpty && locations.isEmpty }
-        var size: Int { bytes.count + locations.all.reduce(0) { $0 + Int($1.length) } }
+        /// Memory hold: the trace's spans (pieces of shared batch blocks).
+        var memory: MemoryPieces {
+            get { if case .memory(let m) = spans { m } else { MemoryPieces() } }
+            set { spans = .memory(newValue) }
+        }
+
+        /// Storage hold: where they are in the log.
+        var locations: LocationList {
+            get { if case .log(let l) = spans { l } else { LocationList() } }
+            set { spans = .log(newValue) }
+        }
+
+        var isEmpty: Bool { memory.isEmpty && locations.isEmpty }
+        var size: Int { memory.byteCount + locations.all.reduce(0) { $0 + Int($1.length) } }
+    }
+
+    /// Where a held trace's spans are: one or the other (an enum, so that a held trace pays
+    /// for the larger of the two only).
+    enum HeldSpans {
+        case memory(MemoryPieces)
+        case log(LocationList)
     }
 
     let settings: TailSamplingSettings
@@ -71,7 +89,7 @@ public final class TailSampler: HoldingProcessor {
     public var heldTraceCount: Int { held.count }
     public var heldByteCount: Int { heldBytes }
     /// Span bytes held in memory (0 with storage, whatever is held).
-    public var memoryHeldBytes: Int { held.values.reduce(0) { $0 + $1.bytes.count } }
+    public var memoryHeldBytes: Int { held.values.reduce(0) { $0 + $1.memory.byteCount } }
 
     /// Opens the hold log (with `storage`) and takes back what a previous run left in it.
     public func start() throws {
@@ -94,7 +112,11 @@ public final class TailSampler: HoldingProcessor {
                         order.append(id)
                     }
                     held[id]!.summary.merge(summary)
-                    if !held[id]!.locations.all.contains(r.location) { held[id]!.locations.append(r.location) }
+                    if !held[id]!.locations.all.contains(r.location) {
+                        var locations = held[id]!.locations
+                        locations.append(r.location)
+                        held[id]!.locations = locations
+                    }
                 }
             }
             heldBytes += Int(r.location.length)
@@ -221,8 +243,11 @@ public final class TailSampler: HoldingProcessor {
             members[fill[Int(g)]] = index
             fill[Int(g)] += 1
         }
-        let (buffer, pieces) = layout.writeGroups(members, bounds: bounds, from: raw)
-        let locations = try log?.append(buffer, pieces: zip(pieces, groups).map { ($0, $1.count) })
+        // With storage, the requests are laid out with room for their frame headers and
+        // written as they are; in memory, the batch's buffer is held once, shared by its traces.
+        var (buffer, pieces) = layout.writeGroups(members, bounds: bounds, from: raw, gap: log == nil ? 0 : BlockFrame.headerSize)
+        let locations = try log?.append(framing: &buffer, pieces: zip(pieces, groups).map { ($0, $1.count) })
+        let block = log == nil ? HeldBlock(buffer) : nil
         // Make room first (deciding the oldest early), then hold.
         // Traces of this batch are not chosen: their summaries already include these spans.
         let continued = Set(groups.lazy.filter(\.wasHeld).map(\.id))
@@ -238,10 +263,14 @@ public final class TailSampler: HoldingProcessor {
             }
             held[position: p].summary = group.summary
             if let locations {
-                held[position: p].locations.append(locations[k])
+                var list = held[position: p].locations
+                list.append(locations[k])
+                held[position: p].locations = list
                 heldBytes += Int(locations[k].length)
-            } else {
-                held[position: p].bytes.append(contentsOf: buffer[pieces[k]])
+            } else if let block {
+                var memory = held[position: p].memory
+                memory.append(block, pieces[k])
+                held[position: p].memory = memory
                 heldBytes += pieces[k].count
             }
         }
@@ -332,7 +361,7 @@ public final class TailSampler: HoldingProcessor {
                 chunk.stored.append((id, trace.locations.all, trace.summary.spanCount))
                 chunk.storedBytes += trace.size
             } else {
-                chunk.payload.append(contentsOf: trace.bytes)
+                trace.memory.append(to: &chunk.payload)
                 chunk.count += trace.summary.spanCount
             }
             // Batches of bounded size, however many traces are due at once.
@@ -362,6 +391,7 @@ public final class TailSampler: HoldingProcessor {
         var locations: [HoldLog.Location] = []
         if let log, !chunk.stored.isEmpty {
             let all = chunk.stored.flatMap(\.locations)
+            chunk.payload.reserveCapacity(chunk.payload.count + chunk.storedBytes)
             do {
                 try log.read(all, appendingTo: &chunk.payload)
                 ids = chunk.stored.map(\.id)
@@ -428,7 +458,8 @@ public final class TailSampler: HoldingProcessor {
     private func adopt(_ traces: [(OTLPTraceID, Held)], from previous: HoldLog?) {
         var adoptedOrder: [OTLPTraceID] = []
         for (id, trace) in traces {
-            var bytes = trace.bytes
+            var bytes: [UInt8] = []
+            trace.memory.append(to: &bytes)
             var locations = trace.locations.all
             if let previous, !locations.isEmpty, previous !== log {
                 bytes = (try? previous.read(locations)) ?? []
@@ -454,8 +485,16 @@ public final class TailSampler: HoldingProcessor {
             } else if let log, let stored = try? log.read(locations) {
                 stored.withUnsafeBytes(observe)
             }
-            mine.bytes += bytes
-            for l in locations { mine.locations.append(l) }
+            if !bytes.isEmpty {
+                var memory = mine.memory
+                memory.append(HeldBlock(bytes), 0..<bytes.count)
+                mine.memory = memory
+            }
+            if !locations.isEmpty {
+                var list = mine.locations
+                for l in locations { list.append(l) }
+                mine.locations = list
+            }
             heldBytes += bytes.count + locations.reduce(0) { $0 + Int($1.length) }
             held[id] = mine
         }
@@ -490,4 +529,40 @@ struct LocationList {
     }
 
     var all: [HoldLog.Location] { first.map { [$0] + rest } ?? [] }
+}
+
+/// One batch's per-trace requests, written together and held once in memory: each trace
+/// holds a range of it, and the block is freed with the last of them (a batch's traces arrive
+/// together, so they are decided together too). Immutable after creation.
+final class HeldBlock: Sendable {
+    let bytes: [UInt8]
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+}
+
+/// A trace's spans held in memory: ranges of batch blocks, the first kept inline.
+struct MemoryPieces {
+    private var block: HeldBlock?
+    private var range: Range<Int32> = 0..<0
+    private var rest: [(block: HeldBlock, range: Range<Int32>)] = []
+
+    var isEmpty: Bool { block == nil }
+
+    var byteCount: Int { Int(range.count) + rest.reduce(0) { $0 + Int($1.range.count) } }
+
+    mutating func append(_ block: HeldBlock, _ range: Range<Int>) {
+        let r = Int32(range.lowerBound)..<Int32(range.upperBound)
+        if self.block == nil {
+            self.block = block
+            self.range = r
+        } else {
+            rest.append((block, r))
+        }
+    }
+
+    /// Appends the spans (whole requests, one after the other) to `out`.
+    func append(to out: inout [UInt8]) {
+        guard let block else { return }
+        out.append(contentsOf: block.bytes[Int(range.lowerBound)..<Int(range.upperBound)])
+        for piece in rest { out.append(contentsOf: piece.block.bytes[Int(piece.range.lowerBound)..<Int(piece.range.upperBound)]) }
+    }
 }
