@@ -153,7 +153,19 @@ public struct OTLPRequestLayout: Sendable {
     /// buffer can be framed in place (the tail sampler's hold log).
     public func writeGroups(_ members: [Int], bounds: [Range<Int>], from source: UnsafeRawBufferPointer, gap: Int = 0)
         -> (bytes: [UInt8], pieces: [Range<Int>]) {
-        var w = ProtoWire.Writer(capacity: members.reduce(0) { $0 + items[$1].whole.count } + bounds.count * (64 + gap))
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(members.reduce(0) { $0 + items[$1].whole.count } + bounds.count * (64 + gap))
+        let pieces = writeGroups(members, bounds: bounds, from: source, gap: gap, into: &bytes)
+        return (bytes, pieces)
+    }
+
+    /// The same into `bytes`, emptied first and its capacity kept (a scratch buffer reused
+    /// batch after batch); returns the pieces.
+    public func writeGroups(_ members: [Int], bounds: [Range<Int>], from source: UnsafeRawBufferPointer, gap: Int,
+                            into bytes: inout [UInt8]) -> [Range<Int>] {
+        bytes.removeAll(keepingCapacity: true)
+        var w = ProtoWire.Writer(appendingTo: bytes)
+        bytes = []  // the writer owns the storage now (no copy on write)
         var scratch = WriteScratch()
         var pieces: [Range<Int>] = []
         pieces.reserveCapacity(bounds.count)
@@ -167,7 +179,8 @@ public struct OTLPRequestLayout: Sendable {
                 pieces.append(start..<w.bytes.count)
             }
         }
-        return (w.bytes, pieces)
+        bytes = w.bytes
+        return pieces
     }
 
     /// Run bookkeeping reused across the requests of one `writeGroups`.

@@ -135,6 +135,11 @@ enum ProtoWire {
             bytes.reserveCapacity(capacity)
         }
 
+        /// A writer appending to `bytes` (a buffer reused from an earlier write).
+        init(appendingTo bytes: [UInt8]) {
+            self.bytes = bytes
+        }
+
         mutating func appendVarint(_ value: UInt64) {
             var v = value
             while v >= 0x80 {

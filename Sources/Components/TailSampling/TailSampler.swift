@@ -64,6 +64,10 @@ public final class TailSampler: HoldingProcessor {
     private let logs: HoldLogRegistry?
     private(set) var log: HoldLog?
     private var held = TraceTable<Held>()
+    /// With storage: where a batch's frames are laid out before they are written (kept up to
+    /// `scratchRetained` bytes).
+    private var frameScratch: [UInt8] = []
+    static let scratchRetained = 16 << 20
     /// Seeds the per-batch grouping tables (random at start, stepped per batch).
     private var batchSeed = UInt64.random(in: .min ... .max)
     /// Trace ids in arrival order; entries of traces decided early are skipped when reached.
@@ -245,9 +249,22 @@ public final class TailSampler: HoldingProcessor {
         }
         // With storage, the requests are laid out with room for their frame headers and
         // written as they are; in memory, the batch's buffer is held once, shared by its traces.
-        var (buffer, pieces) = layout.writeGroups(members, bounds: bounds, from: raw, gap: log == nil ? 0 : BlockFrame.headerSize)
-        let locations = try log?.append(framing: &buffer, pieces: zip(pieces, groups).map { ($0, $1.count) })
-        let block = log == nil ? HeldBlock(buffer) : nil
+        let locations: [HoldLog.Location]?
+        let block: HeldBlock?
+        let pieces: [Range<Int>]
+        if let log {
+            // The same scratch buffer batch after batch (request-sized buffers are costly to
+            // allocate: they come from mmap).
+            pieces = layout.writeGroups(members, bounds: bounds, from: raw, gap: BlockFrame.headerSize, into: &frameScratch)
+            locations = try log.append(framing: &frameScratch, pieces: zip(pieces, groups).map { ($0, $1.count) })
+            if frameScratch.capacity > Self.scratchRetained { frameScratch = [] }
+            block = nil
+        } else {
+            let (buffer, written) = layout.writeGroups(members, bounds: bounds, from: raw)
+            pieces = written
+            locations = nil
+            block = HeldBlock(buffer)
+        }
         // Make room first (deciding the oldest early), then hold.
         // Traces of this batch are not chosen: their summaries already include these spans.
         let continued = Set(groups.lazy.filter(\.wasHeld).map(\.id))
@@ -381,7 +398,9 @@ public final class TailSampler: HoldingProcessor {
         var storedBytes = 0
     }
 
-    static let chunkBytes = 4 << 20
+    /// Decided traces leave in batches of about this size: below the allocator's mmap threshold
+    /// (256 KiB), so their buffers come from the heap instead of being mapped and faulted in.
+    static let chunkBytes = 192 << 10
 
     /// Emits the chunk; with storage, its traces' frames are resolved when it is acknowledged
     /// (a crash before that replays them, and they are decided and sent again).
