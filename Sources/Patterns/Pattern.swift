@@ -71,5 +71,32 @@ public final class Pattern: Sendable, CustomStringConvertible {
         return copy.withUTF8 { matches(UnsafeRawBufferPointer($0), anchor: anchor) }
     }
 
+    /// The names of the capturing groups, by group number (index 0 is the whole match and has
+    /// none; an unnamed group's entry is nil).
+    public var groupNames: [String?] {
+        var names: [String?] = [nil]
+        var buffer = [CChar](repeating: 0, count: 1024)
+        for i in stride(from: 1, through: groupCount, by: 1) {
+            let n = collector_re2_group_name(regex, Int32(i), &buffer, buffer.count)
+            names.append(n == 0 ? nil : String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return names
+    }
+
+    /// Where the whole match (index 0) and each capturing group are in `bytes`, when it
+    /// matches with `anchor`; a group that took no part is nil.
+    public func groups(_ bytes: UnsafeRawBufferPointer, anchor: Anchor = .anywhere) -> [Range<Int>?]? {
+        let count = groupCount + 1
+        var starts = [Int](repeating: -1, count: count), ends = [Int](repeating: -1, count: count)
+        let matched = starts.withUnsafeMutableBufferPointer { s in
+            ends.withUnsafeMutableBufferPointer { e in
+                collector_re2_match_groups(regex, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count, anchor.c,
+                                           s.baseAddress, e.baseAddress, Int32(count))
+            }
+        }
+        guard matched == 1 else { return nil }
+        return (0..<count).map { starts[$0] < 0 ? nil : starts[$0]..<ends[$0] }
+    }
+
     public var description: String { source }
 }

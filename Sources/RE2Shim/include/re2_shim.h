@@ -27,6 +27,15 @@ int collector_re2_match(const collector_re2 *re, const char *text, size_t length
 /* Number of capturing groups. */
 int collector_re2_groups(const collector_re2 *re);
 
+/* Like collector_re2_match, and on a match writes where group i (0: the whole match) is into
+ * starts[i] / ends[i] (byte offsets, -1 when the group did not take part), i < count. */
+int collector_re2_match_groups(const collector_re2 *re, const char *text, size_t length, int anchor,
+                               long *starts, long *ends, int count);
+
+/* The name of capturing group `index` (1-based) into `name` (NUL-terminated); its length, or 0
+ * when the group has no name or it does not fit. */
+size_t collector_re2_group_name(const collector_re2 *re, int index, char *name, size_t name_size);
+
 void collector_re2_free(collector_re2 *re);
 
 #ifdef __cplusplus
