@@ -2,4 +2,5 @@
 #define COpenSSL_SHIM_H
 #include <openssl/ssl.h>
 #include <openssl/err.h>
+#include <openssl/sha.h>
 #endif

@@ -416,3 +416,52 @@ public enum OTLPFieldEdit {
         return w.bytes
     }
 }
+
+/// Protobuf writing for processors that rebuild a few messages of a request (the resource and
+/// attributes processors): the codec's own writer, public.
+public struct OTLPWireWriter: Sendable {
+    var w: ProtoWire.Writer
+
+    public init(capacity: Int = 0) { w = ProtoWire.Writer(capacity: capacity) }
+
+    public var bytes: [UInt8] { w.bytes }
+
+    /// A length-delimited field holding `payload`.
+    public mutating func bytesField(_ number: UInt32, _ payload: UnsafeRawBufferPointer) {
+        w.appendLengthDelimitedHeader(number, payloadSize: payload.count)
+        w.bytes.append(contentsOf: payload)
+    }
+
+    public mutating func bytesField(_ number: UInt32, _ payload: [UInt8]) {
+        payload.withUnsafeBytes { bytesField(number, $0) }
+    }
+
+    public mutating func varintField(_ number: UInt32, _ value: UInt64) {
+        w.appendKey(number, .varint)
+        w.appendVarint(value)
+    }
+
+    public mutating func fixed64Field(_ number: UInt32, _ value: UInt64) {
+        w.appendKey(number, .fixed64)
+        withUnsafeBytes(of: value.littleEndian) { w.bytes.append(contentsOf: $0) }
+    }
+
+    /// Bytes copied as they are (whole fields of the source).
+    public mutating func raw(_ source: UnsafeRawBufferPointer, _ range: Range<Int>) { w.appendRaw(source, range) }
+}
+
+/// The top-level fields of a message, for walking a request without decoding it.
+public enum OTLPMessageFields {
+    /// Each field of the message at `range`: its number, whole range and payload range
+    /// (length-delimited payloads without their length). Throws on bad framing.
+    public static func each(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>,
+                            _ body: (_ number: UInt32, _ whole: Range<Int>, _ payload: Range<Int>, _ lengthDelimited: Bool) throws -> Void) throws {
+        var reader = ProtoWire.Reader(bytes, range: range)
+        while true {
+            let next: ProtoWire.Field?
+            do { next = try reader.next() } catch { throw OTLPDecodeError.malformed(.traces, error.detail) }
+            guard let field = next else { return }
+            try body(field.number, field.whole, field.payload, field.wireType == .lengthDelimited)
+        }
+    }
+}
