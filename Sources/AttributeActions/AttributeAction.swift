@@ -35,3 +35,10 @@ public struct AttributeAction: Sendable {
         self.convertedType = convertedType
     }
 }
+
+extension AttributeAction: Equatable {
+    public static func == (a: AttributeAction, b: AttributeAction) -> Bool {
+        a.kind == b.kind && a.key == b.key && a.value == b.value && a.fromAttribute == b.fromAttribute
+            && a.pattern?.source == b.pattern?.source && a.convertedType == b.convertedType
+    }
+}

@@ -8,6 +8,7 @@ import NopExporter
 import OTLPReceiver
 import ProbabilisticSampler
 import QueryAPI
+import ResourceProcessor
 import StoreExporter
 import TailSampling
 
@@ -16,7 +17,7 @@ import TailSampling
 public enum ComponentCatalog {
     public static let factories: [any ComponentFactory] = [
         OTLPFactory(), FileLogFactory(),
-        BatchFactory(), ProbabilisticSamplerFactory(), TailSamplingFactory(),
+        BatchFactory(), ProbabilisticSamplerFactory(), TailSamplingFactory(), ResourceFactory(),
         DebugFactory(), StoreExporterFactory(), LokiFactory(), NopFactory(),
         HealthCheckFactory(), QueryFactory(),
     ]
