@@ -1,0 +1,91 @@
+import CollectorTesting
+import Foundation
+import Testing
+
+extension E2E {
+    /// A span from the OpenTelemetry Python SDK through the `resource` processor into the store,
+    /// read back through the Jaeger API: its process (resource) tags edited as configured.
+    @Suite("Resource processor")
+    struct ResourceProcessor {
+        struct Service: Decodable {
+            let traceId: String
+            let ok: Bool
+        }
+
+        func config(grpc: Int, query: Int, metrics: Int, data: String) -> String {
+            """
+            receivers:
+              otlp:
+                protocols:
+                  grpc:
+                    endpoint: 127.0.0.1:\(grpc)
+            processors:
+              resource:
+                attributes:
+                  - {key: deployment.environment, value: production, action: upsert}
+                  - {key: service.name, action: extract, pattern: '^(?P<k8s_deployment_name>[a-z-]+)-[a-z0-9]{9,10}-[a-z0-9]{5}$'}
+                  - {key: telemetry.sdk.version, action: delete}
+                  - {key: telemetry.sdk.language, action: hash}
+                  - {key: shard, value: 7, action: insert}
+                  - {key: shard, action: convert, converted_type: string}
+              batch:
+                timeout: 20ms
+            exporters:
+              store:
+                directory: \(data)
+            extensions:
+              query:
+                endpoint: 127.0.0.1:\(query)
+            service:
+              extensions: [query]
+              telemetry:
+                metrics:
+                  address: 127.0.0.1:\(metrics)
+              pipelines:
+                traces:
+                  receivers: [otlp]
+                  processors: [resource, batch]
+                  exporters: [store]
+            """
+        }
+
+        @Test("an SDK span's resource is edited by the configured actions")
+        func sdkSpanResourceEdited() async throws {
+            let ports = try FreePort.allocate(count: 3)
+            let work = try TemporaryDirectory(prefix: "resource-e2e")
+            let collector = try CollectorProcess(
+                config: config(grpc: ports[0], query: ports[1], metrics: ports[2], data: work.file("data").path))
+            try await collector.waitForOutput(containing: "collectord started", in: .stderr)
+            try await collector.waitForPort(ports[1])
+
+            let result = try await PythonClient.run(script: "send_service_span.py", args: [
+                "--endpoint", "http://127.0.0.1:\(ports[0])", "--service", "checkout-5d8f7c6b9d-x2kqz", "--name", "POST /orders"])
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            let sent = try JSONDecoder().decode(Service.self, from: Data(result.stdout.utf8))
+            #expect(sent.ok)
+
+            // Stored and queryable once the batch is flushed.
+            var tags: [String: String] = [:]
+            for _ in 0..<100 {
+                let r = try await SimpleHTTP.get(port: ports[1], path: "/api/traces/\(sent.traceId)")
+                if r.status == 200,
+                   let body = try JSONSerialization.jsonObject(with: r.body) as? [String: Any],
+                   let trace = (body["data"] as? [[String: Any]])?.first,
+                   let process = (trace["processes"] as? [String: [String: Any]])?.values.first {
+                    for tag in process["tags"] as? [[String: Any]] ?? [] {
+                        if let key = tag["key"] as? String { tags[key] = "\(tag["value"] ?? "")" }
+                    }
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(tags["deployment.environment"] == "production")
+            #expect(tags["k8s_deployment_name"] == "checkout")
+            #expect(tags["telemetry.sdk.version"] == nil)
+            // SHA-256 of "python" (the SDK's telemetry.sdk.language), as upstream's hash action.
+            #expect(tags["telemetry.sdk.language"] == "11a4a60b518bf24989d481468076e5d5982884626aed9faeb35b8576fcd223e1")
+            #expect(tags["shard"] == "7")
+            #expect(tags["telemetry.sdk.name"] == "opentelemetry")
+        }
+    }
+}
