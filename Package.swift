@@ -80,6 +80,7 @@ let package = Package(
         .target(name: "ProbabilisticSampler", dependencies: ["CollectorCore", "OTLPCodec", "Sampling"], path: "Sources/Components/ProbabilisticSampler", swiftSettings: strict),
         .target(name: "TailSampling", dependencies: ["CollectorCore", "OTLPCodec", "Sampling", "Patterns", "Store"], path: "Sources/Components/TailSampling", swiftSettings: strict),
         .target(name: "ResourceProcessor", dependencies: ["CollectorCore", "OTLPCodec", "AttributeActions"], path: "Sources/Components/ResourceProcessor", swiftSettings: strict),
+        .target(name: "AttributesProcessor", dependencies: ["CollectorCore", "OTLPCodec", "AttributeActions", "Patterns"], path: "Sources/Components/AttributesProcessor", swiftSettings: strict),
         .target(name: "DebugExporter", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/DebugExporter", swiftSettings: strict),
         .target(name: "NopExporter", dependencies: ["CollectorCore"], path: "Sources/Components/NopExporter", swiftSettings: strict),
         .target(name: "HealthCheck", dependencies: ["CollectorCore", "Transport"], path: "Sources/Components/HealthCheck", swiftSettings: strict),
@@ -94,7 +95,7 @@ let package = Package(
         // Builds pipelines from config, runs them, reloads them, serves /metrics.
         .target(
             name: "CollectorService",
-            dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "ProbabilisticSampler", "TailSampling", "ResourceProcessor", "DebugExporter", "HealthCheck",
+            dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "ProbabilisticSampler", "TailSampling", "ResourceProcessor", "AttributesProcessor", "DebugExporter", "HealthCheck",
                            "StoreExporter", "QueryAPI", "Store", "FileLogReceiver", "LokiExporter", "NopExporter"],
             swiftSettings: strict
         ),
@@ -114,6 +115,7 @@ let package = Package(
         .testTarget(name: "CollectorServiceTests", dependencies: ["CollectorService", "CollectorCore"]),
         .testTarget(name: "PatternsTests", dependencies: ["Patterns"]),
         .testTarget(name: "AttributeActionsTests", dependencies: ["AttributeActions", "OTLPCodec", "Patterns", "CollectorTesting"]),
+        .testTarget(name: "AttributesProcessorTests", dependencies: ["AttributesProcessor", "ResourceProcessor", "AttributeActions", "CollectorCore", "OTLPCodec", "CollectorTesting"]),
         .testTarget(name: "ResourceProcessorTests", dependencies: ["ResourceProcessor", "AttributeActions", "CollectorCore", "OTLPCodec", "CollectorTesting"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "TailSamplingTests", dependencies: ["TailSampling", "CollectorCore", "CollectorTesting", "OTLPCodec"]),

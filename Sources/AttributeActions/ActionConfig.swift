@@ -71,7 +71,7 @@ public enum ActionConfig {
 
     /// A YAML scalar as the value it means: true/false, an integer, a number, else a string.
     /// (Quoting is not kept by the config loader, so "123" is the integer 123 here.)
-    static func literal(_ node: ConfigNode) -> AttributeAction.Literal? {
+    public static func literal(_ node: ConfigNode) -> AttributeAction.Literal? {
         guard let s = node.scalar else { return nil }
         if s == "true" { return .bool(true) }
         if s == "false" { return .bool(false) }

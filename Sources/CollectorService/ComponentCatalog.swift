@@ -1,3 +1,4 @@
+import AttributesProcessor
 import BatchProcessor
 import CollectorCore
 import DebugExporter
@@ -17,7 +18,7 @@ import TailSampling
 public enum ComponentCatalog {
     public static let factories: [any ComponentFactory] = [
         OTLPFactory(), FileLogFactory(),
-        BatchFactory(), ProbabilisticSamplerFactory(), TailSamplingFactory(), ResourceFactory(),
+        BatchFactory(), ProbabilisticSamplerFactory(), TailSamplingFactory(), ResourceFactory(), AttributesFactory(),
         DebugFactory(), StoreExporterFactory(), LokiFactory(), NopFactory(),
         HealthCheckFactory(), QueryFactory(),
     ]
