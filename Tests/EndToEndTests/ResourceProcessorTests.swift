@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 extension E2E {
-    /// A span from the OpenTelemetry Python SDK through the `resource` processor into the store,
+    /// Spans from the OpenTelemetry Python SDK through the `resource` and `attributes` processors into the store,
     /// read back through the Jaeger API: its process (resource) tags edited as configured.
     @Suite("Resource processor")
     struct ResourceProcessor {
@@ -86,6 +86,55 @@ extension E2E {
             #expect(tags["telemetry.sdk.language"] == "11a4a60b518bf24989d481468076e5d5982884626aed9faeb35b8576fcd223e1")
             #expect(tags["shard"] == "7")
             #expect(tags["telemetry.sdk.name"] == "opentelemetry")
+        }
+
+        /// The `attributes` processor on the same round trip: the span attributes of the
+        /// included service edited, another service's left alone.
+        @Test("SDK spans' attributes are edited by the attributes processor for the included service only")
+        func sdkSpanAttributesEdited() async throws {
+            let ports = try FreePort.allocate(count: 3)
+            let work = try TemporaryDirectory(prefix: "attributes-e2e")
+            let yaml = config(grpc: ports[0], query: ports[1], metrics: ports[2], data: work.file("data").path)
+                .replacingOccurrences(of: "processors: [resource, batch]", with: "processors: [attributes/spans, batch]")
+                .replacingOccurrences(of: "  resource:\n", with: """
+                  attributes/spans:
+                    include: {match_type: strict, services: [checkout], span_kinds: [SPAN_KIND_SERVER]}
+                    actions:
+                      - {key: peer.service, action: hash}
+                      - {key: team, value: payments, action: insert}
+                  resource:
+
+                """)
+            let collector = try CollectorProcess(config: yaml)
+            try await collector.waitForOutput(containing: "collectord started", in: .stderr)
+            try await collector.waitForPort(ports[1])
+
+            var spanTags: [String: [String: String]] = [:]
+            for service in ["checkout", "frontend"] {
+                let result = try await PythonClient.run(script: "send_service_span.py", args: [
+                    "--endpoint", "http://127.0.0.1:\(ports[0])", "--service", service, "--name", "op-\(service)"])
+                #expect(result.exitCode == 0, "\(result.stderr)")
+                let sent = try JSONDecoder().decode(Service.self, from: Data(result.stdout.utf8))
+                for _ in 0..<100 {
+                    let r = try await SimpleHTTP.get(port: ports[1], path: "/api/traces/\(sent.traceId)")
+                    if r.status == 200,
+                       let body = try JSONSerialization.jsonObject(with: r.body) as? [String: Any],
+                       let span = ((body["data"] as? [[String: Any]])?.first?["spans"] as? [[String: Any]])?.first {
+                        var tags: [String: String] = [:]
+                        for tag in span["tags"] as? [[String: Any]] ?? [] {
+                            if let key = tag["key"] as? String { tags[key] = "\(tag["value"] ?? "")" }
+                        }
+                        spanTags[service] = tags
+                        break
+                    }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            // SHA-256 of "checkout" (Python's hashlib), as upstream's hash action.
+            #expect(spanTags["checkout"]?["peer.service"] == "c7761e58969f7edd498186641b2021e8477e1bcd230de4cf3435242da4a40d14")
+            #expect(spanTags["checkout"]?["team"] == "payments")
+            #expect(spanTags["frontend"]?["peer.service"] == "frontend")
+            #expect(spanTags["frontend"]?["team"] == nil)
         }
     }
 }
