@@ -28,15 +28,7 @@ public final class AttributesProcessor: Processor {
     public func flush(emit: (TelemetryBatch) -> Void) {}
 
     public func process(_ batch: TelemetryBatch, now: UInt64, emit: (TelemetryBatch) -> Void) {
-        let rewritten: [UInt8]?
-        do {
-            rewritten = try batch.payload.withUnsafeBytes { try rewrite($0, batch.signal == .traces ? .traces : .logs) }
-        } catch {
-            logger.warn("could not apply attribute actions to a \(batch.signal) batch (\(error)); passing it on unchanged")
-            return emit(batch)
-        }
-        guard let rewritten else { return emit(batch) }
-        emit(TelemetryBatch(signal: batch.signal, payload: rewritten, itemCount: batch.itemCount, tokens: batch.tokens))
+        WireRewrite.process(batch, logger: logger, what: "attribute actions", emit: emit) { try rewrite($0, batch.signal == .traces ? .traces : .logs) }
     }
 
     /// The attributes field of an item: 9 in a Span, 6 in a LogRecord.

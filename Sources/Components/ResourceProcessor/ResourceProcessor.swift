@@ -23,16 +23,7 @@ public final class ResourceProcessor: Processor {
     public func flush(emit: (TelemetryBatch) -> Void) {}
 
     public func process(_ batch: TelemetryBatch, now: UInt64, emit: (TelemetryBatch) -> Void) {
-        let rewritten: [UInt8]?
-        do {
-            rewritten = try batch.payload.withUnsafeBytes { try rewrite($0) }
-        } catch {
-            // Receivers validated the request; pass it on unchanged rather than lose it.
-            logger.warn("could not apply resource actions to a \(batch.signal) batch (\(error)); passing it on unchanged")
-            return emit(batch)
-        }
-        guard let rewritten else { return emit(batch) }
-        emit(TelemetryBatch(signal: batch.signal, payload: rewritten, itemCount: batch.itemCount, tokens: batch.tokens))
+        WireRewrite.process(batch, logger: logger, what: "resource actions", emit: emit) { try rewrite($0) }
     }
 
     /// The request with every resource edited; nil when nothing changed.
