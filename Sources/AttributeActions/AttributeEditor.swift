@@ -15,8 +15,15 @@ import OTLPCodec
 ///   as 1/0), `double` or `string`; a value that does not convert is left as it is.
 public struct AttributeEditor: Sendable {
     public let actions: [AttributeAction]
+    /// Each action's key as bytes (built once, not per item).
+    private let keys: [[UInt8]]
+    private let fromKeys: [[UInt8]?]
 
-    public init(_ actions: [AttributeAction]) { self.actions = actions }
+    public init(_ actions: [AttributeAction]) {
+        self.actions = actions
+        keys = actions.map { Array($0.key.utf8) }
+        fromKeys = actions.map { $0.fromAttribute.map { Array($0.utf8) } }
+    }
 
     /// A decoded value, as far as the actions need one.
     enum Decoded {
@@ -24,8 +31,8 @@ public struct AttributeEditor: Sendable {
     }
 
     public func apply(_ list: inout AttributeList, source: UnsafeRawBufferPointer) {
-        for action in actions {
-            let key = Array(action.key.utf8)
+        for (n, action) in actions.enumerated() {
+            let key = keys[n]
             switch action.kind {
             case .insert, .update, .upsert:
                 let present = list.index(of: key) != nil
@@ -33,7 +40,7 @@ public struct AttributeEditor: Sendable {
                 if action.kind == .update && !present { continue }
                 if let literal = action.value {
                     list.set(key, .owned(Self.encode(literal)))
-                } else if let from = action.fromAttribute, let i = list.index(of: Array(from.utf8)) {
+                } else if let from = fromKeys[n], let i = list.index(of: from) {
                     list.set(key, list.entries[i].value)
                 }
             case .delete:

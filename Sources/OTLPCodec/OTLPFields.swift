@@ -436,6 +436,11 @@ public struct OTLPWireWriter: Sendable {
         payload.withUnsafeBytes { bytesField(number, $0) }
     }
 
+    /// The key and length of a length-delimited field whose `size` bytes the caller writes next.
+    public mutating func lengthDelimitedHeader(_ number: UInt32, _ size: Int) {
+        w.appendLengthDelimitedHeader(number, payloadSize: size)
+    }
+
     public mutating func varintField(_ number: UInt32, _ value: UInt64) {
         w.appendKey(number, .varint)
         w.appendVarint(value)

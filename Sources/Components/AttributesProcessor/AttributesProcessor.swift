@@ -7,8 +7,9 @@ import OTLPCodec
 /// OpenTelemetry Collector's does.
 ///
 /// On the wire format: the request is laid out to its items (`OTLPRequestLayout`); an item the
-/// actions change is written again with its other fields as they were and its attributes
-/// after them; every other byte is copied. A request no action changes passes as it came.
+/// actions only add attributes to is copied with the new ones after it, one whose attributes
+/// they change is written again with its other fields as they were and its attributes after
+/// them; every other byte is copied. A request no action changes passes as it came.
 /// Stateless.
 public final class AttributesProcessor: Processor {
     let editor: AttributeEditor
@@ -67,8 +68,15 @@ public final class AttributesProcessor: Processor {
             editor.apply(&list, source: raw)
             guard list.changed else { continue }
             var w = OTLPWireWriter(capacity: item.payload.count + 64)
-            for r in others { w.raw(raw, r) }
-            list.write(field: field, source: raw, into: &w)
+            if list.editedSource {
+                for r in others { w.raw(raw, r) }
+                list.write(field: field, source: raw, into: &w)
+            } else {
+                // Only attributes added (the usual insert / upsert of a new key): the item as
+                // it was, the new ones after it.
+                w.raw(raw, item.payload)
+                list.writeAdded(field: field, source: raw, into: &w)
+            }
             replacements[index] = w.bytes
         }
         if replacements.isEmpty { return nil }

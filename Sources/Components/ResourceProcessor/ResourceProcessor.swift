@@ -68,6 +68,12 @@ public final class ResourceProcessor: Processor {
             return w.bytes
         }
         changed = true
+        if !list.editedSource, let range {
+            // Only attributes added: the Resource as it was, the new ones after it.
+            w.raw(raw, range)
+            list.writeAdded(field: 1, source: raw, into: &w)
+            return w.bytes
+        }
         list.write(field: 1, source: raw, into: &w)
         for r in others { w.raw(raw, r) }
         return w.bytes
