@@ -47,7 +47,7 @@ public struct AttributeEditor: Sendable {
                 for i in targets(action, key, list).reversed() { list.remove(at: i) }
             case .hash:
                 for i in targets(action, key, list) {
-                    list.set(list.entries[i].key, .owned(Self.encode(.string(Self.sha256(decode(list.entries[i].value, source))))))
+                    list.set(at: i, .owned(Self.encode(.string(Self.sha256(decode(list.entries[i].value, source))))))
                 }
             case .extract:
                 guard let pattern = action.pattern, let i = list.index(of: key),
@@ -71,7 +71,7 @@ public struct AttributeEditor: Sendable {
     /// The positions the action applies to: its key, or the keys its pattern matches.
     private func targets(_ action: AttributeAction, _ key: [UInt8], _ list: AttributeList) -> [Int] {
         if let pattern = action.pattern, action.key.isEmpty {
-            return list.entries.indices.filter { i in list.entries[i].key.withUnsafeBytes { pattern.matches($0) } }
+            return list.entries.indices.filter { i in list.withKey(i) { pattern.matches($0) } }
         }
         return list.index(of: key).map { [$0] } ?? []
     }

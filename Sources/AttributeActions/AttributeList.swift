@@ -1,4 +1,7 @@
 import OTLPCodec
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A message's attributes (repeated `KeyValue`) being edited: keys as bytes, values as
 /// serialized `AnyValue` messages, borrowed from the request until an action replaces them.
@@ -10,7 +13,16 @@ public struct AttributeList {
         case owned([UInt8])
     }
 
-    public var entries: [(key: [UInt8], value: Value)] = []
+    /// A key: a range of the source (compared in place, never copied unless changed), or new.
+    public enum Key {
+        case borrowed(Range<Int>)
+        case owned([UInt8])
+    }
+
+    /// The request the borrowed ranges point into; valid while the list is (lists live inside
+    /// one `withUnsafeBytes` of the request).
+    private let source: UnsafeRawBufferPointer
+    public private(set) var entries: [(key: Key, value: Value)] = []
     /// Whether any action changed the list (else the source bytes can be kept as they are).
     public private(set) var changed = false
     /// Whether an entry that came from the source was changed or removed; when not, the
@@ -20,27 +32,51 @@ public struct AttributeList {
     /// Entries read from the source.
     public private(set) var sourceCount = 0
 
-    public init() {}
-
     /// The `KeyValue` messages at `keyValues` of `source` (a repeated key keeps its first entry,
     /// as pdata reads it).
     public init(_ source: UnsafeRawBufferPointer, _ keyValues: [Range<Int>]) {
+        self.source = source
+        entries.reserveCapacity(keyValues.count + 2)
         for kv in keyValues {
-            var key: Range<Int>?
-            var value: Range<Int>?
-            try? OTLPMessageFields.each(source, kv) { number, _, payload, lengthDelimited in
-                guard lengthDelimited else { return }
-                if number == 1 { key = payload }
-                if number == 2 { value = payload }
-            }
-            let k = Array(UnsafeRawBufferPointer(rebasing: source[key ?? kv.lowerBound..<kv.lowerBound]))
-            if entries.contains(where: { $0.key == k }) { continue }
-            entries.append((k, .borrowed(value ?? kv.lowerBound..<kv.lowerBound)))
+            let key = OTLPAttributes.key(source, kv)
+            let value = Self.valueRange(source, kv, after: key)
+            if entries.contains(where: { if case .borrowed(let r) = $0.key { Self.equal(source, r, key) } else { false } }) { continue }
+            entries.append((.borrowed(key), .borrowed(value)))
         }
         sourceCount = entries.count
     }
 
-    public func index(of key: [UInt8]) -> Int? { entries.firstIndex { $0.key == key } }
+    /// The `AnyValue` of a `KeyValue` (the last field 2; empty when absent).
+    private static func valueRange(_ source: UnsafeRawBufferPointer, _ kv: Range<Int>, after key: Range<Int>) -> Range<Int> {
+        // Usual layout: key field, then the value field taking the rest.
+        let at = key.upperBound
+        if at + 2 <= kv.upperBound, source[at] == 0x12, source[at + 1] < 0x80, at + 2 + Int(source[at + 1]) == kv.upperBound {
+            return (at + 2)..<kv.upperBound
+        }
+        var value = kv.lowerBound..<kv.lowerBound
+        try? OTLPMessageFields.each(source, kv) { number, _, payload, lengthDelimited in
+            if number == 2, lengthDelimited { value = payload }
+        }
+        return value
+    }
+
+    private static func equal(_ source: UnsafeRawBufferPointer, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        a.count == b.count && (a.isEmpty || memcmp(source.baseAddress! + a.lowerBound, source.baseAddress! + b.lowerBound, a.count) == 0)
+    }
+
+    /// The bytes of entry `i`'s key, borrowed for `body`.
+    public func withKey<T>(_ i: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        switch entries[i].key {
+        case .borrowed(let r): body(UnsafeRawBufferPointer(rebasing: source[r]))
+        case .owned(let bytes): bytes.withUnsafeBytes(body)
+        }
+    }
+
+    public func index(of key: [UInt8]) -> Int? {
+        key.withUnsafeBytes { k in
+            entries.indices.first { i in withKey(i) { $0.count == k.count && (k.isEmpty || memcmp($0.baseAddress!, k.baseAddress!, k.count) == 0) } }
+        }
+    }
 
     mutating func set(_ key: [UInt8], _ value: Value) {
         changed = true
@@ -48,8 +84,15 @@ public struct AttributeList {
             if i < sourceCount { editedSource = true }
             entries[i].value = value
         } else {
-            entries.append((key, value))
+            entries.append((.owned(key), value))
         }
+    }
+
+    /// Sets entry `i`'s value.
+    mutating func set(at i: Int, _ value: Value) {
+        changed = true
+        if i < sourceCount { editedSource = true }
+        entries[i].value = value
     }
 
     mutating func remove(at i: Int) {
@@ -60,30 +103,33 @@ public struct AttributeList {
 
     /// The serialized `KeyValue` fields (`number` each: 1 for a Resource's attributes, 9 for a
     /// Span's, 6 for a LogRecord's).
-    public func write(field number: UInt32, source: UnsafeRawBufferPointer, into w: inout OTLPWireWriter) {
-        write(entries[...], field: number, source: source, into: &w)
+    public func write(field number: UInt32, into w: inout OTLPWireWriter) {
+        write(entries.indices, field: number, into: &w)
     }
 
     /// Only the entries added after the source's (when `editedSource` is false, the source's
     /// own fields followed by these are the whole new list).
-    public func writeAdded(field number: UInt32, source: UnsafeRawBufferPointer, into w: inout OTLPWireWriter) {
-        write(entries[sourceCount...], field: number, source: source, into: &w)
+    public func writeAdded(field number: UInt32, into w: inout OTLPWireWriter) {
+        write(sourceCount..<entries.count, field: number, into: &w)
     }
 
-    private func write(_ list: ArraySlice<(key: [UInt8], value: Value)>, field number: UInt32, source: UnsafeRawBufferPointer,
-                       into w: inout OTLPWireWriter) {
-        for entry in list {
-            let value: UnsafeRawBufferPointer
-            switch entry.value {
-            case .borrowed(let r): value = UnsafeRawBufferPointer(rebasing: source[r])
-            case .owned: value = UnsafeRawBufferPointer(start: nil, count: 0)
+    private func write(_ range: Range<Int>, field number: UInt32, into w: inout OTLPWireWriter) {
+        for i in range {
+            withKey(i) { key in
+                switch entries[i].value {
+                case .borrowed(let r): Self.keyValue(number, key, UnsafeRawBufferPointer(rebasing: source[r]), into: &w)
+                case .owned(let bytes): bytes.withUnsafeBytes { Self.keyValue(number, key, $0, into: &w) }
+                }
             }
-            let valueCount = if case .owned(let bytes) = entry.value { bytes.count } else { value.count }
-            let size = 1 + ProtobufVarint.size(UInt64(entry.key.count)) + entry.key.count
-                + 1 + ProtobufVarint.size(UInt64(valueCount)) + valueCount
-            w.lengthDelimitedHeader(number, size)
-            w.bytesField(1, entry.key)
-            if case .owned(let bytes) = entry.value { w.bytesField(2, bytes) } else { w.bytesField(2, value) }
         }
+    }
+
+    /// One `KeyValue` field, written straight into `w`.
+    private static func keyValue(_ number: UInt32, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
+                                 into w: inout OTLPWireWriter) {
+        let size = 1 + ProtobufVarint.size(UInt64(key.count)) + key.count + 1 + ProtobufVarint.size(UInt64(value.count)) + value.count
+        w.lengthDelimitedHeader(number, size)
+        w.bytesField(1, key)
+        w.bytesField(2, value)
     }
 }

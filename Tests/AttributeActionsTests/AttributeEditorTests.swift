@@ -36,7 +36,7 @@ import Testing
             var list = AttributeList(raw, ranges)
             AttributeEditor(actions).apply(&list, source: raw)
             var w = OTLPWireWriter()
-            list.write(field: 1, source: raw, into: &w)
+            list.write(field: 1, into: &w)
             return w.bytes
         }
         return try written.withUnsafeBytes { raw in

@@ -70,12 +70,12 @@ public final class AttributesProcessor: Processor {
             var w = OTLPWireWriter(capacity: item.payload.count + 64)
             if list.editedSource {
                 for r in others { w.raw(raw, r) }
-                list.write(field: field, source: raw, into: &w)
+                list.write(field: field, into: &w)
             } else {
                 // Only attributes added (the usual insert / upsert of a new key): the item as
                 // it was, the new ones after it.
                 w.raw(raw, item.payload)
-                list.writeAdded(field: field, source: raw, into: &w)
+                list.writeAdded(field: field, into: &w)
             }
             replacements[index] = w.bytes
         }

@@ -71,10 +71,10 @@ public final class ResourceProcessor: Processor {
         if !list.editedSource, let range {
             // Only attributes added: the Resource as it was, the new ones after it.
             w.raw(raw, range)
-            list.writeAdded(field: 1, source: raw, into: &w)
+            list.writeAdded(field: 1, into: &w)
             return w.bytes
         }
-        list.write(field: 1, source: raw, into: &w)
+        list.write(field: 1, into: &w)
         for r in others { w.raw(raw, r) }
         return w.bytes
     }
