@@ -38,26 +38,11 @@ public struct AttributeList {
         self.source = source
         entries.reserveCapacity(keyValues.count + 2)
         for kv in keyValues {
-            let key = OTLPAttributes.key(source, kv)
-            let value = Self.valueRange(source, kv, after: key)
+            let (key, value) = OTLPAttributes.keyAndValue(source, kv)
             if entries.contains(where: { if case .borrowed(let r) = $0.key { Self.equal(source, r, key) } else { false } }) { continue }
             entries.append((.borrowed(key), .borrowed(value)))
         }
         sourceCount = entries.count
-    }
-
-    /// The `AnyValue` of a `KeyValue` (the last field 2; empty when absent).
-    private static func valueRange(_ source: UnsafeRawBufferPointer, _ kv: Range<Int>, after key: Range<Int>) -> Range<Int> {
-        // Usual layout: key field, then the value field taking the rest.
-        let at = key.upperBound
-        if at + 2 <= kv.upperBound, source[at] == 0x12, source[at + 1] < 0x80, at + 2 + Int(source[at + 1]) == kv.upperBound {
-            return (at + 2)..<kv.upperBound
-        }
-        var value = kv.lowerBound..<kv.lowerBound
-        try? OTLPMessageFields.each(source, kv) { number, _, payload, lengthDelimited in
-            if number == 2, lengthDelimited { value = payload }
-        }
-        return value
     }
 
     private static func equal(_ source: UnsafeRawBufferPointer, _ a: Range<Int>, _ b: Range<Int>) -> Bool {

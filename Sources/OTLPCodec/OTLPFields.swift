@@ -178,11 +178,11 @@ public struct OTLPSpanSamplingFields: Sendable {
                     continue
                 }
             }
-            guard let tag = Self.varint(base, &p, end) else { throw Self.malformed("truncated field key", start) }
+            guard let tag = Self.varint(bytes, &p, end) else { throw Self.malformed("truncated field key", start) }
             let number = tag >> 3
             switch tag & 7 {
             case 0:
-                guard Self.varint(base, &p, end) != nil else { throw Self.malformed("truncated varint", start) }
+                guard Self.varint(bytes, &p, end) != nil else { throw Self.malformed("truncated varint", start) }
             case 1:
                 guard end - p >= 8 else { throw Self.malformed("truncated fixed64 field", start) }
                 p += 8
@@ -190,7 +190,7 @@ public struct OTLPSpanSamplingFields: Sendable {
                 guard end - p >= 4 else { throw Self.malformed("truncated fixed32 field", start) }
                 p += 4
             case 2:
-                guard let length = Self.varint(base, &p, end), length <= UInt64(end - p) else {
+                guard let length = Self.varint(bytes, &p, end), length <= UInt64(end - p) else {
                     throw Self.malformed("truncated length-delimited field", start)
                 }
                 let field = p..<(p + Int(length))
@@ -220,24 +220,13 @@ public struct OTLPSpanSamplingFields: Sendable {
         }
     }
 
+    /// The varint at `p` (advanced past it) with the codec's reader; nil when malformed.
     @inline(__always)
-    static func varint(_ base: UnsafeRawPointer, _ p: inout Int, _ end: Int) -> UInt64? {
-        guard p < end else { return nil }
-        let b0 = base.load(fromByteOffset: p, as: UInt8.self)
-        if b0 < 0x80 {
-            p += 1
-            return UInt64(b0)
-        }
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while p < end, shift < 70 {
-            let b = base.load(fromByteOffset: p, as: UInt8.self)
-            p += 1
-            if shift < 64 { result |= UInt64(b & 0x7F) << shift }
-            if b & 0x80 == 0 { return result }
-            shift += 7
-        }
-        return nil
+    static func varint(_ bytes: UnsafeRawBufferPointer, _ p: inout Int, _ end: Int) -> UInt64? {
+        var reader = ProtoWire.Reader(bytes, range: p..<end)
+        guard let value = try? reader.readVarint() else { return nil }
+        p = reader.position
+        return value
     }
 
     static func malformed(_ reason: String, _ offset: Int) -> OTLPDecodeError {
@@ -275,16 +264,32 @@ public enum OTLPAttributes {
     /// value: in place when the message is a key then at most one value (as encoders write it).
     @inline(__always)
     public static func key(_ bytes: UnsafeRawBufferPointer, _ keyValue: Range<Int>) -> Range<Int> {
+        keyAndValue(bytes, keyValue).key
+    }
+
+    /// Where the key and the `AnyValue` of the `KeyValue` at `keyValue` are (the last of
+    /// repeated fields wins; a missing part is an empty range at the message's start). Read in
+    /// place when the message is a key then at most one value with one-byte lengths.
+    @inline(__always)
+    public static func keyAndValue(_ bytes: UnsafeRawBufferPointer, _ keyValue: Range<Int>) -> (key: Range<Int>, value: Range<Int>) {
         let s = keyValue.lowerBound, e = keyValue.upperBound
+        let none = s..<s
         if e &- s >= 2, bytes[s] == 0x0A, bytes[s &+ 1] < 0x80 {
             let keyEnd = s &+ 2 &+ Int(bytes[s &+ 1])
-            if keyEnd == e { return (s &+ 2)..<keyEnd }
+            if keyEnd == e { return ((s &+ 2)..<keyEnd, none) }
             if e &- keyEnd >= 2, bytes[keyEnd] == 0x12, bytes[keyEnd &+ 1] < 0x80,
                keyEnd &+ 2 &+ Int(bytes[keyEnd &+ 1]) == e {
-                return (s &+ 2)..<keyEnd
+                return ((s &+ 2)..<keyEnd, (keyEnd &+ 2)..<e)
             }
         }
-        return read(bytes, keyValue).key
+        var key = none, value = none
+        var reader = ProtoWire.Reader(bytes, range: keyValue)
+        while let field = try? reader.next() {
+            guard field.wireType == .lengthDelimited else { continue }
+            if field.number == 1 { key = field.payload }
+            if field.number == 2 { value = field.payload }
+        }
+        return (key, value)
     }
 
     /// The value of an `AnyValue` message.
@@ -348,33 +353,8 @@ public enum OTLPAttributes {
     }
 }
 
-/// Rewriting one field of a message, for processors that edit spans (a sampler's tracestate).
+/// Rewriting fields of a message, for processors that edit items (the log sampler's attributes).
 public enum OTLPFieldEdit {
-    /// The message at `message` of `bytes` with every field `number` removed and, when `value`
-    /// is given, one length-delimited field `number` holding `value` written where the first
-    /// one was (or at the end). Other fields are copied verbatim, in order.
-    public static func replacingBytesField(_ number: UInt32, in message: Range<Int>, of bytes: UnsafeRawBufferPointer,
-                                           with value: [UInt8]?) -> [UInt8] {
-        var w = ProtoWire.Writer(capacity: message.count + (value?.count ?? 0) + 8)
-        var written = false
-        func put(_ w: inout ProtoWire.Writer) {
-            guard let value, !written else { return }
-            written = true
-            w.appendLengthDelimitedHeader(number, payloadSize: value.count)
-            w.bytes.append(contentsOf: value)
-        }
-        var reader = ProtoWire.Reader(bytes, range: message)
-        while let field = try? reader.next() {
-            if field.number == number {
-                put(&w)
-            } else {
-                w.appendRaw(bytes, field.whole)
-            }
-        }
-        put(&w)
-        return w.bytes
-    }
-
     /// The message at `message` without its attributes (`KeyValue` fields `number`) whose key
     /// is one of `keys`; everything else is copied verbatim, in order.
     public static func removingAttributes(_ number: UInt32, keys: [[UInt8]], in message: Range<Int>,
@@ -457,6 +437,12 @@ public struct OTLPWireWriter: Sendable {
 
 /// The top-level fields of a message, for walking a request without decoding it.
 public enum OTLPMessageFields {
+    /// The value of a varint field whose payload is `payload` (as `each` gives it).
+    public static func varint(_ bytes: UnsafeRawBufferPointer, _ payload: Range<Int>) -> UInt64? {
+        var reader = ProtoWire.Reader(bytes, range: payload)
+        return try? reader.readVarint()
+    }
+
     /// Each field of the message at `range`: its number, whole range and payload range
     /// (length-delimited payloads without their length). Throws on bad framing.
     public static func each(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>,

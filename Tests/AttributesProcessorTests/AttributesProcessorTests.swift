@@ -5,15 +5,6 @@ import OTLPCodec
 import Testing
 @testable import AttributesProcessor
 
-struct StubSettings: ComponentSettings, Equatable {}
-
-struct StubFactory: ComponentFactory {
-    var type: String
-    var kind: ComponentKind
-    var signals: Set<Signal> { [.traces, .logs] }
-    func parseSettings(_ reader: ConfigReader) -> any ComponentSettings { StubSettings() }
-}
-
 /// The `attributes` processor on real requests: the chosen items' attributes edited, every
 /// other byte as it came.
 @Suite struct AttributesProcessorTests {
@@ -128,8 +119,8 @@ struct StubFactory: ComponentFactory {
     }
 
     @Test func configIsChecked() throws {
-        let parser = ConfigParser(factories: [StubFactory(type: "otlp", kind: .receiver), AttributesFactory(),
-                                              StubFactory(type: "nop", kind: .exporter)])
+        let parser = ConfigParser(factories: [StubComponentFactory(type: "otlp", kind: .receiver), AttributesFactory(),
+                                              StubComponentFactory(type: "nop", kind: .exporter)])
         func yaml(_ body: String) -> String {
             """
             receivers: {otlp: {}}

@@ -49,6 +49,28 @@ extension E2E {
             """
         }
 
+        /// The Jaeger trace once the store has it (the batch processor flushes within 20 ms).
+        func storedTrace(_ port: Int, _ id: String) async throws -> [String: Any]? {
+            for _ in 0..<100 {
+                let r = try await SimpleHTTP.get(port: port, path: "/api/traces/\(id)")
+                if r.status == 200, let body = try JSONSerialization.jsonObject(with: r.body) as? [String: Any],
+                   let trace = (body["data"] as? [[String: Any]])?.first {
+                    return trace
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return nil
+        }
+
+        /// A Jaeger span's or process's tags as text.
+        static func tags(_ object: [String: Any]) -> [String: String] {
+            var tags: [String: String] = [:]
+            for tag in object["tags"] as? [[String: Any]] ?? [] {
+                if let key = tag["key"] as? String { tags[key] = "\(tag["value"] ?? "")" }
+            }
+            return tags
+        }
+
         @Test("an SDK span's resource is edited by the configured actions")
         func sdkSpanResourceEdited() async throws {
             let ports = try FreePort.allocate(count: 3)
@@ -65,20 +87,8 @@ extension E2E {
             #expect(sent.ok)
 
             // Stored and queryable once the batch is flushed.
-            var tags: [String: String] = [:]
-            for _ in 0..<100 {
-                let r = try await SimpleHTTP.get(port: ports[1], path: "/api/traces/\(sent.traceId)")
-                if r.status == 200,
-                   let body = try JSONSerialization.jsonObject(with: r.body) as? [String: Any],
-                   let trace = (body["data"] as? [[String: Any]])?.first,
-                   let process = (trace["processes"] as? [String: [String: Any]])?.values.first {
-                    for tag in process["tags"] as? [[String: Any]] ?? [] {
-                        if let key = tag["key"] as? String { tags[key] = "\(tag["value"] ?? "")" }
-                    }
-                    break
-                }
-                try await Task.sleep(for: .milliseconds(50))
-            }
+            let trace = try #require(try await storedTrace(ports[1], sent.traceId))
+            let tags = (trace["processes"] as? [String: [String: Any]])?.values.first.map(Self.tags) ?? [:]
             #expect(tags["deployment.environment"] == "production")
             #expect(tags["k8s_deployment_name"] == "checkout")
             #expect(tags["telemetry.sdk.version"] == nil)
@@ -115,20 +125,8 @@ extension E2E {
                     "--endpoint", "http://127.0.0.1:\(ports[0])", "--service", service, "--name", "op-\(service)"])
                 #expect(result.exitCode == 0, "\(result.stderr)")
                 let sent = try JSONDecoder().decode(Service.self, from: Data(result.stdout.utf8))
-                for _ in 0..<100 {
-                    let r = try await SimpleHTTP.get(port: ports[1], path: "/api/traces/\(sent.traceId)")
-                    if r.status == 200,
-                       let body = try JSONSerialization.jsonObject(with: r.body) as? [String: Any],
-                       let span = ((body["data"] as? [[String: Any]])?.first?["spans"] as? [[String: Any]])?.first {
-                        var tags: [String: String] = [:]
-                        for tag in span["tags"] as? [[String: Any]] ?? [] {
-                            if let key = tag["key"] as? String { tags[key] = "\(tag["value"] ?? "")" }
-                        }
-                        spanTags[service] = tags
-                        break
-                    }
-                    try await Task.sleep(for: .milliseconds(50))
-                }
+                let trace = try #require(try await storedTrace(ports[1], sent.traceId))
+                if let span = (trace["spans"] as? [[String: Any]])?.first { spanTags[service] = Self.tags(span) }
             }
             // SHA-256 of "checkout" (Python's hashlib), as upstream's hash action.
             #expect(spanTags["checkout"]?["peer.service"] == "c7761e58969f7edd498186641b2021e8477e1bcd230de4cf3435242da4a40d14")

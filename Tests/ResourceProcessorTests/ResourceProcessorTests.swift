@@ -5,15 +5,6 @@ import OTLPCodec
 import Testing
 @testable import ResourceProcessor
 
-struct StubSettings: ComponentSettings, Equatable {}
-
-struct StubFactory: ComponentFactory {
-    var type: String
-    var kind: ComponentKind
-    var signals: Set<Signal> { [.traces, .logs] }
-    func parseSettings(_ reader: ConfigReader) -> any ComponentSettings { StubSettings() }
-}
-
 /// The `resource` processor on real requests: resource attributes edited, everything else
 /// byte for byte as it came.
 @Suite struct ResourceProcessorTests {
@@ -101,8 +92,8 @@ struct StubFactory: ComponentFactory {
     }
 
     @Test func configIsReadAndCheckedAsUpstream() throws {
-        let parser = ConfigParser(factories: [StubFactory(type: "otlp", kind: .receiver), ResourceFactory(),
-                                              StubFactory(type: "nop", kind: .exporter)])
+        let parser = ConfigParser(factories: [StubComponentFactory(type: "otlp", kind: .receiver), ResourceFactory(),
+                                              StubComponentFactory(type: "nop", kind: .exporter)])
         func yaml(_ attributes: String) -> String {
             """
             receivers: {otlp: {}}

@@ -103,12 +103,7 @@ public final class AttributesProcessor: Processor {
                             "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"]
 
     static func kindName(_ raw: UnsafeRawBufferPointer, _ payload: Range<Int>) -> String? {
-        var v: UInt64 = 0, shift: UInt64 = 0
-        for i in payload {
-            v |= UInt64(raw[i] & 0x7F) << shift
-            shift += 7
-            if shift > 63 { break }
-        }
-        return v < UInt64(kindNames.count) ? kindNames[Int(v)] : nil
+        guard let v = OTLPMessageFields.varint(raw, payload), v < UInt64(kindNames.count) else { return nil }
+        return kindNames[Int(v)]
     }
 }

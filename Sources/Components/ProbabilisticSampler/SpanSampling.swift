@@ -62,8 +62,10 @@ extension ProbabilisticSampler {
         let id = OTLPTraceID(raw, span.traceID)
         let priority = spanPriority(span, raw)
         if span.traceState.isEmpty {
+            let randomness = traceIDRandomness(id, span, raw)
+            // hash_seed writes the randomness it used as `rv`.
             var state: FreshTraceState? = FreshTraceState()
-            let randomness = self.randomness(id, span, raw, fresh: &state!)
+            if case .hashing = decider.kind { state!.randomness = randomness.value }
             let result = decider.decide(randomness: randomness, carrier: &state, failed: false, priority: priority)
             tally.add(result.policy, result.sampled)
             guard result.sampled else { return .dropped }
@@ -76,12 +78,9 @@ extension ProbabilisticSampler {
         var randomness = SamplingDecider.NamedRandomness.missing
         switch decider.kind {
         case .never:
-            randomness = .init(name: "sampling_priority", value: .allProbabilities)
-        case .hashing(let seed, _):
-            if id != nil {
-                randomness = .init(name: "trace_id_hash",
-                                   value: SamplingDecider.hashedRandomness(UnsafeRawBufferPointer(rebasing: raw[span.traceID]), seed: seed))
-            }
+            randomness = traceIDRandomness(id, span, raw)
+        case .hashing:
+            randomness = traceIDRandomness(id, span, raw)
             if let state = parsed {
                 if state.randomness != nil || state.threshold != nil {
                     // ErrRandomnessInUse / ErrThresholdInUse: this mode leaves such spans alone.
@@ -94,8 +93,8 @@ extension ProbabilisticSampler {
         case .equalizing, .proportional:
             if let rv = parsed?.randomness {
                 randomness = .init(name: "sampling_randomness", value: rv)
-            } else if parsed != nil, let id {
-                randomness = .init(name: "trace_id_w3c", value: SamplingRandomness(unsigned: id.low & 0x00FF_FFFF_FFFF_FFFF)!)
+            } else if parsed != nil {
+                randomness = traceIDRandomness(id, span, raw)
             }
         }
         let result = decider.decide(randomness: randomness, carrier: &parsed, failed: failed, priority: priority)
@@ -108,21 +107,17 @@ extension ProbabilisticSampler {
         return .changed
     }
 
-    /// The randomness of a span without a tracestate (and, in hash_seed mode, recorded in the
-    /// fresh tracestate as upstream writes `rv` there).
-    private func randomness(_ id: OTLPTraceID?, _ span: OTLPSpanSamplingFields, _ raw: UnsafeRawBufferPointer,
-                            fresh: inout FreshTraceState) -> SamplingDecider.NamedRandomness {
+    /// The randomness the mode takes from the trace id: its FNV-1a-32 hash with the seed in
+    /// hash_seed mode, its last 56 bits otherwise (missing without a valid id).
+    private func traceIDRandomness(_ id: OTLPTraceID?, _ span: OTLPSpanSamplingFields,
+                                   _ raw: UnsafeRawBufferPointer) -> SamplingDecider.NamedRandomness {
         switch decider.kind {
         case .never:
             return .init(name: "sampling_priority", value: .allProbabilities)
         case .hashing(let seed, _):
-            var randomness = SamplingDecider.NamedRandomness.missing
-            if id != nil {
-                randomness = .init(name: "trace_id_hash",
-                                   value: SamplingDecider.hashedRandomness(UnsafeRawBufferPointer(rebasing: raw[span.traceID]), seed: seed))
-            }
-            fresh.randomness = randomness.value
-            return randomness
+            guard id != nil else { return .missing }
+            return .init(name: "trace_id_hash",
+                         value: SamplingDecider.hashedRandomness(UnsafeRawBufferPointer(rebasing: raw[span.traceID]), seed: seed))
         case .equalizing, .proportional:
             guard let id else { return .missing }
             return .init(name: "trace_id_w3c", value: SamplingRandomness(unsigned: id.low & 0x00FF_FFFF_FFFF_FFFF)!)

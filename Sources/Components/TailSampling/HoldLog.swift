@@ -175,24 +175,14 @@ public final class HoldLog: Sendable {
     /// Writes one spans frame per piece (a request holding one trace's spans) and syncs;
     /// returns where each went. Decided frames waiting since the last append go first.
     public func append(_ pieces: [(bytes: [UInt8], spans: Int)]) throws(StoreError) -> [Location] {
-        var buffer: [UInt8] = []
-        var ranges: [(range: Range<Int>, spans: Int)] = []
-        for piece in pieces {
-            ranges.append((buffer.count..<(buffer.count + piece.bytes.count), piece.spans))
-            buffer += piece.bytes
-        }
-        return try append(buffer, pieces: ranges)
-    }
-
-    /// The same for pieces that are ranges of one buffer.
-    public func append(_ buffer: [UInt8], pieces: [(range: Range<Int>, spans: Int)]) throws(StoreError) -> [Location] {
+        // Laid out with room for each frame's header, then framed in place.
         var framed: [UInt8] = []
-        framed.reserveCapacity(pieces.reduce(0) { $0 + $1.range.count + BlockFrame.headerSize })
+        framed.reserveCapacity(pieces.reduce(0) { $0 + $1.bytes.count + BlockFrame.headerSize })
         var ranges: [(range: Range<Int>, spans: Int)] = []
         for piece in pieces {
             framed.append(contentsOf: repeatElement(0, count: BlockFrame.headerSize))
-            ranges.append((framed.count..<(framed.count + piece.range.count), piece.spans))
-            framed.append(contentsOf: buffer[piece.range])
+            ranges.append((framed.count..<(framed.count + piece.bytes.count), piece.spans))
+            framed.append(contentsOf: piece.bytes)
         }
         return try append(framing: &framed, pieces: ranges)
     }
