@@ -69,6 +69,8 @@ let package = Package(
         .target(name: "OTLPCodec", dependencies: ["OTLPProto", "CProtobufC"], swiftSettings: strict),
         // Sockets on Dispatch, HTTP/1.1, HTTP/2 (nghttp2), gRPC framing, gzip.
         .target(name: "Transport", dependencies: ["CNghttp2", "CZlib"], swiftSettings: strict),
+        // The one HTTP/1.1 client: keep-alive pool, TLS (OpenSSL), streamed answers, cancellation.
+        .target(name: "HTTPClient", dependencies: ["COpenSSL"], swiftSettings: strict),
         // CRC-32C (Castagnoli), shared by the store's segments and the Loki disk queue.
         .target(name: "Checksums", dependencies: ["CShims"], swiftSettings: strict),
         // On-disk trace and log store: zstd segments, indexes, recovery, retention, queries.
@@ -86,7 +88,7 @@ let package = Package(
         .target(name: "HealthCheck", dependencies: ["CollectorCore", "Transport"], path: "Sources/Components/HealthCheck", swiftSettings: strict),
         .target(name: "StoreExporter", dependencies: ["CollectorCore", "Store"], path: "Sources/Components/StoreExporter", swiftSettings: strict),
         // Loki push exporter with a persistent disk queue (snappy via libsnappy).
-        .target(name: "LokiExporter", dependencies: ["CollectorCore", "OTLPCodec", "CSnappy", "Checksums", "COpenSSL"], path: "Sources/Components/LokiExporter", swiftSettings: strict),
+        .target(name: "LokiExporter", dependencies: ["CollectorCore", "OTLPCodec", "CSnappy", "Checksums", "HTTPClient"], path: "Sources/Components/LokiExporter", swiftSettings: strict),
         // Tails log files (rotation, checkpoints, CRI/docker); the `filelog` receiver.
         .target(name: "FileLogReceiver", dependencies: ["CollectorCore", "OTLPCodec", "Transport", "Patterns"], path: "Sources/Components/FileLogReceiver", swiftSettings: strict),
         // Jaeger- and Tempo-compatible query API over the store (the `query` extension).
@@ -107,7 +109,7 @@ let package = Package(
         // The CLI: prints a stored trace as a tree, searches traces (talks to the query API).
         .executableTarget(
             name: "collectorctl",
-            dependencies: ["OTLPCodec", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["OTLPCodec", "HTTPClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .target(name: "CollectorTesting", dependencies: ["CollectorCore"], swiftSettings: strict),
@@ -123,11 +125,12 @@ let package = Package(
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "CollectorTesting"]),
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport"]),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "CollectorTesting"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "ComponentsTests", dependencies: ["BatchProcessor", "DebugExporter", "OTLPReceiver", "CollectorCore", "CollectorTesting", "OTLPCodec"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CollectorTesting", "Store", "OTLPCodec"], exclude: ["clients"]),
         .testTarget(name: "QueryAPITests", dependencies: ["QueryAPI", "Store", "OTLPCodec", "CollectorCore", "Transport", "CollectorTesting"], exclude: ["Fixtures"]),
-        .testTarget(name: "LokiExporterTests", dependencies: ["LokiExporter", "CollectorCore", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["fake_loki.py", "Fixtures"]),
+        .testTarget(name: "LokiExporterTests", dependencies: ["LokiExporter", "HTTPClient", "CollectorCore", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["fake_loki.py", "Fixtures"]),
         .testTarget(name: "FileLogReceiverTests", dependencies: ["FileLogReceiver", "CollectorCore", "OTLPCodec", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "CollectorctlTests", dependencies: ["collectorctl", "OTLPCodec", "QueryAPI", "Store", "CollectorCore", "CollectorTesting"], exclude: ["Fixtures"]),
     ]

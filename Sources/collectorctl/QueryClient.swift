@@ -1,9 +1,10 @@
 import FoundationEssentials
+import HTTPClient
 import OTLPCodec
 
 /// The query API calls the CLI makes, with their answers mapped to data or `CLIError`.
 struct QueryClient {
-    var http: HTTPClient
+    var http: QueryHTTP
 
     static let protobuf = "application/protobuf"
 
@@ -47,7 +48,7 @@ struct QueryClient {
     }
 
     /// 400: the server refused our input; anything else: a server failure.
-    static func failure(_ response: HTTPClientResponse, _ what: String) -> CLIError {
+    static func failure(_ response: HTTPResponse, _ what: String) -> CLIError {
         let reason = Self.reason(response.text)
         if response.status == 400 { return CLIError(.invalidInput, "\(what): the server refused the request: \(reason)") }
         return CLIError(.server, "\(what): the server answered \(response.status)" + (reason.isEmpty ? "" : ": \(reason)"))

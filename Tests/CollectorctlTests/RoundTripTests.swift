@@ -44,7 +44,7 @@ import Testing
             done.wait()
         }
         let port = try #require(server.boundPort)
-        try body(QueryClient(http: HTTPClient(server: ServerAddress(host: "127.0.0.1", port: port))))
+        try body(QueryClient(http: QueryHTTP(server: ServerAddress(host: "127.0.0.1", port: port))))
     }
 
     @Test func fetchesAndRendersTheTrace() throws {
@@ -93,7 +93,7 @@ import Testing
         let done = DispatchSemaphore(value: 0)
         server.shutdown(deadline: .now() + 2) { done.signal() }
         done.wait()
-        let client = QueryClient(http: HTTPClient(server: ServerAddress(host: "127.0.0.1", port: port)))
+        let client = QueryClient(http: QueryHTTP(server: ServerAddress(host: "127.0.0.1", port: port)))
         #expect(throws: CLIError(.unreachable, "cannot reach http://127.0.0.1:\(port): connection refused")) {
             try client.trace(Fixture.traceID)
         }

@@ -49,17 +49,5 @@ extension LokiSuites {
             let peers = loki.requests().compactMap(\.peer)
             #expect(peers.count == 2 && peers[0] != peers[1])
         }
-
-        /// Interim answers are skipped, and only complete HTTP/1.1 answers keep the connection.
-        @Test func interimAnswersAndFraming() {
-            let interim = Array("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n".utf8)
-            #expect(LokiHTTPResponseParser.parse(interim, atEnd: false)?.status == 204)
-            #expect(LokiHTTPResponseParser.length(interim) == interim.count)
-            let withBody = Array("HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad".utf8)
-            #expect(LokiHTTPResponseParser.length(withBody) == withBody.count)
-            #expect(LokiHTTPResponseParser.length(withBody + Array("X".utf8)) == withBody.count, "extra bytes are not part of it")
-            #expect(LokiHTTPResponseParser.length(Array("HTTP/1.0 204 No Content\r\n\r\n".utf8)) == -1)
-            #expect(LokiHTTPResponseParser.length(Array("HTTP/1.1 200 OK\r\n\r\nunframed".utf8)) == -1)
-        }
     }
 }

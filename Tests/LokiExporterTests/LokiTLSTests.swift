@@ -1,5 +1,6 @@
 import CollectorCore
 import Foundation
+import HTTPClient
 @testable import LokiExporter
 import Testing
 
@@ -7,7 +8,7 @@ extension LokiSuites {
     /// `https://` endpoints: the fake Loki serves TLS with Python's ssl module and a fixture
     /// certificate for localhost; the exporter verifies it against `tls.ca_file`.
     @Suite struct TLS {
-        func settings(_ loki: FakeLoki, _ tls: LokiTLSSettings) -> LokiSettings {
+        func settings(_ loki: FakeLoki, _ tls: TLSClientSettings) -> LokiSettings {
             var s = LokiSettings()
             s.endpoint = loki.endpoint
             s.tls = tls
@@ -21,7 +22,7 @@ extension LokiSuites {
             let loki = try FakeLoki()
             try loki.start(tls: true)
             defer { loki.stop() }
-            var tls = LokiTLSSettings()
+            var tls = TLSClientSettings()
             tls.caFile = FakeLoki.certificate
             let exporter = try LokiExporter(settings: settings(loki, tls), logger: .discarding, metrics: MetricsRegistry())
             try exporter.start()
@@ -39,7 +40,7 @@ extension LokiSuites {
             let log = LogCapture()
             let logger = Logger(minimum: .debug, sink: { _, line in log.append(line) })
             // The system trust store does not know the fixture's self-signed certificate.
-            let strict = try LokiExporter(settings: settings(loki, LokiTLSSettings()), logger: logger, metrics: MetricsRegistry())
+            let strict = try LokiExporter(settings: settings(loki, TLSClientSettings()), logger: logger, metrics: MetricsRegistry())
             try strict.start()
             #expect(throws: ComponentError.self) {
                 try strict.export(logsBatch(try logsPayload([TestRecord(time: 1, body: "refused")]), count: 1))
@@ -49,7 +50,7 @@ extension LokiSuites {
                     "\(log.all)")
             #expect(loki.acceptedLines().isEmpty)
 
-            var skip = LokiTLSSettings()
+            var skip = TLSClientSettings()
             skip.insecureSkipVerify = true
             let lax = try LokiExporter(settings: settings(loki, skip), logger: .discarding, metrics: MetricsRegistry())
             try lax.start()
@@ -58,12 +59,11 @@ extension LokiSuites {
             #expect(loki.acceptedLines() == ["unverified"])
         }
 
-        @Test func httpsEndpointsParse() {
-            let e = LokiEndpoint("https://logs.example.com/loki/api/v1/push")
-            #expect(e?.host == "logs.example.com" && e?.port == 443 && e?.path == "/loki/api/v1/push" && e?.tls == true)
-            #expect(LokiEndpoint("https://logs.example.com:8443")?.authority == "logs.example.com:8443")
-            #expect(LokiEndpoint("https://logs.example.com")?.authority == "logs.example.com")
-            #expect(LokiEndpoint("ftp://x") == nil)
+        @Test func endpointsGetLokisPushPathWhenTheyHaveNone() {
+            #expect(LokiEndpoint.parse("https://logs.example.com")?.path == "/loki/api/v1/push")
+            #expect(LokiEndpoint.parse("https://logs.example.com:8443/custom/push")?.path == "/custom/push")
+            #expect(LokiEndpoint.parse("https://logs.example.com:8443/custom/push")?.endpoint.authority == "logs.example.com:8443")
+            #expect(LokiEndpoint.parse("ftp://x") == nil)
         }
     }
 }

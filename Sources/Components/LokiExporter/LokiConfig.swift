@@ -1,4 +1,5 @@
 import CollectorCore
+import HTTPClient
 
 /// Settings of the `loki` exporter. Every field has its default here (complete defaults, as in
 /// the OTel Collector's factories); `LokiFactory.parseSettings` reads and validates them.
@@ -29,7 +30,7 @@ public struct LokiSettings: ComponentSettings, Equatable {
 
     public var endpoint = "http://localhost:3100/loki/api/v1/push"
     /// Used for `https://` endpoints.
-    public var tls = LokiTLSSettings()
+    public var tls = TLSClientSettings()
     public var format = Format.protobuf
     public var tenantID: String?
     public var headers: [String: String] = [:]
@@ -75,7 +76,7 @@ public struct LokiFactory: ExporterFactory {
     public func parseSettings(_ reader: ConfigReader) -> any ComponentSettings {
         var s = LokiSettings()
         s.endpoint = reader.string("endpoint", default: s.endpoint)
-        if LokiEndpoint(s.endpoint) == nil {
+        if LokiEndpoint.parse(s.endpoint) == nil {
             reader.problem("endpoint", "expected http[s]://host[:port]/path, found \"\(s.endpoint)\"")
         }
         if let tls = reader.section("tls") {

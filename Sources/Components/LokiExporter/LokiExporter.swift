@@ -1,4 +1,5 @@
 import CollectorCore
+import HTTPClient
 import Dispatch
 import Synchronization
 
@@ -47,22 +48,20 @@ public final class LokiExporter: Exporter {
     /// cannot.
     public init(settings: LokiSettings, name: String = "loki", logger: Logger, metrics registry: MetricsRegistry,
                 clock: any MonotonicClock = SystemClock()) throws(ComponentError) {
-        guard let endpoint = LokiEndpoint(settings.endpoint) else {
+        guard let (endpoint, path) = LokiEndpoint.parse(settings.endpoint) else {
             throw .permanent("loki: invalid endpoint \(settings.endpoint)")
         }
         self.settings = settings
         self.logger = logger
         self.clock = clock
         metrics = LokiMetrics(registry: registry, exporter: name)
-        var tls: LokiTLSContext?
-        if endpoint.tls {
-            do {
-                tls = try LokiTLSContext(settings: settings.tls, host: endpoint.host)
-            } catch {
-                throw .permanent("loki: \(error)")
-            }
+        let client: HTTPClient
+        do {
+            client = try HTTPClient(endpoint: endpoint, tls: settings.tls, timeoutNanos: settings.timeout, maxIdleConnections: 1)
+        } catch {
+            throw .permanent("loki: \(error)")
         }
-        sender = LokiSender(settings: settings, client: LokiHTTPClient(endpoint: endpoint, timeoutNanos: settings.timeout, tls: tls),
+        sender = LokiSender(settings: settings, client: client, path: path,
                             builder: LokiStreamBuilder(resourceLabels: settings.resourceLabels, attributeLabels: settings.attributeLabels),
                             transcoder: LokiTranscoder(resourceLabels: settings.resourceLabels, attributeLabels: settings.attributeLabels),
                             policy: LokiRetryPolicy(settings.retry), metrics: metrics, logger: logger, stop: stop, clock: clock)

@@ -1,4 +1,5 @@
 import CollectorCore
+import HTTPClient
 import OTLPCodec
 
 /// Sends queued OTLP logs to Loki: converts them (protobuf: `LokiTranscoder`, straight from
@@ -17,7 +18,9 @@ struct LokiSender: Sendable {
     }
 
     let settings: LokiSettings
-    let client: LokiHTTPClient
+    let client: HTTPClient
+    /// The push path on the client's endpoint.
+    let path: String
     let builder: LokiStreamBuilder
     let transcoder: LokiTranscoder
     let policy: LokiRetryPolicy
@@ -55,31 +58,40 @@ struct LokiSender: Sendable {
                     entries: records.count, giveUpAfter: giveUpAfter)
     }
 
-    private func headers(contentType: String) -> [(String, String)] {
-        var headers = [("Content-Type", contentType)]
+    private func headers(contentType: String) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = [("Content-Type", contentType)]
         if let tenant = settings.tenantID { headers.append(("X-Scope-OrgID", tenant)) }
         for (name, value) in settings.headers.sorted(by: { $0.key < $1.key }) { headers.append((name, value)) }
         return headers
     }
 
-    private func post(_ body: [UInt8], headers: [(String, String)], entries: Int, giveUpAfter: UInt64?) -> Delivery {
+    private func post(_ body: [UInt8], headers: [(name: String, value: String)], entries: Int, giveUpAfter: UInt64?) -> Delivery {
         let start = clock.now()
         var attempt = 0
         while true {
-            let response = client.post(body: body, headers: headers)
-            metrics.request(status: response.status).increment()
-            let outcome = policy.classify(status: response.status, retryAfter: response.header("Retry-After"))
+            let answer = client.send(HTTPRequest(method: "POST", path: path, headers: headers, body: body))
+            let response = try? answer.get()
+            metrics.request(status: response?.status).increment()
+            let outcome: LokiRetryPolicy.Outcome
+            switch answer {
+            case .success(let r): outcome = policy.classify(status: r.status, retryAfter: r.header("Retry-After"))
+            case .failure(let error): outcome = error.isRetryable ? .retry(after: nil) : .permanent
+            }
             switch outcome {
             case .delivered:
                 metrics.sent.add(entries)
                 return .delivered
             case .permanent:
                 metrics.dropped.add(entries)
-                let text = String(decoding: response.body.prefix(1024), as: UTF8.self)
-                logger.error("Loki rejected \(entries) entries with status \(response.status ?? 0), dropped: \(text)")
-                return .dropped("Loki answered \(response.status ?? 0): \(text)")
+                let text = response.map { String(decoding: $0.body.prefix(1024), as: UTF8.self) } ?? String(describing: answer)
+                logger.error("Loki rejected \(entries) entries with status \(response?.status ?? 0), dropped: \(text)")
+                return .dropped("Loki answered \(response?.status ?? 0): \(text)")
             case .retry(let after):
-                let why = response.status.map { "status \($0)" } ?? (response.failure ?? "no answer")
+                let why: String
+                switch answer {
+                case .success(let r): why = "status \(r.status)"
+                case .failure(let error): why = error.message
+                }
                 let delay = after ?? policy.backoff(attempt: attempt)
                 attempt += 1
                 if !settings.retry.enabled && giveUpAfter != nil {
