@@ -1,4 +1,5 @@
 import CollectorCore
+import OTLPCodec
 
 /// How the processors that edit requests on the wire hand a batch on: rewritten when
 /// `rewrite` returns bytes (same items, same acknowledgement tokens), as it came when it
@@ -15,6 +16,16 @@ public enum WireRewrite {
             return emit(batch)
         }
         guard let rewritten else { return emit(batch) }
-        emit(TelemetryBatch(signal: batch.signal, payload: rewritten, itemCount: batch.itemCount, tokens: batch.tokens))
+        emit(TelemetryBatch(signal: batch.signal, payload: rewritten, itemCount: batch.itemCount, tokens: batch.tokens,
+                            origins: batch.origins.keptWhenNoResourceDropped(rewritten)))
+    }
+}
+
+extension [BatchOrigin] {
+    /// These origins for `rewritten`, a payload made from theirs by dropping (never adding or
+    /// reordering) entries: still right when it has as many resource entries, else unknown.
+    public func keptWhenNoResourceDropped(_ rewritten: [UInt8]) -> [BatchOrigin] {
+        guard !isEmpty, OTLPScanner.resourceCount(rewritten) == resourceCount else { return [] }
+        return self
     }
 }

@@ -6,6 +6,19 @@
 /// reject it); everything else is skipped by its framing, which is checked all the way down to
 /// the items. Thread-safe; no shared state.
 public enum OTLPScanner {
+    /// The number of resource entries (field 1: `resource_spans` / `resource_logs`) of a
+    /// serialized export request; 0 when its top level does not parse.
+    public static func resourceCount(_ bytes: [UInt8]) -> Int {
+        bytes.withUnsafeBytes { raw -> Int in
+            var reader = ProtoWire.Reader(raw, range: 0..<raw.count)
+            var count = 0
+            while true {
+                guard let field = try? reader.next() else { return count }
+                if field.number == 1 { count += 1 }
+            }
+        }
+    }
+
     /// The service of a resource without a `service.name` string attribute (the name OTel
     /// SDKs fall back to).
     public static let unknownService = "unknown_service"

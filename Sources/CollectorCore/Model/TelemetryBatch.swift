@@ -15,17 +15,28 @@ public struct TelemetryBatch: Sendable {
     public var itemCount: Int
     /// Completion tokens of the requests whose data this batch carries.
     public var tokens: [AckToken]
+    /// Where each resource entry of `payload` came from (empty: unknown). Stages that keep the
+    /// resource entries as they are pass it on; stages that rewrite them remap it
+    /// (`[BatchOrigin].remapped(keeping:)`) or drop it.
+    public var origins: [BatchOrigin]
 
-    public init(signal: Signal, payload: [UInt8], itemCount: Int, tokens: [AckToken] = []) {
+    public init(signal: Signal, payload: [UInt8], itemCount: Int, tokens: [AckToken] = [], origins: [BatchOrigin] = []) {
         self.signal = signal
         self.payload = payload
         self.itemCount = itemCount
         self.tokens = tokens
+        self.origins = origins
     }
 
-    /// Appends `other`'s data and takes over its token references.
+    /// Appends `other`'s data and takes over its token references. The origins stay known
+    /// only when both sides know theirs.
     public mutating func append(_ other: TelemetryBatch) {
         precondition(other.signal == signal, "cannot merge \(other.signal) into \(signal)")
+        if origins.isEmpty || other.origins.isEmpty {
+            origins = []
+        } else {
+            for run in other.origins { origins.appendRun(run) }
+        }
         payload.append(contentsOf: other.payload)
         itemCount += other.itemCount
         tokens.append(contentsOf: other.tokens)

@@ -218,7 +218,7 @@ extension Tailer {
         nextSequence += 1
         f.inFlight.append(TailedFile.InFlight(sequence: sequence, endOffset: r.endOffset))
         inFlightBytes += r.payload.count
-        send(payload: r.payload, count: r.count, fileID: f.id, sequence: sequence)
+        send(payload: r.payload, count: r.count, fileID: f.id, sequence: sequence, path: f.path)
     }
 
     /// Closes files no glob leads to once they have been idle for `rotateWait` *and* read to

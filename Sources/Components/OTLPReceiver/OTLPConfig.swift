@@ -6,6 +6,7 @@ public struct OTLPSettings: ComponentSettings, Equatable {
         public var endpoint = "0.0.0.0:4317"
         public var maxRecvMsgSizeMiB = 4
         public var maxConcurrentStreams = 0
+        public init() {}
     }
 
     public struct HTTP: Sendable, Equatable {
@@ -13,6 +14,7 @@ public struct OTLPSettings: ComponentSettings, Equatable {
         public var tracesURLPath = "/v1/traces"
         public var logsURLPath = "/v1/logs"
         public var maxRequestBodySize = 20 * 1024 * 1024
+        public init() {}
     }
 
     public var grpc: GRPC?

@@ -21,7 +21,7 @@ enum OTLPGRPCHandler {
                 ingest.rejected(code: "UNIMPLEMENTED", transport: "grpc")
                 return respond(GRPCResponse(status: .unimplemented, message: "unknown service for \(signal): the receiver is not in a \(signal) pipeline"))
             }
-            ingest.ingest(signal, protobuf: request.message, transport: "grpc") { outcome in
+            ingest.ingest(signal, protobuf: request.message, transport: "grpc", peer: request.remoteAddress) { outcome in
                 if case .invalid = outcome { ingest.rejected(code: "INVALID_ARGUMENT", transport: "grpc") }
                 respond(response(for: outcome, signal: signal))
             }

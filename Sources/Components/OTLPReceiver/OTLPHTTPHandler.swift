@@ -74,7 +74,7 @@ struct OTLPHTTPHandler: Sendable {
         } else {
             protobuf = body
         }
-        ingest.ingest(signal, protobuf: protobuf, transport: "http") { outcome in
+        ingest.ingest(signal, protobuf: protobuf, transport: "http", peer: request.remoteAddress) { outcome in
             let beforePipeline: Bool
             switch outcome {
             case .invalid, .unsupported: beforePipeline = true

@@ -37,7 +37,7 @@ final class OTLPIngest: Sendable {
     }
 
     /// Ingests one serialized export request.
-    func ingest(_ signal: Signal, protobuf: [UInt8], transport: String,
+    func ingest(_ signal: Signal, protobuf: [UInt8], transport: String, peer: String,
                 respond: @escaping @Sendable (Outcome) -> Void) {
         guard let consumer = consumers.withLock({ $0[signal] }) else {
             return respond(.unsupported("this receiver is not part of a \(signal) pipeline"))
@@ -54,7 +54,9 @@ final class OTLPIngest: Sendable {
         let token = AckToken { error in
             respond(error.map { .failed($0) } ?? .success)
         }
-        let batch = TelemetryBatch(signal: signal, payload: protobuf, itemCount: count, tokens: [token])
+        let origins = [BatchOrigin(resources: OTLPScanner.resourceCount(protobuf),
+                                   context: RequestContext(peerAddress: peer.isEmpty ? nil : peer))]
+        let batch = TelemetryBatch(signal: signal, payload: protobuf, itemCount: count, tokens: [token], origins: origins)
         do {
             try consumer.consume(batch)
             metrics.counter("otelcol_receiver_accepted_\(item)_total",

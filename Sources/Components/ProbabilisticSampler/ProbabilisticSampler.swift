@@ -47,7 +47,8 @@ public final class ProbabilisticSampler: Processor {
         }
         guard let (bytes, count) = result else { return emit(batch) }
         guard count > 0 else { return batch.complete() }
-        emit(TelemetryBatch(signal: batch.signal, payload: bytes, itemCount: count, tokens: batch.tokens))
+        emit(TelemetryBatch(signal: batch.signal, payload: bytes, itemCount: count, tokens: batch.tokens,
+                            origins: OTLPScanner.resourceCount(bytes) == batch.origins.resourceCount ? batch.origins : []))
     }
 
     /// Counts `n` decisions (`otelcol_processor_probabilistic_sampler_count_{traces,logs}_sampled`).

@@ -1,0 +1,43 @@
+import CollectorCore
+import CollectorTesting
+import Dispatch
+import Foundation
+import OTLPReceiver
+import Synchronization
+import Testing
+
+/// The OTLP receiver stamps each request's batch with the client's address, covering every
+/// resource entry of the request.
+@Suite struct OTLPReceiverContextTests {
+    final class Capture: Consumer {
+        let batches = Mutex<[TelemetryBatch]>([])
+        func consume(_ batch: TelemetryBatch) throws(ComponentError) {
+            batches.withLock { $0.append(batch) }
+            batch.complete()
+        }
+    }
+
+    @Test func httpRequestsCarryThePeerAddress() async throws {
+        let port = try FreePort.allocate()
+        var http = OTLPSettings.HTTP()
+        http.endpoint = "127.0.0.1:\(port)"
+        let receiver = OTLPReceiver(name: "otlp", settings: OTLPSettings(http: http), metrics: MetricsRegistry(), logger: .discarding)
+        let capture = Capture()
+        receiver.setConsumer(capture, for: .traces)
+        try receiver.start()
+        defer { receiver.shutdown(deadline: .now() + 1) {} }
+        let body = OTLPBuild.traces([
+            TestResource(service: "a", items: [TestSpan(traceID: traceID(1), spanID: spanID(1), name: "x", start: 1, end: 2)]),
+            TestResource(service: "b", items: [TestSpan(traceID: traceID(2), spanID: spanID(2), name: "y", start: 1, end: 2)]),
+        ])
+        let response = try await SimpleHTTP.post(port: port, path: "/v1/traces", body: Data(body))
+        #expect(response.status == 200)
+        let batches = capture.batches.withLock { $0 }
+        #expect(batches.count == 1)
+        let origins = try #require(batches.first?.origins)
+        #expect(origins.count == 1 && origins[0].resources == 2)
+        #expect(origins[0].context.peerIP == "127.0.0.1")
+        #expect(origins[0].context.peerAddress?.hasPrefix("127.0.0.1:") == true)
+        #expect(origins[0].context.filePath == nil)
+    }
+}
