@@ -71,6 +71,8 @@ let package = Package(
         .target(name: "Transport", dependencies: ["CNghttp2", "CZlib"], swiftSettings: strict),
         // The one HTTP/1.1 client: keep-alive pool, TLS (OpenSSL), streamed answers, cancellation.
         .target(name: "HTTPClient", dependencies: ["COpenSSL"], swiftSettings: strict),
+        // Our own Kubernetes API client: in-cluster and kubeconfig auth, list + watch of pods and namespaces.
+        .target(name: "KubernetesClient", dependencies: ["HTTPClient", "CollectorCore"], swiftSettings: strict),
         // CRC-32C (Castagnoli), shared by the store's segments and the Loki disk queue.
         .target(name: "Checksums", dependencies: ["CShims"], swiftSettings: strict),
         // On-disk trace and log store: zstd segments, indexes, recovery, retention, queries.
@@ -126,6 +128,7 @@ let package = Package(
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "CollectorTesting"]),
+        .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "HTTPClient", "CollectorTesting"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "ComponentsTests", dependencies: ["BatchProcessor", "DebugExporter", "OTLPReceiver", "CollectorCore", "CollectorTesting", "OTLPCodec"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CollectorTesting", "Store", "OTLPCodec"], exclude: ["clients"]),

@@ -1,0 +1,42 @@
+import CollectorTesting
+import Foundation
+
+/// Runs Tests/EndToEndTests/clients/fake_kube_api.py and drives its control API.
+final class FakeKube: Sendable {
+    struct Info: Decodable, Sendable {
+        var port: Int
+        var control_port: Int
+        var kubeconfig: String
+        var serviceaccount_dir: String
+        var token: String?
+    }
+    let process: ManagedProcess
+    let info: Info
+    let state: TemporaryDirectory
+
+    init(_ args: [String]) async throws {
+        state = try TemporaryDirectory(prefix: "fake-kube")
+        process = try PythonClient.start(script: "fake_kube_api.py", args: ["--state-dir", state.path] + args)
+        try await process.waitForOutput(containing: "\"control_port\"", in: .stdout, timeout: .seconds(60))
+        guard let line = process.stdoutText.split(separator: "\n").first else { throw TestSetupError("fake_kube_api printed nothing") }
+        info = try JSONDecoder().decode(Info.self, from: Data(line.utf8))
+    }
+
+    @discardableResult
+    func control(_ action: String, _ body: Any = [String: Any]()) async throws -> [String: Any] {
+        let data = try JSONSerialization.data(withJSONObject: body)
+        let response = try await SimpleHTTP.post(port: info.control_port, path: "/_control/\(action)", body: data,
+                                                 contentType: "application/json")
+        guard response.status == 200 else { throw TestSetupError("control \(action): \(response.status) \(response.text)") }
+        return (try JSONSerialization.jsonObject(with: Data(response.text.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    func requests() async throws -> [[String: Any]] {
+        let response = try await SimpleHTTP.get(port: info.control_port, path: "/_control/requests")
+        let object = try JSONSerialization.jsonObject(with: Data(response.text.utf8)) as? [String: Any]
+        return object?["requests"] as? [[String: Any]] ?? []
+    }
+
+    func stop() { process.kill() }
+}
+
