@@ -33,6 +33,15 @@ public final class HTTPCancellation: Sendable {
         return poll(&p, 1, 0) > 0
     }
 
+    /// Waits up to `millis` ms; true when cancelled (at once or during the wait).
+    public func wait(millis: Int) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while true {
+            let n = poll(&p, 1, Int32(clamping: millis))
+            if n >= 0 || errno != EINTR { return n > 0 }
+        }
+    }
+
     deinit {
         Glibc.close(fd)
         Glibc.close(writeEnd)
