@@ -19,6 +19,14 @@ public enum OTLPSplitter {
     public static func split(
         _ signal: OTLPSignal, protobuf: [UInt8], maxItems: Int
     ) throws(OTLPDecodeError) -> [(bytes: [UInt8], count: Int)] {
+        try splitTracingResources(signal, protobuf: protobuf, maxItems: maxItems).map { ($0.bytes, $0.count) }
+    }
+
+    /// `split`, also giving for each piece the indexes (in the input, in order) of the
+    /// resource entries it holds; an entry cut in two appears in both pieces.
+    public static func splitTracingResources(
+        _ signal: OTLPSignal, protobuf: [UInt8], maxItems: Int
+    ) throws(OTLPDecodeError) -> [(bytes: [UInt8], count: Int, resources: [Int])] {
         try protobuf.withBytes { (raw) throws(OTLPDecodeError) in
             let layout: RequestLayout
             do throws(ProtoWire.WireError) {
@@ -27,10 +35,10 @@ public enum OTLPSplitter {
                 throw OTLPDecodeError.malformed(signal, error.detail)
             }
             if maxItems <= 0 || layout.itemCount <= maxItems {
-                return [(protobuf, layout.itemCount)]
+                return [(protobuf, layout.itemCount, Array(layout.resources.indices))]
             }
             return layout.pieces(maxItems: maxItems).map { piece in
-                (layout.write(piece, from: raw), piece.count)
+                (layout.write(piece, from: raw), piece.count, piece.resources.map(\.resource))
             }
         }
     }

@@ -1,11 +1,13 @@
 import BatchProcessor
 import CollectorCore
+import CollectorTesting
+import OTLPCodec
 import Synchronization
 import Testing
 
 @Suite struct BatchProcessorTests {
     func make(size: Int = 10, max: Int = 0, timeout: UInt64 = 1_000, metrics: MetricsRegistry = MetricsRegistry(),
-              split: @escaping BatchProcessor.Splitter = { _, bytes, _ in [(bytes, 0)] }) -> BatchProcessor {
+              split: @escaping BatchProcessor.Splitter = { _, bytes, _ in [(bytes, 0, [])] }) -> BatchProcessor {
         var s = BatchSettings()
         s.sendBatchSize = size
         s.sendBatchMaxSize = max
@@ -67,7 +69,7 @@ import Testing
         let p = make(size: 5, max: 5, metrics: metrics) { _, bytes, max in
             stride(from: 0, to: bytes.count, by: max).map { i in
                 let piece = Array(bytes[i..<min(i + max, bytes.count)])
-                return (piece, piece.count)
+                return (piece, piece.count, [])
             }
         }
         let acks = Mutex(0)
@@ -85,5 +87,29 @@ import Testing
         #expect(text.contains("otelcol_processor_batch_batch_send_size_count{processor=\"batch\"} 3"))
         #expect(text.contains("otelcol_processor_batch_batch_send_size_sum{processor=\"batch\"} 12"))
         #expect(text.contains("otelcol_processor_batch_batch_size_trigger_send_total{processor=\"batch\"} 1"))
+    }
+
+    /// A split cut through resources: each piece's origins name the sources of the resource
+    /// entries it holds (the real splitter, three resources from two clients).
+    @Test func splitPiecesKeepTheirResourcesOrigins() throws {
+        let p = make(size: 2, max: 2, timeout: 0) { signal, bytes, max in
+            try OTLPSplitter.splitTracingResources(signal == .traces ? .traces : .logs, protobuf: bytes, maxItems: max)
+        }
+        func spans(_ n: Int) -> [TestSpan] {
+            (0..<n).map { TestSpan(traceID: traceID($0 + 1), spanID: spanID($0 + 1), name: "s\($0)", start: 1, end: 2) }
+        }
+        let a = RequestContext(peerAddress: "10.0.0.1:1"), b = RequestContext(peerAddress: "10.0.0.2:2")
+        let first = OTLPBuild.traces([TestResource(service: "a", items: spans(3))])
+        let second = OTLPBuild.traces([TestResource(service: "b", items: spans(1)), TestResource(service: "c", items: spans(1))])
+        var merged = TelemetryBatch(signal: .traces, payload: first, itemCount: 3, origins: [BatchOrigin(resources: 1, context: a)])
+        merged.append(TelemetryBatch(signal: .traces, payload: second, itemCount: 2, origins: [BatchOrigin(resources: 2, context: b)]))
+        var out: [TelemetryBatch] = []
+        p.process(merged, now: 0) { out.append($0) }
+        #expect(out.map(\.itemCount) == [2, 2, 1])
+        #expect(out.map(\.origins) == [
+            [BatchOrigin(resources: 1, context: a)],
+            [BatchOrigin(resources: 1, context: a), BatchOrigin(resources: 1, context: b)],
+            [BatchOrigin(resources: 1, context: b)],
+        ])
     }
 }

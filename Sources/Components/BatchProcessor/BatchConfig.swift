@@ -37,7 +37,7 @@ extension BatchFactory {
     public func makeProcessor(_ settings: any ComponentSettings, context: ComponentContext) throws -> any Processor {
         BatchProcessor(settings: try context.settings(settings, as: BatchSettings.self), name: context.id.description,
                        metrics: context.metrics) { signal, bytes, max in
-            try OTLPSplitter.split(signal == .traces ? .traces : .logs, protobuf: bytes, maxItems: max)
+            try OTLPSplitter.splitTracingResources(signal == .traces ? .traces : .logs, protobuf: bytes, maxItems: max)
         }
     }
 }

@@ -9,8 +9,9 @@ import CollectorCore
 /// token of the data it was cut from, so no request is acknowledged before all its pieces are.
 /// Confined to its pipeline's queue (see `Processor`); time comes from the pipeline's clock.
 public final class BatchProcessor: Processor {
-    /// Cuts a serialized request into requests of at most `maxItems` items: (bytes, count).
-    public typealias Splitter = @Sendable (Signal, [UInt8], Int) throws -> [(bytes: [UInt8], count: Int)]
+    /// Cuts a serialized request into requests of at most `maxItems` items: (bytes, count, and
+    /// the indexes of the source's resource entries each piece holds, in order).
+    public typealias Splitter = @Sendable (Signal, [UInt8], Int) throws -> [(bytes: [UInt8], count: Int, resources: [Int])]
 
     private let settings: BatchSettings
     private let split: Splitter
@@ -91,7 +92,7 @@ public final class BatchProcessor: Processor {
             sendSize.observe(Double(batch.itemCount))
             return emit(batch)
         }
-        let pieces: [(bytes: [UInt8], count: Int)]
+        let pieces: [(bytes: [UInt8], count: Int, resources: [Int])]
         do {
             pieces = try split(batch.signal, batch.payload, max)
             guard !pieces.isEmpty else { throw ComponentError.permanent("nothing to split") }
@@ -104,7 +105,8 @@ public final class BatchProcessor: Processor {
         batch.retainTokens(copies: pieces.count - 1)
         for piece in pieces {
             sendSize.observe(Double(piece.count))
-            emit(TelemetryBatch(signal: batch.signal, payload: piece.bytes, itemCount: piece.count, tokens: batch.tokens))
+            emit(TelemetryBatch(signal: batch.signal, payload: piece.bytes, itemCount: piece.count, tokens: batch.tokens,
+                                origins: batch.origins.remapped(keeping: piece.resources)))
         }
     }
 }
