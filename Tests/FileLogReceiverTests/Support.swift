@@ -38,6 +38,7 @@ final class FakeConsumer: Consumer {
         var held: [TelemetryBatch] = []
         var refusals = 0
         var decodeErrors: [String] = []
+        var origins: [[BatchOrigin]] = []
     }
     let state = Mutex(State())
 
@@ -53,6 +54,7 @@ final class FakeConsumer: Consumer {
             case .success(let r): s.records += r
             case .failure(let e): s.decodeErrors.append("\(e)")
             }
+            s.origins.append(batch.origins)
             if s.holdAcks { s.held.append(batch) }
             return s.holdAcks
         }

@@ -18,6 +18,21 @@ import Testing
         #expect(r.body == "line 00000 some payload text")
     }
 
+    /// Each batch names its file as its origin (enrichment takes a pod's uid from the path).
+    @Test func batchesCarryTheirFilesPathAsOrigin() throws {
+        let dir = TempDir()
+        Files.append(dir.sub("a.log"), Files.lines(0..<2))
+        Files.append(dir.sub("b.log"), Files.lines(2..<4))   // different content: same would be one file (fingerprint)
+        let h = try Harness(Harness.settings(dir, include: [dir.sub("*.log")], startAt: .beginning))
+        defer { h.stop() }
+        #expect(eventually { h.consumer.records.count >= 4 })
+        let origins = h.consumer.state.withLock { $0.origins }
+        #expect(!origins.isEmpty)
+        #expect(origins.allSatisfy { $0.count == 1 && $0[0].resources >= 1 })
+        #expect(Set(origins.compactMap { $0.first?.context.filePath }) == [dir.sub("a.log"), dir.sub("b.log")])
+        #expect(origins.allSatisfy { $0.first?.context.peerAddress == nil })
+    }
+
     /// As in Kubernetes with the docker runtime: the watched path is a symbolic link.
     @Test func resolvedFileNameAndPathFollowSymbolicLinks() throws {
         let dir = TempDir()
