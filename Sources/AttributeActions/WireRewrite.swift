@@ -17,15 +17,7 @@ public enum WireRewrite {
         }
         guard let rewritten else { return emit(batch) }
         emit(TelemetryBatch(signal: batch.signal, payload: rewritten, itemCount: batch.itemCount, tokens: batch.tokens,
-                            origins: batch.origins.keptWhenNoResourceDropped(rewritten)))
+                            origins: batch.origins.kept(ifResourceCount: OTLPScanner.resourceCount(rewritten))))
     }
 }
 
-extension [BatchOrigin] {
-    /// These origins for `rewritten`, a payload made from theirs by dropping (never adding or
-    /// reordering) entries: still right when it has as many resource entries, else unknown.
-    public func keptWhenNoResourceDropped(_ rewritten: [UInt8]) -> [BatchOrigin] {
-        guard !isEmpty, OTLPScanner.resourceCount(rewritten) == resourceCount else { return [] }
-        return self
-    }
-}

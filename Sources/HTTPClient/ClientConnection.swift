@@ -6,7 +6,6 @@ import Glibc
 struct ClientConnection: Sendable {
     let fd: Int32
     let session: TLSSession?
-    let peer: String
 
     /// Resolves `endpoint`, connects to the first address that accepts and, for https,
     /// completes the handshake, all before `deadline`.
@@ -22,13 +21,16 @@ struct ClientConnection: Sendable {
             return .failure(HTTPClientError(.resolve, "cannot resolve \(endpoint.host): \(reason)"))
         }
         defer { freeaddrinfo(list) }
-        var lastError = HTTPClientError(.connect, "cannot connect to \(endpoint.authority): no usable address")
+        func cannotConnect(_ kind: HTTPClientError.Kind, _ reason: String) -> HTTPClientError {
+            HTTPClientError(kind, "cannot connect to \(endpoint.authority): \(reason)", reason: reason)
+        }
+        var lastError = cannotConnect(.connect, "no usable address")
         var next = list
         while let info = next?.pointee {
             next = info.ai_next
             let fd = socket(info.ai_family, info.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.ai_protocol)
             guard fd >= 0 else {
-                lastError = HTTPClientError(.connect, "cannot connect to \(endpoint.authority): \(describe(errno))")
+                lastError = cannotConnect(.connect, describe(errno))
                 continue
             }
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
@@ -41,21 +43,21 @@ struct ClientConnection: Sendable {
                 if let failure = wait(fd, Int16(POLLOUT), deadline: deadline, cancellation: cancellation) {
                     Glibc.close(fd)
                     if failure.kind == .cancelled { return .failure(failure) }
-                    lastError = HTTPClientError(failure.kind, "cannot connect to \(endpoint.authority): \(failure.message)")
+                    lastError = cannotConnect(failure.kind, failure.message)
                     continue
                 }
                 var error: Int32 = 0
                 var length = socklen_t(MemoryLayout<Int32>.size)
                 getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
                 connected = error == 0
-                if !connected { lastError = HTTPClientError(.connect, "cannot connect to \(endpoint.authority): \(describe(error))") }
+                if !connected { lastError = cannotConnect(.connect, describe(error)) }
             } else if !connected {
-                lastError = HTTPClientError(.connect, "cannot connect to \(endpoint.authority): \(describe(errno))")
+                lastError = cannotConnect(.connect, describe(errno))
             }
             guard connected else { Glibc.close(fd); continue }
-            guard let tls else { return .success(ClientConnection(fd: fd, session: nil, peer: endpoint.authority)) }
+            guard let tls else { return .success(ClientConnection(fd: fd, session: nil)) }
             switch tls.connect(fd: fd, wait: { wait(fd, $0, deadline: deadline, cancellation: cancellation) }) {
-            case .success(let session): return .success(ClientConnection(fd: fd, session: session, peer: endpoint.authority))
+            case .success(let session): return .success(ClientConnection(fd: fd, session: session))
             case .failure(var error):
                 Glibc.close(fd)
                 error.message = "\(endpoint.authority): \(error.message)"

@@ -76,7 +76,7 @@ public final class HTTPClient: Sendable {
         var tooLarge = false
         let limit = maxBodyBytes
         let result = exchange(request, deadline: deadline, readDeadline: { deadline }, cancellation: cancellation,
-                              head: { _ in body.removeAll(); return true },
+                              head: { _ in true },
                               body: { piece in
                                   if body.count + piece.count > limit { tooLarge = true; return false }
                                   body.append(contentsOf: piece)
@@ -148,36 +148,36 @@ public final class HTTPClient: Sendable {
         var buffer = [UInt8](repeating: 0, count: 32 * 1024)
         var headSeen = false
         var stopped = false
+        let sink: (ArraySlice<UInt8>) -> Void = { piece in
+            if !stopped && !body(piece) { stopped = true }
+        }
+        let onHead: (HTTPResponseHead) -> Void = { h in
+            headSeen = true
+            if !head(h) { stopped = true }
+        }
         while true {
             let wait = headSeen ? readDeadline() : deadline
             let read = buffer.withUnsafeMutableBytes { c.read(into: $0, deadline: wait, cancellation: cancellation) }
-            let sink: (ArraySlice<UInt8>) -> Void = { piece in
-                if !stopped && !body(piece) { stopped = true }
-            }
-            let onHead: (HTTPResponseHead) -> Void = { h in
-                headSeen = true
-                if !head(h) { stopped = true }
-            }
             do throws(HTTPClientError) {
                 switch read {
                 case .bytes(let n):
                     _ = try reader.feed(buffer[0..<n], head: onHead, body: sink)
                 case .end:
+                    // Completes an answer framed by the end, else throws.
                     try reader.finish(body: sink)
                 case .failed(var error):
                     error.answered = error.answered || reader.head != nil || reader.leftover > 0
                     if error.kind == .timeout {
-                        error.message = headSeen ? "no data for too long while reading the answer"
+                        error.reason = headSeen ? "no data for too long while reading the answer"
                             : "timed out after \(timeoutNanos / 1_000_000)ms waiting for the answer"
+                        error.message = error.reason
                     }
                     return .failure(named(error))
                 }
             } catch {
                 return .failure(named(error))
             }
-            if stopped, let h = reader.head { return .success(h) }
-            if reader.isComplete, let h = reader.head { return .success(h) }
-            if case .end = read { return .failure(named(HTTPClientError(.closed, "connection closed before an answer"))) }
+            if stopped || reader.isComplete, let h = reader.head { return .success(h) }
         }
     }
 
@@ -226,8 +226,6 @@ final class IdlePool: Sendable {
         self.capacity = capacity
         self.maxIdleMillis = maxIdleMillis
     }
-
-    var count: Int { state.withLock { $0.idle.count } }
 
     /// A kept connection that is still fresh and quiet; stale ones are closed on the way.
     func take(now: Int64) -> ClientConnection? {

@@ -22,12 +22,16 @@ public struct HTTPClientError: Error, Sendable, Equatable, CustomStringConvertib
     }
 
     public var kind: Kind
+    /// The whole story, naming the peer ("cannot connect to host:port: Connection refused").
     public var message: String
+    /// The cause alone ("Connection refused"), for callers that name the peer themselves.
+    public var reason: String
     public var answered: Bool
 
-    public init(_ kind: Kind, _ message: String, answered: Bool = false) {
+    public init(_ kind: Kind, _ message: String, reason: String? = nil, answered: Bool = false) {
         self.kind = kind
         self.message = message
+        self.reason = reason ?? message
         self.answered = answered
     }
 

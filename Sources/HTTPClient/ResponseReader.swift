@@ -114,12 +114,8 @@ struct ResponseReader {
                 if case .untilClose = state { endsAtClose = true }
                 onHead(parsed)
             case .length(let left):
-                let available = pending.count - position
-                guard available > 0 else { return }
-                let n = min(left, available)
-                body(pending[position..<position + n])
-                position += n
-                state = left == n ? .complete : .length(left - n)
+                guard let rest = hand(left, body) else { return }
+                state = rest == 0 ? .complete : .length(rest)
             case .chunkSize:
                 guard let end = find([13, 10], from: position) else {
                     if pending.count - position > 4096 { throw malformed("chunk size line over 4096 bytes") }
@@ -133,12 +129,8 @@ struct ResponseReader {
                 position = end + 2
                 state = size == 0 ? .trailers : .chunkData(size)
             case .chunkData(let left):
-                let available = pending.count - position
-                guard available > 0 else { return }
-                let n = min(left, available)
-                body(pending[position..<position + n])
-                position += n
-                state = left == n ? .chunkEnd : .chunkData(left - n)
+                guard let rest = hand(left, body) else { return }
+                state = rest == 0 ? .chunkEnd : .chunkData(rest)
             case .chunkEnd:
                 guard pending.count - position >= 2 else { return }
                 guard pending[position] == 13 && pending[position + 1] == 10 else { throw malformed("chunk not followed by CRLF") }
@@ -157,6 +149,16 @@ struct ResponseReader {
                 return
             }
         }
+    }
+
+    /// Hands `body` what is there of the next `left` body bytes; the bytes still to come, or
+    /// nil when nothing was there.
+    private mutating func hand(_ left: Int, _ body: (ArraySlice<UInt8>) -> Void) -> Int? {
+        let n = min(left, pending.count - position)
+        guard n > 0 else { return nil }
+        body(pending[position..<position + n])
+        position += n
+        return left - n
     }
 
     private func framing(_ head: HTTPResponseHead) throws(HTTPClientError) -> State {

@@ -62,8 +62,7 @@ public final class KubeAPIClient: Sendable {
                                                     event: (KubeWatchEvent<Object>) -> Void) throws(KubeError) {
         let query = [("watch", "1"), ("resourceVersion", resourceVersion), ("allowWatchBookmarks", "true"),
                      ("timeoutSeconds", String(timeoutSeconds))] + Self.query(selectors)
-        var request = HTTPRequest(path: path + "?" + Self.encode(query), headers: [("Accept", "application/json")])
-        if let auth = try connection.authorization() { request.headers.append(("Authorization", auth)) }
+        let request = try self.request(path, query)
         var status = 0
         var errorBody: [UInt8] = []
         var line: [UInt8] = []
@@ -93,34 +92,33 @@ public final class KubeAPIClient: Sendable {
 
     private static func deliver<Object: Decodable & Sendable>(_ line: [UInt8], decoder: JSONDecoder, path: String,
                                                               _ event: (KubeWatchEvent<Object>) -> Void) -> KubeError? {
-        let data = Data(line)
+        let decoded: WatchLine<Object>
         do {
-            let head = try decoder.decode(Head.self, from: data)
-            switch head.type {
-            case "ADDED": event(.added(try decoder.decode(Typed<Object>.self, from: data).object))
-            case "MODIFIED": event(.modified(try decoder.decode(Typed<Object>.self, from: data).object))
-            case "DELETED": event(.deleted(try decoder.decode(Typed<Object>.self, from: data).object))
-            case "BOOKMARK":
-                let rv = try decoder.decode(Typed<BookmarkObject>.self, from: data).object.metadata.resourceVersion ?? ""
-                event(.bookmark(resourceVersion: rv))
-            case "ERROR":
-                let status = try decoder.decode(Typed<KubeStatus>.self, from: data).object
-                if status.code == 410 { return .gone("Kubernetes API watch \(path): \(status.message ?? "410 Gone")") }
-                event(.error(status))
-                return .status(status.code ?? 0, status.message ?? "watch error")
-            default:
-                return .malformed("Kubernetes API watch \(path): unknown event type \(head.type)")
-            }
+            decoded = try decoder.decode(WatchLine<Object>.self, from: Data(line))
         } catch {
             return .malformed("Kubernetes API watch \(path): undecodable event: \(error)")
         }
+        guard let next = decoded.event else {
+            return .malformed("Kubernetes API watch \(path): unknown event type \(decoded.type)")
+        }
+        if case .error(let status) = next {
+            if status.code == 410 { return .gone("Kubernetes API watch \(path): \(status.message ?? "410 Gone")") }
+            event(next)
+            return .status(status.code ?? 0, status.message ?? "watch error")
+        }
+        event(next)
         return nil
     }
 
-    private func get(_ path: String, _ query: [(String, String)]) throws(KubeError) -> [UInt8] {
+    /// A GET of `path` with `query`, authorized with the connection's current credentials.
+    private func request(_ path: String, _ query: [(String, String)]) throws(KubeError) -> HTTPRequest {
         var request = HTTPRequest(path: path + (query.isEmpty ? "" : "?" + Self.encode(query)), headers: [("Accept", "application/json")])
         if let auth = try connection.authorization() { request.headers.append(("Authorization", auth)) }
-        switch http.send(request) {
+        return request
+    }
+
+    private func get(_ path: String, _ query: [(String, String)]) throws(KubeError) -> [UInt8] {
+        switch http.send(try request(path, query)) {
         case .failure(let error): throw KubeError.transport("Kubernetes API \(path): \(error)")
         case .success(let response):
             guard response.status == 200 else { throw Self.statusError(response.status, response.body, path) }
@@ -142,6 +140,8 @@ public final class KubeAPIClient: Sendable {
         return q
     }
 
+    private static let hexDigits = Array("0123456789ABCDEF")
+
     /// `k=v&...`, percent-encoding everything but unreserved characters.
     static func encode(_ query: [(String, String)]) -> String {
         func escape(_ s: String) -> String {
@@ -152,8 +152,7 @@ public final class KubeAPIClient: Sendable {
                      UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                     out.unicodeScalars.append(Unicode.Scalar(b))
                 default:
-                    let hex = Array("0123456789ABCDEF")
-                    out += "%" + String(hex[Int(b >> 4)]) + String(hex[Int(b & 15)])
+                    out += "%" + String(hexDigits[Int(b >> 4)]) + String(hexDigits[Int(b & 15)])
                 }
             }
             return out
@@ -162,9 +161,29 @@ public final class KubeAPIClient: Sendable {
     }
 }
 
-private struct Head: Decodable { var type: String }
-private struct Typed<T: Decodable>: Decodable { var object: T }
-private struct BookmarkObject: Decodable {
-    struct M: Decodable { var resourceVersion: String? }
-    var metadata: M
+/// One watch line decoded in one pass: what `object` is depends on `type`.
+private struct WatchLine<Object: Decodable & Sendable>: Decodable {
+    let type: String
+    /// nil for a type this client does not know.
+    let event: KubeWatchEvent<Object>?
+
+    private enum CodingKeys: String, CodingKey { case type, object }
+
+    private struct BookmarkObject: Decodable {
+        struct Meta: Decodable { var resourceVersion: String? }
+        var metadata: Meta
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        type = try c.decode(String.self, forKey: .type)
+        switch type {
+        case "ADDED": event = .added(try c.decode(Object.self, forKey: .object))
+        case "MODIFIED": event = .modified(try c.decode(Object.self, forKey: .object))
+        case "DELETED": event = .deleted(try c.decode(Object.self, forKey: .object))
+        case "BOOKMARK": event = .bookmark(resourceVersion: try c.decode(BookmarkObject.self, forKey: .object).metadata.resourceVersion ?? "")
+        case "ERROR": event = .error(try c.decode(KubeStatus.self, forKey: .object))
+        default: event = nil
+        }
+    }
 }

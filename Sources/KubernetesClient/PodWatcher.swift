@@ -26,6 +26,7 @@ public final class PodWatcher: Sendable {
     private let onChange: @Sendable (_ change: Change) -> Void
     private let watchTimeoutSeconds: Int
     private let done = DispatchSemaphore(value: 0)
+    private let started = Atomic(false)
     private let lastError = Mutex<String?>(nil)
 
     public enum Change: Sendable {
@@ -44,15 +45,17 @@ public final class PodWatcher: Sendable {
     }
 
     public func start() {
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         DispatchQueue(label: "collectord.k8s.pods").async { [self] in
             run()
             done.signal()
         }
     }
 
-    /// Ends the watch at once and waits for the loop to finish.
+    /// Ends the watch at once and waits for the loop to finish (none when never started).
     public func stop() {
         cancellation.cancel()
+        guard started.load(ordering: .acquiring) else { return }
         done.wait()
         done.signal()
     }

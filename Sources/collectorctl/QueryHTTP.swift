@@ -30,13 +30,9 @@ struct QueryHTTP {
         }
     }
 
-    /// The error's cause without the peer the client put in front ("connection refused").
+    /// The error's cause without the peer ("connection refused").
     static func reason(_ error: HTTPClientError) -> String {
-        // "host:port: cannot connect to host:port: Connection refused" -> "Connection refused";
-        // "host:port: timed out ..." -> "timed out ...".
-        let parts = error.message.split(separator: ": ", omittingEmptySubsequences: false)
-        let text = error.kind == .connect ? parts.last ?? "" : parts.dropFirst().joined(separator: ": ")[...]
-        guard let first = text.first else { return "" }
-        return first.lowercased() + text.dropFirst()
+        guard let first = error.reason.first else { return "" }
+        return first.lowercased() + error.reason.dropFirst()
     }
 }

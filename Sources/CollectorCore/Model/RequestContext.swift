@@ -19,9 +19,8 @@ public struct RequestContext: Sendable, Equatable {
             guard let close = peer.firstIndex(of: "]") else { return nil }
             return String(peer[peer.index(after: peer.startIndex)..<close])
         }
-        guard let colon = peer.lastIndex(of: ":") else { return peer }
         // A bare IPv6 address has several colons and no port.
-        if peer[peer.index(after: colon)...].contains(":") || peer.filter({ $0 == ":" }).count > 1 { return peer }
+        guard let colon = peer.lastIndex(of: ":"), peer.firstIndex(of: ":") == colon else { return peer }
         return String(peer[..<colon])
     }
 }
@@ -66,6 +65,14 @@ extension [BatchOrigin] {
             out.appendRun(BatchOrigin(resources: 1, context: contexts[index]))
         }
         return out
+    }
+
+    /// These origins for a payload made from theirs by dropping (never adding or reordering)
+    /// entries: still right when it has as many resource entries (`resourceCount`, only
+    /// evaluated when there are origins), else unknown.
+    public func kept(ifResourceCount count: @autoclosure () -> Int) -> [BatchOrigin] {
+        guard !isEmpty, count() == resourceCount else { return [] }
+        return self
     }
 
     /// Appends `run`, merged into the last run when their contexts are equal.

@@ -1,20 +1,18 @@
 import CollectorCore
-import OTLPCodec
 import Dispatch
 
 /// Handing batches to the pipeline, acknowledgements, and the checkpoint file.
 extension Tailer {
     /// Wraps a payload in a batch whose token routes its acknowledgement back to this queue.
-    /// The batch's origin is the file's path (`path`, else the tailed file's, when known).
-    func send(payload: [UInt8], count: Int, fileID: Int, sequence: UInt64, path: String? = nil) {
+    /// The batch's origin is the file's `path` (the encoder writes one resource per request).
+    func send(payload: [UInt8], count: Int, fileID: Int, sequence: UInt64, path: String) {
         guard let box else { return }
-        let path = path ?? files[fileID]?.path
         let token = AckToken { error in
             box.async { $0.acknowledged(fileID: fileID, sequence: sequence, error: error, payload: payload, count: count, path: path) }
         }
-        let origins = path.map { [BatchOrigin(resources: OTLPScanner.resourceCount(payload), context: RequestContext(filePath: $0))] } ?? []
+        let origin = BatchOrigin(resources: 1, context: RequestContext(filePath: path))
         outbox.append(Outgoing(fileID: fileID, batch: TelemetryBatch(signal: .logs, payload: payload, itemCount: count, tokens: [token],
-                                                                     origins: origins)))
+                                                                     origins: [origin])))
         drainOutbox()
     }
 
@@ -61,7 +59,7 @@ extension Tailer {
 
     /// A batch's last exporter finished: success or permanent failure advances the committed
     /// offset; a retryable failure sends the same records again.
-    func acknowledged(fileID: Int, sequence: UInt64, error: ComponentError?, payload: [UInt8], count: Int, path: String?) {
+    func acknowledged(fileID: Int, sequence: UInt64, error: ComponentError?, payload: [UInt8], count: Int, path: String) {
         if let error {
             metrics.ackFailures.increment()
             if error.isRetryable {

@@ -69,29 +69,30 @@ struct LokiSender: Sendable {
         let start = clock.now()
         var attempt = 0
         while true {
-            let answer = client.send(HTTPRequest(method: "POST", path: path, headers: headers, body: body))
-            let response = try? answer.get()
-            metrics.request(status: response?.status).increment()
-            let outcome: LokiRetryPolicy.Outcome
-            switch answer {
-            case .success(let r): outcome = policy.classify(status: r.status, retryAfter: r.header("Retry-After"))
-            case .failure(let error): outcome = error.isRetryable ? .retry(after: nil) : .permanent
+            // What the push came to: the status (nil: no answer), what to do, and why.
+            let status: Int?, outcome: LokiRetryPolicy.Outcome, why: String, text: String
+            switch client.send(HTTPRequest(method: "POST", path: path, headers: headers, body: body)) {
+            case .success(let r):
+                status = r.status
+                outcome = policy.classify(status: r.status, retryAfter: r.header("Retry-After"))
+                why = "status \(r.status)"
+                text = String(decoding: r.body.prefix(1024), as: UTF8.self)
+            case .failure(let error):
+                status = nil
+                outcome = error.isRetryable ? .retry(after: nil) : .permanent
+                why = error.message
+                text = error.message
             }
+            metrics.request(status: status).increment()
             switch outcome {
             case .delivered:
                 metrics.sent.add(entries)
                 return .delivered
             case .permanent:
                 metrics.dropped.add(entries)
-                let text = response.map { String(decoding: $0.body.prefix(1024), as: UTF8.self) } ?? String(describing: answer)
-                logger.error("Loki rejected \(entries) entries with status \(response?.status ?? 0), dropped: \(text)")
-                return .dropped("Loki answered \(response?.status ?? 0): \(text)")
+                logger.error("Loki rejected \(entries) entries with status \(status ?? 0), dropped: \(text)")
+                return .dropped("Loki answered \(status ?? 0): \(text)")
             case .retry(let after):
-                let why: String
-                switch answer {
-                case .success(let r): why = "status \(r.status)"
-                case .failure(let error): why = error.message
-                }
                 let delay = after ?? policy.backoff(attempt: attempt)
                 attempt += 1
                 if !settings.retry.enabled && giveUpAfter != nil {

@@ -42,20 +42,20 @@ final class OTLPIngest: Sendable {
         guard let consumer = consumers.withLock({ $0[signal] }) else {
             return respond(.unsupported("this receiver is not part of a \(signal) pipeline"))
         }
-        let count: Int
+        let counts: OTLPCounts
         do {
-            count = try OTLPValidator.count(signal == .traces ? .traces : .logs, protobuf)
+            counts = try OTLPValidator.counts(signal == .traces ? .traces : .logs, protobuf: protobuf)
         } catch {
             return respond(.invalid("\(error)"))
         }
+        let count = counts.items
         let item = signal.itemMetricName
         let labels = [("receiver", receiverName), ("transport", transport)]
         guard count > 0 else { return respond(.success) }
         let token = AckToken { error in
             respond(error.map { .failed($0) } ?? .success)
         }
-        let origins = [BatchOrigin(resources: OTLPScanner.resourceCount(protobuf),
-                                   context: RequestContext(peerAddress: peer.isEmpty ? nil : peer))]
+        let origins = [BatchOrigin(resources: counts.resources, context: RequestContext(peerAddress: peer.isEmpty ? nil : peer))]
         let batch = TelemetryBatch(signal: signal, payload: protobuf, itemCount: count, tokens: [token], origins: origins)
         do {
             try consumer.consume(batch)

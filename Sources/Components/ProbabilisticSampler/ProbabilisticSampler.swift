@@ -48,7 +48,7 @@ public final class ProbabilisticSampler: Processor {
         guard let (bytes, count) = result else { return emit(batch) }
         guard count > 0 else { return batch.complete() }
         emit(TelemetryBatch(signal: batch.signal, payload: bytes, itemCount: count, tokens: batch.tokens,
-                            origins: OTLPScanner.resourceCount(bytes) == batch.origins.resourceCount ? batch.origins : []))
+                            origins: batch.origins.kept(ifResourceCount: OTLPScanner.resourceCount(bytes))))
     }
 
     /// Counts `n` decisions (`otelcol_processor_probabilistic_sampler_count_{traces,logs}_sampled`).
