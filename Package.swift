@@ -83,6 +83,7 @@ let package = Package(
         .target(name: "BatchProcessor", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/BatchProcessor", swiftSettings: strict),
         .target(name: "ProbabilisticSampler", dependencies: ["CollectorCore", "OTLPCodec", "Sampling"], path: "Sources/Components/ProbabilisticSampler", swiftSettings: strict),
         .target(name: "TailSampling", dependencies: ["CollectorCore", "OTLPCodec", "Sampling", "Patterns", "Store"], path: "Sources/Components/TailSampling", swiftSettings: strict),
+        .target(name: "K8sAttributesProcessor", dependencies: ["CollectorCore", "OTLPCodec", "AttributeActions", "KubernetesClient", "Patterns"], path: "Sources/Components/K8sAttributesProcessor", swiftSettings: strict),
         .target(name: "ResourceProcessor", dependencies: ["CollectorCore", "OTLPCodec", "AttributeActions"], path: "Sources/Components/ResourceProcessor", swiftSettings: strict),
         .target(name: "AttributesProcessor", dependencies: ["CollectorCore", "OTLPCodec", "AttributeActions", "Patterns"], path: "Sources/Components/AttributesProcessor", swiftSettings: strict),
         .target(name: "DebugExporter", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/DebugExporter", swiftSettings: strict),
@@ -99,7 +100,7 @@ let package = Package(
         // Builds pipelines from config, runs them, reloads them, serves /metrics.
         .target(
             name: "CollectorService",
-            dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "ProbabilisticSampler", "TailSampling", "ResourceProcessor", "AttributesProcessor", "DebugExporter", "HealthCheck",
+            dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "ProbabilisticSampler", "TailSampling", "ResourceProcessor", "AttributesProcessor", "K8sAttributesProcessor", "DebugExporter", "HealthCheck",
                            "StoreExporter", "QueryAPI", "Store", "FileLogReceiver", "LokiExporter", "NopExporter"],
             swiftSettings: strict
         ),
@@ -120,6 +121,7 @@ let package = Package(
         .testTarget(name: "PatternsTests", dependencies: ["Patterns"]),
         .testTarget(name: "AttributeActionsTests", dependencies: ["AttributeActions", "OTLPCodec", "Patterns", "CollectorTesting"]),
         .testTarget(name: "AttributesProcessorTests", dependencies: ["AttributesProcessor", "ResourceProcessor", "AttributeActions", "CollectorCore", "OTLPCodec", "CollectorTesting"]),
+        .testTarget(name: "K8sAttributesProcessorTests", dependencies: ["K8sAttributesProcessor", "KubernetesClient", "AttributeActions", "CollectorCore", "OTLPCodec", "CollectorTesting"]),
         .testTarget(name: "ResourceProcessorTests", dependencies: ["ResourceProcessor", "AttributeActions", "CollectorCore", "OTLPCodec", "CollectorTesting"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "TailSamplingTests", dependencies: ["TailSampling", "CollectorCore", "CollectorTesting", "OTLPCodec"]),

@@ -63,6 +63,27 @@ public struct AttributeList {
         }
     }
 
+    /// Entry `i`'s value when it is a string (a borrowed `AnyValue` with `string_value`).
+    public func string(at i: Int) -> String? {
+        guard case .borrowed(let r) = entries[i].value, case .string(let s) = OTLPAttributes.anyValue(source, r) else { return nil }
+        return OTLPAttributes.string(source, s)
+    }
+
+    /// The string value of attribute `key`, if it has one.
+    public func string(of key: [UInt8]) -> String? {
+        index(of: key).flatMap { string(at: $0) }
+    }
+
+    /// Adds `key` with the serialized `AnyValue` `value` unless the key is there already (as
+    /// enrichment does: what the source set wins). Returns whether it was added.
+    @discardableResult
+    public mutating func insert(_ key: [UInt8], _ value: [UInt8]) -> Bool {
+        guard index(of: key) == nil else { return false }
+        changed = true
+        entries.append((.owned(key), .owned(value)))
+        return true
+    }
+
     mutating func set(_ key: [UInt8], _ value: Value) {
         changed = true
         if let i = index(of: key) {

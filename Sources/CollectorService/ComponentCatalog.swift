@@ -9,6 +9,7 @@ import NopExporter
 import OTLPReceiver
 import ProbabilisticSampler
 import QueryAPI
+import K8sAttributesProcessor
 import ResourceProcessor
 import StoreExporter
 import TailSampling
@@ -18,7 +19,7 @@ import TailSampling
 public enum ComponentCatalog {
     public static let factories: [any ComponentFactory] = [
         OTLPFactory(), FileLogFactory(),
-        BatchFactory(), ProbabilisticSamplerFactory(), TailSamplingFactory(), ResourceFactory(), AttributesFactory(),
+        BatchFactory(), ProbabilisticSamplerFactory(), TailSamplingFactory(), ResourceFactory(), AttributesFactory(), K8sAttributesFactory(),
         DebugFactory(), StoreExporterFactory(), LokiFactory(), NopFactory(),
         HealthCheckFactory(), QueryFactory(),
     ]

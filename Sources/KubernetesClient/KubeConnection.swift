@@ -42,6 +42,18 @@ public struct KubeConnection: Sendable {
         return KubeConnection(endpoint: HTTPEndpoint(host: host, port: port, tls: true), tls: tls, token: .file(tokenPath))
     }
 
+    /// `auth_type: none`: the in-cluster address without credentials (the CA under
+    /// `directory` when it is there, else the system's roots).
+    public static func anonymous(environment: [String: String], directory: String = serviceAccountDirectory) throws(KubeError) -> KubeConnection {
+        guard let host = environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty,
+              let port = environment["KUBERNETES_SERVICE_PORT"].flatMap({ Int($0) }) else {
+            throw KubeError.config("auth_type none: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set")
+        }
+        var tls = TLSClientSettings()
+        if access(directory + "/ca.crt", R_OK) == 0 { tls.caFile = directory + "/ca.crt" }
+        return KubeConnection(endpoint: HTTPEndpoint(host: host, port: port, tls: true), tls: tls, token: .none)
+    }
+
     /// The kubeconfig at `path` (else `KUBECONFIG`'s first file, else ~/.kube/config), with
     /// `context` (else its current-context).
     public static func kubeconfig(path: String?, context: String?, environment: [String: String]) throws(KubeError) -> KubeConnection {

@@ -19,8 +19,14 @@ public struct KubeObjectMeta: Decodable, Sendable, Equatable {
 
 public struct KubePod: Decodable, Sendable, Equatable {
     public struct Spec: Decodable, Sendable, Equatable {
+        public struct Container: Decodable, Sendable, Equatable {
+            public var name: String
+            public var image: String?
+        }
         public var nodeName: String?
         public var hostNetwork: Bool?
+        public var containers: [Container]?
+        public var initContainers: [Container]?
     }
     public struct ContainerStatus: Decodable, Sendable, Equatable {
         public var name: String
