@@ -111,8 +111,9 @@ public struct K8sAttributesFactory: ProcessorFactory {
             s.associations.append(sources)
         }
         if let ex = reader.section("exclude") {
-            s.excludePods = ex.sectionList("pods").map { $0.string("name", default: "") }
-            for (p, r) in zip(s.excludePods, ex.sectionList("pods")) where p.isEmpty { r.problem("name", "an excluded pod needs a name") }
+            let pods = ex.sectionList("pods")
+            s.excludePods = pods.map { $0.string("name", default: "") }
+            for (p, r) in zip(s.excludePods, pods) where p.isEmpty { r.problem("name", "an excluded pod needs a name") }
             for p in s.excludePods where !p.isEmpty {
                 do throws(Pattern.SyntaxError) { _ = try Pattern(p) } catch { ex.problem("pods", error.description) }
             }

@@ -123,7 +123,8 @@ struct PodMetadata: Sendable {
         add("service.instance.id", podInstance)
         if otelAnnotations {
             for (key, value) in annotations.sorted(by: { $0.key < $1.key }) where key.hasPrefix(otel) {
-                attrs.append(PreparedAttribute(String(key.dropFirst(otel.count)), value))
+                let a = PreparedAttribute(String(key.dropFirst(otel.count)), value)
+                if !attrs.contains(where: { $0.key == a.key }) { attrs.append(a) }
             }
         }
         attrs += tags(from: .pod, labels: labels, annotations: annotations)

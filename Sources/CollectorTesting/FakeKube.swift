@@ -1,20 +1,22 @@
-import CollectorTesting
 import Foundation
 
-/// Runs Tests/EndToEndTests/clients/fake_kube_api.py and drives its control API.
-final class FakeKube: Sendable {
-    struct Info: Decodable, Sendable {
-        var port: Int
-        var control_port: Int
-        var kubeconfig: String
-        var serviceaccount_dir: String
-        var token: String?
+/// Runs Tests/EndToEndTests/clients/fake_kube_api.py (a Kubernetes API server speaking the
+/// real list/watch protocol, objects from the official Python client's models) and drives its
+/// control API.
+public final class FakeKube: Sendable {
+    public struct Info: Decodable, Sendable {
+        public var port: Int
+        public var control_port: Int
+        public var kubeconfig: String
+        public var serviceaccount_dir: String
+        public var token: String?
+        public var cluster_uid: String?
     }
-    let process: ManagedProcess
-    let info: Info
-    let state: TemporaryDirectory
+    public let process: ManagedProcess
+    public let info: Info
+    public let state: TemporaryDirectory
 
-    init(_ args: [String]) async throws {
+    public init(_ args: [String]) async throws {
         state = try TemporaryDirectory(prefix: "fake-kube")
         process = try PythonClient.start(script: "fake_kube_api.py", args: ["--state-dir", state.path] + args)
         try await process.waitForOutput(containing: "\"control_port\"", in: .stdout, timeout: .seconds(60))
@@ -23,7 +25,7 @@ final class FakeKube: Sendable {
     }
 
     @discardableResult
-    func control(_ action: String, _ body: Any = [String: Any]()) async throws -> [String: Any] {
+    public func control(_ action: String, _ body: Any = [String: Any]()) async throws -> [String: Any] {
         let data = try JSONSerialization.data(withJSONObject: body)
         let response = try await SimpleHTTP.post(port: info.control_port, path: "/_control/\(action)", body: data,
                                                  contentType: "application/json")
@@ -31,12 +33,12 @@ final class FakeKube: Sendable {
         return (try JSONSerialization.jsonObject(with: Data(response.text.utf8)) as? [String: Any]) ?? [:]
     }
 
-    func requests() async throws -> [[String: Any]] {
+    public func requests() async throws -> [[String: Any]] {
         let response = try await SimpleHTTP.get(port: info.control_port, path: "/_control/requests")
         let object = try JSONSerialization.jsonObject(with: Data(response.text.utf8)) as? [String: Any]
         return object?["requests"] as? [[String: Any]] ?? []
     }
 
-    func stop() { process.kill() }
+    public func stop() { process.kill() }
 }
 
