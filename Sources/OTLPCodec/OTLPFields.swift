@@ -404,7 +404,22 @@ public struct OTLPWireWriter: Sendable {
 
     public init(capacity: Int = 0) { w = ProtoWire.Writer(capacity: capacity) }
 
+    /// A writer into `buffer`'s storage (emptied, its capacity kept and raised to `capacity`).
+    public init(reusing buffer: [UInt8], capacity: Int) {
+        var buffer = buffer
+        buffer.removeAll(keepingCapacity: true)
+        buffer.reserveCapacity(capacity)
+        w = ProtoWire.Writer(appendingTo: buffer)
+    }
+
     public var bytes: [UInt8] { w.bytes }
+    public var count: Int { w.bytes.count }
+
+    /// The bytes written, handed over (the writer is left empty).
+    public mutating func take() -> [UInt8] {
+        defer { w.bytes = [] }
+        return w.bytes
+    }
 
     /// A length-delimited field holding `payload`.
     public mutating func bytesField(_ number: UInt32, _ payload: UnsafeRawBufferPointer) {

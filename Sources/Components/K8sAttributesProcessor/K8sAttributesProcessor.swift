@@ -34,6 +34,8 @@ public final class K8sAttributesProcessor: Processor {
     private var gaugeID: UInt64?
     private let rules: [[K8sAttributesSettings.AssociationSource]]
     private let ipLookupMiss: Counter
+    /// Payloads of replaced batches, written into by the next rewrites (pipeline queue only).
+    private var spare = SpareBuffers()
 
     /// What the watcher threads and the pipeline share. `@unchecked Sendable` is not needed:
     /// every mutable part is behind the mutex, the rest is immutable.
@@ -253,8 +255,8 @@ public final class K8sAttributesProcessor: Processor {
     public func process(_ batch: TelemetryBatch, now: UInt64, emit: (TelemetryBatch) -> Void) {
         if !settings.passthrough { state.table.withLock { $0.expire(now: now) } }
         let contexts = Self.contexts(batch.origins)
-        WireRewrite.process(batch, logger: logger, what: "k8sattributes", emit: emit) { raw in
-            try ResourceRewrite.rewrite(raw) { list, index in
+        WireRewrite.process(batch, logger: logger, what: "k8sattributes", spare: &spare, emit: emit) { raw, out in
+            try ResourceRewrite.rewrite(raw, into: &out) { list, index in
                 enrich(&list, context: index < contexts.count ? contexts[index] : nil)
             }
         }

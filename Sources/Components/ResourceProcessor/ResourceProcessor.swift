@@ -10,6 +10,8 @@ import OTLPCodec
 public final class ResourceProcessor: Processor {
     let editor: AttributeEditor
     private let logger: Logger
+    /// Payloads of replaced batches, written into by the next rewrites (pipeline queue only).
+    private var spare = SpareBuffers()
 
     public init(settings: ResourceSettings, logger: Logger) {
         editor = AttributeEditor(settings.actions)
@@ -21,7 +23,9 @@ public final class ResourceProcessor: Processor {
     public func flush(emit: (TelemetryBatch) -> Void) {}
 
     public func process(_ batch: TelemetryBatch, now: UInt64, emit: (TelemetryBatch) -> Void) {
-        WireRewrite.process(batch, logger: logger, what: "resource actions", emit: emit) { try rewrite($0) }
+        WireRewrite.process(batch, logger: logger, what: "resource actions", spare: &spare, emit: emit) { raw, out in
+            try ResourceRewrite.rewrite(raw, into: &out) { list, _ in editor.apply(&list, source: raw) }
+        }
     }
 
     /// The request with every resource edited; nil when nothing changed.
