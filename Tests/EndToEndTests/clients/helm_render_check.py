@@ -20,7 +20,7 @@ two sets of values the chart must refuse. For each rendered object:
 - the PrometheusRule's groups with `promtool check rules` and `promtool test rules` (the
   alerts fire on collectord-shaped series, and only there), its metrics among those collectord
   registers (read from Sources/);
-- deploy/kubernetes/daemonset.yaml is the default render (deploy/render.sh);
+- deploy/kubernetes/daemonset.yaml is the default render (deploy/render.sh); `helm lint --strict`;
 - with --collectord PATH, every rendered config passes `PATH validate --config FILE`, with the
   pod's environment.
 
@@ -321,8 +321,7 @@ def case_checks(name, r):
     if values.get("prometheusRule"):
         expected |= {"NetworkPolicy", "ServiceMonitor", "PrometheusRule"}
     checks = [
-        ("objects rendered", lambda: (r.kinds() == sorted(expected)) or (_ for _ in ()).throw(
-            AssertionError(f"{r.kinds()} != {sorted(expected)}"))),
+        ("objects rendered", lambda: check_kinds(r, expected)),
         ("references resolve", lambda: check_references(r)),
         ("non-root, read-only root, no capabilities", lambda: check_security(r)),
         ("K8S_NODE_NAME from spec.nodeName", lambda: check_node_name(r)),
@@ -342,8 +341,12 @@ def case_checks(name, r):
         checks.append(("config merged over the presets' config", lambda: check_merge(r)))
     if "PrometheusRule" in r.by_kind:
         checks.append(("PrometheusRule: promtool check/test rules, real metric names",
-                       lambda: check_rules(r.one("PrometheusRule"), ROOT)))
+                       lambda: check_rules(r.one("PrometheusRule"), ROOT, k8s)))
     return checks
+
+
+def check_kinds(r, expected):
+    assert r.kinds() == sorted(expected), f"{r.kinds()} != {sorted(expected)}"
 
 
 def _no_problems(problems):
@@ -386,13 +389,20 @@ def main():
         for name, values in CASES.items():
             result = helm_template(values, tmp)
             if result.returncode != 0:
-                run(f"{name}: helm template", lambda: (_ for _ in ()).throw(AssertionError(result.stderr)))
+                def helm_failed(stderr=result.stderr):
+                    raise AssertionError(stderr)
+                run(f"{name}: helm template", helm_failed)
                 continue
             r = Render(result.stdout)
             for check, fn in case_checks(name, r):
                 run(f"{name}: {check}", fn)
             if collectord:
                 run(f"{name}: collectord validate", lambda: check_validate(collectord, r, tmp))
+        def lint():
+            result = subprocess.run(helm_command() + ["lint", "--strict", CHART], capture_output=True, text=True,
+                                    timeout=120)
+            assert result.returncode == 0, result.stdout + result.stderr
+        run("helm lint --strict", lint)
         for name, (values, message) in REFUSED.items():
             def refused(values=values, message=message):
                 result = helm_template(values, tmp)
