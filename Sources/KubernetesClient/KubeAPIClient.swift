@@ -31,14 +31,15 @@ public final class KubeAPIClient: Sendable {
     /// Every item of `path` (e.g. `/api/v1/pods`) matching `selectors`, and the list's
     /// resourceVersion to watch from.
     public func list<Item: Decodable & Sendable>(_ path: String, _ type: Item.Type, selectors: Selectors = Selectors(),
-                                                 pageSize: Int = 500) throws(KubeError) -> (items: [Item], resourceVersion: String) {
+                                                 pageSize: Int = 500, cancellation: HTTPCancellation? = nil)
+        throws(KubeError) -> (items: [Item], resourceVersion: String) {
         var items: [Item] = []
         var next: String?
         var version = ""
         repeat {
             var query = Self.query(selectors) + [("limit", String(pageSize))]
             if let next { query.append(("continue", next)) }
-            let body = try get(path, query)
+            let body = try get(path, query, cancellation)
             let page: KubeList<Item>
             do {
                 page = try JSONDecoder().decode(KubeList<Item>.self, from: Data(body))
@@ -117,8 +118,8 @@ public final class KubeAPIClient: Sendable {
         return request
     }
 
-    private func get(_ path: String, _ query: [(String, String)]) throws(KubeError) -> [UInt8] {
-        switch http.send(try request(path, query)) {
+    private func get(_ path: String, _ query: [(String, String)], _ cancellation: HTTPCancellation?) throws(KubeError) -> [UInt8] {
+        switch http.send(try request(path, query), cancellation: cancellation) {
         case .failure(let error): throw KubeError.transport("Kubernetes API \(path): \(error)")
         case .success(let response):
             guard response.status == 200 else { throw Self.statusError(response.status, response.body, path) }

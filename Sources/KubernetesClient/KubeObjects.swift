@@ -24,6 +24,7 @@ public struct KubePod: Decodable, Sendable, Equatable {
             public var image: String?
         }
         public var nodeName: String?
+        public var hostname: String?
         public var hostNetwork: Bool?
         public var containers: [Container]?
         public var initContainers: [Container]?

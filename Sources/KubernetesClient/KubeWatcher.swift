@@ -106,10 +106,11 @@ public final class KubeWatcher<Object: KubeWatchable>: Sendable {
     private func run() {
         var version: String?
         var attempt = 0
+        var goneInARow = 0
         while !cancellation.isCancelled {
             do throws(KubeError) {
                 if version == nil {
-                    let (items, listed) = try client.list(path, Object.self, selectors: selectors)
+                    let (items, listed) = try client.list(path, Object.self, selectors: selectors, cancellation: cancellation)
                     counters.withLock { $0.lists += 1 }
                     if keepsObjects {
                         objects.withLock { map in
@@ -140,15 +141,21 @@ public final class KubeWatcher<Object: KubeWatchable>: Sendable {
                     }
                 }
                 attempt = 0
+                goneInARow = 0
             } catch {
                 if cancellation.isCancelled { return }
                 lastError.withLock { $0 = error.description }
                 if case .gone = error {
                     counters.withLock { $0.relistsAfterGone += 1 }
                     version = nil
-                    continue
+                    // A first 410 lists again at once; 410s in a row (a server whose watch
+                    // cache lags its lists) back off as failures do, not a list loop.
+                    goneInARow += 1
+                    if goneInARow == 1 { continue }
+                } else {
+                    goneInARow = 0
+                    counters.withLock { $0.failures += 1 }
                 }
-                counters.withLock { $0.failures += 1 }
                 let wait = backoffMillis(attempt)
                 attempt += 1
                 if cancellation.wait(millis: wait) { return }

@@ -145,13 +145,16 @@ extension E2E {
 
             let web1 = ["k8s.namespace.name": "shop", "k8s.pod.name": "web-1", "k8s.pod.uid": "uid-web-1",
                         "k8s.deployment.name": "web", "k8s.node.name": "node-a", "k8s.pod.ip": "127.0.0.7",
-                        "k8s.cluster.uid": cluster, "tier": "gold"]
-            // By connection, after the batch processor (each resource keeps its client's address).
+                        "k8s.cluster.uid": cluster, "tier": "gold", "container.id": "cid-web-1",
+                        "container.image.name": "registry.local/web-1", "container.image.tag": "2.1"]
+            // By connection, after the batch processor (each resource keeps its client's address);
+            // the pod's only container gives the container attributes.
             #expect(try await send(ports, query: query, from: "127.0.0.7") == web1)
             // By resource attribute over gRPC.
             #expect(try await send(ports, query: query, grpc: true, resource: ["k8s.pod.ip=127.0.0.8"]) == [
                 "k8s.namespace.name": "shop", "k8s.pod.name": "api-0", "k8s.pod.uid": "uid-api-0", "k8s.statefulset.name": "api",
-                "k8s.node.name": "node-a", "k8s.pod.ip": "127.0.0.8", "k8s.cluster.uid": cluster, "tier": "gold"])
+                "k8s.node.name": "node-a", "k8s.pod.ip": "127.0.0.8", "k8s.cluster.uid": cluster, "tier": "gold",
+                "container.id": "cid-api-0", "container.image.name": "registry.local/api-0", "container.image.tag": "2.1"])
             // Another node's pod is not known here: nothing is added.
             #expect(try await send(ports, query: query, from: "127.0.0.9") == [:])
             let lists = try await fake.requests().filter { ($0["path"] as? String) == "/api/v1/pods" }

@@ -76,6 +76,11 @@ import Testing
         #expect(s.excludePods == ["jaeger-agent", "jaeger-collector"])
     }
 
+    @Test func anExcludeWithoutPodsKeepsTheDefaults() throws {
+        #expect(try Self.settings("    exclude: {}").excludePods == ["jaeger-agent", "jaeger-collector"])
+        #expect(try Self.settings("    exclude: {pods: []}").excludePods == [])
+    }
+
     @Test func mistakesAreNamed() {
         let cases: [(String, String)] = [
             ("    auth_type: token", "\"token\" is not one of serviceAccount, kubeConfig, none"),

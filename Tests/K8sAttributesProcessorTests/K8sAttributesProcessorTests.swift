@@ -81,9 +81,11 @@ import Testing
         // The namespace list is the second watcher's: wait until its label is in.
         try await waitUntil("namespace listed") { p.state.table.withLock { $0.namespaces["shop"] != nil } }
 
+        // The pod's own, then its container's (its only one), then the namespace's and the cluster's.
         let podAttributes = ["k8s.namespace.name=shop", "k8s.pod.name=web-1", "k8s.pod.uid=uid-web-1",
-                             "k8s.deployment.name=web", "k8s.node.name=node-a", "team=payments", "ns.tier=gold",
-                             "k8s.cluster.uid=\(cluster)"]
+                             "k8s.deployment.name=web", "k8s.node.name=node-a", "team=payments",
+                             "container.id=c0ffee", "container.image.name=registry.local/web", "container.image.tag=2.1",
+                             "ns.tier=gold", "k8s.cluster.uid=\(cluster)"]
         // By the connection (k8s.pod.ip is added as upstream does), IPv4-mapped or not.
         #expect(try Self.run(p, Self.traces(from: "10.1.0.7:40000"), now: clock.now())
                 == ["service.name=svc", "k8s.pod.ip=10.1.0.7"] + podAttributes)
@@ -98,11 +100,7 @@ import Testing
                 == Set(["service.name=svc", "k8s.pod.uid=uid-web-1", "k8s.namespace.name=mine"]
                     + podAttributes.filter { !$0.hasPrefix("k8s.namespace.name=") && !$0.hasPrefix("k8s.pod.uid=") }))
         // Logs by the uid in their path, with the container from the path.
-        #expect(try Self.run(p, Self.logs(path: "/var/log/pods/shop_web-1_uid-web-1/app/0.log"), now: clock.now()) == [
-            "k8s.namespace.name=shop", "k8s.pod.name=web-1", "k8s.pod.uid=uid-web-1", "k8s.deployment.name=web",
-            "k8s.node.name=node-a", "team=payments", "container.id=c0ffee", "container.image.name=registry.local/web",
-            "container.image.tag=2.1", "ns.tier=gold", "k8s.cluster.uid=\(cluster)",
-        ])
+        #expect(try Self.run(p, Self.logs(path: "/var/log/pods/shop_web-1_uid-web-1/app/0.log"), now: clock.now()) == podAttributes)
         // Another node's pod is not held: nothing added, and the list asked for this node only.
         #expect(try Self.run(p, Self.traces(from: "10.1.0.9:1"), now: clock.now()) == ["service.name=svc"])
         let lists = try await fake.requests().filter { ($0["path"] as? String) == "/api/v1/pods" }
@@ -144,5 +142,50 @@ import Testing
     static func counter(_ metrics: MetricsRegistry, _ series: String) -> Double {
         let line = metrics.render().split(separator: "\n").first { $0.hasPrefix(series + " ") }
         return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+    }
+
+    // MARK: association rules, without a server (the table filled as a watch would)
+
+    static func processor(_ configure: (inout K8sAttributesSettings) -> Void = { _ in }) throws -> K8sAttributesProcessor {
+        var s = K8sAttributesSettings()
+        s.metadata = ["k8s.pod.name"]
+        configure(&s)
+        let p = try K8sAttributesProcessor(settings: s, metrics: MetricsRegistry(), logger: .discarding, clock: ManualClock(),
+                                           environment: [:])
+        p.state.apply(.synced([PodMetadataTests.pod(name: "web", ip: "10.1.0.7"), PodMetadataTests.pod(name: "api", ip: "10.1.0.8"),
+                               PodMetadataTests.pod(name: "quiet", annotations: ["opentelemetry.io/k8s-processor/ignore": " True"],
+                                                    ip: "10.1.0.9")]))
+        return p
+    }
+
+    @Test func theFirstRuleWithValuesDecidesEvenWhenItFindsNothing() throws {
+        let p = try Self.processor {
+            $0.associations = [[.init(from: .resourceAttribute, name: "k8s.pod.ip")], [.init(from: .connection, name: "")]]
+        }
+        // An unknown k8s.pod.ip does not fall through to the connection (a forwarder's pod).
+        #expect(try Self.run(p, Self.traces(from: "10.1.0.8:1", attributes: ["k8s.pod.ip": .string("10.77.0.1")]), now: 0)
+                == ["service.name=svc", "k8s.pod.ip=10.77.0.1"])
+        // Without the attribute, the connection rule applies.
+        #expect(try Self.run(p, Self.traces(from: "10.1.0.8:1"), now: 0) == ["service.name=svc", "k8s.pod.ip=10.1.0.8", "k8s.pod.name=api"])
+    }
+
+    @Test func withoutRulesUpstreamsChainApplies() throws {
+        let p = try Self.processor()
+        // k8s.pod.ip, then ip, then the connection, then host.name.
+        #expect(Set(try Self.run(p, Self.traces(from: "10.1.0.8:1", attributes: ["ip": .string("10.1.0.7")]), now: 0))
+                == ["service.name=svc", "ip=10.1.0.7", "k8s.pod.name=web"])
+        #expect(try Self.run(p, Self.traces(from: "10.1.0.8:1"), now: 0) == ["service.name=svc", "k8s.pod.ip=10.1.0.8", "k8s.pod.name=api"])
+        #expect(try Self.run(p, Self.traces(from: nil, attributes: ["host.name": .string("10.1.0.7")]), now: 0)
+                == ["service.name=svc", "host.name=10.1.0.7", "k8s.pod.name=web"])
+        #expect(try Self.run(p, Self.traces(from: nil, attributes: ["host.name": .string("node-1")]), now: 0)
+                == ["service.name=svc", "host.name=node-1"])
+    }
+
+    @Test func ignoredAndExcludedPodsAreNotHeld() throws {
+        let p = try Self.processor { $0.excludePods = ["^api$"] }
+        #expect(p.state.table.withLock { $0.count } == 1)
+        #expect(try Self.run(p, Self.traces(from: "10.1.0.9:1"), now: 0) == ["service.name=svc"], "the ignore annotation")
+        #expect(try Self.run(p, Self.traces(from: "10.1.0.8:1"), now: 0) == ["service.name=svc"], "exclude.pods")
+        #expect(try Self.run(p, Self.traces(from: "10.1.0.7:1"), now: 0) == ["service.name=svc", "k8s.pod.ip=10.1.0.7", "k8s.pod.name=web"])
     }
 }

@@ -36,8 +36,8 @@ import Testing
         let record = try #require(PodMetadata(s).record(Self.pod(labels: ["pod-template-hash": "7d4b9c", "app.kubernetes.io/version": "2.1.0"])))
         #expect(Self.texts(record.attributes) == [
             "k8s.namespace.name=shop", "k8s.pod.name=web-7d4b9c-x2x9q", "k8s.pod.uid=uid-web-7d4b9c-x2x9q",
-            "k8s.pod.start_time=2026-12-01T10:00:02Z", "k8s.pod.ip=10.1.0.7", "k8s.deployment.name=web",
-            "k8s.replicaset.name=web-7d4b9c", "k8s.node.name=node-a", "service.namespace=shop", "service.name=web",
+            "k8s.pod.start_time=2026-12-01T10:00:00Z", "k8s.pod.ip=10.1.0.7", "k8s.deployment.name=web",
+            "k8s.replicaset.name=web-7d4b9c", "k8s.replicaset.uid=o1", "k8s.node.name=node-a", "service.namespace=shop", "service.name=web",
             "service.version=2.1.0",
         ])
         #expect(Self.texts(record.containers["app"] ?? []) == [
@@ -57,7 +57,7 @@ import Testing
         let cron = try #require(m.record(Self.pod(name: "nightly-29010240-abcde", owner: ("Job", "nightly-29010240"))))
         #expect(Self.texts(cron.attributes) == [
             "k8s.namespace.name=shop", "k8s.pod.name=nightly-29010240-abcde", "k8s.pod.uid=uid-nightly-29010240-abcde",
-            "k8s.pod.start_time=2026-12-01T10:00:02Z", "k8s.node.name=node-a",
+            "k8s.pod.start_time=2026-12-01T10:00:00Z", "k8s.node.name=node-a",
         ])
         var all = K8sAttributesSettings()
         all.metadata = ["k8s.job.name", "k8s.cronjob.name", "k8s.daemonset.name", "k8s.statefulset.name", "k8s.deployment.name"]
@@ -79,18 +79,23 @@ import Testing
         s.labels = [.init(tagName: "", key: "team", keyRegex: "", from: .pod),
                     .init(tagName: "app.$1", key: "", keyRegex: "app\\.kubernetes\\.io/(.*)", from: .pod),
                     .init(tagName: "ns.owner", key: "owner", keyRegex: "", from: .namespace)]
-        s.annotations = [.init(tagName: "", key: "", keyRegex: "build/.*", from: .pod)]
+        s.annotations = [.init(tagName: "", key: "", keyRegex: "build/.*", from: .pod),
+                         .init(tagName: "one.name", key: "", keyRegex: "note/.*", from: .pod)]
         let m = PodMetadata(s)
         let record = try #require(m.record(Self.pod(
             labels: ["team": "payments", "app.kubernetes.io/name": "checkout", "app.kubernetes.io/part-of": "shop", "other": "x"],
             annotations: ["resource.opentelemetry.io/service.name": "checkout-api", "resource.opentelemetry.io/deployment.environment.name": "prod",
-                          "build/sha": "1a2b", "build/date": "today"])))
+                          "build/sha": "1a2b", "build/date": "today", "build/empty": "", "note/a": "x", "note/b": "y"])))
         #expect(Self.texts(record.attributes) == [
             "service.name=checkout-api",
             "deployment.environment.name=prod",
             "k8s.pod.labels.team=payments", "app.name=checkout", "app.part-of=shop",
             "k8s.pod.annotations.build/date=today", "k8s.pod.annotations.build/sha=1a2b",
+            // A tag_name without a group reference falls back to the default names.
+            "k8s.pod.annotations.note/a=x", "k8s.pod.annotations.note/b=y",
         ])
+        #expect(Self.texts(record.containers["proxy"] ?? []) == ["service.instance.id=shop.web-7d4b9c-x2x9q.proxy"],
+                "an untagged image gives no service.version")
         #expect(Self.texts(record.containers["app"] ?? []) == ["service.version=2.1", "service.instance.id=shop.web-7d4b9c-x2x9q.app"])
         let ns = try #require(m.record(KubeNamespace(metadata: KubeObjectMeta(name: "shop", uid: "ns1", labels: ["owner": "team-a"]))))
         #expect(Self.texts(ns.attributes) == ["ns.owner=team-a"])
@@ -118,10 +123,11 @@ import Testing
     }
 
     @Test func imagesAndIDs() {
-        #expect(PodMetadata.splitImage("nginx") == ("nginx", "latest"))
-        #expect(PodMetadata.splitImage("nginx:1.25") == ("nginx", "1.25"))
-        #expect(PodMetadata.splitImage("localhost:5000/nginx") == ("localhost:5000/nginx", "latest"))
-        #expect(PodMetadata.splitImage("ghcr.io/a/b:v1@sha256:00") == ("ghcr.io/a/b", "v1"))
+        #expect(PodMetadata.splitImage("nginx") == ("nginx", "latest", false))
+        #expect(PodMetadata.splitImage("nginx:1.25") == ("nginx", "1.25", true))
+        #expect(PodMetadata.splitImage("localhost:5000/nginx") == ("localhost:5000/nginx", "latest", false))
+        #expect(PodMetadata.splitImage("ghcr.io/a/b:v1@sha256:00") == ("ghcr.io/a/b", "v1", true))
+        #expect(PodMetadata.splitImage("ghcr.io/a/b@sha256:00") == ("ghcr.io/a/b", "latest", false))
         #expect(PodMetadata.bareContainerID("containerd://abc") == "abc")
         #expect(PodMetadata.bareContainerID("abc") == "abc")
         #expect(PodMetadata.cronJob("backup-28000001") == "backup")

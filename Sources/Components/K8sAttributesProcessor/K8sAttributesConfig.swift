@@ -65,8 +65,9 @@ public struct K8sAttributesSettings: ComponentSettings, Equatable {
     ]
 
     public static let allMetadata: Set<String> = [
-        "k8s.namespace.name", "k8s.pod.name", "k8s.pod.uid", "k8s.pod.start_time", "k8s.pod.ip", "k8s.deployment.name",
-        "k8s.replicaset.name", "k8s.daemonset.name", "k8s.statefulset.name", "k8s.job.name", "k8s.cronjob.name",
+        "k8s.namespace.name", "k8s.pod.name", "k8s.pod.uid", "k8s.pod.start_time", "k8s.pod.ip", "k8s.pod.hostname",
+        "k8s.deployment.name", "k8s.replicaset.name", "k8s.replicaset.uid", "k8s.daemonset.name", "k8s.daemonset.uid",
+        "k8s.statefulset.name", "k8s.statefulset.uid", "k8s.job.name", "k8s.job.uid", "k8s.cronjob.name",
         "k8s.node.name", "k8s.container.name", "container.id", "container.image.name", "container.image.tag",
         "k8s.cluster.uid", "service.name", "service.namespace", "service.version", "service.instance.id",
     ]
@@ -110,7 +111,7 @@ public struct K8sAttributesFactory: ProcessorFactory {
             if sources.isEmpty { rule.problem("sources", "pod_association rule \(i) has no sources") }
             s.associations.append(sources)
         }
-        if let ex = reader.section("exclude") {
+        if let ex = reader.section("exclude"), ex.node["pods"] != nil {
             let pods = ex.sectionList("pods")
             s.excludePods = pods.map { $0.string("name", default: "") }
             for (p, r) in zip(s.excludePods, pods) where p.isEmpty { r.problem("name", "an excluded pod needs a name") }

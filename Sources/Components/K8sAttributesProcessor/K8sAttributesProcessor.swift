@@ -31,7 +31,8 @@ public final class K8sAttributesProcessor: Processor {
     private let clientFactory: @Sendable (KubeConnection) throws(KubeError) -> KubeAPIClient
     private var podWatcher: PodWatcher?
     private var namespaceWatcher: NamespaceWatcher?
-    private var gaugeID: UInt64?
+    /// Scrape-time callbacks registered at start, removed at shutdown (name, labels, id).
+    private var callbacks: [(String, MetricsRegistry.Labels, UInt64)] = []
     private let rules: [[K8sAttributesSettings.AssociationSource]]
     private let ipLookupMiss: Counter
     /// Payloads of replaced batches, written into by the next rewrites (pipeline queue only).
@@ -63,8 +64,11 @@ public final class K8sAttributesProcessor: Processor {
             namespaceDeleted = counter("namespace_deleted", "Number of namespace delete events received")
         }
 
+        /// `exclude.pods`, and pods annotated `opentelemetry.io/k8s-processor/ignore: "true"`.
         func isExcluded(_ pod: KubePod) -> Bool {
             guard let name = pod.metadata.name else { return true }
+            if let ignore = pod.metadata.annotations?["opentelemetry.io/k8s-processor/ignore"],
+               ignore.trimmingCharacters(in: .whitespaces).lowercased() == "true" { return true }
             return excluded.contains { $0.matches(name) }
         }
 
@@ -135,7 +139,7 @@ public final class K8sAttributesProcessor: Processor {
         self.environment = environment
         self.clientFactory = clientFactory
         state = State(settings: settings, metrics: metrics, clock: clock)
-        rules = settings.associations.isEmpty ? [[.init(from: .connection, name: "")]] : settings.associations
+        rules = settings.associations.isEmpty ? Self.defaultRules : settings.associations
         ipLookupMiss = metrics.counter("otelcol_otelsvc_k8s_ip_lookup_miss_total",
                                        help: "Number of times pod by IP lookup failed")
     }
@@ -154,13 +158,17 @@ public final class K8sAttributesProcessor: Processor {
         podWatcher = pods
         var watching: [() -> Bool] = [{ pods.hasSynced }]
         if state.metadata.needsNamespaces {
-            let namespaces = NamespaceWatcher(client: client, keepsObjects: false, onChange: { change in state.apply(change) })
+            // Only the cluster uid: watch kube-system alone, as upstream does.
+            let only = state.metadata.needsNamespaceTags ? KubeAPIClient.Selectors() : .init(field: "metadata.name=kube-system")
+            let namespaces = NamespaceWatcher(client: client, selectors: only, keepsObjects: false,
+                                              onChange: { change in state.apply(change) })
             namespaceWatcher = namespaces
             watching.append { namespaces.hasSynced }
         }
-        gaugeID = metrics.callback("otelcol_otelsvc_k8s_pod_table_size", help: "Size of table containing pod info") {
+        callbacks.append(("otelcol_otelsvc_k8s_pod_table_size", [], metrics.callback(
+            "otelcol_otelsvc_k8s_pod_table_size", help: "Size of table containing pod info") {
             Double(state.table.withLock { $0.count })
-        }
+        }))
         registerWatchMetrics(pods, resource: "pods")
         if let namespaceWatcher { registerWatchMetrics(namespaceWatcher, resource: "namespaces") }
         pods.start()
@@ -183,21 +191,20 @@ public final class K8sAttributesProcessor: Processor {
         namespaceWatcher?.stop()
         podWatcher = nil
         namespaceWatcher = nil
-        if let gaugeID { metrics.removeCallback("otelcol_otelsvc_k8s_pod_table_size", id: gaugeID) }
-        gaugeID = nil
+        for (name, labels, id) in callbacks { metrics.removeCallback(name, labels: labels, id: id) }
+        callbacks = []
     }
 
     private func registerWatchMetrics<O: KubeWatchable>(_ watcher: KubeWatcher<O>, resource: String) {
         let labels = [("resource", resource)]
-        metrics.callback("collectord_k8s_watch_lists_total", kind: .counter, help: "Lists of a watched resource (the first, and each relist)", labels: labels) {
-            Double(watcher.stats.lists)
+        func register(_ name: String, _ help: String, _ value: @escaping @Sendable (KubeWatcher<O>.Stats) -> Int) {
+            callbacks.append((name, labels, metrics.callback(name, kind: .counter, help: help, labels: labels) {
+                Double(value(watcher.stats))
+            }))
         }
-        metrics.callback("collectord_k8s_watch_relists_after_gone_total", kind: .counter, help: "Relists after 410 Gone", labels: labels) {
-            Double(watcher.stats.relistsAfterGone)
-        }
-        metrics.callback("collectord_k8s_watch_failures_total", kind: .counter, help: "Lists or watches that failed (retried with backoff)", labels: labels) {
-            Double(watcher.stats.failures)
-        }
+        register("collectord_k8s_watch_lists_total", "Lists of a watched resource (the first, and each relist)") { $0.lists }
+        register("collectord_k8s_watch_relists_after_gone_total", "Relists after 410 Gone") { $0.relistsAfterGone }
+        register("collectord_k8s_watch_failures_total", "Lists or watches that failed (retried with backoff)") { $0.failures }
     }
 
     /// The server-side selectors of `filter`.
@@ -268,6 +275,13 @@ public final class K8sAttributesProcessor: Processor {
         return out
     }
 
+    /// Upstream's association without `pod_association`: the `k8s.pod.ip` attribute, then
+    /// `ip`, then the connection, then `host.name` when it holds an address.
+    static let defaultRules: [[K8sAttributesSettings.AssociationSource]] = [
+        [.init(from: .resourceAttribute, name: "k8s.pod.ip")], [.init(from: .resourceAttribute, name: "ip")],
+        [.init(from: .connection, name: "")], [.init(from: .resourceAttribute, name: "host.name")],
+    ]
+
     private static let podIPKey = Array("k8s.pod.ip".utf8)
     private static let containerNameKey = Array("k8s.container.name".utf8)
     private static let containerIDKey = Array("container.id".utf8)
@@ -294,60 +308,69 @@ public final class K8sAttributesProcessor: Processor {
         -> (PodRecord, String?, NamespaceRecord?, String?, Bool)? {
         let path = context?.filePath.flatMap(Self.podLogPath)
         return state.table.withLock { table -> (PodRecord, String?, NamespaceRecord?, String?, Bool)? in
+            // The first rule whose sources all have values decides, found or not (upstream:
+            // a miss there does not fall through to, say, a forwarder's connection).
             var found: PodRecord?
+            var decided = false
             var viaConnection = false
             for rule in rules {
-                if let pod = resolve(rule, list, connectionIP, table) {
-                    found = pod
-                    viaConnection = rule.contains { $0.from == .connection }
-                    break
-                }
+                guard let outcome = resolve(rule, list, connectionIP, table) else { continue }
+                decided = true
+                found = outcome
+                viaConnection = rule.contains { $0.from == .connection }
+                break
             }
-            if found == nil, let path { found = table.pod(uid: path.uid) }
+            if !decided, let path { found = table.pod(uid: path.uid) }
             guard let pod = found else { return nil }
             var container = list.string(of: Self.containerNameKey)
             if container == nil, let id = list.string(of: Self.containerIDKey) { container = pod.containerIDs[id] }
             if container == nil, let path, path.uid == pod.uid { container = path.container }
+            // A pod with one container: it is that one (upstream does the same).
+            if container == nil, pod.containers.count == 1 { container = pod.containers.keys.first }
             let cluster = settings.metadata.contains("k8s.cluster.uid") ? state.clusterUID.withLock { $0 } : nil
             return (pod, container, table.namespaces[pod.namespace], cluster, viaConnection)
         }
     }
 
-    /// The pod a rule names: every source must have a value, and all must name the same pod.
+    /// The pod a rule names: nil when a source has no value (the rule does not apply), else the
+    /// pod all its sources name (nil inside: none, or not the same one).
     private func resolve(_ rule: [K8sAttributesSettings.AssociationSource], _ list: AttributeList, _ connectionIP: String?,
-                         _ table: PodTable) -> PodRecord? {
+                         _ table: PodTable) -> PodRecord?? {
+        var values: [(K8sAttributesSettings.AssociationSource, String)] = []
+        for source in rule {
+            if source.from == .connection {
+                guard let ip = connectionIP else { return nil }
+                values.append((source, ip))
+            } else {
+                guard let value = list.string(of: Array(source.name.utf8)), !value.isEmpty else { return nil }
+                values.append((source, value))
+            }
+        }
         var pod: PodRecord?
         var namespace: String?
         var name: String?
-        for source in rule {
+        for (source, value) in values {
             let candidate: PodRecord?
-            if source.from == .connection {
-                guard let ip = connectionIP else { return nil }
-                candidate = table.pod(ip: ip)
+            switch source.from == .connection ? "" : source.name {
+            case "k8s.pod.uid": candidate = table.pod(uid: value)
+            case "container.id": candidate = table.pod(containerID: value)
+            case "k8s.namespace.name": namespace = value; continue
+            case "k8s.pod.name": name = value; continue
+            default:
+                // The connection, k8s.pod.ip, ip, host.name and the like carry an address.
+                candidate = table.pod(ip: Self.unmapped(value))
                 if candidate == nil { ipLookupMiss.add(1) }
-            } else {
-                guard let value = list.string(of: Array(source.name.utf8)), !value.isEmpty else { return nil }
-                switch source.name {
-                case "k8s.pod.uid": candidate = table.pod(uid: value)
-                case "container.id": candidate = table.pod(containerID: value)
-                case "k8s.namespace.name": namespace = value; continue
-                case "k8s.pod.name": name = value; continue
-                default:
-                    // k8s.pod.ip, ip, host.name and the like carry an address.
-                    candidate = table.pod(ip: Self.unmapped(value))
-                    if candidate == nil { ipLookupMiss.add(1) }
-                }
             }
-            guard let candidate, pod == nil || pod === candidate else { return nil }
+            guard let candidate, pod == nil || pod === candidate else { return .some(nil) }
             pod = candidate
         }
         if let name {
             guard let byName = table.pod(namespace: namespace ?? list.string(of: Self.namespaceKey) ?? "", name: name),
-                  pod == nil || pod === byName else { return nil }
+                  pod == nil || pod === byName else { return .some(nil) }
             pod = byName
         }
-        if let namespace, pod?.namespace != namespace { return nil }
-        return pod
+        if let namespace, pod?.namespace != namespace { return .some(nil) }
+        return .some(pod)
     }
 
     /// `::ffff:10.1.2.3` (an IPv4 client on a dual-stack socket) as `10.1.2.3`.

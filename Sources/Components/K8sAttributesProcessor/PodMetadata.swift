@@ -77,7 +77,9 @@ struct PodMetadata: Sendable {
         rule.keyRegex.isEmpty ? nil : try? Pattern(rule.keyRegex)
     }
 
-    var needsNamespaces: Bool { fields.contains("k8s.cluster.uid") || rules.contains { $0.rule.from == .namespace } }
+    var needsNamespaces: Bool { fields.contains("k8s.cluster.uid") || needsNamespaceTags }
+    /// Whether namespace labels or annotations are asked for (else only kube-system's uid is).
+    var needsNamespaceTags: Bool { rules.contains { $0.rule.from == .namespace } }
 
     func record(_ pod: KubePod) -> PodRecord? {
         let meta = pod.metadata
@@ -90,11 +92,17 @@ struct PodMetadata: Sendable {
             switch owner.kind {
             case "ReplicaSet":
                 owners["k8s.replicaset.name"] = owner.name
+                owners["k8s.replicaset.uid"] = owner.uid
                 owners["k8s.deployment.name"] = Self.deployment(owner.name, hash: labels["pod-template-hash"])
-            case "DaemonSet": owners["k8s.daemonset.name"] = owner.name
-            case "StatefulSet": owners["k8s.statefulset.name"] = owner.name
+            case "DaemonSet":
+                owners["k8s.daemonset.name"] = owner.name
+                owners["k8s.daemonset.uid"] = owner.uid
+            case "StatefulSet":
+                owners["k8s.statefulset.name"] = owner.name
+                owners["k8s.statefulset.uid"] = owner.uid
             case "Job":
                 owners["k8s.job.name"] = owner.name
+                owners["k8s.job.uid"] = owner.uid
                 if let cron = Self.cronJob(owner.name) { owners["k8s.cronjob.name"] = cron }
             default: break
             }
@@ -106,10 +114,13 @@ struct PodMetadata: Sendable {
         add("k8s.namespace.name", namespace)
         add("k8s.pod.name", name)
         add("k8s.pod.uid", uid)
-        add("k8s.pod.start_time", pod.status?.startTime)
+        // Upstream's start time is the pod's creation (present before it is scheduled).
+        add("k8s.pod.start_time", meta.creationTimestamp)
+        add("k8s.pod.hostname", pod.spec?.hostname)
         add("k8s.pod.ip", pod.status?.podIP)
-        for key in ["k8s.deployment.name", "k8s.replicaset.name", "k8s.daemonset.name", "k8s.statefulset.name",
-                    "k8s.job.name", "k8s.cronjob.name"] { add(key, owners[key]) }
+        for key in ["k8s.deployment.name", "k8s.replicaset.name", "k8s.replicaset.uid", "k8s.daemonset.name",
+                    "k8s.daemonset.uid", "k8s.statefulset.name", "k8s.statefulset.uid", "k8s.job.name", "k8s.job.uid",
+                    "k8s.cronjob.name"] { add(key, owners[key]) }
         add("k8s.node.name", pod.spec?.nodeName)
         let otel = "resource.opentelemetry.io/"
         add("service.namespace", annotations[otel + "service.namespace"] ?? namespace)
@@ -147,7 +158,7 @@ struct PodMetadata: Sendable {
             let image = images[container].map(Self.splitImage)
             put("container.image.name", image?.name)
             put("container.image.tag", image?.tag)
-            if labelVersion == nil { put("service.version", image?.tag) }
+            if labelVersion == nil, image?.tagged == true { put("service.version", image?.tag) }
             if podInstance == nil { put("service.instance.id", "\(namespace).\(name).\(container)") }
             containers[container] = list
         }
@@ -174,9 +185,11 @@ struct PodMetadata: Sendable {
             let kind = compiled.annotation ? "annotations" : "labels"
             let prefix = "k8s.\(from == .pod ? "pod" : "namespace").\(kind)."
             if let pattern = compiled.pattern {
-                for (key, value) in source.sorted(by: { $0.key < $1.key }) {
+                for (key, value) in source.sorted(by: { $0.key < $1.key }) where !value.isEmpty {
                     guard let groups = Array(key.utf8).withUnsafeBytes({ pattern.groups($0, anchor: .whole) }) else { continue }
-                    let name = rule.tagName.isEmpty ? prefix + key : Self.expand(rule.tagName, key: key, groups: groups)
+                    // A tag_name without a group reference would give every key one name:
+                    // upstream then uses the default names.
+                    let name = rule.tagName.contains("$") ? Self.expand(rule.tagName, key: key, groups: groups) : prefix + key
                     out.append(PreparedAttribute(name, value))
                 }
             } else if let value = source[rule.key] {
@@ -226,13 +239,14 @@ struct PodMetadata: Sendable {
         return String(id[r.upperBound...])
     }
 
-    /// `registry:5000/team/app:1.2@sha256:...` to (`registry:5000/team/app`, `1.2`); no tag is `latest`.
-    static func splitImage(_ image: String) -> (name: String, tag: String) {
+    /// `registry:5000/team/app:1.2@sha256:...` to (`registry:5000/team/app`, `1.2`); no tag is
+    /// `latest` (`tagged` false: not a version).
+    static func splitImage(_ image: String) -> (name: String, tag: String, tagged: Bool) {
         let noDigest = image.split(separator: "@", maxSplits: 1).first.map(String.init) ?? image
         if let colon = noDigest.lastIndex(of: ":"), noDigest[colon...].contains("/") == false {
-            return (String(noDigest[..<colon]), String(noDigest[noDigest.index(after: colon)...]))
+            return (String(noDigest[..<colon]), String(noDigest[noDigest.index(after: colon)...]), true)
         }
-        return (noDigest, "latest")
+        return (noDigest, "latest", false)
     }
 
     static func ips(_ pod: KubePod) -> [String] {

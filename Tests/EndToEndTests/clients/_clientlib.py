@@ -379,6 +379,26 @@ def make_recording_exporter(base_cls, inner, encode, add, success, failure, stop
     return RecordingExporter()
 
 
+class Recording:
+    """An exporter wrapper that remembers whether every export returned `success` (for the
+    one-shot clients that print only ok/not ok)."""
+
+    def __init__(self, inner, success):
+        self.inner, self.success, self.ok = inner, success, True
+
+    def export(self, batch):
+        result = self.inner.export(batch)
+        if result != self.success:
+            self.ok = False
+        return result
+
+    def shutdown(self, *a, **k):
+        return self.inner.shutdown(*a, **k)
+
+    def force_flush(self, timeout_millis: int = 30000):
+        return True
+
+
 def emit(doc: dict) -> None:
     sys.stdout.write(json.dumps(doc, indent=None, separators=(",", ":")) + "\n")
     sys.stdout.flush()

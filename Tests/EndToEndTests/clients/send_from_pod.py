@@ -15,6 +15,8 @@ import sys
 
 sys.dont_write_bytecode = True
 
+from _clientlib import Recording  # noqa: E402
+
 import requests  # noqa: E402
 from requests.adapters import HTTPAdapter  # noqa: E402
 from opentelemetry._logs import SeverityNumber  # noqa: E402
@@ -37,21 +39,6 @@ class SourceAddressAdapter(HTTPAdapter):
         kwargs["source_address"] = (self.source_ip, 0)
         super().init_poolmanager(*args, **kwargs)
 
-
-class Recording:
-    def __init__(self, inner, success):
-        self.inner, self.success, self.ok = inner, success, True
-
-    def export(self, batch):
-        result = self.inner.export(batch)
-        self.ok = self.ok and result == self.success
-        return result
-
-    def shutdown(self, *a, **k):
-        return self.inner.shutdown(*a, **k)
-
-    def force_flush(self, timeout_millis: int = 30000):
-        return True
 
 
 def main() -> int:
