@@ -56,6 +56,8 @@ final class LokiDiskQueue: Sendable {
         var pendingBytes = 0
         var activeSegment: UInt64 = 0
         var activeFD: Int32 = -1
+        /// Rollovers that could not start a new segment (the record went to the active one).
+        var rolloverFailures = 0
         var activeSize = 0
         var corruptBytes = 0
         var closed = false
@@ -98,6 +100,8 @@ final class LokiDiskQueue: Sendable {
     }
 
     var corruptBytes: Int { state.withLock { $0.corruptBytes } }
+    /// Rollovers that found no room for a new segment (the records went to the active one).
+    var rolloverFailures: Int { state.withLock { $0.rolloverFailures } }
 
     /// Appends one record (fsynced when `sync`).
     func append(_ payload: [UInt8]) throws(Failure) {
@@ -117,9 +121,21 @@ final class LokiDiskQueue: Sendable {
         let result: Result<Void, FileIO.Failure> = state.withLock { s in
             do throws(FileIO.Failure) {
                 guard !s.closed else { throw FileIO.Failure(description: "the queue is closed") }
-                if s.activeSize + frameSize > segmentMaxBytes && s.activeSize > Self.segmentMagic.count {
-                    Glibc.close(s.activeFD)
+                if s.activeFD < 0 {
+                    // An earlier rollover could not start a segment and no segment is open.
                     try Self.startSegment(directory, s.activeSegment + 1, into: &s)
+                } else if s.activeSize + frameSize > segmentMaxBytes && s.activeSize > Self.segmentMagic.count {
+                    // The next segment is started before the active one is closed: when it
+                    // cannot be (ENOSPC), the record goes to the active segment (past its
+                    // size target) and the descriptor the queue owns stays its own; a closed
+                    // number is never written to or closed again (it may be a socket by now).
+                    let previous = s.activeFD
+                    do throws(FileIO.Failure) {
+                        try Self.startSegment(directory, s.activeSegment + 1, into: &s)
+                        Glibc.close(previous)
+                    } catch {
+                        s.rolloverFailures += 1
+                    }
                 }
                 let path = Self.segmentPath(directory, s.activeSegment)
                 do throws(FileIO.Failure) {
@@ -190,11 +206,23 @@ final class LokiDiskQueue: Sendable {
             let cursor = s.head < s.pending.count
                 ? (s.pending[s.head].segment, s.pending[s.head].offset)
                 : (s.activeSegment, s.activeSize)
-            do throws(FileIO.Failure) {
-                try Self.writeCursor(directory, segment: cursor.0, offset: cursor.1)
+            func dropConsumed() throws(FileIO.Failure) {
                 for (number, name) in try Self.segments(directory) where number < cursor.0 {
                     unlink(directory + "/" + name)
                 }
+            }
+            do throws(FileIO.Failure) {
+                do throws(FileIO.Failure) {
+                    try Self.writeCursor(directory, segment: cursor.0, offset: cursor.1)
+                } catch {
+                    // A full disk: the delivered segments are removed first to make room for
+                    // the cursor. A crash before it is written replays the cursor segment's
+                    // delivered records (at least once, never lost): recovery skips segments
+                    // that are gone.
+                    try dropConsumed()
+                    try Self.writeCursor(directory, segment: cursor.0, offset: cursor.1)
+                }
+                try dropConsumed()
                 return .success(())
             } catch {
                 return .failure(error)
@@ -249,6 +277,7 @@ final class LokiDiskQueue: Sendable {
             try FileIO.fsyncDirectory(directory)
         } catch {
             Glibc.close(fd)
+            unlink(path)   // no half-written segment left for recovery to find
             throw error
         }
         s.activeSegment = number
