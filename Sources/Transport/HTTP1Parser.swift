@@ -107,7 +107,14 @@ struct HTTP1Parser {
                     while pos + 1 < view.count && view[pos] == 0x0D && view[pos + 1] == 0x0A { pos += 2 }
                     if pos >= view.count { return pos }
                 }
-                guard let end = findHeadEnd(view, from: pos, scanned: scanned) else {
+                var bareLF = false
+                let headEnd = findHeadEnd(view, from: pos, scanned: scanned, bareLF: &bareLF)
+                if bareLF {
+                    // Answered at once (it used to wait for a CRLFCRLF that never comes): a
+                    // line ended by LF alone is refused, as a smuggling precaution.
+                    return fail(400, "request head line ended by a bare LF (CRLF required)", &events)
+                }
+                guard let end = headEnd else {
                     let available = view.count - pos
                     if available > limits.maxHeaderBytes {
                         return fail(431, "request head larger than \(limits.maxHeaderBytes) bytes", &events)
@@ -223,14 +230,19 @@ struct HTTP1Parser {
 
     // MARK: - Scanning
 
-    /// Index just past the `CRLFCRLF` ending the head, searching only bytes not seen before.
-    private func findHeadEnd(_ view: UnsafeRawBufferPointer, from start: Int, scanned: Int) -> Int? {
+    /// Index just past the `CRLFCRLF` ending the head, searching only bytes not seen before;
+    /// `bareLF` is set (and nil returned) when a line of the head ends with LF alone.
+    private func findHeadEnd(_ view: UnsafeRawBufferPointer, from start: Int, scanned: Int, bareLF: inout Bool) -> Int? {
         guard let base = view.baseAddress else { return nil }
         var index = start + max(0, scanned - 3)
         while index < view.count {
             guard let hit = memchr(base + index, 0x0A, view.count - index) else { return nil }
             let lf = base.distance(to: UnsafeRawPointer(hit))
-            if lf - start >= 3 && view[lf - 1] == 0x0D && view[lf - 2] == 0x0A && view[lf - 3] == 0x0D {
+            if lf == start || view[lf - 1] != 0x0D {
+                bareLF = true
+                return nil
+            }
+            if lf - start >= 3 && view[lf - 2] == 0x0A && view[lf - 3] == 0x0D {
                 return lf + 1
             }
             index = lf + 1

@@ -133,6 +133,10 @@ struct HTTP1ParserTests {
         ("binary garbage", "\u{16}\u{03}\u{01}\u{02}\u{00}", 400),
         ("missing Host", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", 400),
         ("bare LF", "GET / HTTP/1.1\nHost: h\r\n\r\n", 400),
+        // Only LFs: refused at the first one (it used to wait for a CRLFCRLF forever).
+        ("bare LF only", "GET / HTTP/1.1\nHost: h\n\n", 400),
+        ("bare LF head unfinished", "GET / HTTP/1.1\nHost: h", 400),
+        ("leading bare LF", "\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", 400),
         ("control char in value", "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\u{01}b\r\n\r\n", 400),
         ("TE in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
         ("unsupported coding", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),

@@ -130,6 +130,18 @@ struct HTTP1ServerTests {
         }
     }
 
+    @Test func aBareLFRequestIsAnsweredAtOnce() async throws {
+        let (server, port) = try startHTTPServer(handler: describingHandler)
+        defer { server.shutdown(deadline: .now()) {} }
+        try await blocking {
+            let client = try RawHTTPClient(port: port, timeoutSeconds: 5)
+            try client.send("GET /lf HTTP/1.1\nHost: x\n\n")
+            let response = try client.readResponse()
+            #expect(response.statusLine == "HTTP/1.1 400 Bad Request")
+            #expect(response.bodyText.contains("bare LF"))
+        }
+    }
+
     @Test func headResponsesHaveNoBody() async throws {
         let (server, port) = try startHTTPServer(handler: describingHandler)
         defer { server.shutdown(deadline: .now()) {} }
