@@ -67,9 +67,12 @@ public final class Service: Sendable {
     }
 
     /// Starts `config`, or reloads to it when already running. Throws when the new config
-    /// cannot run; the previous graph then keeps running unchanged.
+    /// cannot run; the previous graph then keeps running unchanged. At the first start an
+    /// extension or the metrics endpoint that cannot start (a busy port) is an error too, as in
+    /// the OTel Collector (the caller exits); in a reload it is logged and the rest runs.
     public func apply(_ config: CollectorConfig) throws {
         var current = graph.withLock { $0 }
+        let initial = current.config == nil
         let (pipelines, processors) = try buildPipelines(config, running: current.processors)
         do {
             try updateReceivers(config, pipelines: pipelines, graph: &current)
@@ -87,9 +90,11 @@ public final class Service: Sendable {
         for p in oldPipelines {
             p.shutdown(successors: successors) { [logger] in logger.debug("pipeline \(p.name) of the previous config drained") }
         }
-        updateExtensions(config, graph: &current)
-        updateMetricsEndpoint(config, graph: &current)
+        let failures = updateExtensions(config, graph: &current) + updateMetricsEndpoint(config, graph: &current)
         graph.withLock { $0 = current }
+        if initial, !failures.isEmpty {
+            throw ComponentError.permanent(failures.joined(separator: "; "))
+        }
         for (_, e) in current.extensions { e.ext.pipelinesChanged(running: true) }
     }
 
@@ -280,7 +285,9 @@ public final class Service: Sendable {
         }
     }
 
-    private func updateExtensions(_ config: CollectorConfig, graph: inout Graph) {
+    /// Returns what failed to start.
+    private func updateExtensions(_ config: CollectorConfig, graph: inout Graph) -> [String] {
+        var failures: [String] = []
         let wanted = config.serviceExtensions
         for (id, entry) in graph.extensions {
             let next = wanted.contains(id) ? config.component(.extension, id)?.settings : nil
@@ -297,21 +304,25 @@ public final class Service: Sendable {
                 graph.extensions[id] = (settings, ext)
             } catch {
                 logger.error("extension \(id) failed to start: \(error)")
+                failures.append("extension \(id) failed to start: \(error)")
             }
         }
+        return failures
     }
 
-    private func updateMetricsEndpoint(_ config: CollectorConfig, graph: inout Graph) {
-        if graph.metricsEndpoint?.address == config.metricsAddress { return }
+    private func updateMetricsEndpoint(_ config: CollectorConfig, graph: inout Graph) -> [String] {
+        if graph.metricsEndpoint?.address == config.metricsAddress { return [] }
         graph.metricsEndpoint?.shutdown(deadline: .now() + 1) {}
         graph.metricsEndpoint = nil
-        guard !config.metricsAddress.isEmpty else { return }
+        guard !config.metricsAddress.isEmpty else { return [] }
         do {
             graph.metricsEndpoint = try MetricsEndpoint(address: config.metricsAddress, metrics: metrics)
             logger.info("serving metrics on http://\(config.metricsAddress)/metrics")
         } catch {
             logger.error("metrics endpoint \(config.metricsAddress) failed to start: \(error)")
+            return ["metrics endpoint \(config.metricsAddress) failed to start: \(error)"]
         }
+        return []
     }
 
     /// The bound port of the metrics endpoint (tests use port 0).
