@@ -59,6 +59,7 @@ final class Daemon: Sendable {
         let config: CollectorConfig
         do {
             config = try ConfigLoader.load(path: configPath)
+            for warning in config.warnings { logger.warn("\(configPath): \(warning)") }
         } catch {
             logger.error("\(error)")
             exit(1)
@@ -93,6 +94,7 @@ final class Daemon: Sendable {
         logger.info("SIGHUP: reloading \(configPath)")
         do {
             let config = try ConfigLoader.load(path: configPath)
+            for warning in config.warnings { logger.warn("\(configPath): \(warning)") }
             try service.apply(config)
             Daemon.level.store(config.logLevel.rawValue, ordering: .relaxed)
             logger.info("configuration reloaded: \(config.pipelines.count) pipeline(s)")

@@ -39,7 +39,8 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         do {
-            _ = try ConfigLoader.load(path: options.config)
+            let config = try ConfigLoader.load(path: options.config)
+            for warning in config.warnings { FileHandle.standardError.write(Data("\(options.config): warning: \(warning)\n".utf8)) }
             print("\(options.config): configuration is valid")
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))

@@ -71,6 +71,13 @@ struct FakeFactory: ComponentFactory {
         #expect(config.pipelines.map(\.signal) == [.traces, .logs])
         #expect(config.pipelines[0].receivers.map(\.description) == ["otlp", "otlp/2"])
         #expect(config.serviceExtensions == [ComponentID(type: "health_check")])
+        #expect(config.warnings.isEmpty)
+
+        // An unset variable expands to "" as upstream, and is warned about with its place.
+        let partly = try parser.parse(yaml: yaml, file: "c.yaml", environment: ["HOST": "10.0.0.1"])
+        #expect((partly.component(.receiver, ComponentID(type: "otlp"))?.settings as? FakeSettings)?.endpoint == "10.0.0.1:")
+        #expect(partly.warnings == [ConfigProblem(path: "receivers.otlp.endpoint", line: 3,
+                                                  message: "${env:PORT} is not set; it expands to an empty value")])
     }
 
     @Test func reportsEveryProblemWithPathAndLine() {

@@ -29,6 +29,16 @@ extension E2E {
             #expect(daemonset.exitCode == 0, "\(daemonset.stderr)\n\(embedded)")
         }
 
+        @Test("validate: an unset ${env:...} is valid but warned about, with its YAML path and line")
+        func unsetVariableWarned() async throws {
+            let yaml = TestConfig(ports: try Ports()).yaml
+                .replacingOccurrences(of: "verbosity: detailed", with: "verbosity: ${env:COLLECTORD_TEST_SURELY_UNSET}detailed")
+            let result = try await CollectorProcess.validate(config: yaml)
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            #expect(result.stderr.contains("warning: exporters.debug.verbosity (line "), "\(result.stderr)")
+            #expect(result.stderr.contains("${env:COLLECTORD_TEST_SURELY_UNSET} is not set; it expands to an empty value"), "\(result.stderr)")
+        }
+
         @Test("validate: every problem is reported at once, with its YAML path and line")
         func invalidConfig() async throws {
             let config = """

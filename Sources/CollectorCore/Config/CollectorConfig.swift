@@ -23,6 +23,9 @@ public struct CollectorConfig: Sendable {
     public var metricsAddress: String
     /// `service.telemetry.logs.level`.
     public var logLevel: LogLevel
+    /// What the file does that is allowed but probably wrong (an unset `${env:...}`), for the
+    /// daemon and `validate` to say.
+    public var warnings: [ConfigProblem] = []
 
     public func component(_ kind: ComponentKind, _ id: ComponentID) -> Component? {
         components[kind]?.first { $0.id == id }

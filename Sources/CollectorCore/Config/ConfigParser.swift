@@ -12,8 +12,9 @@ public struct ConfigParser: Sendable {
 
     public func parse(yaml: String, file: String, environment: [String: String]) throws(ConfigError) -> CollectorConfig {
         let root: ConfigNode
+        var warnings: [ConfigProblem] = []
         do {
-            root = try YAMLLoader.load(yaml, environment: environment)
+            root = try YAMLLoader.load(yaml, environment: environment, warnings: &warnings)
         } catch {
             throw ConfigError(file: file, problems: error.problems)
         }
@@ -51,8 +52,10 @@ public struct ConfigParser: Sendable {
         if !sink.problems.isEmpty {
             throw ConfigError(file: file, problems: sink.problems.sorted { $0.line < $1.line })
         }
-        return CollectorConfig(components: components, pipelines: pipelines, serviceExtensions: serviceExtensions,
-                               metricsAddress: metricsAddress, logLevel: logLevel)
+        var config = CollectorConfig(components: components, pipelines: pipelines, serviceExtensions: serviceExtensions,
+                                     metricsAddress: metricsAddress, logLevel: logLevel)
+        config.warnings = warnings
+        return config
     }
 
     private func parseComponents(_ kind: ComponentKind, _ section: ConfigReader?, sink: ProblemSink) -> [CollectorConfig.Component] {

@@ -4,6 +4,13 @@ import Yams
 /// the OpenTelemetry Collector does; `$$` stands for a literal `$`.
 public enum YAMLLoader {
     public static func load(_ text: String, environment: [String: String]) throws(ConfigError) -> ConfigNode {
+        var warnings: [ConfigProblem] = []
+        return try load(text, environment: environment, warnings: &warnings)
+    }
+
+    /// The same, with what deserves a warning (a reference to an unset variable) in `warnings`.
+    public static func load(_ text: String, environment: [String: String],
+                            warnings: inout [ConfigProblem]) throws(ConfigError) -> ConfigNode {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -14,8 +21,10 @@ public enum YAMLLoader {
         }
         var problems: [ConfigProblem] = []
         guard let root else { return ConfigNode(.mapping([]), path: "", line: 1) }
-        let node = convert(root, path: "", environment: environment, problems: &problems)
+        var unset: [ConfigProblem] = []
+        let node = convert(root, path: "", environment: environment, problems: &problems, unset: &unset)
         if !problems.isEmpty { throw ConfigError(file: "", problems: problems) }
+        warnings += unset
         return node
     }
 
@@ -30,14 +39,15 @@ public enum YAMLLoader {
     }
 
     private static func convert(_ node: Node, path: String, environment: [String: String],
-                                problems: inout [ConfigProblem]) -> ConfigNode {
+                                problems: inout [ConfigProblem], unset: inout [ConfigProblem]) -> ConfigNode {
         let line = node.mark?.line ?? 0
         switch node {
         case .scalar(let scalar):
             if scalar.style == .plain, ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
                 return ConfigNode(.null, path: path, line: line)
             }
-            let expanded = expand(scalar.string, environment: environment, path: path, line: line, problems: &problems)
+            let expanded = expand(scalar.string, environment: environment, path: path, line: line, problems: &problems,
+                                  unset: &unset)
             return ConfigNode(.scalar(expanded), path: path, line: line)
         case .mapping(let mapping):
             var pairs: [(key: String, node: ConfigNode)] = []
@@ -48,12 +58,12 @@ public enum YAMLLoader {
                     problems.append(ConfigProblem(path: childPath, line: keyNode.mark?.line ?? line, message: "duplicate key"))
                     continue
                 }
-                pairs.append((key, convert(valueNode, path: childPath, environment: environment, problems: &problems)))
+                pairs.append((key, convert(valueNode, path: childPath, environment: environment, problems: &problems, unset: &unset)))
             }
             return ConfigNode(.mapping(pairs), path: path, line: line)
         case .sequence(let sequence):
             let items = sequence.enumerated().map { i, item in
-                convert(item, path: "\(path)[\(i)]", environment: environment, problems: &problems)
+                convert(item, path: "\(path)[\(i)]", environment: environment, problems: &problems, unset: &unset)
             }
             return ConfigNode(.sequence(items), path: path, line: line)
         case .alias:
@@ -63,9 +73,10 @@ public enum YAMLLoader {
     }
 
     /// Expands `${env:NAME}`, `${NAME}` and `$$`. An unset variable expands to "" (like the
-    /// OTel Collector); a malformed reference is an error.
+    /// OTel Collector) and is reported in `unset` (upstream warns too); a malformed reference
+    /// is an error.
     static func expand(_ s: String, environment: [String: String], path: String, line: Int,
-                       problems: inout [ConfigProblem]) -> String {
+                       problems: inout [ConfigProblem], unset: inout [ConfigProblem]) -> String {
         guard s.contains("$") else { return s }
         var out = ""
         var i = s.startIndex
@@ -87,7 +98,12 @@ public enum YAMLLoader {
                     problems.append(ConfigProblem(path: path, line: line, message: "invalid environment reference \"${\(name)}\""))
                     return s
                 }
-                out += environment[name] ?? ""
+                if let value = environment[name] {
+                    out += value
+                } else {
+                    unset.append(ConfigProblem(path: path, line: line,
+                                               message: "${env:\(name)} is not set; it expands to an empty value"))
+                }
                 i = s.index(after: close)
             } else {
                 out.append(c)
