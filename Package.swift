@@ -137,6 +137,6 @@ let package = Package(
         .testTarget(name: "QueryAPITests", dependencies: ["QueryAPI", "Store", "OTLPCodec", "CollectorCore", "Transport", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "LokiExporterTests", dependencies: ["LokiExporter", "HTTPClient", "CollectorCore", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["fake_loki.py", "Fixtures"]),
         .testTarget(name: "FileLogReceiverTests", dependencies: ["FileLogReceiver", "CollectorCore", "OTLPCodec", "CollectorTesting"], exclude: ["Fixtures"]),
-        .testTarget(name: "CollectorctlTests", dependencies: ["collectorctl", "OTLPCodec", "QueryAPI", "Store", "CollectorCore", "CollectorTesting"], exclude: ["Fixtures"]),
+        .testTarget(name: "CollectorctlTests", dependencies: ["collectorctl", "OTLPCodec", "QueryAPI", "Store", "CollectorCore", "CollectorTesting", "Transport"], exclude: ["Fixtures"]),
     ]
 )

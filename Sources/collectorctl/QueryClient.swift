@@ -30,7 +30,14 @@ struct QueryClient {
         let response = try http.get(path, accept: Self.protobuf)
         switch response.status {
         case 200: return response.body
-        case 404: return nil
+        case 404:
+            // The query API says which trace it could not find; any other 404 is another
+            // server (an OTLP or health_check port, a proxy) and must not read as "not found".
+            guard Self.reason(response.text).contains("trace not found") else {
+                throw CLIError(.server, "\(http.server) is not a collectord query endpoint: \(path) answered 404"
+                               + (response.text.isEmpty ? "" : " (\(Self.reason(response.text)))"))
+            }
+            return nil
         default: throw Self.failure(response, what)
         }
     }

@@ -5,6 +5,7 @@ import OTLPCodec
 import QueryAPI
 import Store
 import Testing
+import Transport
 
 /// The CLI's client against the real `query` extension over HTTP (port 0), with an in-memory
 /// reader holding the fixture trace.
@@ -65,6 +66,22 @@ import Testing
             #expect(throws: CLIError(.notFound, "trace 00000000000000000000000000000001 not found at \(client.http.server)")) {
                 try client.trace("00000000000000000000000000000001")
             }
+        }
+    }
+
+    @Test func aServerThatIsNotTheQueryAPIIsNotNotFound() throws {
+        // What the OTLP/HTTP or health_check port answers for a path it does not serve.
+        let other = HTTPServer(endpoint: Endpoint(host: "127.0.0.1", port: 0)) { _, respond in respond(.text(404, "404 page not found\n")) }
+        try other.start()
+        defer {
+            let done = DispatchSemaphore(value: 0)
+            other.shutdown(deadline: .now() + 2) { done.signal() }
+            done.wait()
+        }
+        let port = try #require(other.boundPort)
+        let client = QueryClient(http: QueryHTTP(server: ServerAddress(host: "127.0.0.1", port: port)))
+        #expect(throws: CLIError(.server, "http://127.0.0.1:\(port) is not a collectord query endpoint: /api/traces/\(Fixture.traceID) answered 404 (404 page not found)")) {
+            try client.trace(Fixture.traceID)
         }
     }
 
