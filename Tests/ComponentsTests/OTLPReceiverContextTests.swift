@@ -40,4 +40,32 @@ import Testing
         #expect(origins[0].context.peerAddress?.hasPrefix("127.0.0.1:") == true)
         #expect(origins[0].context.filePath == nil)
     }
+
+    /// An exporter that refuses (a store on a full disk answers through the acknowledgement):
+    /// the client gets a retryable error and the spans count as refused, not accepted.
+    final class Refusing: Consumer {
+        func consume(_ batch: TelemetryBatch) throws(ComponentError) {
+            batch.complete(.retryable("store: No space left on device"))
+        }
+    }
+
+    @Test func spansAnExporterRefusedAreCountedRefused() async throws {
+        let port = try FreePort.allocate()
+        var http = OTLPSettings.HTTP()
+        http.endpoint = "127.0.0.1:\(port)"
+        let metrics = MetricsRegistry()
+        let receiver = OTLPReceiver(name: "otlp", settings: OTLPSettings(http: http), metrics: metrics, logger: .discarding)
+        let refusing = Refusing()
+        receiver.setConsumer(refusing, for: .traces)
+        try receiver.start()
+        defer { receiver.shutdown(deadline: .now() + 1) {} }
+        let body = OTLPBuild.traces([TestResource(service: "a", items: [
+            TestSpan(traceID: traceID(1), spanID: spanID(1), name: "x", start: 1, end: 2),
+            TestSpan(traceID: traceID(1), spanID: spanID(2), name: "y", start: 1, end: 2)])])
+        let response = try await SimpleHTTP.post(port: port, path: "/v1/traces", body: Data(body))
+        #expect(response.status == 503)
+        let text = metrics.render()
+        #expect(text.contains("otelcol_receiver_refused_spans_total{receiver=\"otlp\",transport=\"http\"} 2"), "\(text)")
+        #expect(text.contains("otelcol_receiver_accepted_spans_total{receiver=\"otlp\",transport=\"http\"} 0"), "\(text)")
+    }
 }
