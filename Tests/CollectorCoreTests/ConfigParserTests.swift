@@ -1,4 +1,4 @@
-import CollectorCore
+@testable import CollectorCore
 import Testing
 
 struct FakeSettings: ComponentSettings, Equatable {
@@ -123,6 +123,36 @@ struct FakeFactory: ComponentFactory {
                 "service.unknown_section (line 24): unknown key \"unknown_section\"",
             ])
             #expect(error.description.hasPrefix("invalid configuration bad.yaml (9 errors):\n  - receivers.otlp.endpont (line 3)"))
+        }
+    }
+
+    /// A "billion laughs" document: refused from libyaml's events before anything is expanded
+    /// (composing it, as before, took gigabytes), each alias named with its line.
+    @Test func aliasBombIsRefusedBeforeExpansion() {
+        var yaml = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        for i in 1...9 {
+            yaml += "a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ", ") + "]\n"
+        }
+        do {
+            _ = try YAMLLoader.load(yaml, environment: [:])
+            Issue.record("accepted an alias bomb")
+        } catch {
+            #expect(error.problems.count == 20)
+            #expect(error.problems.first == ConfigProblem(path: "", line: 2, message: "YAML aliases are not supported"))
+        }
+        #expect(YAMLLoader.aliasLines("k: '*not an alias'\nl: [/var/log/*.log]\nm: \"*\"\n") == [])
+    }
+
+    /// Duplicate keys are found in one pass: 80,000 keys (14.5 s when each was compared with
+    /// all before it) with one repeated at the end, reported by name and the line of its first
+    /// occurrence (not with the whole document quoted, as Yams words it).
+    @Test func duplicateKeysInALargeMapping() {
+        let yaml = (0..<80_000).map { "k\($0): \($0)" }.joined(separator: "\n") + "\nk17: again\n"
+        do {
+            _ = try YAMLLoader.load(yaml, environment: [:])
+            Issue.record("accepted a duplicate key")
+        } catch {
+            #expect(error.problems == [ConfigProblem(path: "", line: 18, message: "duplicate key \"k17\"")])
         }
     }
 

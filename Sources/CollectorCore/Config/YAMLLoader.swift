@@ -1,3 +1,4 @@
+import CYaml
 import Yams
 
 /// Turns YAML text into `ConfigNode`s, expanding `${env:NAME}` (and `${NAME}`) in scalars as
@@ -11,6 +12,15 @@ public enum YAMLLoader {
     /// The same, with what deserves a warning (a reference to an unset variable) in `warnings`.
     public static func load(_ text: String, environment: [String: String],
                             warnings: inout [ConfigProblem]) throws(ConfigError) -> ConfigNode {
+        // Aliases are refused before anything is composed: Yams expands every alias while
+        // composing, so a "billion laughs" document would take gigabytes before a check on
+        // the composed tree could run. libyaml's event stream sees them in linear time.
+        let aliases = aliasLines(text)
+        if !aliases.isEmpty {
+            throw ConfigError(file: "", problems: aliases.prefix(20).map {
+                ConfigProblem(path: "", line: $0, message: "YAML aliases are not supported")
+            })
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -28,11 +38,36 @@ public enum YAMLLoader {
         return node
     }
 
+    /// The 1-based lines of every alias (`*name`) in `text`, from libyaml's events (nothing is
+    /// built). A syntax error ends the scan; composing reports it.
+    static func aliasLines(_ text: String) -> [Int] {
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else { return [] }
+        defer { yaml_parser_delete(&parser) }
+        var bytes = Array(text.utf8)
+        var lines: [Int] = []
+        return bytes.withUnsafeMutableBufferPointer { buffer -> [Int] in
+            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+            var event = yaml_event_t()
+            while yaml_parser_parse(&parser, &event) == 1 {
+                let type = event.type
+                if type == YAML_ALIAS_EVENT { lines.append(Int(event.start_mark.line) + 1) }
+                yaml_event_delete(&event)
+                if type == YAML_STREAM_END_EVENT { break }
+            }
+            return lines
+        }
+    }
+
     private static func problem(from error: YamlError) -> ConfigProblem {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
              .composer(_, let problem, let mark, _):
             return ConfigProblem(path: "", line: mark.line, message: "invalid YAML: \(problem) (column \(mark.column))")
+        case .duplicatedKeysInMapping(let keys, let context):
+            // Yams' own message quotes the whole document; the keys and the line say enough.
+            return ConfigProblem(path: "", line: context.mark.line,
+                                 message: "duplicate key" + (keys.count > 1 ? "s " : " ") + keys.map { "\"\($0)\"" }.joined(separator: ", "))
         default:
             return ConfigProblem(path: "", line: 0, message: "invalid YAML: \(error)")
         }
@@ -51,10 +86,11 @@ public enum YAMLLoader {
             return ConfigNode(.scalar(expanded), path: path, line: line)
         case .mapping(let mapping):
             var pairs: [(key: String, node: ConfigNode)] = []
+            var seen = Set<String>()   // duplicate keys found in linear time
             for (keyNode, valueNode) in mapping {
                 let key = keyNode.string ?? ""
                 let childPath = path.isEmpty ? key : "\(path).\(key)"
-                if pairs.contains(where: { $0.key == key }) {
+                if !seen.insert(key).inserted {
                     problems.append(ConfigProblem(path: childPath, line: keyNode.mark?.line ?? line, message: "duplicate key"))
                     continue
                 }
