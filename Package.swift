@@ -106,7 +106,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "collectord",
-            dependencies: ["CollectorService", "CollectorCore", "CShims", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CollectorService", "CollectorCore", "CShims", "Transport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         // The CLI: prints a stored trace as a tree, searches traces (talks to the query API).

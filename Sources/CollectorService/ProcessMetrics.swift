@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CollectorCore
+import Transport
 import Foundation
 
 /// The process's own resource use, sampled at scrape time: RSS, CPU seconds, uptime.
@@ -16,6 +17,17 @@ enum ProcessMetrics {
         }
         metrics.callback("otelcol_process_uptime_seconds_total", kind: .counter, help: "Uptime of the process [s]") {
             Date().timeIntervalSince(start)
+        }
+        metrics.callback("collectord_server_connections", help: "Client connections open on every listener") {
+            Double(ConnectionBudget.openConnections)
+        }
+        metrics.callback("collectord_server_connections_limit",
+                         help: "Client connections allowed at once (the descriptor limit minus a reserve)") {
+            Double(ConnectionBudget.limit)
+        }
+        metrics.callback("collectord_server_connections_refused_total", kind: .counter,
+                         help: "Connections closed at once because the connection limit was reached") {
+            Double(ConnectionBudget.refused)
         }
     }
 

@@ -129,6 +129,11 @@ final class ServerCore: Sendable {
     // MARK: - Internals
 
     private func accepted(fd: Int32, remoteAddress: String) {
+        // Over the process-wide bound (descriptors kept for everything else): closed at once.
+        guard ConnectionBudget.take() else {
+            Sys.close(fd)
+            return
+        }
         let connection: Connection? = state.withLock { state in
             guard state.phase == .running else { return nil }
             let id = state.nextID
@@ -139,6 +144,7 @@ final class ServerCore: Sendable {
             return connection
         }
         guard let connection else {
+            ConnectionBudget.release()
             Sys.close(fd)
             return
         }
@@ -146,7 +152,8 @@ final class ServerCore: Sendable {
     }
 
     private func connectionClosed(_ id: UInt64) {
-        state.withLock { _ = $0.connections.removeValue(forKey: id) }
+        let removed = state.withLock { $0.connections.removeValue(forKey: id) }
+        if removed != nil { ConnectionBudget.release() }
         runCompletionsIfDrained()
     }
 

@@ -1,5 +1,6 @@
 import CollectorCore
 import CollectorService
+import Transport
 internal import CShims
 import Dispatch
 import Foundation
@@ -56,6 +57,7 @@ final class Daemon: Sendable {
     func run() -> Never {
         Daemon.tuneAllocator()
         signal(SIGPIPE, SIG_IGN)
+        let descriptors = ConnectionBudget.configure()
         let config: CollectorConfig
         do {
             config = try ConfigLoader.load(path: configPath)
@@ -71,7 +73,8 @@ final class Daemon: Sendable {
             logger.error("cannot start: \(error)")
             exit(1)
         }
-        logger.info("collectord started with \(configPath): \(config.pipelines.count) pipeline(s)")
+        logger.info("collectord started with \(configPath): \(config.pipelines.count) pipeline(s); "
+                    + "\(descriptors) descriptors, at most \(ConnectionBudget.limit) client connections")
         // Locals of a function that never returns: the sources live as long as the process.
         let sources = [
             watch(SIGHUP) { self.reload() },

@@ -1,0 +1,68 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One process-wide bound on client connections, kept below the descriptor limit so that
+/// files, the store, exporters' sockets and libdispatch (which aborts the process when it
+/// cannot open `/proc/<tid>/stat`) always have descriptors left. A connection accepted over
+/// the bound is closed at once and counted; the listener keeps accepting, so a flood of idle
+/// connections costs its own connections, never the process.
+///
+/// `configure()` (at daemon start) raises the soft `RLIMIT_NOFILE` to the hard limit and sets
+/// the bound to the soft limit minus a reserve (a quarter of it, at least 64). Without it the
+/// bound is computed the same way from the limit as it is.
+public enum ConnectionBudget {
+    private static let open = Atomic<Int>(0)
+    private static let refusedCount = Atomic<Int>(0)
+    private static let bound = Atomic<Int>(limit(forDescriptors: currentSoftLimit()))
+
+    /// Raises the soft descriptor limit to the hard one and sizes the bound from it; returns
+    /// the (soft) descriptor limit now in force.
+    @discardableResult
+    public static func configure() -> Int {
+        var limits = rlimit()
+        if getrlimit(RLIMIT_NOFILE_VALUE, &limits) == 0, limits.rlim_cur < limits.rlim_max {
+            limits.rlim_cur = limits.rlim_max
+            _ = setrlimit(RLIMIT_NOFILE_VALUE, &limits)
+        }
+        let soft = currentSoftLimit()
+        bound.store(limit(forDescriptors: soft), ordering: .relaxed)
+        return soft
+    }
+
+    /// The connection bound for a descriptor limit of `descriptors`.
+    public static func limit(forDescriptors descriptors: Int) -> Int {
+        let reserve = max(64, descriptors / 4)
+        return max(8, descriptors - reserve)
+    }
+
+    /// Sets the bound directly (tests).
+    public static func setLimit(_ value: Int) { bound.store(value, ordering: .relaxed) }
+
+    public static var limit: Int { bound.load(ordering: .relaxed) }
+    public static var openConnections: Int { open.load(ordering: .relaxed) }
+    /// Connections closed at once because the bound was reached, since the process started.
+    public static var refused: Int { refusedCount.load(ordering: .relaxed) }
+
+    /// Takes a slot for a new connection; false (and counted) when none is left.
+    static func take() -> Bool {
+        let now = open.add(1, ordering: .relaxed).newValue
+        if now > bound.load(ordering: .relaxed) {
+            open.subtract(1, ordering: .relaxed)
+            refusedCount.add(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    static func release() { open.subtract(1, ordering: .relaxed) }
+
+    private static func currentSoftLimit() -> Int {
+        var limits = rlimit()
+        guard getrlimit(RLIMIT_NOFILE_VALUE, &limits) == 0 else { return 1024 }
+        return limits.rlim_cur >= rlim_t(1 << 30) ? 1 << 20 : Int(limits.rlim_cur)
+    }
+
+    private static var RLIMIT_NOFILE_VALUE: __rlimit_resource_t { __rlimit_resource_t(RLIMIT_NOFILE.rawValue) }
+}
