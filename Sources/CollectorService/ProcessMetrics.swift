@@ -25,6 +25,14 @@ enum ProcessMetrics {
                          help: "Client connections allowed at once (the descriptor limit minus a reserve)") {
             Double(ConnectionBudget.limit)
         }
+        metrics.callback("collectord_server_idle_timeouts_total", kind: .counter,
+                         help: "Connections closed after the idle timeout with nothing in flight") {
+            Double(TransportStats.idleTimeouts)
+        }
+        metrics.callback("collectord_server_request_read_timeouts_total", kind: .counter,
+                         help: "Connections closed because a request did not arrive within the request-read timeout (slowloris)") {
+            Double(TransportStats.requestReadTimeouts)
+        }
         metrics.callback("collectord_server_connections_refused_total", kind: .counter,
                          help: "Connections closed at once because the connection limit was reached") {
             Double(ConnectionBudget.refused)

@@ -53,6 +53,14 @@ final class Connection: @unchecked Sendable {
     private var session: (any ProtocolSession)?
     private var detectBuffer: [UInt8] = []
     private(set) var phase: Phase = .open
+    /// When bytes last arrived (monotonic ns), and since when the current request has been
+    /// arriving (with the completed-request count then, so progress restarts the clock).
+    private var lastRead = DispatchTime.now().uptimeNanoseconds
+    private var receivingSince: (at: UInt64, completed: UInt64)?
+
+    /// The counts of connections closed by each timeout, process-wide.
+    static let idleTimeouts = TransportCounter()
+    static let requestReadTimeouts = TransportCounter()
 
     init(id: UInt64, fd: Int32, remoteAddress: String, router: any RequestRouter, target: DispatchQueue,
          onClose: @escaping @Sendable (UInt64) -> Void) {
@@ -101,6 +109,43 @@ final class Connection: @unchecked Sendable {
             session?.forceClose()
             close()
         }
+    }
+
+    /// Applies the idle and request-read timeouts at `now` (monotonic ns; the server's sweep
+    /// calls this about once a second). Safe from any thread.
+    func checkTimeouts(now: UInt64) {
+        queue.async { [self] in
+            guard phase == .open else { return }
+            let limits = router.limits
+            let activity = session?.activity ?? (detectBuffer.isEmpty ? .idle : .receiving)
+            let completed = session?.completedRequests ?? 0
+            switch activity {
+            case .busy:
+                receivingSince = nil
+            case .idle:
+                receivingSince = nil
+                if now > lastRead, now - lastRead > limits.idleTimeoutNanos {
+                    Self.idleTimeouts.increment()
+                    // Gracefully where the protocol allows: HTTP/2 says GOAWAY, so a client
+                    // reconnects instead of losing a call sent as the socket closed.
+                    if let session { session.beginShutdown() } else { close() }
+                }
+            case .receiving:
+                guard let since = receivingSince, since.completed == completed else {
+                    receivingSince = (now, completed)
+                    return
+                }
+                if now > since.at, now - since.at > limits.requestReadTimeoutNanos {
+                    Self.requestReadTimeouts.increment()
+                    close()
+                }
+            }
+        }
+    }
+
+    /// The session's activity (tests).
+    var currentActivity: SessionActivity {
+        queue.sync { session?.activity ?? (detectBuffer.isEmpty ? .idle : .receiving) }
     }
 
     // MARK: - Used by sessions (on `queue`)
@@ -218,6 +263,7 @@ final class Connection: @unchecked Sendable {
                     handleEndOfInput()
                     return
                 }
+                lastRead = DispatchTime.now().uptimeNanoseconds
                 if phase == .open {
                     deliver(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
                 }

@@ -66,3 +66,17 @@ public enum ConnectionBudget {
 
     private static var RLIMIT_NOFILE_VALUE: __rlimit_resource_t { __rlimit_resource_t(RLIMIT_NOFILE.rawValue) }
 }
+
+/// A process-wide event count (connections closed by a timeout), read by the self-metrics.
+public final class TransportCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    init() {}
+    func increment() { value.add(1, ordering: .relaxed) }
+    public var count: Int { value.load(ordering: .relaxed) }
+}
+
+/// The transport's process-wide counts, for the self-metrics.
+public enum TransportStats {
+    public static var idleTimeouts: Int { Connection.idleTimeouts.count }
+    public static var requestReadTimeouts: Int { Connection.requestReadTimeouts.count }
+}

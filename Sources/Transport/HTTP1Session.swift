@@ -37,6 +37,12 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
     /// Parsed requests not started yet because ``maxPipelined`` are in flight (bounded by
     /// what one read event delivers, since reading pauses meanwhile).
     private var queued: [HTTP1Parser.Event] = []
+    private(set) var completedRequests: UInt64 = 0
+
+    var activity: SessionActivity {
+        if !parser.isIdle && !closing { return .receiving }
+        return slots.isEmpty && queued.isEmpty ? .idle : .busy
+    }
 
     init(connection: Connection) {
         self.connection = connection
@@ -110,6 +116,7 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
     // MARK: - Requests and responses
 
     private func startRequest(_ request: HTTPRequest, keepAlive: Bool) {
+        completedRequests += 1
         let seq = firstSeq + UInt64(slots.count)
         continuePending = false
         if !keepAlive { closing = true }

@@ -37,6 +37,12 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
     private var draining = false
     private(set) var closed = false
     private var pumpScheduled = false
+    private(set) var completedRequests: UInt64 = 0
+
+    var activity: SessionActivity {
+        if streams.isEmpty { return .idle }
+        return streams.values.contains { $0.phase == .headers || $0.phase == .body } ? .receiving : .busy
+    }
 
     /// Creates the nghttp2 session and queues our SETTINGS; nil if nghttp2 cannot allocate.
     init?(connection: Connection) {
@@ -201,6 +207,7 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
     /// END_STREAM from the client: dispatch the complete request.
     func requestEnded(_ stream: HTTP2Stream) {
         stream.requestComplete = true
+        completedRequests += 1
         guard stream.phase == .body, var request = stream.head else { return }
         stream.phase = .dispatched
         request.body = stream.body

@@ -48,6 +48,10 @@ public final class HTTPServer: Sendable {
     /// Number of open connections (for self-metrics and tests).
     public var connectionCount: Int { core.connectionCount }
 
+    /// Applies the connection timeouts as the once-a-second sweep does, at `now` (tests).
+    func sweepTimeouts(now: UInt64) { core.sweep(now: now) }
+    var connectionActivities: [SessionActivity] { core.activities }
+
     /// Replaces the handler for requests dispatched from now on.
     public func setHandler(_ handler: @escaping HTTPHandler) { router.setHandler(handler) }
 

@@ -18,6 +18,20 @@ protocol ProtocolSession: AnyObject {
     func forceClose()
     /// The connection is closed; drop all state. No further calls follow.
     func connectionClosed()
+    /// What the session is doing, for the connection's timeouts.
+    var activity: SessionActivity { get }
+    /// Requests received completely so far (a change means the peer is making progress).
+    var completedRequests: UInt64 { get }
+}
+
+/// What a connection is waiting for, as its idle and request-read timeouts see it.
+enum SessionActivity: Sendable, Equatable {
+    /// Nothing received in part and nothing in flight: the idle timeout applies.
+    case idle
+    /// A request is partly received (head or body): the request-read timeout applies.
+    case receiving
+    /// Requests are being handled or answered: no timeout (the server is the slow side).
+    case busy
 }
 
 /// Decides, per request, how much body to accept and what to do with a complete request.

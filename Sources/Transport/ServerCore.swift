@@ -25,6 +25,8 @@ final class ServerCore: Sendable {
         var nextID: UInt64 = 0
         var boundPort: Int?
         var completions: [@Sendable () -> Void] = []
+        /// Applies the connections' timeouts once a second while running.
+        var sweeper: (any DispatchSourceTimer)?
     }
 
     private enum ShutdownAction {
@@ -56,6 +58,11 @@ final class ServerCore: Sendable {
             state.listener = listener
             state.boundPort = listener.boundPort
             state.phase = .running
+            let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+            timer.schedule(deadline: .now() + 1, repeating: 1, leeway: .milliseconds(200))
+            timer.setEventHandler { [weak self] in self?.sweep(now: DispatchTime.now().uptimeNanoseconds) }
+            timer.resume()
+            state.sweeper = timer
             return listener
         }
         // Outside the lock: accepting takes it.
@@ -71,6 +78,8 @@ final class ServerCore: Sendable {
             state.withLock { state in
                 state.listener = nil
                 state.phase = .stopped
+                state.sweeper?.cancel()
+                state.sweeper = nil
             }
             throw error
         }
@@ -79,6 +88,16 @@ final class ServerCore: Sendable {
     var boundPort: Int? { state.withLock { $0.boundPort } }
 
     var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    /// Applies the idle and request-read timeouts to every connection at `now` (monotonic ns;
+    /// the timer passes the real time, tests a later one).
+    func sweep(now: UInt64) {
+        let connections = state.withLock { Array($0.connections.values) }
+        for connection in connections { connection.checkTimeouts(now: now) }
+    }
+
+    /// Each open connection's activity (tests).
+    var activities: [SessionActivity] { state.withLock { Array($0.connections.values) }.map(\.currentActivity) }
 
     /// Closes the listening socket; connections keep being served. Idempotent.
     func stopAccepting() {
@@ -166,6 +185,8 @@ final class ServerCore: Sendable {
         let completions: [@Sendable () -> Void] = state.withLock { state in
             guard state.phase == .draining, state.connections.isEmpty else { return [] }
             state.phase = .stopped
+            state.sweeper?.cancel()
+            state.sweeper = nil
             defer { state.completions = [] }
             return state.completions
         }

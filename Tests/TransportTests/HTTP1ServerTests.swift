@@ -130,6 +130,43 @@ struct HTTP1ServerTests {
         }
     }
 
+    /// The timeouts, driven by the server's sweep with a time later than now (no waiting):
+    /// an idle connection is closed after the idle timeout; a request trickling in a byte at
+    /// a time (slowloris) is closed after the request-read timeout although bytes keep
+    /// coming; a connection whose request is being handled is left alone.
+    @Test func idleAndSlowRequestsAreClosedByTheirTimeouts() async throws {
+        let limits = HTTPServerLimits(idleTimeoutNanos: 10_000_000_000, requestReadTimeoutNanos: 20_000_000_000)
+        let held = Mutex<[@Sendable (HTTPResponse) -> Void]>([])
+        let (server, port) = try startHTTPServer(limits: limits) { request, respond in
+            if request.target == "/slow" { held.withLock { $0.append(respond) } } else { respond(.text(200, "ok")) }
+        }
+        defer { server.shutdown(deadline: .now()) {} }
+        let idle = try RawHTTPClient(port: port, timeoutSeconds: 5)
+        let slow = try RawHTTPClient(port: port, timeoutSeconds: 5)
+        let handled = try RawHTTPClient(port: port, timeoutSeconds: 5)
+        try slow.send("GET / HTTP/1.1\r\nHo")
+        try handled.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        try await waitUntil("the server sees one connection of each") {
+            server.connectionActivities.sorted { "\($0)" < "\($1)" } == [.busy, .idle, .receiving]
+        }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        server.sweepTimeouts(now: t0)                       // the slow request's clock starts
+        server.sweepTimeouts(now: t0 + 11_000_000_000)      // idle: 11 s > 10 s
+        try await waitUntil("idle closed") { server.connectionCount == 2 }
+        #expect(try await blocking { try idle.isClosedByPeer() })
+        try slow.send("st")                                 // bytes arrive, the request does not complete
+        server.sweepTimeouts(now: t0 + 19_000_000_000)
+        #expect(server.connectionCount == 2, "19 s: within the request-read timeout")
+        server.sweepTimeouts(now: t0 + 21_000_000_000)      // 21 s since the request began
+        try await waitUntil("slow closed") { server.connectionCount == 1 }
+        #expect(try await blocking { try slow.isClosedByPeer() })
+        // The request being handled is untouched however late, and is answered.
+        server.sweepTimeouts(now: t0 + 500_000_000_000)
+        #expect(server.connectionCount == 1)
+        held.withLock { $0.forEach { $0(.text(200, "late")) } }
+        #expect(try await blocking { try handled.readResponse().bodyText } == "late")
+    }
+
     @Test func aBareLFRequestIsAnsweredAtOnce() async throws {
         let (server, port) = try startHTTPServer(handler: describingHandler)
         defer { server.shutdown(deadline: .now()) {} }

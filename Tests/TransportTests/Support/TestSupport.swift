@@ -108,3 +108,13 @@ final class HeldResponses: Sendable {
         for send in all { send() }
     }
 }
+
+/// Polls `condition` every 10 ms until it holds (an event on another thread, not a timing
+/// assertion); fails after `seconds`.
+func waitUntil(_ what: String, seconds: Double = 10, _ condition: () -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while !condition() {
+        guard Date() < deadline else { throw TestFailure("timed out waiting for: \(what)") }
+        try await Task.sleep(nanoseconds: 10_000_000)
+    }
+}
