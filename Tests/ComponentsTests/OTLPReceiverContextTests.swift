@@ -42,7 +42,8 @@ import Testing
     }
 
     /// An exporter that refuses (a store on a full disk answers through the acknowledgement):
-    /// the client gets a retryable error and the spans count as refused, not accepted.
+    /// the client gets a retryable error and the spans count as refused (they were accepted
+    /// into the pipeline first, and count there too).
     final class Refusing: Consumer {
         func consume(_ batch: TelemetryBatch) throws(ComponentError) {
             batch.complete(.retryable("store: No space left on device"))
@@ -66,6 +67,6 @@ import Testing
         #expect(response.status == 503)
         let text = metrics.render()
         #expect(text.contains("otelcol_receiver_refused_spans_total{receiver=\"otlp\",transport=\"http\"} 2"), "\(text)")
-        #expect(text.contains("otelcol_receiver_accepted_spans_total{receiver=\"otlp\",transport=\"http\"} 0"), "\(text)")
+        #expect(text.contains("otelcol_receiver_accepted_spans_total{receiver=\"otlp\",transport=\"http\"} 2"), "\(text)")
     }
 }

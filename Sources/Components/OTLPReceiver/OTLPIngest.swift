@@ -52,21 +52,23 @@ final class OTLPIngest: Sendable {
         let item = signal.itemMetricName
         let labels = [("receiver", receiverName), ("transport", transport)]
         guard count > 0 else { return respond(.success) }
-        // Counted when the request is answered, as upstream counts at the end of its
-        // (synchronous) pipeline call: accepted when every exporter took the data, refused when
-        // the pipeline or an exporter refused it (a full ring, a store on a full disk).
+        // accepted: pushed into the pipeline (what upstream counts with an asynchronous batch
+        // processor); refused: the client was answered with an error, whether the pipeline
+        // refused the request at once (a full ring) or an exporter did later through the
+        // acknowledgement (the store on a full disk), which upstream cannot see.
         let accepted = metrics.counter("otelcol_receiver_accepted_\(item)_total",
                                        help: "Number of \(item) successfully pushed into the pipeline.", labels: labels)
         let refused = metrics.counter("otelcol_receiver_refused_\(item)_total",
                                       help: "Number of \(item) that could not be pushed into the pipeline.", labels: labels)
         let token = AckToken { error in
-            (error == nil ? accepted : refused).add(count)
+            if error != nil { refused.add(count) }
             respond(error.map { .failed($0) } ?? .success)
         }
         let origins = [BatchOrigin(resources: counts.resources, context: RequestContext(peerAddress: peer.isEmpty ? nil : peer))]
         let batch = TelemetryBatch(signal: signal, payload: protobuf, itemCount: count, tokens: [token], origins: origins)
         do {
             try consumer.consume(batch)
+            accepted.add(count)
         } catch {
             token.release(error)
         }
