@@ -1,4 +1,5 @@
 import CollectorCore
+import Transport
 
 /// Settings of the `otlp` receiver, with the OTel Collector's names and defaults.
 public struct OTLPSettings: ComponentSettings, Equatable {
@@ -14,7 +15,20 @@ public struct OTLPSettings: ComponentSettings, Equatable {
         public var tracesURLPath = "/v1/traces"
         public var logsURLPath = "/v1/logs"
         public var maxRequestBodySize = 20 * 1024 * 1024
+        /// confighttp's `idle_timeout`: a keep-alive connection with nothing in flight closes.
+        public var idleTimeoutNanos: UInt64 = 60_000_000_000
+        /// confighttp's `read_header_timeout`, applied to the whole request (head and body).
+        public var readHeaderTimeoutNanos: UInt64 = 60_000_000_000
         public init() {}
+
+        /// The transport limits these settings ask for.
+        public var limits: HTTPServerLimits {
+            var limits = HTTPServerLimits()
+            limits.maxBodyBytes = maxRequestBodySize
+            limits.idleTimeoutNanos = idleTimeoutNanos
+            limits.requestReadTimeoutNanos = readHeaderTimeoutNanos
+            return limits
+        }
     }
 
     public var grpc: GRPC?
@@ -57,6 +71,13 @@ public struct OTLPFactory: ReceiverFactory {
             http.tracesURLPath = h.string("traces_url_path", default: http.tracesURLPath)
             http.logsURLPath = h.string("logs_url_path", default: http.logsURLPath)
             http.maxRequestBodySize = h.int("max_request_body_size", default: http.maxRequestBodySize, range: 1...(1 << 30))
+            http.idleTimeoutNanos = h.duration("idle_timeout", default: http.idleTimeoutNanos)
+            http.readHeaderTimeoutNanos = h.duration("read_header_timeout", default: http.readHeaderTimeoutNanos)
+            for key in ["idle_timeout", "read_header_timeout"] where h.node[key] != nil {
+                if key == "idle_timeout" ? http.idleTimeoutNanos == 0 : http.readHeaderTimeoutNanos == 0 {
+                    h.problem(key, "must be greater than 0")
+                }
+            }
             _ = h.bool("include_metadata", default: false)
             _ = h.section("cors").map(ignoreAll)
             if h.node["tls"] != nil { h.problem("tls", "TLS is not supported yet"); _ = h.raw("tls") }

@@ -62,9 +62,7 @@ public final class OTLPReceiver: ReconfigurableReceiver {
 
     private func startHTTP(_ s: OTLPSettings.HTTP) throws -> HTTPServer {
         let handler = OTLPHTTPHandler(ingest: ingest, settings: s)
-        var limits = HTTPServerLimits()
-        limits.maxBodyBytes = s.maxRequestBodySize
-        let server = HTTPServer(endpoint: try Endpoint(parsing: s.endpoint), limits: limits,
+        let server = HTTPServer(endpoint: try Endpoint(parsing: s.endpoint), limits: s.limits,
                                 handler: { handler.handle($0, respond: $1) })
         let ingest = self.ingest
         server.setRefusalObserver { ingest.rejected(code: $0.code, transport: "http") }
@@ -99,9 +97,7 @@ public final class OTLPReceiver: ReconfigurableReceiver {
         }
         if let h = settings.http {
             if let server = old.http, old.settings.http?.endpoint == h.endpoint {
-                var limits = HTTPServerLimits()
-                limits.maxBodyBytes = h.maxRequestBodySize
-                server.setLimits(limits)
+                server.setLimits(h.limits)
                 let handler = OTLPHTTPHandler(ingest: ingest, settings: h)
                 server.setHandler { handler.handle($0, respond: $1) }
                 next.http = server
