@@ -10,12 +10,14 @@ import Glibc
 /// connections costs its own connections, never the process.
 ///
 /// `configure()` (at daemon start) raises the soft `RLIMIT_NOFILE` to the hard limit and sets
-/// the bound to the soft limit minus a reserve (a quarter of it, at least 64). Without it the
-/// bound is computed the same way from the limit as it is.
+/// the bound to the soft limit minus a reserve (a quarter of it, at least 64). Without it
+/// there is no bound.
 public enum ConnectionBudget {
     private static let open = Atomic<Int>(0)
     private static let refusedCount = Atomic<Int>(0)
-    private static let bound = Atomic<Int>(limit(forDescriptors: currentSoftLimit()))
+    /// Unbounded until `configure()`: the bound is the daemon's policy, not the library's (a
+    /// test process running many servers at once must not share one).
+    private static let bound = Atomic<Int>(Int.max)
 
     /// Raises the soft descriptor limit to the hard one and sizes the bound from it; returns
     /// the (soft) descriptor limit now in force.

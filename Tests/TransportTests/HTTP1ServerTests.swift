@@ -130,12 +130,13 @@ struct HTTP1ServerTests {
         }
     }
 
-    /// The timeouts, driven by the server's sweep with a time later than now (no waiting):
+    /// The timeouts, driven by the server's sweep with a time later than now (no waiting; the
+    /// timeouts are long enough that the real once-a-second sweep never acts during the test):
     /// an idle connection is closed after the idle timeout; a request trickling in a byte at
     /// a time (slowloris) is closed after the request-read timeout although bytes keep
     /// coming; a connection whose request is being handled is left alone.
     @Test func idleAndSlowRequestsAreClosedByTheirTimeouts() async throws {
-        let limits = HTTPServerLimits(idleTimeoutNanos: 10_000_000_000, requestReadTimeoutNanos: 20_000_000_000)
+        let limits = HTTPServerLimits(idleTimeoutNanos: 100_000_000_000, requestReadTimeoutNanos: 200_000_000_000)
         let held = Mutex<[@Sendable (HTTPResponse) -> Void]>([])
         let (server, port) = try startHTTPServer(limits: limits) { request, respond in
             if request.target == "/slow" { held.withLock { $0.append(respond) } } else { respond(.text(200, "ok")) }
@@ -151,17 +152,17 @@ struct HTTP1ServerTests {
         }
         let t0 = DispatchTime.now().uptimeNanoseconds
         server.sweepTimeouts(now: t0)                       // the slow request's clock starts
-        server.sweepTimeouts(now: t0 + 11_000_000_000)      // idle: 11 s > 10 s
+        server.sweepTimeouts(now: t0 + 101_000_000_000)     // idle: 101 s > 100 s
         try await waitUntil("idle closed") { server.connectionCount == 2 }
         #expect(try await blocking { try idle.isClosedByPeer() })
         try slow.send("st")                                 // bytes arrive, the request does not complete
-        server.sweepTimeouts(now: t0 + 19_000_000_000)
-        #expect(server.connectionCount == 2, "19 s: within the request-read timeout")
-        server.sweepTimeouts(now: t0 + 21_000_000_000)      // 21 s since the request began
+        server.sweepTimeouts(now: t0 + 190_000_000_000)
+        #expect(server.connectionCount == 2, "190 s: within the request-read timeout")
+        server.sweepTimeouts(now: t0 + 201_000_000_000)     // 201 s since the request began
         try await waitUntil("slow closed") { server.connectionCount == 1 }
         #expect(try await blocking { try slow.isClosedByPeer() })
         // The request being handled is untouched however late, and is answered.
-        server.sweepTimeouts(now: t0 + 500_000_000_000)
+        server.sweepTimeouts(now: t0 + 5_000_000_000_000)
         #expect(server.connectionCount == 1)
         held.withLock { $0.forEach { $0(.text(200, "late")) } }
         #expect(try await blocking { try handled.readResponse().bodyText } == "late")
