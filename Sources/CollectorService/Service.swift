@@ -95,6 +95,7 @@ public final class Service: Sendable {
         if initial, !failures.isEmpty {
             throw ComponentError.permanent(failures.joined(separator: "; "))
         }
+        for failure in failures { logger.error(failure) }
         for (_, e) in current.extensions { e.ext.pipelinesChanged(running: true) }
     }
 
@@ -285,7 +286,7 @@ public final class Service: Sendable {
         }
     }
 
-    /// Returns what failed to start.
+    /// Returns what failed to start (`apply` reports it).
     private func updateExtensions(_ config: CollectorConfig, graph: inout Graph) -> [String] {
         var failures: [String] = []
         let wanted = config.serviceExtensions
@@ -303,7 +304,6 @@ public final class Service: Sendable {
                 try ext.start()
                 graph.extensions[id] = (settings, ext)
             } catch {
-                logger.error("extension \(id) failed to start: \(error)")
                 failures.append("extension \(id) failed to start: \(error)")
             }
         }
@@ -319,7 +319,6 @@ public final class Service: Sendable {
             graph.metricsEndpoint = try MetricsEndpoint(address: config.metricsAddress, metrics: metrics)
             logger.info("serving metrics on http://\(config.metricsAddress)/metrics")
         } catch {
-            logger.error("metrics endpoint \(config.metricsAddress) failed to start: \(error)")
             return ["metrics endpoint \(config.metricsAddress) failed to start: \(error)"]
         }
         return []

@@ -17,7 +17,7 @@ import Glibc
 /// cluster) in a `PodTable` of records prepared when a pod changes; enrichment on the pipeline
 /// queue only looks a resource up and inserts prepared attributes into its `Resource` on the
 /// wire (`ResourceRewrite`), never overwriting what the source set. A resource is matched by
-/// the `pod_association` rules in order (default: the connection's IP), then, for logs tailed
+/// the `pod_association` rules in order (default: upstream's chain, `defaultRules`), then, for logs tailed
 /// from `/var/log/pods/<ns>_<pod>_<uid>/<container>/`, by the uid and container in the path.
 /// Namespaces are watched only when namespace labels/annotations or `k8s.cluster.uid` (the
 /// `kube-system` namespace's uid) are asked for. `passthrough` watches nothing and only adds
@@ -34,6 +34,8 @@ public final class K8sAttributesProcessor: Processor {
     /// Scrape-time callbacks registered at start, removed at shutdown (name, labels, id).
     private var callbacks: [(String, MetricsRegistry.Labels, UInt64)] = []
     private let rules: [[K8sAttributesSettings.AssociationSource]]
+    /// Each rule's source attribute names as bytes (looked up per resource, made once).
+    private let ruleKeys: [[[UInt8]]]
     private let ipLookupMiss: Counter
     /// Payloads of replaced batches, written into by the next rewrites (pipeline queue only).
     private var spare = SpareBuffers()
@@ -140,6 +142,7 @@ public final class K8sAttributesProcessor: Processor {
         self.clientFactory = clientFactory
         state = State(settings: settings, metrics: metrics, clock: clock)
         rules = settings.associations.isEmpty ? Self.defaultRules : settings.associations
+        ruleKeys = rules.map { $0.map { Array($0.name.utf8) } }
         ipLookupMiss = metrics.counter("otelcol_otelsvc_k8s_ip_lookup_miss_total",
                                        help: "Number of times pod by IP lookup failed")
     }
@@ -306,15 +309,15 @@ public final class K8sAttributesProcessor: Processor {
     /// The pod of a resource, its container when known, and whether the connection found it.
     private func match(_ list: AttributeList, context: RequestContext?, connectionIP: String?)
         -> (PodRecord, String?, NamespaceRecord?, String?, Bool)? {
-        let path = context?.filePath.flatMap(Self.podLogPath)
+        let path = context?.filePath.flatMap(KubeletLogPath.init).flatMap { $0.uid.isEmpty ? nil : $0 }
         return state.table.withLock { table -> (PodRecord, String?, NamespaceRecord?, String?, Bool)? in
             // The first rule whose sources all have values decides, found or not (upstream:
             // a miss there does not fall through to, say, a forwarder's connection).
             var found: PodRecord?
             var decided = false
             var viaConnection = false
-            for rule in rules {
-                guard let outcome = resolve(rule, list, connectionIP, table) else { continue }
+            for (rule, keys) in zip(rules, ruleKeys) {
+                guard let outcome = resolve(rule, keys, list, connectionIP, table) else { continue }
                 decided = true
                 found = outcome
                 viaConnection = rule.contains { $0.from == .connection }
@@ -334,15 +337,16 @@ public final class K8sAttributesProcessor: Processor {
 
     /// The pod a rule names: nil when a source has no value (the rule does not apply), else the
     /// pod all its sources name (nil inside: none, or not the same one).
-    private func resolve(_ rule: [K8sAttributesSettings.AssociationSource], _ list: AttributeList, _ connectionIP: String?,
+    private func resolve(_ rule: [K8sAttributesSettings.AssociationSource], _ keys: [[UInt8]], _ list: AttributeList,
+                         _ connectionIP: String?,
                          _ table: PodTable) -> PodRecord?? {
         var values: [(K8sAttributesSettings.AssociationSource, String)] = []
-        for source in rule {
+        for (source, key) in zip(rule, keys) {
             if source.from == .connection {
                 guard let ip = connectionIP else { return nil }
                 values.append((source, ip))
             } else {
-                guard let value = list.string(of: Array(source.name.utf8)), !value.isEmpty else { return nil }
+                guard let value = list.string(of: key), !value.isEmpty else { return nil }
                 values.append((source, value))
             }
         }
@@ -376,14 +380,5 @@ public final class K8sAttributesProcessor: Processor {
     /// `::ffff:10.1.2.3` (an IPv4 client on a dual-stack socket) as `10.1.2.3`.
     static func unmapped(_ ip: String) -> String {
         ip.hasPrefix("::ffff:") && ip.contains(".") ? String(ip.dropFirst(7)) : ip
-    }
-
-    /// The pod uid and container of a kubelet log path `/var/log/pods/<ns>_<pod>_<uid>/<container>/<n>.log`.
-    static func podLogPath(_ path: String) -> (uid: String, container: String)? {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
-        guard let pods = parts.lastIndex(of: "pods"), parts.count == pods + 4 else { return nil }
-        let dir = parts[pods + 1].split(separator: "_", omittingEmptySubsequences: false)
-        guard dir.count == 3, !dir[2].isEmpty else { return nil }
-        return (String(dir[2]), String(parts[pods + 2]))
     }
 }
