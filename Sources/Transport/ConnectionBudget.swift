@@ -34,13 +34,10 @@ public enum ConnectionBudget {
     }
 
     /// The connection bound for a descriptor limit of `descriptors`.
-    public static func limit(forDescriptors descriptors: Int) -> Int {
+    static func limit(forDescriptors descriptors: Int) -> Int {
         let reserve = max(64, descriptors / 4)
         return max(8, descriptors - reserve)
     }
-
-    /// Sets the bound directly (tests).
-    public static func setLimit(_ value: Int) { bound.store(value, ordering: .relaxed) }
 
     public static var limit: Int { bound.load(ordering: .relaxed) }
     public static var openConnections: Int { open.load(ordering: .relaxed) }

@@ -9,26 +9,12 @@ extension E2E {
     /// instead of running without it (issue 11).
     @Suite("Busy ports")
     struct BusyPorts {
-        /// A listening socket on 127.0.0.1:`port`, closed by the caller.
-        static func occupy(_ port: Int) throws -> Int32 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = in_port_t(UInt16(port).bigEndian)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let bound = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard bound == 0, listen(fd, 8) == 0 else { throw TestSetupError("cannot occupy port \(port): errno \(errno)") }
-            return fd
-        }
-
         @Test("a busy metrics, health_check or query port stops the start with a clear error", arguments: ["metrics", "health", "query"])
         func busyPort(which: String) async throws {
             let ports = try Ports()
             let query = try FreePort.allocate(count: 1)[0]
             let busy = ["metrics": ports.metrics, "health": ports.health, "query": query][which]!
-            let fd = try Self.occupy(busy)
+            let fd = try FreePort.occupy(busy)
             defer { Glibc.close(fd) }
             let work = try TemporaryDirectory(prefix: "busy-port")
             let yaml = TestConfig(ports: ports).yaml
