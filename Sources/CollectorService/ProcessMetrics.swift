@@ -37,6 +37,19 @@ enum ProcessMetrics {
                          help: "Connections closed at once because the connection limit was reached") {
             Double(ConnectionBudget.refused)
         }
+        metrics.callback("collectord_server_request_bytes",
+                         help: "Bytes held by requests still arriving and by requests being handed to pipelines") {
+            Double(RequestBudget.shared.heldBytes)
+        }
+        metrics.callback("collectord_server_request_bytes_limit",
+                         help: "The bound on collectord_server_request_bytes (service.limits.request_memory_limit_mib)") {
+            let limit = RequestBudget.shared.limit
+            return limit == .max ? 0 : Double(limit)
+        }
+        metrics.callback("collectord_server_requests_refused_busy_total", kind: .counter,
+                         help: "Requests refused with a retryable status (503 / UNAVAILABLE) because the request bytes bound was reached") {
+            Double(RequestBudget.shared.refused)
+        }
     }
 
     /// Resident set size from /proc/self/statm (pages * page size).

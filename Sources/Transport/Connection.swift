@@ -37,6 +37,7 @@ final class Connection: @unchecked Sendable {
     let queue: DispatchQueue
     let remoteAddress: String
     let router: any RequestRouter
+    let budget: RequestBudget
     private let fd: Int32
     private let onClose: @Sendable (UInt64) -> Void
 
@@ -62,12 +63,13 @@ final class Connection: @unchecked Sendable {
     static let idleTimeouts = TransportCounter()
     static let requestReadTimeouts = TransportCounter()
 
-    init(id: UInt64, fd: Int32, remoteAddress: String, router: any RequestRouter, target: DispatchQueue,
-         onClose: @escaping @Sendable (UInt64) -> Void) {
+    init(id: UInt64, fd: Int32, remoteAddress: String, router: any RequestRouter, budget: RequestBudget,
+         target: DispatchQueue, onClose: @escaping @Sendable (UInt64) -> Void) {
         self.id = id
         self.fd = fd
         self.remoteAddress = remoteAddress
         self.router = router
+        self.budget = budget
         self.onClose = onClose
         self.queue = DispatchQueue(label: "transport.connection", target: target)
     }
@@ -117,7 +119,7 @@ final class Connection: @unchecked Sendable {
         queue.async { [self] in
             guard phase == .open else { return }
             let limits = router.limits
-            let activity = session?.activity ?? (detectBuffer.isEmpty ? .idle : .receiving)
+            let activity = session?.activity ?? (detectBuffer.isEmpty ? .idle : .receivingHead)
             let completed = session?.completedRequests ?? 0
             switch activity {
             case .busy:
@@ -130,12 +132,14 @@ final class Connection: @unchecked Sendable {
                     // reconnects instead of losing a call sent as the socket closed.
                     if let session { session.beginShutdown() } else { close() }
                 }
-            case .receiving:
+            case .receiving, .receivingHead:
                 guard let since = receivingSince, since.completed == completed else {
                     receivingSince = (now, completed)
                     return
                 }
-                if now > since.at, now - since.at > limits.requestReadTimeoutNanos {
+                let timeout = activity == .receivingHead
+                    ? min(limits.headerReadTimeoutNanos, limits.requestReadTimeoutNanos) : limits.requestReadTimeoutNanos
+                if now > since.at, now - since.at > timeout {
                     Self.requestReadTimeouts.increment()
                     close()
                 }
@@ -145,7 +149,7 @@ final class Connection: @unchecked Sendable {
 
     /// The session's activity (tests).
     var currentActivity: SessionActivity {
-        queue.sync { session?.activity ?? (detectBuffer.isEmpty ? .idle : .receiving) }
+        queue.sync { session?.activity ?? (detectBuffer.isEmpty ? .idle : .receivingHead) }
     }
 
     // MARK: - Used by sessions (on `queue`)

@@ -21,15 +21,16 @@ public enum ConnectionBudget {
 
     /// Raises the soft descriptor limit to the hard one and sizes the bound from it; returns
     /// the (soft) descriptor limit now in force.
+    /// `maxConnections` (config) lowers the bound; it never raises it past the reserve.
     @discardableResult
-    public static func configure() -> Int {
+    public static func configure(maxConnections: Int? = nil) -> Int {
         var limits = rlimit()
         if getrlimit(RLIMIT_NOFILE_VALUE, &limits) == 0, limits.rlim_cur < limits.rlim_max {
             limits.rlim_cur = limits.rlim_max
             _ = setrlimit(RLIMIT_NOFILE_VALUE, &limits)
         }
         let soft = currentSoftLimit()
-        bound.store(limit(forDescriptors: soft), ordering: .relaxed)
+        bound.store(min(limit(forDescriptors: soft), maxConnections ?? .max), ordering: .relaxed)
         return soft
     }
 

@@ -63,6 +63,7 @@ final class GRPCRouter: RequestRouter {
         return .accept(BodyPolicy(
             maxBytes: max + GRPCFraming.prefixBytes,
             overflow: GRPCFraming.errorResponse(.resourceExhausted, "grpc: received message larger than max (\(max))"),
+            busy: GRPCFraming.errorResponse(.unavailable, "server busy: too many bytes held by unfinished requests; retry later"),
             inspect: { body in GRPCFraming.inspectUnary(body, max: max) }))
     }
 

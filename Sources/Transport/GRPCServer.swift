@@ -21,12 +21,15 @@ public final class GRPCServer: Sendable {
 
     /// - Parameters:
     ///   - maxMessageBytes: largest accepted message, after decompression.
-    ///   - headerLimits: bounds on request headers (its `maxBodyBytes` is not used).
+    ///   - headerLimits: bounds on request headers, streams and timeouts (its `maxBodyBytes` is
+    ///     not used).
+    ///   - budget: bounds the bytes of unfinished calls, with every other server using it.
     public init(endpoint: Endpoint, maxMessageBytes: Int = GRPCServer.defaultMaxMessageBytes,
-                headerLimits: HTTPServerLimits = HTTPServerLimits(), handler: @escaping GRPCHandler) {
+                headerLimits: HTTPServerLimits = HTTPServerLimits(), budget: RequestBudget = .shared,
+                handler: @escaping GRPCHandler) {
         self.endpoint = endpoint
         self.router = GRPCRouter(maxMessageBytes: maxMessageBytes, headerLimits: headerLimits, handler: handler)
-        self.core = ServerCore(endpoint: endpoint, router: router)
+        self.core = ServerCore(endpoint: endpoint, router: router, budget: budget)
     }
 
     deinit { core.stopAccepting() }

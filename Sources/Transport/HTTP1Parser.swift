@@ -7,6 +7,9 @@ import Glibc
 struct HTTP1ParseError: Error, Equatable, Sendable {
     let status: Int
     let reason: String
+
+    /// Not from the parser: the session refuses a request whose bytes the budget cannot hold.
+    static let busy = HTTP1ParseError(status: 503, reason: "server busy")
 }
 
 /// A strict, incremental HTTP/1.x request parser: bytes in, complete requests out.
@@ -63,6 +66,24 @@ struct HTTP1Parser {
 
     /// True between requests with nothing buffered (a close now loses no request).
     var isIdle: Bool { state == .head(scanned: 0) && pending.isEmpty }
+
+    /// True while a request head has begun but not ended.
+    var isReadingHead: Bool {
+        if case .head = state { return !isIdle }
+        return false
+    }
+
+    /// Bytes kept for the request in progress: its body so far and any partial line.
+    var unfinishedBytes: Int { body.count + pending.count }
+
+    /// Gives up on the request in progress (the caller answers and closes): drops what is
+    /// kept and ignores all further input.
+    mutating func abandon() {
+        state = .failed
+        head = nil
+        body = []
+        pending = []
+    }
 
     /// Parses `input` and returns what it completed, in order. Returns nothing once failed.
     mutating func feed(_ input: UnsafeRawBufferPointer) -> [Event] {
@@ -138,8 +159,9 @@ struct HTTP1Parser {
                     if framing.expectContinue { events.append(.expectContinue) }
                     switch framing.length {
                     case .none: emit(&events)
-                    case .fixed(let count): 
-                        body.reserveCapacity(count)
+                    case .fixed(let count):
+                        // No capacity reserved from the declared length: the body grows with
+                        // the bytes that arrive.
                         state = .body(remaining: count)
                     case .chunked: state = .chunkSize
                     }

@@ -8,7 +8,9 @@ import Dispatch
 /// answered with its status and `connection: close`, after the responses already owed; the
 /// rest of the input is ignored and the connection lingers briefly before closing. At most
 /// ``maxPipelined`` requests are in flight; beyond that, requests already parsed wait in a
-/// queue and reading pauses.
+/// queue and reading pauses. The bytes of the request still arriving are reserved from the
+/// connection's ``RequestBudget`` after every read; when the budget refuses, the request is
+/// answered 503 with Retry-After (after the responses already owed) and the connection closes.
 // @unchecked Sendable: all mutable state is touched only on the connection's serial queue;
 // the responder closures only capture `self` to enqueue work on that queue.
 final class HTTP1Session: ProtocolSession, @unchecked Sendable {
@@ -38,9 +40,11 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
     /// what one read event delivers, since reading pauses meanwhile).
     private var queued: [HTTP1Parser.Event] = []
     private(set) var completedRequests: UInt64 = 0
+    /// The unfinished request's bytes reserved from the budget.
+    private var hold = BudgetHold()
 
     var activity: SessionActivity {
-        if !parser.isIdle && !closing { return .receiving }
+        if !parser.isIdle && !closing { return parser.isReadingHead ? .receivingHead : .receiving }
         return slots.isEmpty && queued.isEmpty ? .idle : .busy
     }
 
@@ -54,8 +58,22 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
         guard !closing else { return }
         parser.limits = connection.router.limits
         queued.append(contentsOf: parser.feed(bytes))
+        if !holdUnfinishedBytes() {
+            parser.abandon()
+            queued.append(.error(.busy))
+        }
         dispatchQueued()
         flushResponses()
+    }
+
+    /// Makes the reservation match the parser's unfinished bytes; false when the budget
+    /// cannot hold them (the reservation is then released).
+    private func holdUnfinishedBytes() -> Bool {
+        let unfinished = parser.unfinishedBytes
+        hold.shrink(to: unfinished, in: connection.budget)
+        if hold.grow(to: unfinished, in: connection.budget) { return true }
+        hold.release(to: connection.budget)
+        return false
     }
 
     /// Starts queued requests while fewer than ``maxPipelined`` are in flight.
@@ -70,7 +88,7 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
             case .expectContinue:
                 continuePending = true
             case .error(let error):
-                let response = HTTPResponse.text(error.status, error.reason + "\n")
+                let response = error == .busy ? BodyPolicy.busyResponse : HTTPResponse.text(error.status, error.reason + "\n")
                 connection.router.refused(response)
                 slots.append(Slot(response: response, keepAlive: false, omitBody: false, version: .http1_1))
                 closing = true
@@ -111,6 +129,7 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
         closed = true
         slots = []
         queued = []
+        hold.release(to: connection.budget)
     }
 
     // MARK: - Requests and responses

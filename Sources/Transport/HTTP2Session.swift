@@ -16,10 +16,18 @@ import Dispatch
 /// [+ DATA from a data provider] [+ trailers], and a pump is scheduled (coalescing responses
 /// that complete together). A per-stream refusal (limits) answers that stream only.
 /// Shutdown sends GOAWAY with the last processed stream, lets open streams finish, then closes.
+///
+/// Memory: a client may open ``HTTPServerLimits/maxConcurrentStreams`` streams (advertised in
+/// SETTINGS; nghttp2 refuses more). Body bytes are kept only as they arrive (a declared
+/// `content-length` reserves nothing) and each stream's unfinished bytes are reserved from the
+/// connection's ``RequestBudget`` and counted against the connection's share
+/// (``HTTPServerLimits/maxConnectionPendingBytes``); a stream that would pass either is
+/// answered busy (503 / UNAVAILABLE) and reset, so its data stops and is not kept. The windows
+/// are reopened only for data that was consumed, so what a client can push beyond the bound
+/// is one window of DATA that is discarded.
 // @unchecked Sendable: all mutable state, including the nghttp2 session, is touched only on the
 // connection's serial queue; closures capture `self` only to enqueue work there.
 final class HTTP2Session: ProtocolSession, @unchecked Sendable {
-    static let maxConcurrentStreams: UInt32 = 1000
     static let initialStreamWindow: Int32 = 8 * 1024 * 1024
     static let connectionWindow: Int32 = 32 * 1024 * 1024
     /// Stop pulling frames from nghttp2 while this much output is queued.
@@ -38,10 +46,14 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
     private(set) var closed = false
     private var pumpScheduled = false
     private(set) var completedRequests: UInt64 = 0
+    /// Body bytes held by this connection's unfinished streams (the sum of their holds).
+    private var pendingBytes = 0
+    private let budget: RequestBudget
 
     var activity: SessionActivity {
         if streams.isEmpty { return .idle }
-        return streams.values.contains { $0.phase == .headers || $0.phase == .body } ? .receiving : .busy
+        if streams.values.contains(where: { $0.phase == .headers }) { return .receivingHead }
+        return streams.values.contains { $0.phase == .body } ? .receiving : .busy
     }
 
     /// Creates the nghttp2 session and queues our SETTINGS; nil if nghttp2 cannot allocate.
@@ -49,6 +61,7 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
         self.connection = connection
         self.queue = connection.queue
         self.router = connection.router
+        self.budget = connection.budget
         guard let callbacks = Self.makeCallbacks() else { return nil }
         defer { nghttp2_session_callbacks_del(callbacks) }
         var created: OpaquePointer?
@@ -59,7 +72,7 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
         let none = UInt8(NGHTTP2_FLAG_NONE.rawValue)
         let settings = [
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
-                                   value: Self.maxConcurrentStreams),
+                                   value: UInt32(clamping: max(1, router.limits.maxConcurrentStreams))),
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue),
                                    value: UInt32(Self.initialStreamWindow)),
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue),
@@ -112,6 +125,7 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
 
     func connectionClosed() {
         closed = true
+        for stream in streams.values { releaseHold(stream) }
         streams = [:]
     }
 
@@ -183,12 +197,10 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
         case .reject(let response):
             respondEarly(stream, response)
         case .accept(let policy):
-            if let declared = headers["content-length"].flatMap(Int.init), declared > 0 {
-                if declared > policy.maxBytes {
-                    respondEarly(stream, policy.overflow)
-                    return
-                }
-                stream.body.reserveCapacity(declared)
+            // A declared length over the bound is refused now; nothing is reserved for it.
+            if let declared = headers["content-length"].flatMap(Int.init), declared > policy.maxBytes {
+                respondEarly(stream, policy.overflow)
+                return
             }
             stream.policy = policy
             stream.head = head
@@ -198,6 +210,13 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
     /// DATA for a stream: keep it while the stream is collecting its body.
     func bodyChunk(_ stream: HTTP2Stream, _ bytes: UnsafeRawBufferPointer) {
         guard stream.phase == .body, let policy = stream.policy else { return }
+        let held = stream.hold.bytes
+        if pendingBytes + bytes.count > router.limits.maxConnectionPendingBytes
+            || !stream.hold.grow(to: stream.body.count + bytes.count, in: budget) {
+            respondEarly(stream, policy.busy)
+            return
+        }
+        pendingBytes += stream.hold.bytes - held
         stream.body.append(contentsOf: bytes)
         if let refusal = policy.verdict(on: stream.body) {
             respondEarly(stream, refusal)
@@ -213,6 +232,7 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
         request.body = stream.body
         stream.body = []
         stream.head = nil
+        releaseHold(stream)  // the handler has the bytes now
         let id = stream.id
         router.dispatch(request) { [weak self] response in
             guard let self else { return }
@@ -234,6 +254,7 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
         stream.phase = .responded
         stream.body = []
         stream.head = nil
+        releaseHold(stream)
         if !stream.requestComplete { stream.resetAfterResponse = true }
         submit(stream, response)
     }
@@ -247,7 +268,13 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
 
     /// A stream is gone (called inside nghttp2; `pump` decides about closing afterwards).
     func streamClosed(_ id: Int32) {
-        streams[id] = nil
+        if let stream = streams.removeValue(forKey: id) { releaseHold(stream) }
+    }
+
+    /// Gives a stream's reserved bytes back to the budget and the connection's share.
+    private func releaseHold(_ stream: HTTP2Stream) {
+        pendingBytes -= stream.hold.bytes
+        stream.hold.release(to: budget)
     }
 
     /// Submits HEADERS, then DATA and trailers if there are any.

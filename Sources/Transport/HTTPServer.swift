@@ -26,10 +26,13 @@ public final class HTTPServer: Sendable {
     private let router: HTTPRouter
     private let core: ServerCore
 
-    public init(endpoint: Endpoint, limits: HTTPServerLimits = HTTPServerLimits(), handler: @escaping HTTPHandler) {
+    /// - Parameter budget: bounds the bytes of unfinished requests, with every other server
+    ///   using the same budget (the process-wide ``RequestBudget/shared`` by default).
+    public init(endpoint: Endpoint, limits: HTTPServerLimits = HTTPServerLimits(), budget: RequestBudget = .shared,
+                handler: @escaping HTTPHandler) {
         self.endpoint = endpoint
         self.router = HTTPRouter(limits: limits, handler: handler)
-        self.core = ServerCore(endpoint: endpoint, router: router)
+        self.core = ServerCore(endpoint: endpoint, router: router, budget: budget)
     }
 
     deinit { core.stopAccepting() }

@@ -28,7 +28,9 @@ protocol ProtocolSession: AnyObject {
 enum SessionActivity: Sendable, Equatable {
     /// Nothing received in part and nothing in flight: the idle timeout applies.
     case idle
-    /// A request is partly received (head or body): the request-read timeout applies.
+    /// A request head is partly received: the header-read and request-read timeouts apply.
+    case receivingHead
+    /// A request body is partly received: the request-read timeout applies.
     case receiving
     /// Requests are being handled or answered: no timeout (the server is the slow side).
     case busy
@@ -84,9 +86,19 @@ struct BodyPolicy: Sendable {
     /// More body bytes than this -> respond with `overflow` and stop reading the body.
     var maxBytes: Int
     var overflow: HTTPResponse
+    /// The answer when the bytes cannot be held now (the request budget or the connection's
+    /// share is used up): retryable (503 + Retry-After, gRPC UNAVAILABLE).
+    var busy: HTTPResponse = BodyPolicy.busyResponse
     /// Looks at the body received so far (cheaply: it runs after every chunk) and may refuse
     /// the request early, e.g. gRPC checks the declared message length in the first 5 bytes.
     var inspect: (@Sendable ([UInt8]) -> HTTPResponse?)?
+
+    /// The plain-HTTP refusal for a request whose bytes cannot be held now.
+    static let busyResponse: HTTPResponse = {
+        var response = HTTPResponse.text(503, "server busy: too many bytes held by unfinished requests; retry later\n")
+        response.headers.add(name: "retry-after", value: "1")
+        return response
+    }()
 
     /// Runs the bound and the inspector over `body`.
     func verdict(on body: [UInt8]) -> HTTPResponse? {

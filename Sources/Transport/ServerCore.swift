@@ -37,11 +37,14 @@ final class ServerCore: Sendable {
 
     let endpoint: Endpoint
     let router: any RequestRouter
+    /// Bounds the bytes of unfinished requests (shared with the process's other servers).
+    let budget: RequestBudget
     private let state = Mutex(State())
 
-    init(endpoint: Endpoint, router: any RequestRouter) {
+    init(endpoint: Endpoint, router: any RequestRouter, budget: RequestBudget) {
         self.endpoint = endpoint
         self.router = router
+        self.budget = budget
     }
 
     /// Binds and begins accepting; returns as soon as the socket listens.
@@ -158,7 +161,7 @@ final class ServerCore: Sendable {
             let id = state.nextID
             state.nextID += 1
             let connection = Connection(id: id, fd: fd, remoteAddress: remoteAddress, router: router,
-                                        target: Self.ioQueue) { id in self.connectionClosed(id) }
+                                        budget: budget, target: Self.ioQueue) { id in self.connectionClosed(id) }
             state.connections[id] = connection
             return connection
         }

@@ -54,10 +54,16 @@ final class Daemon: Sendable {
                                env["MALLOC_TRIM_THRESHOLD_"] == nil ? 4 << 20 : 0)
     }
 
+    /// Applies `service.limits` to the process-wide bounds; returns the descriptor limit.
+    @discardableResult
+    static func applyLimits(_ limits: ServiceLimits) -> Int {
+        RequestBudget.shared.setLimit(limits.requestMemoryLimitMiB << 20)
+        return ConnectionBudget.configure(maxConnections: limits.maxConnections)
+    }
+
     func run() -> Never {
         Daemon.tuneAllocator()
         signal(SIGPIPE, SIG_IGN)
-        let descriptors = ConnectionBudget.configure()
         let config: CollectorConfig
         do {
             config = try ConfigLoader.load(path: configPath)
@@ -66,6 +72,7 @@ final class Daemon: Sendable {
             logger.error("\(error)")
             exit(1)
         }
+        let descriptors = Daemon.applyLimits(config.limits)
         do {
             Daemon.level.store(config.logLevel.rawValue, ordering: .relaxed)
             try control.sync { try service.apply(config) }
@@ -74,7 +81,8 @@ final class Daemon: Sendable {
             exit(1)
         }
         logger.info("collectord started with \(configPath): \(config.pipelines.count) pipeline(s); "
-                    + "\(descriptors) descriptors, at most \(ConnectionBudget.limit) client connections")
+                    + "\(descriptors) descriptors, at most \(ConnectionBudget.limit) client connections, "
+                    + "\(config.limits.requestMemoryLimitMiB) MiB for requests in progress")
         // Locals of a function that never returns: the sources live as long as the process.
         let sources = [
             watch(SIGHUP) { self.reload() },
@@ -100,6 +108,7 @@ final class Daemon: Sendable {
             for warning in config.warnings { logger.warn("\(configPath): \(warning)") }
             try service.apply(config)
             Daemon.level.store(config.logLevel.rawValue, ordering: .relaxed)
+            Daemon.applyLimits(config.limits)
             logger.info("configuration reloaded: \(config.pipelines.count) pipeline(s)")
         } catch {
             logger.error("reload failed, keeping the running configuration: \(error)")

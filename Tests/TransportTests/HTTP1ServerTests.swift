@@ -136,7 +136,8 @@ struct HTTP1ServerTests {
     /// a time (slowloris) is closed after the request-read timeout although bytes keep
     /// coming; a connection whose request is being handled is left alone.
     @Test func idleAndSlowRequestsAreClosedByTheirTimeouts() async throws {
-        let limits = HTTPServerLimits(idleTimeoutNanos: 100_000_000_000, requestReadTimeoutNanos: 200_000_000_000)
+        let limits = HTTPServerLimits(idleTimeoutNanos: 100_000_000_000, requestReadTimeoutNanos: 200_000_000_000,
+                                      headerReadTimeoutNanos: 200_000_000_000)
         let held = Mutex<[@Sendable (HTTPResponse) -> Void]>([])
         let (server, port) = try startHTTPServer(limits: limits) { request, respond in
             if request.target == "/slow" { held.withLock { $0.append(respond) } } else { respond(.text(200, "ok")) }
@@ -148,7 +149,7 @@ struct HTTP1ServerTests {
         try slow.send("GET / HTTP/1.1\r\nHo")
         try handled.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
         try await waitUntil("the server sees one connection of each") {
-            server.connectionActivities.sorted { "\($0)" < "\($1)" } == [.busy, .idle, .receiving]
+            server.connectionActivities.sorted { "\($0)" < "\($1)" } == [.busy, .idle, .receivingHead]
         }
         let t0 = DispatchTime.now().uptimeNanoseconds
         server.sweepTimeouts(now: t0)                       // the slow request's clock starts

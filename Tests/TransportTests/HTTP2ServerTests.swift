@@ -155,6 +155,42 @@ struct HTTP2ServerTests {
         #expect(didFinish)
     }
 
+    /// The connection timeouts over HTTP/2, driven by the sweep with later times (no waiting):
+    /// an idle connection gets GOAWAY after the idle timeout; a stream whose body never ends
+    /// is closed after the request-read timeout (the shorter header timeout does not apply to
+    /// it); a preface that never completes is a head in progress, closed after the header
+    /// timeout.
+    @Test func idleAndUnfinishedConnectionsAreClosedByTheirTimeouts() async throws {
+        let limits = HTTPServerLimits(idleTimeoutNanos: 100_000_000_000, requestReadTimeoutNanos: 200_000_000_000,
+                                      headerReadTimeoutNanos: 150_000_000_000)
+        let (server, port) = try startHTTPServer(limits: limits, handler: describingHandler)
+        defer { server.shutdown(deadline: .now()) {} }
+        let idle = UncheckedBox(try H2TestClient(port: port))
+        let unfinished = UncheckedBox(try H2TestClient(port: port))
+        let head = try RawHTTPClient(port: port, timeoutSeconds: 5)
+        try await blocking {
+            #expect(try idle.value.call(method: "GET", path: "/one").status == 200)
+            unfinished.value.submit(path: "/up", body: Array("part".utf8), endStream: false)
+            try unfinished.value.pump(seconds: 0.2)
+            try head.send("PRI * HTTP/2.0\r\n")
+        }
+        try await waitUntil("one idle, one receiving a body, one receiving a head") {
+            server.connectionActivities.sorted { "\($0)" < "\($1)" } == [.idle, .receiving, .receivingHead]
+        }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        server.sweepTimeouts(now: t0)
+        server.sweepTimeouts(now: t0 + 101_000_000_000)
+        try await blocking { try idle.value.waitForGoaway(timeout: 10) }
+        try await waitUntil("the idle connection closed") { server.connectionCount == 2 }
+        server.sweepTimeouts(now: t0 + 151_000_000_000)
+        try await waitUntil("the unfinished head closed") { server.connectionCount == 1 }
+        #expect(try await blocking { try head.isClosedByPeer() })
+        server.sweepTimeouts(now: t0 + 199_000_000_000)
+        #expect(server.connectionCount == 1, "199 s: the body is within the request-read timeout")
+        server.sweepTimeouts(now: t0 + 201_000_000_000)
+        try await waitUntil("the unfinished body closed") { server.connectionCount == 0 }
+    }
+
     @Test func garbageAfterThePrefaceClosesOnlyThatConnection() async throws {
         let (server, port) = try startHTTPServer(handler: describingHandler)
         defer { server.shutdown(deadline: .now()) {} }

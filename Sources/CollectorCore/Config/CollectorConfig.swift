@@ -7,6 +7,19 @@ public struct PipelineConfig: Sendable {
     public var exporters: [ComponentID]
 }
 
+/// `service.limits`: process-wide bounds on what clients may make the process hold (ours; the
+/// OTel Collector has no such section). Applied by the daemon at start and on reload.
+public struct ServiceLimits: Sendable, Equatable {
+    /// `max_connections`: client connections on all listeners together; nil: the descriptor
+    /// limit minus a reserve (a smaller configured value wins, a larger one is capped there).
+    public var maxConnections: Int?
+    /// `request_memory_limit_mib`: bytes held by requests still arriving, plus the decoded
+    /// footprint of requests being handed to pipelines.
+    public var requestMemoryLimitMiB = 128
+
+    public init() {}
+}
+
 /// A whole, validated collector config.
 public struct CollectorConfig: Sendable {
     public struct Component: Sendable {
@@ -23,6 +36,8 @@ public struct CollectorConfig: Sendable {
     public var metricsAddress: String
     /// `service.telemetry.logs.level`.
     public var logLevel: LogLevel
+    /// `service.limits`.
+    public var limits = ServiceLimits()
     /// What the file does that is allowed but probably wrong (an unset `${env:...}`), for the
     /// daemon and `validate` to say.
     public var warnings: [ConfigProblem] = []

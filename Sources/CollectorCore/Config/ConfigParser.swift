@@ -28,7 +28,15 @@ public struct ConfigParser: Sendable {
         var serviceExtensions: [ComponentID] = []
         var metricsAddress = "127.0.0.1:8888"
         var logLevel = LogLevel.info
+        var limits = ServiceLimits()
         if let service = top.section("service") {
+            if let section = service.section("limits") {
+                if section.node["max_connections"] != nil {
+                    limits.maxConnections = section.int("max_connections", default: 0, range: 1...10_000_000)
+                }
+                limits.requestMemoryLimitMiB = section.int("request_memory_limit_mib", default: limits.requestMemoryLimitMiB,
+                                                           range: 1...1_048_576)
+            }
             serviceExtensions = ids(service, "extensions", kind: .extension, defined: components, sink: sink)
             if let telemetry = service.section("telemetry") {
                 if let metrics = telemetry.section("metrics") {
@@ -55,6 +63,7 @@ public struct ConfigParser: Sendable {
         var config = CollectorConfig(components: components, pipelines: pipelines, serviceExtensions: serviceExtensions,
                                      metricsAddress: metricsAddress, logLevel: logLevel)
         config.warnings = warnings
+        config.limits = limits
         return config
     }
 

@@ -4,6 +4,8 @@ import CollectorCore
 public struct HealthCheckSettings: ComponentSettings, Equatable {
     public var endpoint = "0.0.0.0:13133"
     public var path = "/"
+    /// confighttp's `idle_timeout`, `read_header_timeout`, `read_timeout`.
+    public var listener = ListenerLimits()
     public init() {}
 }
 
@@ -17,6 +19,7 @@ public struct HealthCheckFactory: ExtensionFactory {
         var s = HealthCheckSettings()
         s.endpoint = reader.string("endpoint", default: s.endpoint)
         s.path = reader.string("path", default: s.path)
+        s.listener = reader.httpListenerLimits()
         if !s.path.hasPrefix("/") { reader.problem("path", "must start with /") }
         if let check = reader.section("check_collector_pipeline") {
             _ = check.bool("enabled", default: false)

@@ -28,7 +28,10 @@ public final class HealthCheckExtension: Extension {
 
     public func start() throws {
         let path = settings.path
-        let s = HTTPServer(endpoint: try Endpoint(parsing: settings.endpoint), limits: HTTPServerLimits()) { [weak self] request, respond in
+        let s = HTTPServer(endpoint: try Endpoint(parsing: settings.endpoint), limits: HTTPServerLimits(
+            maxBodyBytes: 64 * 1024, idleTimeoutNanos: settings.listener.idleTimeoutNanos,
+            requestReadTimeoutNanos: settings.listener.readTimeoutNanos,
+            headerReadTimeoutNanos: settings.listener.readHeaderTimeoutNanos)) { [weak self] request, respond in
             guard let self, request.path == path else {
                 return respond(HTTPResponse(status: 404, headers: [("Content-Type", "text/plain")], body: Array("404 page not found\n".utf8)))
             }

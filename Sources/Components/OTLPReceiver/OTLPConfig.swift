@@ -6,8 +6,16 @@ public struct OTLPSettings: ComponentSettings, Equatable {
     public struct GRPC: Sendable, Equatable {
         public var endpoint = "0.0.0.0:4317"
         public var maxRecvMsgSizeMiB = 4
-        public var maxConcurrentStreams = 0
+        /// `max_concurrent_streams` and `keepalive.server_parameters.max_connection_idle`.
+        public var listener = ListenerLimits()
         public init() {}
+
+        /// The transport limits these settings ask for (the body bound is the message size).
+        public var headerLimits: HTTPServerLimits {
+            HTTPServerLimits(idleTimeoutNanos: listener.idleTimeoutNanos, requestReadTimeoutNanos: listener.readTimeoutNanos,
+                             headerReadTimeoutNanos: listener.readHeaderTimeoutNanos,
+                             maxConcurrentStreams: listener.maxConcurrentStreams)
+        }
     }
 
     public struct HTTP: Sendable, Equatable {
@@ -15,19 +23,16 @@ public struct OTLPSettings: ComponentSettings, Equatable {
         public var tracesURLPath = "/v1/traces"
         public var logsURLPath = "/v1/logs"
         public var maxRequestBodySize = 20 * 1024 * 1024
-        /// confighttp's `idle_timeout`: a keep-alive connection with nothing in flight closes.
-        public var idleTimeoutNanos: UInt64 = 60_000_000_000
-        /// confighttp's `read_header_timeout`, applied to the whole request (head and body).
-        public var readHeaderTimeoutNanos: UInt64 = 60_000_000_000
+        /// confighttp's `idle_timeout`, `read_header_timeout` and `read_timeout`.
+        public var listener = ListenerLimits()
         public init() {}
 
         /// The transport limits these settings ask for.
         public var limits: HTTPServerLimits {
-            var limits = HTTPServerLimits()
-            limits.maxBodyBytes = maxRequestBodySize
-            limits.idleTimeoutNanos = idleTimeoutNanos
-            limits.requestReadTimeoutNanos = readHeaderTimeoutNanos
-            return limits
+            HTTPServerLimits(maxBodyBytes: maxRequestBodySize, idleTimeoutNanos: listener.idleTimeoutNanos,
+                             requestReadTimeoutNanos: listener.readTimeoutNanos,
+                             headerReadTimeoutNanos: listener.readHeaderTimeoutNanos,
+                             maxConcurrentStreams: listener.maxConcurrentStreams)
         }
     }
 
@@ -56,8 +61,7 @@ public struct OTLPFactory: ReceiverFactory {
             var grpc = OTLPSettings.GRPC()
             grpc.endpoint = endpoint(g, default: grpc.endpoint)
             grpc.maxRecvMsgSizeMiB = g.int("max_recv_msg_size_mib", default: grpc.maxRecvMsgSizeMiB, range: 1...1024)
-            grpc.maxConcurrentStreams = g.int("max_concurrent_streams", default: 0, range: 0...100_000)
-            _ = g.section("keepalive").map { k in _ = k.section("server_parameters").map(ignoreAll); _ = k.section("enforcement_policy").map(ignoreAll) }
+            grpc.listener = g.grpcListenerLimits()
             _ = g.string("transport", default: "tcp")
             _ = g.int("read_buffer_size", default: 0)
             _ = g.int("write_buffer_size", default: 0)
@@ -71,13 +75,7 @@ public struct OTLPFactory: ReceiverFactory {
             http.tracesURLPath = h.string("traces_url_path", default: http.tracesURLPath)
             http.logsURLPath = h.string("logs_url_path", default: http.logsURLPath)
             http.maxRequestBodySize = h.int("max_request_body_size", default: http.maxRequestBodySize, range: 1...(1 << 30))
-            http.idleTimeoutNanos = h.duration("idle_timeout", default: http.idleTimeoutNanos)
-            http.readHeaderTimeoutNanos = h.duration("read_header_timeout", default: http.readHeaderTimeoutNanos)
-            for key in ["idle_timeout", "read_header_timeout"] where h.node[key] != nil {
-                if key == "idle_timeout" ? http.idleTimeoutNanos == 0 : http.readHeaderTimeoutNanos == 0 {
-                    h.problem(key, "must be greater than 0")
-                }
-            }
+            http.listener = h.httpListenerLimits()
             _ = h.bool("include_metadata", default: false)
             _ = h.section("cors").map(ignoreAll)
             if h.node["tls"] != nil { h.problem("tls", "TLS is not supported yet"); _ = h.raw("tls") }

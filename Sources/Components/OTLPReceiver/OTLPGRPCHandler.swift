@@ -23,6 +23,7 @@ enum OTLPGRPCHandler {
             }
             ingest.ingest(signal, protobuf: request.message, transport: "grpc", peer: request.remoteAddress) { outcome in
                 if case .invalid = outcome { ingest.rejected(code: "INVALID_ARGUMENT", transport: "grpc") }
+                if case .tooLarge = outcome { ingest.rejected(code: "RESOURCE_EXHAUSTED", transport: "grpc") }
                 respond(response(for: outcome, signal: signal))
             }
         }
@@ -35,6 +36,8 @@ enum OTLPGRPCHandler {
             return GRPCResponse(status: .ok, message: nil, body: body)
         case .invalid(let reason):
             return GRPCResponse(status: .invalidArgument, message: reason)
+        case .tooLarge(let reason):
+            return GRPCResponse(status: .resourceExhausted, message: reason)
         case .unsupported(let reason):
             return GRPCResponse(status: .unimplemented, message: reason)
         case .failed(let error):

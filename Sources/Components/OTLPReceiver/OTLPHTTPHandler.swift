@@ -77,7 +77,7 @@ struct OTLPHTTPHandler: Sendable {
         ingest.ingest(signal, protobuf: protobuf, transport: "http", peer: request.remoteAddress) { outcome in
             let beforePipeline: Bool
             switch outcome {
-            case .invalid, .unsupported: beforePipeline = true
+            case .invalid, .unsupported, .tooLarge: beforePipeline = true
             case .success, .failed: beforePipeline = false
             }
             answer(Self.response(for: outcome, signal: signal, encoding: encoding), beforePipeline)
@@ -96,6 +96,8 @@ struct OTLPHTTPHandler: Sendable {
             return HTTPResponse(status: 200, headers: [("Content-Type", "application/x-protobuf")], body: proto)
         case .invalid(let reason):
             return status(400, code: 3, reason, encoding)
+        case .tooLarge(let reason):
+            return status(413, code: 8, reason, encoding)
         case .unsupported(let reason):
             return status(404, code: 12, reason, encoding)
         case .failed(let error):

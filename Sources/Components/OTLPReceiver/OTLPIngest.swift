@@ -1,6 +1,7 @@
 import CollectorCore
 import OTLPCodec
 import Synchronization
+import Transport
 
 /// The part of the OTLP receiver shared by gRPC and HTTP: validate and count a request, hand it
 /// to the pipeline with a completion token, count accepted/refused items, and call `respond`
@@ -13,19 +14,32 @@ final class OTLPIngest: Sendable {
         case success
         /// The request itself is bad (malformed, undecodable): do not retry.
         case invalid(String)
+        /// The request would take more memory to process than one request may (too many items
+        /// for its size): do not retry it as it is.
+        case tooLarge(String)
         /// No pipeline takes this signal from this receiver.
         case unsupported(String)
         /// A pipeline or exporter failed; `error` says whether to retry.
         case failed(ComponentError)
     }
 
+    /// What processing a request costs beyond its bytes, per span or log record: the per-item
+    /// facts the pipeline's stages keep while they work on it (the store's index scan keeps
+    /// about 90 bytes an item; an empty span is 2 bytes on the wire, so a 4 MB request of them
+    /// would take 45 times its size).
+    static let footprintPerItem = 96
+    /// The most one request may take to process (its decoded footprint), whatever the budget.
+    static let maxFootprint = 64 << 20
+
     private let receiverName: String
     private let consumers = Mutex<[Signal: any Consumer]>([:])
     private let metrics: MetricsRegistry
+    private let budget: RequestBudget
 
-    init(receiverName: String, metrics: MetricsRegistry) {
+    init(receiverName: String, metrics: MetricsRegistry, budget: RequestBudget = .shared) {
         self.receiverName = receiverName
         self.metrics = metrics
+        self.budget = budget
     }
 
     func setConsumer(_ consumer: (any Consumer)?, for signal: Signal) {
@@ -52,6 +66,19 @@ final class OTLPIngest: Sendable {
         let item = signal.itemMetricName
         let labels = [("receiver", receiverName), ("transport", transport)]
         guard count > 0 else { return respond(.success) }
+        // Decoding amplification: the request's footprint while it is handed to the pipeline
+        // (its bytes plus the per-item facts stages keep) is checked against the request
+        // budget, like the bytes of requests still arriving.
+        let footprint = protobuf.count + count * Self.footprintPerItem
+        let bound = min(Self.maxFootprint, budget.limit)
+        if footprint > bound {
+            return respond(.tooLarge("request of \(protobuf.count) bytes holds \(count) \(item): processing it would take "
+                                     + "about \(footprint) bytes, more than the \(bound) one request may take"))
+        }
+        guard budget.reserve(footprint, current: 0) else {
+            return respond(.failed(.retryable("server busy: too many bytes held by requests in progress; retry later")))
+        }
+        defer { budget.release(footprint) }
         // accepted: pushed into the pipeline (what upstream counts with an asynchronous batch
         // processor); refused: the client was answered with an error, whether the pipeline
         // refused the request at once (a full ring) or an exporter did later through the

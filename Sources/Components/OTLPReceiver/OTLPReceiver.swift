@@ -51,7 +51,7 @@ public final class OTLPReceiver: ReconfigurableReceiver {
     private func startGRPC(_ s: OTLPSettings.GRPC) throws -> GRPCServer {
         let server = GRPCServer(endpoint: try Endpoint(parsing: s.endpoint),
                                 maxMessageBytes: s.maxRecvMsgSizeMiB * 1024 * 1024,
-                                handler: OTLPGRPCHandler.handler(ingest))
+                                headerLimits: s.headerLimits, handler: OTLPGRPCHandler.handler(ingest))
         let ingest = self.ingest
         server.setRefusalObserver { ingest.rejected(code: $0.code, transport: "grpc") }
         try server.start()
@@ -87,6 +87,7 @@ public final class OTLPReceiver: ReconfigurableReceiver {
         if let g = settings.grpc {
             if let server = old.grpc, old.settings.grpc?.endpoint == g.endpoint {
                 server.setMaxMessageBytes(g.maxRecvMsgSizeMiB * 1024 * 1024)
+                server.setHeaderLimits(g.headerLimits)
                 next.grpc = server
             } else {
                 next.grpc = try startGRPC(g)
@@ -108,7 +109,10 @@ public final class OTLPReceiver: ReconfigurableReceiver {
                     // Leave the running receiver as it was: a gRPC server started for the new
                     // settings goes, a kept one gets its old limit back.
                     if let started = next.grpc, started !== old.grpc { started.shutdown(deadline: .now(), completion: {}) }
-                    if let kept = old.grpc, let g = old.settings.grpc { kept.setMaxMessageBytes(g.maxRecvMsgSizeMiB * 1024 * 1024) }
+                    if let kept = old.grpc, let g = old.settings.grpc {
+                        kept.setMaxMessageBytes(g.maxRecvMsgSizeMiB * 1024 * 1024)
+                        kept.setHeaderLimits(g.headerLimits)
+                    }
                     throw error
                 }
                 if let server = old.http { retired.append { server.shutdown(deadline: .now() + 30, completion: {}) } }

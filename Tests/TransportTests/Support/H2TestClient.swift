@@ -33,6 +33,8 @@ final class H2TestClient {
     private var session: OpaquePointer?
     private(set) var responses: [Int32: Response] = [:]
     private var bodies: [Int32: (bytes: [UInt8], offset: Int)] = [:]
+    /// Streams whose body ends without END_STREAM (the request stays unfinished).
+    private var unfinished: Set<Int32> = []
     private(set) var goawayReceived = false
     private(set) var peerClosed = false
 
@@ -105,7 +107,9 @@ final class H2TestClient {
 
     /// Queues a request; returns its stream id.
     @discardableResult
-    func submit(method: String = "POST", path: String, headers: [(String, String)] = [], body: [UInt8]? = nil) -> Int32 {
+    /// With `endStream` false the body is sent without END_STREAM: the request never completes.
+    func submit(method: String = "POST", path: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+                endStream: Bool = true) -> Int32 {
         let fields = [(":method", method), (":scheme", "http"), (":authority", "127.0.0.1"), (":path", path)] + headers
         var storage: [UInt8] = []
         var spans: [(Int, Int, Int, Int)] = []
@@ -139,11 +143,15 @@ final class H2TestClient {
                 client.bodies[id]!.offset += count
                 if entry.offset + count == entry.bytes.count {
                     flags!.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+                    if client.unfinished.contains(id) { flags!.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue }
                 }
                 return count
             }
             let id = nghttp2_submit_request(session, nil, nva, nva.count, &provider, nil)
-            if id > 0 { bodies[id] = (body, 0) }
+            if id > 0 {
+                bodies[id] = (body, 0)
+                if !endStream { unfinished.insert(id) }
+            }
             return id
         }
     }
@@ -192,6 +200,17 @@ final class H2TestClient {
         framed += [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
         framed += message
         return try call(path: path, headers: [("content-type", "application/grpc"), ("te", "trailers")] + headers, body: framed)
+    }
+
+    /// Sends what is queued and reads what has arrived, for up to `seconds`.
+    func pump(seconds: TimeInterval) throws {
+        let end = Date().addingTimeInterval(seconds)
+        try run(timeout: seconds + 5) { _ in Date() > end }
+    }
+
+    /// A SETTINGS value the server sent.
+    func remoteSetting(_ id: nghttp2_settings_id) -> UInt32 {
+        nghttp2_session_get_remote_settings(session, id)
     }
 
     /// Cancels a stream (RST_STREAM CANCEL).
