@@ -69,4 +69,41 @@ import Testing
         #expect(text.contains("otelcol_receiver_refused_spans_total{receiver=\"otlp\",transport=\"http\"} 2"), "\(text)")
         #expect(text.contains("otelcol_receiver_accepted_spans_total{receiver=\"otlp\",transport=\"http\"} 2"), "\(text)")
     }
+
+    /// Decoding amplification: 4 MB of empty spans (2 bytes each on the wire) would take about
+    /// 45 times their size to process, so the request is refused as too large, before the
+    /// pipeline, with the sizes named; a request of ordinary spans goes through.
+    @Test func aRequestThatWouldDecodeFarLargerIsRefused() async throws {
+        let port = try FreePort.allocate()
+        var http = OTLPSettings.HTTP()
+        http.endpoint = "127.0.0.1:\(port)"
+        let metrics = MetricsRegistry()
+        let receiver = OTLPReceiver(name: "otlp", settings: OTLPSettings(http: http), metrics: metrics, logger: .discarding)
+        let capture = Capture()
+        receiver.setConsumer(capture, for: .traces)
+        try receiver.start()
+        defer { receiver.shutdown(deadline: .now() + 1) {} }
+        let spans = 2_000_000
+        var scope: [UInt8] = []
+        for _ in 0..<spans { scope += [0x12, 0x00] }           // ScopeSpans.spans: empty Span
+        let body = lengthDelimited(0x0A, lengthDelimited(0x12, scope))  // request.resource_spans.scope_spans
+        let response = try await SimpleHTTP.post(port: port, path: "/v1/traces", body: Data(body))
+        #expect(response.status == 413)
+        let expected = "request of \(body.count) bytes holds 2000000 spans: processing it would take about "
+            + "\(body.count + spans * 96) bytes, more than the 67108864 one request may take"
+        #expect(String(decoding: response.body, as: UTF8.self).contains(expected))
+        #expect(capture.batches.withLock { $0.count } == 0)
+        #expect(metrics.render().contains("collectord_receiver_rejected_requests_total{receiver=\"otlp\",transport=\"http\",code=\"413\"} 1"))
+    }
+
+    private func lengthDelimited(_ key: UInt8, _ payload: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [key]
+        var length = UInt64(payload.count)
+        while length >= 0x80 {
+            out.append(UInt8(length & 0x7F) | 0x80)
+            length >>= 7
+        }
+        out.append(UInt8(length))
+        return out + payload
+    }
 }
