@@ -22,8 +22,9 @@ enum JaegerEnvelope {
     }
 
     /// `data` as a JSON array of trace objects (already JSON); `missing` lists trace ids not
-    /// found (ids of a multi-id search).
-    static func traces(_ traces: [[UInt8]], missing: [String] = []) -> [UInt8] {
+    /// found (ids of a multi-id search); `partial` says why the answer may lack traces or
+    /// spans (an error entry with code 206, next to the data).
+    static func traces(_ traces: [[UInt8]], missing: [String] = [], partial: String? = nil) -> [UInt8] {
         var out = JSONOutput(capacity: 64 + traces.reduce(0) { $0 + $1.count + 1 })
         out.raw("{\"data\":[")
         for (i, trace) in traces.enumerated() {
@@ -31,7 +32,7 @@ enum JaegerEnvelope {
             out.raw(trace)
         }
         out.raw("],\"total\":0,\"limit\":0,\"offset\":0,\"errors\":")
-        if missing.isEmpty {
+        if missing.isEmpty && partial == nil {
             out.null()
         } else {
             out.byte(UInt8(ascii: "["))
@@ -40,6 +41,12 @@ enum JaegerEnvelope {
                 out.comma(&first)
                 out.raw("{\"msg\":\"trace not found\",\"traceID\":")
                 out.string(id)
+                out.byte(UInt8(ascii: "}"))
+            }
+            if let partial {
+                out.comma(&first)
+                out.raw("{\"code\":206,\"msg\":")
+                out.string(partial)
                 out.byte(UInt8(ascii: "}"))
             }
             out.byte(UInt8(ascii: "]"))

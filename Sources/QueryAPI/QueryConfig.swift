@@ -9,10 +9,22 @@ import Transport
 /// extensions:
 ///   query:
 ///     endpoint: 127.0.0.1:16686   # Jaeger query's port; loopback by default (no auth)
+///     timeout: 10s                # per query; then the answer is partial
+///     max_blocks_per_query: 20000 # blocks one query may read; then the answer is partial
+///     max_concurrent_queries: 4   # more at once are answered 503 + Retry-After
+///     idle_timeout: 60s           # confighttp's listener keys (read_header_timeout, read_timeout)
 /// ```
 public struct QuerySettings: ComponentSettings, Equatable {
     /// `host:port` to listen on.
     public var endpoint = "127.0.0.1:16686"
+    /// A query stops reading after this long and answers with what it found (marked partial).
+    public var timeoutNanos: UInt64 = 10_000_000_000
+    /// A query stops after reading this many blocks (marked partial).
+    public var maxBlocksPerQuery = 20_000
+    /// Queries answered at once; more are refused with 503 and Retry-After.
+    public var maxConcurrentQueries = 4
+    /// confighttp's `idle_timeout`, `read_header_timeout`, `read_timeout`.
+    public var listener = ListenerLimits()
 
     public init() {}
 }
@@ -27,6 +39,11 @@ public struct QueryFactory: ExtensionFactory {
     public func parseSettings(_ reader: ConfigReader) -> any ComponentSettings {
         var s = QuerySettings()
         s.endpoint = reader.string("endpoint", default: s.endpoint)
+        s.timeoutNanos = reader.duration("timeout", default: s.timeoutNanos)
+        if s.timeoutNanos == 0 { reader.problem("timeout", "must be greater than 0") }
+        s.maxBlocksPerQuery = reader.int("max_blocks_per_query", default: s.maxBlocksPerQuery, range: 1...100_000_000)
+        s.maxConcurrentQueries = reader.int("max_concurrent_queries", default: s.maxConcurrentQueries, range: 1...1024)
+        s.listener = reader.httpListenerLimits()
         do {
             _ = try Endpoint(parsing: s.endpoint)
         } catch {
@@ -45,7 +62,8 @@ extension QueryFactory {
         let stores = try context.service(StoreRegistry.self)
         let store = try stores.acquire(config)
         let directory = config.directory
-        return StoreHoldingExtension(QueryExtension(settings: s, reader: store, logger: context.logger)) {
+        return StoreHoldingExtension(QueryExtension(settings: s, reader: store, logger: context.logger,
+                                                    metrics: context.metrics)) {
             stores.release(directory: directory)
         }
     }

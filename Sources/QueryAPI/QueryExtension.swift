@@ -1,5 +1,6 @@
 import CollectorCore
 import Dispatch
+import Store
 import Synchronization
 import Transport
 
@@ -11,30 +12,57 @@ import Transport
 /// (disk reads, decompression) may block. Responses may complete out of order; the server
 /// keeps HTTP/1.1 answers in request order.
 ///
+/// Bounds: at most `max_concurrent_queries` are answered at once (more get 503 with
+/// Retry-After at once); each reads under a `ReadBudget` of `timeout` and
+/// `max_blocks_per_query`, cancelled when its client goes away or the extension shuts down,
+/// and answers with what it found when the budget stops it, marked partial (the
+/// `X-Partial-Result` header says why; Jaeger answers also carry an error entry with code 206).
+///
 /// Lifecycle (the `Extension` contract): `start` binds and returns; `shutdown` is idempotent,
-/// safe without `start`, stops accepting and lets requests in flight finish until the deadline.
+/// safe without `start`, cancels the queries running (they answer partial at their next block)
+/// and stops accepting, letting requests in flight finish until the deadline.
 public final class QueryExtension: Extension {
     private let settings: QuerySettings
     private let handler: QueryHandler
     private let logger: Logger
+    private let metrics: MetricsRegistry
     private let server: Mutex<HTTPServer?> = Mutex(nil)
     private let work = DispatchQueue(label: "collectord.query", qos: .utility, attributes: .concurrent)
+    private let running = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+    private let clock: @Sendable () -> UInt64
 
-    /// - Parameter reader: where traces are read (the store; a fake in tests).
-    public init(settings: QuerySettings, reader: any TraceReader, logger: Logger) {
+    /// - Parameters:
+    ///   - reader: where traces are read (the store; a fake in tests).
+    ///   - clock: monotonic nanoseconds for query deadlines (injected by tests).
+    public init(settings: QuerySettings, reader: any TraceReader, logger: Logger, metrics: MetricsRegistry = MetricsRegistry(),
+                clock: @escaping @Sendable () -> UInt64 = ReadBudget.monotonicNow) {
         self.settings = settings
         self.handler = QueryHandler(reader: reader)
         self.logger = logger
+        self.metrics = metrics
+        self.clock = clock
     }
 
     public func start() throws {
-        let handler = self.handler
-        let work = self.work
-        let logger = self.logger
-        let s = HTTPServer(endpoint: try Endpoint(parsing: settings.endpoint), limits: HTTPServerLimits(maxBodyBytes: 64 * 1024)) {
-            request, respond in
-            work.async {
-                respond(Self.answer(request, handler, logger))
+        let listener = settings.listener
+        let limits = HTTPServerLimits(maxBodyBytes: 64 * 1024, idleTimeoutNanos: listener.idleTimeoutNanos,
+                                      requestReadTimeoutNanos: listener.readTimeoutNanos,
+                                      headerReadTimeoutNanos: listener.readHeaderTimeoutNanos)
+        let refused = metrics.counter("collectord_query_refused_total",
+                                      help: "Queries answered 503 because max_concurrent_queries were running")
+        for reason in [ReadBudget.Stop.deadline, .blocks, .cancelled] { _ = partialCounter(reason) }
+        let s = HTTPServer(endpoint: try Endpoint(parsing: settings.endpoint), limits: limits) { [self] request, respond in
+            guard running.add(1, ordering: .relaxed).newValue <= settings.maxConcurrentQueries else {
+                running.subtract(1, ordering: .relaxed)
+                refused.increment()
+                var busy = HTTPResponse.text(503, "too many queries at once (max_concurrent_queries \(settings.maxConcurrentQueries)); retry later\n")
+                busy.headers.add(name: "Retry-After", value: "1")
+                return respond(busy)
+            }
+            work.async { [self] in
+                defer { running.subtract(1, ordering: .relaxed) }
+                respond(answer(request))
             }
         }
         try s.start()
@@ -48,8 +76,34 @@ public final class QueryExtension: Extension {
     }
 
     public func shutdown(deadline: DispatchTime, completion: @escaping @Sendable () -> Void) {
+        stopping.store(true, ordering: .relaxed)
         guard let s = server.withLock({ v in defer { v = nil }; return v }) else { return completion() }
         s.shutdown(deadline: deadline, completion: completion)
+    }
+
+    /// Answers one request under its own read budget.
+    func answer(_ request: HTTPRequest) -> HTTPResponse {
+        let cancellation = request.cancellation
+        let budget = ReadBudget(deadline: clock() &+ settings.timeoutNanos, maxBlocks: settings.maxBlocksPerQuery, clock: clock,
+                                cancelled: { [self] in cancellation.isCancelled || stopping.load(ordering: .relaxed) })
+        var response = Self.answer(request, handler.with(budget), logger)
+        if let stop = budget.stop {
+            partialCounter(stop).increment()
+            response.headers.add(name: "X-Partial-Result", value: "\(stop)")
+            logger.warn("\(request.method) \(request.target): partial answer, \(stop) after \(budget.blocksRead) blocks")
+        }
+        return response
+    }
+
+    private func partialCounter(_ reason: ReadBudget.Stop) -> Counter {
+        let name = switch reason {
+        case .deadline: "deadline"
+        case .blocks: "blocks"
+        case .cancelled: "cancelled"
+        }
+        return metrics.counter("collectord_query_partial_total",
+                               help: "Queries answered with what they had read when their budget stopped them, by reason",
+                               labels: [("reason", name)])
     }
 
     static func answer(_ request: HTTPRequest, _ handler: QueryHandler, _ logger: Logger) -> HTTPResponse {

@@ -31,11 +31,11 @@ extension QueryHandler {
         let includeLogs = p["logs"] != "false"
         var traces: [[UInt8]] = []
         var missing: [String] = []
-        let ids = parsed.traceIDs.isEmpty ? reader.search(parsed.query).map(\.traceID) : parsed.traceIDs
+        let ids = parsed.traceIDs.isEmpty ? reader.search(parsed.query, budget: budget).map(\.traceID) : parsed.traceIDs
         do throws(QueryError) {
             for id in ids {
                 // A trace found by the search may be gone (retention) by the time it is read.
-                guard let stored = reader.trace(id: id.bytes), !stored.spans.isEmpty else {
+                guard let stored = reader.trace(id: id.bytes, budget: budget), !stored.spans.isEmpty else {
                     missing.append(id.hex)
                     continue
                 }
@@ -44,7 +44,8 @@ extension QueryHandler {
         } catch {
             return .jaegerError(500, error.description)
         }
-        return .json(JaegerEnvelope.traces(traces, missing: parsed.traceIDs.isEmpty ? [] : missing))
+        return .json(JaegerEnvelope.traces(traces, missing: parsed.traceIDs.isEmpty ? [] : missing,
+                                           partial: budget.stop.map { "partial result: \($0)" }))
     }
 
     /// `/api/traces/{id}`: Jaeger JSON, Tempo JSON or OTLP protobuf (see `Flavor`).
@@ -64,7 +65,7 @@ extension QueryHandler {
         } catch {
             return fail(400, error.message)
         }
-        guard let stored = reader.trace(id: id.bytes), !stored.spans.isEmpty else { return fail(404, "trace not found") }
+        guard let stored = reader.trace(id: id.bytes, budget: budget), !stored.spans.isEmpty else { return fail(404, "trace not found") }
         do throws(QueryError) {
             switch flavor {
             case .protobuf:
@@ -73,7 +74,7 @@ extension QueryHandler {
                 return .json(try TempoFormat.batchesJSON(spans: stored.spans))
             case .jaeger:
                 let trace = try JaegerJSON.trace(spans: stored.spans, logs: p["logs"] == "false" ? [] : stored.logs)
-                return .json(JaegerEnvelope.traces([trace]))
+                return .json(JaegerEnvelope.traces([trace], partial: budget.stop.map { "partial result: \($0)" }))
             }
         } catch {
             return fail(500, error.description)
@@ -88,7 +89,7 @@ extension QueryHandler {
         } catch {
             return .text(400, error.message)
         }
-        guard let stored = reader.trace(id: id.bytes), !stored.spans.isEmpty else { return .text(404, "trace not found") }
+        guard let stored = reader.trace(id: id.bytes, budget: budget), !stored.spans.isEmpty else { return .text(404, "trace not found") }
         if Self.acceptsProtobuf(accept) { return .protobuf(TempoFormat.traceByIDProtobuf(spans: stored.spans)) }
         do throws(QueryError) {
             return .json(try TempoFormat.traceByIDJSON(spans: stored.spans))
@@ -109,7 +110,7 @@ extension QueryHandler {
         } catch {
             return fail(400, error.message)
         }
-        guard let stored = reader.trace(id: id.bytes) else { return fail(404, "trace not found") }
+        guard let stored = reader.trace(id: id.bytes, budget: budget) else { return fail(404, "trace not found") }
         if protobuf { return .protobuf(stored.logs) }
         if stored.logs.isEmpty { return .json(Array("{\"resourceLogs\":[]}".utf8)) }
         do throws(QueryError) {
@@ -127,6 +128,6 @@ extension QueryHandler {
         } catch {
             return .text(400, error.message)
         }
-        return .json(TempoFormat.search(reader.search(query)))
+        return .json(TempoFormat.search(reader.search(query, budget: budget)))
     }
 }

@@ -1,3 +1,4 @@
+import Store
 import OTLPCodec
 
 /// The query API as a pure function: (method, path, query string, `Accept`) -> (status,
@@ -44,10 +45,16 @@ import OTLPCodec
 /// are only served by `/logs`).
 public struct QueryHandler: Sendable {
     public let reader: any TraceReader
+    /// What this handler's reads may take; a handler is made per request with its own.
+    public let budget: ReadBudget
 
-    public init(reader: any TraceReader) {
+    public init(reader: any TraceReader, budget: ReadBudget = .unlimited) {
         self.reader = reader
+        self.budget = budget
     }
+
+    /// The same reader with another request's budget.
+    public func with(_ budget: ReadBudget) -> QueryHandler { QueryHandler(reader: reader, budget: budget) }
 
     /// Answers one request. `query` is the raw query string (without `?`), `accept` the
     /// `Accept` header.

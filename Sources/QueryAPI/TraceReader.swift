@@ -10,10 +10,12 @@ import Store
 ///   (`ExportTraceServiceRequest`) and log records (`ExportLogsServiceRequest`), each once;
 ///   either may be empty (no bytes). nil means nothing at all is stored for the id;
 /// - the bytes are trusted to be valid OTLP protobuf (they were validated at ingestion); a
-///   reader that hands out something else gets a 500 answer, never a crash.
+///   reader that hands out something else gets a 500 answer, never a crash;
+/// - `trace` and `search` read at most what `budget` admits (deadline, blocks, cancellation)
+///   and then return what they found; `budget.stop` then says the answer is partial.
 public protocol TraceReader: Sendable {
     /// The spans and log records of trace `id` (16 bytes), or nil when none is stored.
-    func trace(id: [UInt8]) -> (spans: [UInt8], logs: [UInt8])?
+    func trace(id: [UInt8], budget: ReadBudget) -> (spans: [UInt8], logs: [UInt8])?
 
     /// Service names with spans stored, sorted.
     func services() -> [String]
@@ -22,7 +24,7 @@ public protocol TraceReader: Sendable {
     func operations(service: String) -> [String]
 
     /// Traces matching `query`, newest first, at most `query.limit`.
-    func search(_ query: TraceQuery) -> [TraceSummary]
+    func search(_ query: TraceQuery, budget: ReadBudget) -> [TraceSummary]
 }
 
 /// A trace search, as both the Jaeger (`/api/traces?service=`) and the Tempo (`/api/search`)

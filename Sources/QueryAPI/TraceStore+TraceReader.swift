@@ -5,9 +5,9 @@ import Store
 /// any number of concurrent queries, concurrent with ingestion, sealing and retention);
 /// only search is adapted.
 extension TraceStore: TraceReader {
-    public func search(_ query: TraceQuery) -> [TraceSummary] {
+    public func search(_ query: TraceQuery, budget: ReadBudget) -> [TraceSummary] {
         search(service: query.service, operation: query.operation, tags: query.tags,
                minDuration: query.minDuration, maxDuration: query.maxDuration,
-               start: query.start, end: query.end, limit: max(1, query.limit))
+               start: query.start, end: query.end, limit: max(1, query.limit), budget: budget)
     }
 }

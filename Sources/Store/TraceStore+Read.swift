@@ -36,19 +36,21 @@ extension TraceStore {
     /// The spans and log records of trace `id` (16 bytes), as OTLP requests, merged across
     /// every block and segment and deduplicated; nil when nothing is stored for it (or `id` is
     /// not a valid trace id). Thread-safe; see the type's concurrency contract.
-    public func trace(id: [UInt8]) -> (spans: [UInt8], logs: [UInt8])? {
-        guard let traceID = OTLPTraceID(bytes: id), let found = trace(traceID) else { return nil }
+    public func trace(id: [UInt8], budget: ReadBudget = .unlimited) -> (spans: [UInt8], logs: [UInt8])? {
+        guard let traceID = OTLPTraceID(bytes: id), let found = trace(traceID, budget: budget) else { return nil }
         return (found.spans, found.logs)
     }
 
     /// Same, with counts. Lookup per segment: bloom filter, binary search in the sorted ids
     /// (a dictionary for the active segment), then only the blocks named are read, checked
-    /// and decompressed (through a small LRU of decompressed blocks).
-    public func trace(_ id: OTLPTraceID) -> StoredTrace? {
+    /// and decompressed (through a small LRU of decompressed blocks). When `budget` stops the
+    /// read, what was found so far is returned (`budget.stop` says why).
+    public func trace(_ id: OTLPTraceID, budget: ReadBudget = .unlimited) -> StoredTrace? {
         var spans = OTLPTraceAssembler(.traces, traceID: id)
         var logs = OTLPTraceAssembler(.logs, traceID: id)
-        for segment in snapshot() where segment.index.mightContain(id) {
+        reading: for segment in snapshot() where segment.index.mightContain(id) {
             for block in segment.index.blocks(of: id) {
+                guard budget.admit() else { break reading }
                 guard let payload = load(block, from: segment) else { continue }
                 do throws(OTLPDecodeError) {
                     if block.kind == .spans { try spans.add(payload) } else { try logs.add(payload) }

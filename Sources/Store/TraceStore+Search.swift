@@ -19,10 +19,12 @@ extension TraceStore {
     /// filter, binary search), filtered, and with tags checked against its spans (reading its
     /// blocks). A trace's start is at most its part's start, so the search stops as soon as
     /// no remaining candidate can enter the `limit` results: a small limit reads little.
+    /// When `budget` stops the search (deadline, blocks, cancellation), the results found so
+    /// far are returned and `budget.stop` says why.
     public func search(
         service: String? = nil, operation: String? = nil, tags: [String: String] = [:],
         minDuration: Duration? = nil, maxDuration: Duration? = nil,
-        start: UInt64? = nil, end: UInt64? = nil, limit: Int = 20
+        start: UInt64? = nil, end: UInt64? = nil, limit: Int = 20, budget: ReadBudget = .unlimited
     ) -> [TraceSummary] {
         let segments = snapshot()
         let lower = start ?? 0
@@ -31,20 +33,24 @@ extension TraceStore {
         let maximum = maxDuration?.nanoseconds ?? .max
         let wanted = limit > 0 ? limit : Int.max
         var verifier = tags.isEmpty ? nil : TagVerifier(
-            store: self, segments: segments, query: OTLPSpanQuery(service: service, operation: operation, tags: tags))
+            store: self, segments: segments, query: OTLPSpanQuery(service: service, operation: operation, tags: tags),
+            budget: budget)
         var results = SearchResults(limit: wanted)
         var seen: Set<OTLPTraceID> = []
         let searched = segments.compactMap { segment -> (Segment, UInt64)? in
             guard let range = segment.index.timeRange, range.min <= upper, range.max >= lower else { return nil }
             return (segment, range.max)
         }.sorted { $0.1 > $1.1 }
-        for (segment, latest) in searched {
-            if results.excludes(start: latest) { break }
+        var examined = 0
+        searching: for (segment, latest) in searched {
+            if results.excludes(start: latest) || !budget.mayContinue() { break }
             var heap = CandidateHeap(segment.index.candidates(service: service, operation: operation).filter {
                 $0.start <= upper && $0.end >= lower
             })
             while let candidate = heap.pop() {
                 if results.excludes(start: candidate.start) { break }
+                examined += 1
+                if examined % 64 == 0 && !budget.mayContinue() { break searching }
                 guard seen.insert(candidate.id).inserted else { continue }
                 var merged: TracePart?
                 for other in segments where other.index.mightContain(candidate.id) {
@@ -55,7 +61,10 @@ extension TraceStore {
                       summary.durationNanos >= minimum, summary.durationNanos <= maximum,
                       summary.startTimeUnixNano <= upper, summary.startTimeUnixNano &+ summary.durationNanos >= lower,
                       results.admits(summary) else { continue }
-                if verifier != nil, !verifier!.matches(candidate.id) { continue }
+                if verifier != nil, !verifier!.matches(candidate.id) {
+                    if budget.stop != nil { break searching }
+                    continue
+                }
                 results.insert(summary)
             }
         }
@@ -113,12 +122,14 @@ private struct TagVerifier {
     let store: TraceStore
     let segments: [Segment]
     let query: OTLPSpanQuery
+    let budget: ReadBudget
     var matchesByBlock: [BlockCache.Key: Set<OTLPTraceID>] = [:]
 
-    init(store: TraceStore, segments: [Segment], query: OTLPSpanQuery) {
+    init(store: TraceStore, segments: [Segment], query: OTLPSpanQuery, budget: ReadBudget) {
         self.store = store
         self.segments = segments
         self.query = query
+        self.budget = budget
     }
 
     mutating func matches(_ id: OTLPTraceID) -> Bool {
@@ -126,6 +137,7 @@ private struct TagVerifier {
             for block in segment.index.blocks(of: id) where block.kind == .spans {
                 let key = BlockCache.Key(sequence: segment.sequence, offset: block.offset)
                 if matchesByBlock[key] == nil {
+                    guard budget.admit() else { return false }
                     var found: Set<OTLPTraceID> = []
                     if let payload = store.load(block, from: segment) {
                         do throws(OTLPDecodeError) {

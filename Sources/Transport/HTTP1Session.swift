@@ -18,6 +18,8 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
 
     private struct Slot {
         var response: HTTPResponse?
+        /// Cancelled if the connection closes before the response is written.
+        var cancellation: RequestCancellation?
         var keepAlive: Bool
         var omitBody: Bool
         var version: HTTPVersion
@@ -90,7 +92,7 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
             case .error(let error):
                 let response = error == .busy ? BodyPolicy.busyResponse : HTTPResponse.text(error.status, error.reason + "\n")
                 connection.router.refused(response)
-                slots.append(Slot(response: response, keepAlive: false, omitBody: false, version: .http1_1))
+                slots.append(Slot(response: response, cancellation: nil, keepAlive: false, omitBody: false, version: .http1_1))
                 closing = true
             }
         }
@@ -103,7 +105,10 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
 
     func inputEnded() {
         // Requests already received (in flight or queued) are still answered, then we close.
+        // A client that closed is usually gone (HTTP/1.1 half-close is rare): long handlers are
+        // told they may stop early and answer with what they have.
         peerFinished = true
+        for slot in slots where slot.response == nil { slot.cancellation?.cancel() }
         if slots.isEmpty && queued.isEmpty { connection.close() }
     }
 
@@ -127,6 +132,7 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
 
     func connectionClosed() {
         closed = true
+        for slot in slots where slot.response == nil { slot.cancellation?.cancel() }
         slots = []
         queued = []
         hold.release(to: connection.budget)
@@ -139,7 +145,8 @@ final class HTTP1Session: ProtocolSession, @unchecked Sendable {
         let seq = firstSeq + UInt64(slots.count)
         continuePending = false
         if !keepAlive { closing = true }
-        slots.append(Slot(response: nil, keepAlive: keepAlive, omitBody: request.method == "HEAD", version: request.version))
+        slots.append(Slot(response: nil, cancellation: request.cancellation, keepAlive: keepAlive,
+                          omitBody: request.method == "HEAD", version: request.version))
         let router = connection.router
         switch router.admit(request) {
         case .reject(let response):

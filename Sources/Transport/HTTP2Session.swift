@@ -125,7 +125,10 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
 
     func connectionClosed() {
         closed = true
-        for stream in streams.values { releaseHold(stream) }
+        for stream in streams.values {
+            releaseHold(stream)
+            if stream.phase == .dispatched { stream.cancellation?.cancel() }
+        }
         streams = [:]
     }
 
@@ -233,6 +236,7 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
         stream.body = []
         stream.head = nil
         releaseHold(stream)  // the handler has the bytes now
+        stream.cancellation = request.cancellation
         let id = stream.id
         router.dispatch(request) { [weak self] response in
             guard let self else { return }
@@ -268,7 +272,10 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
 
     /// A stream is gone (called inside nghttp2; `pump` decides about closing afterwards).
     func streamClosed(_ id: Int32) {
-        if let stream = streams.removeValue(forKey: id) { releaseHold(stream) }
+        if let stream = streams.removeValue(forKey: id) {
+            releaseHold(stream)
+            if stream.phase == .dispatched { stream.cancellation?.cancel() }  // reset before the answer
+        }
     }
 
     /// Gives a stream's reserved bytes back to the budget and the connection's share.

@@ -28,6 +28,8 @@ final class HTTP2Stream {
     var body: [UInt8] = []
     /// The body bytes reserved from the request budget while the body arrives.
     var hold = BudgetHold()
+    /// The dispatched request's cancellation, set if the stream goes before its answer.
+    var cancellation: RequestCancellation?
     /// The client has ended its side (END_STREAM received).
     var requestComplete = false
     /// Reset the stream with NO_ERROR once our END_STREAM is sent (early refusal).

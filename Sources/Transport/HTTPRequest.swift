@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The protocol version a request arrived with.
 public enum HTTPVersion: Sendable, Hashable, CustomStringConvertible {
     case http1_0
@@ -17,7 +19,7 @@ public enum HTTPVersion: Sendable, Hashable, CustomStringConvertible {
 ///
 /// The same type is produced for HTTP/1.x and HTTP/2 (h2c). On HTTP/2 the pseudo-headers
 /// become ``method`` and ``target``; `:authority` is exposed as a `host` header when the
-/// request has none. A value type; `Sendable`.
+/// request has none. A value type; `Sendable`. Equality ignores ``cancellation``.
 public struct HTTPRequest: Sendable, Equatable {
     /// Request method as sent (`GET`, `POST`, ...); case-sensitive per RFC 9110.
     public var method: String
@@ -35,6 +37,9 @@ public struct HTTPRequest: Sendable, Equatable {
     public var body: [UInt8]
     /// The peer address, `ip:port` or `[ipv6]:port`.
     public var remoteAddress: String
+    /// Set when the client can no longer receive the answer (its connection closed, its
+    /// HTTP/2 stream was reset): a long handler may stop early.
+    public var cancellation = RequestCancellation()
 
     public init(
         method: String, target: String, version: HTTPVersion = .http1_1, headers: HTTPHeaders = [:],
@@ -49,6 +54,11 @@ public struct HTTPRequest: Sendable, Equatable {
         self.headers = headers
         self.body = body
         self.remoteAddress = remoteAddress
+    }
+
+    public static func == (a: HTTPRequest, b: HTTPRequest) -> Bool {
+        a.method == b.method && a.target == b.target && a.version == b.version && a.headers == b.headers
+            && a.body == b.body && a.remoteAddress == b.remoteAddress
     }
 
     /// Splits a request target into path and query. Absolute-form targets
@@ -67,4 +77,16 @@ public struct HTTPRequest: Sendable, Equatable {
         guard let mark = rest.firstIndex(of: "?") else { return (String(rest), nil) }
         return (String(rest[..<mark]), String(rest[rest.index(after: mark)...]))
     }
+}
+
+/// Whether a request's client has gone away (see ``HTTPRequest/cancellation``). Set by the
+/// transport on its connection queue, read by handlers on any thread (an atomic).
+public final class RequestCancellation: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    public init() {}
+
+    public var isCancelled: Bool { flag.load(ordering: .relaxed) }
+
+    func cancel() { flag.store(true, ordering: .relaxed) }
 }

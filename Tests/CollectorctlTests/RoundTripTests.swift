@@ -19,14 +19,14 @@ import Transport
             logs = try Fixture.otlp("logs.pb")
         }
 
-        func trace(id: [UInt8]) -> (spans: [UInt8], logs: [UInt8])? {
+        func trace(id: [UInt8], budget: ReadBudget) -> (spans: [UInt8], logs: [UInt8])? {
             OTLPTraceID(bytes: id)?.hex == Fixture.traceID ? (spans, logs) : nil
         }
 
         func services() -> [String] { ["frontend"] }
         func operations(service: String) -> [String] { [] }
 
-        func search(_ query: TraceQuery) -> [TraceSummary] {
+        func search(_ query: TraceQuery, budget: ReadBudget) -> [TraceSummary] {
             guard query.service == "frontend" else { return [] }
             return [TraceSummary(traceID: OTLPTraceID(hex: Fixture.traceID)!, rootService: "frontend",
                                  rootOperation: "GET /checkout", startTimeUnixNano: 1_700_000_000_000_000_000,

@@ -113,7 +113,7 @@ final class FakeReader: TraceReader {
                                      spanCount: 8, errorCount: 1, logCount: 5)])
     }
 
-    func trace(id: [UInt8]) -> (spans: [UInt8], logs: [UInt8])? {
+    func trace(id: [UInt8], budget: ReadBudget) -> (spans: [UInt8], logs: [UInt8])? {
         OTLPTraceID(bytes: id).flatMap { traces[$0] }
     }
 
@@ -121,7 +121,7 @@ final class FakeReader: TraceReader {
 
     func operations(service: String) -> [String] { operationNames[service] ?? [] }
 
-    func search(_ query: TraceQuery) -> [TraceSummary] {
+    func search(_ query: TraceQuery, budget: ReadBudget) -> [TraceSummary] {
         searches.withLock { $0.append(query) }
         return Array(summaries.prefix(query.limit))
     }
