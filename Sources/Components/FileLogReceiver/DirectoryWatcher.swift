@@ -85,7 +85,7 @@ final class DirectoryWatcher {
     }
 
     /// glob(3) semantics for the include patterns, with `**` also matching no directory at all
-    /// (`a/**/x` matches `a/x`), as `FileSystem.glob` does.
+    /// (`a/**/x` matches `a/x`), as `PathGlob.glob` does.
     static func matches(_ pattern: String, _ path: String) -> Bool {
         guard pattern.contains("**") else { return fnmatch(pattern, path, FNM_PATHNAME) == 0 }
         return fnmatch(pattern, path, 0) == 0
