@@ -11,9 +11,6 @@ struct Recovery {
     let clock: @Sendable () -> UInt64
     let onEvent: @Sendable (StoreEvent) -> Void
 
-    /// The file whose `flock` marks the directory as in use by one store.
-    static let lockName = "LOCK"
-
     struct Recovered {
         /// Holds the directory's lock while open.
         var lock: DirectoryLock
@@ -25,7 +22,7 @@ struct Recovery {
     }
 
     func run() throws(StoreError) -> Recovered {
-        let lock = try Self.lock(directory)
+        let lock = try DirectoryLock.store(directory)
         var data: Set<UInt64> = []
         var indexes: Set<UInt64> = []
         var highest: UInt64 = 0
@@ -158,16 +155,6 @@ struct Recovery {
             }
             return Segment(sequence: sequence, file: file, index: MemorySegmentIndex(result.index),
                            created: result.header.created, sealed: false)
-        }
-    }
-
-    /// Creates the directory and takes its lock; a second store on it is refused.
-    static func lock(_ directory: String) throws(StoreError) -> DirectoryLock {
-        do throws(SystemError) {
-            try Sys.makeDirectories(directory)
-            return try DirectoryLock(directory: directory, name: lockName)
-        } catch {
-            throw error.isBusy && error.call == "flock" ? StoreError.inUse(directory) : StoreError(error)
         }
     }
 

@@ -68,3 +68,16 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+extension DirectoryLock {
+    /// Creates `directory` and takes its `LOCK` file for one store (or one tail-sampling hold,
+    /// which shares the formats); while another holder has it, throws ``StoreError/inUse(_:)``.
+    public static func store(_ directory: String) throws(StoreError) -> DirectoryLock {
+        do throws(SystemError) {
+            try Sys.makeDirectories(directory)
+            return try DirectoryLock(directory: directory, name: "LOCK")
+        } catch {
+            throw error.isBusy && error.call == "flock" ? StoreError.inUse(directory) : StoreError(error)
+        }
+    }
+}

@@ -48,7 +48,7 @@ public final class TraceStore: Sendable {
     let totalBytes: Atomic<UInt64>
     let retentionScheduled = Atomic<Bool>(false)
     let reportedBlocks = Mutex<Set<BlockCache.Key>>([])
-    /// The directory lock (see `Recovery.lockName`), released by `close`.
+    /// The directory lock (`DirectoryLock.store`), released by `close`.
     let directoryLock: Mutex<DirectoryLock?>
 
     /// The writer's state: the active segment and what appending to it needs.

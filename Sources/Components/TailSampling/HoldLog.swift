@@ -77,12 +77,7 @@ public final class HoldLog: Sendable {
 
     public init(directory: String) throws(StoreError) {
         self.directory = directory
-        do throws(SystemError) {
-            try Sys.makeDirectories(directory)
-            lock = try DirectoryLock(directory: directory, name: "LOCK")
-        } catch {
-            throw error.isBusy && error.call == "flock" ? StoreError.inUse(directory) : StoreError(error)
-        }
+        lock = try DirectoryLock.store(directory)
         try state.withLock { (s) throws(StoreError) in try recover(&s) }
     }
 
