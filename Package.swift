@@ -56,6 +56,9 @@ let package = Package(
             linkerSettings: [.linkedLibrary("protobuf-c")]
         ),
 
+        // The one syscall layer: EINTR-retrying calls, SystemError, atomic replace, directory locks.
+        .target(name: "SystemIO", swiftSettings: strict),
+
         // Wrappers for C APIs Swift's Glibc module lacks (mallopt).
         .target(name: "CShims", path: "Sources/CShims"),
 
@@ -68,7 +71,7 @@ let package = Package(
         // OTLP protobuf/JSON codecs and the debug formatter, on top of protobuf-c.
         .target(name: "OTLPCodec", dependencies: ["OTLPProto", "CProtobufC"], swiftSettings: strict),
         // Sockets on Dispatch, HTTP/1.1, HTTP/2 (nghttp2), gRPC framing, gzip.
-        .target(name: "Transport", dependencies: ["CNghttp2", "CZlib"], swiftSettings: strict),
+        .target(name: "Transport", dependencies: ["CNghttp2", "CZlib", "SystemIO"], swiftSettings: strict),
         // The one HTTP/1.1 client: keep-alive pool, TLS (OpenSSL), streamed answers, cancellation.
         .target(name: "HTTPClient", dependencies: ["COpenSSL"], swiftSettings: strict),
         // Our own Kubernetes API client: in-cluster and kubeconfig auth, list + watch of pods and namespaces.
@@ -76,13 +79,13 @@ let package = Package(
         // CRC-32C (Castagnoli), shared by the store's segments and the Loki disk queue.
         .target(name: "Checksums", dependencies: ["CShims"], swiftSettings: strict),
         // On-disk trace and log store: zstd segments, indexes, recovery, retention, queries.
-        .target(name: "Store", dependencies: ["OTLPCodec", "CZstd", "Checksums"], swiftSettings: strict),
+        .target(name: "Store", dependencies: ["OTLPCodec", "CZstd", "Checksums", "SystemIO"], swiftSettings: strict),
 
         // Components: one target each.
         .target(name: "OTLPReceiver", dependencies: ["CollectorCore", "OTLPCodec", "Transport"], path: "Sources/Components/OTLPReceiver", swiftSettings: strict),
         .target(name: "BatchProcessor", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/BatchProcessor", swiftSettings: strict),
         .target(name: "ProbabilisticSampler", dependencies: ["CollectorCore", "OTLPCodec", "Sampling"], path: "Sources/Components/ProbabilisticSampler", swiftSettings: strict),
-        .target(name: "TailSampling", dependencies: ["CollectorCore", "OTLPCodec", "Sampling", "Patterns", "Store"], path: "Sources/Components/TailSampling", swiftSettings: strict),
+        .target(name: "TailSampling", dependencies: ["CollectorCore", "OTLPCodec", "Sampling", "Patterns", "Store", "SystemIO"], path: "Sources/Components/TailSampling", swiftSettings: strict),
         .target(name: "K8sAttributesProcessor", dependencies: ["CollectorCore", "OTLPCodec", "AttributeActions", "KubernetesClient", "Patterns"], path: "Sources/Components/K8sAttributesProcessor", swiftSettings: strict),
         .target(name: "ResourceProcessor", dependencies: ["CollectorCore", "OTLPCodec", "AttributeActions"], path: "Sources/Components/ResourceProcessor", swiftSettings: strict),
         .target(name: "AttributesProcessor", dependencies: ["CollectorCore", "OTLPCodec", "AttributeActions", "Patterns"], path: "Sources/Components/AttributesProcessor", swiftSettings: strict),
@@ -91,9 +94,9 @@ let package = Package(
         .target(name: "HealthCheck", dependencies: ["CollectorCore", "Transport"], path: "Sources/Components/HealthCheck", swiftSettings: strict),
         .target(name: "StoreExporter", dependencies: ["CollectorCore", "Store"], path: "Sources/Components/StoreExporter", swiftSettings: strict),
         // Loki push exporter with a persistent disk queue (snappy via libsnappy).
-        .target(name: "LokiExporter", dependencies: ["CollectorCore", "OTLPCodec", "CSnappy", "Checksums", "HTTPClient"], path: "Sources/Components/LokiExporter", swiftSettings: strict),
+        .target(name: "LokiExporter", dependencies: ["CollectorCore", "OTLPCodec", "CSnappy", "Checksums", "HTTPClient", "SystemIO"], path: "Sources/Components/LokiExporter", swiftSettings: strict),
         // Tails log files (rotation, checkpoints, CRI/docker); the `filelog` receiver.
-        .target(name: "FileLogReceiver", dependencies: ["CollectorCore", "OTLPCodec", "Transport", "Patterns"], path: "Sources/Components/FileLogReceiver", swiftSettings: strict),
+        .target(name: "FileLogReceiver", dependencies: ["CollectorCore", "OTLPCodec", "Transport", "Patterns", "SystemIO"], path: "Sources/Components/FileLogReceiver", swiftSettings: strict),
         // Jaeger- and Tempo-compatible query API over the store (the `query` extension).
         .target(name: "QueryAPI", dependencies: ["CollectorCore", "Store", "StoreExporter", "OTLPCodec", "OTLPProto", "CProtobufC", "Transport"], swiftSettings: strict),
 
@@ -129,6 +132,7 @@ let package = Package(
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "CollectorTesting"]),
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport"]),
+        .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "CollectorTesting"]),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "HTTPClient", "CollectorTesting"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["Fixtures"]),
@@ -136,7 +140,7 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["CollectorTesting", "Store", "OTLPCodec"], exclude: ["clients"]),
         .testTarget(name: "QueryAPITests", dependencies: ["QueryAPI", "Store", "OTLPCodec", "CollectorCore", "Transport", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "LokiExporterTests", dependencies: ["LokiExporter", "HTTPClient", "CollectorCore", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["fake_loki.py", "Fixtures"]),
-        .testTarget(name: "FileLogReceiverTests", dependencies: ["FileLogReceiver", "CollectorCore", "OTLPCodec", "CollectorTesting"], exclude: ["Fixtures"]),
+        .testTarget(name: "FileLogReceiverTests", dependencies: ["FileLogReceiver", "CollectorCore", "OTLPCodec", "CollectorTesting", "SystemIO"], exclude: ["Fixtures"]),
         .testTarget(name: "CollectorctlTests", dependencies: ["collectorctl", "OTLPCodec", "QueryAPI", "Store", "CollectorCore", "CollectorTesting", "Transport"], exclude: ["Fixtures"]),
     ]
 )

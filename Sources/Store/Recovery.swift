@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemIO
 
 /// Opening a store directory: finds the segments, checks or rebuilds their indexes, cuts torn
 /// tails, and picks or creates the active segment. The rules are under "Recovery" in
@@ -10,12 +11,9 @@ struct Recovery {
     let clock: @Sendable () -> UInt64
     let onEvent: @Sendable (StoreEvent) -> Void
 
-    /// The file whose `flock` marks the directory as in use by one store.
-    static let lockName = "LOCK"
-
     struct Recovered {
         /// Holds the directory's lock while open.
-        var lock: SegmentFile
+        var lock: DirectoryLock
         /// Every readable segment, oldest first; the last one is `active`.
         var segments: [Segment]
         var active: Segment
@@ -24,19 +22,18 @@ struct Recovery {
     }
 
     func run() throws(StoreError) -> Recovered {
-        try Sys.makeDirectories(directory)
-        let lock = try SegmentFile(path: path(Self.lockName), flags: O_RDWR | O_CREAT)
-        guard try Sys.lockExclusively(lock.fd, path: lock.path) else { throw StoreError.inUse(directory) }
+        let lock = try DirectoryLock.store(directory)
         var data: Set<UInt64> = []
         var indexes: Set<UInt64> = []
         var highest: UInt64 = 0
-        for name in try Sys.list(directory) {
+        for name in try StoreError.io({ () throws(SystemError) in try Sys.list(directory) }) {
             guard let (sequence, suffix) = StoreFormat.parse(name) else { continue }
             switch suffix {
             case ".seg": data.insert(sequence)
             case ".idx": indexes.insert(sequence)
-            case ".idx.tmp":
-                try Sys.unlink(path(name))
+            case _ where suffix.hasPrefix(".idx.tmp"):
+                // An interrupted sealing (`AtomicFile`'s temporary, or an older `.idx.tmp`).
+                try StoreError.io { () throws(SystemError) in try Sys.unlink(path(name)) }
                 emit(.removedLeftover(file: path(name)))
                 continue
             default: continue
@@ -45,7 +42,7 @@ struct Recovery {
         }
         for sequence in indexes.subtracting(data).sorted() {
             let name = path(StoreFormat.indexName(sequence))
-            try Sys.unlink(name)
+            try StoreError.io { () throws(SystemError) in try Sys.unlink(name) }
             emit(.removedLeftover(file: name))
         }
 
@@ -76,8 +73,10 @@ struct Recovery {
         let file = try SegmentFile(path: name, flags: O_RDWR | O_CREAT | O_EXCL)
         do throws(StoreError) {
             try file.write(SegmentHeader(sequence: sequence, created: created).encoded(), at: 0)
-            try Sys.fsync(file.fd, path: name)
-            try Sys.fsyncDirectory(directory)
+            try StoreError.io { () throws(SystemError) in
+                try Sys.fsync(file.fd, path: name)
+                try Sys.fsyncDirectory(directory)
+            }
         } catch {
             // Leave no half-made file behind: the next attempt creates the same name.
             _ = try? Sys.unlink(name)
@@ -133,7 +132,7 @@ struct Recovery {
             let created = clock()
             try file.truncate(to: 0)
             try file.write(SegmentHeader(sequence: sequence, created: created).encoded(), at: 0)
-            try Sys.fsync(file.fd, path: name)
+            try StoreError.io { () throws(SystemError) in try Sys.fsync(file.fd, path: name) }
             if size > 0 {
                 emit(.truncatedTail(file: name, offset: 0, bytes: size, reason: "torn segment header"))
             }
@@ -151,7 +150,7 @@ struct Recovery {
             if let reason = result.tailReason {
                 let offset = result.index.dataLength
                 try file.truncate(to: offset)
-                try Sys.fsync(file.fd, path: name)
+                try StoreError.io { () throws(SystemError) in try Sys.fsync(file.fd, path: name) }
                 emit(.truncatedTail(file: name, offset: offset, bytes: result.fileSize - offset, reason: reason))
             }
             return Segment(sequence: sequence, file: file, index: MemorySegmentIndex(result.index),

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemIO
 
 /// An open data or index file of the store.
 ///
@@ -15,7 +16,7 @@ final class SegmentFile: Sendable {
 
     /// Opens `path` with `flags` (`O_CLOEXEC` is added).
     init(path: String, flags: Int32) throws(StoreError) {
-        self.fd = try Sys.open(path, flags)
+        self.fd = try StoreError.io { () throws(SystemError) in try Sys.open(path, flags) }
         self.path = path
     }
 
@@ -23,38 +24,30 @@ final class SegmentFile: Sendable {
 
     /// Up to `count` bytes at `offset` (fewer only at end of file).
     func read(at offset: UInt64, count: Int) throws(StoreError) -> [UInt8] {
-        var failure: StoreError?
-        let out = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            do throws(StoreError) {
-                initialized = try Sys.pread(fd, UnsafeMutableRawBufferPointer(buffer), at: offset, path: path)
-            } catch {
-                failure = error
-                initialized = 0
-            }
-        }
-        if let failure { throw failure }
-        return out
+        try StoreError.io { () throws(SystemError) in try Sys.pread(fd, count: count, at: offset, path: path) }
     }
 
     func write(_ bytes: [UInt8], at offset: UInt64) throws(StoreError) {
-        try bytes.withBytes { (raw) throws(StoreError) in try Sys.pwrite(fd, raw, at: offset, path: path) }
+        try bytes.withBytes { (raw) throws(StoreError) in
+            try StoreError.io { () throws(SystemError) in try Sys.pwrite(fd, raw, at: offset, path: path) }
+        }
     }
 
     /// fdatasync: the data and the file size (enough to read it back after a crash).
     func sync() throws(StoreError) {
-        try Sys.fdatasync(fd, path: path)
+        try StoreError.io { () throws(SystemError) in try Sys.fdatasync(fd, path: path) }
     }
 
     func truncate(to length: UInt64) throws(StoreError) {
-        try Sys.ftruncate(fd, length, path: path)
+        try StoreError.io { () throws(SystemError) in try Sys.ftruncate(fd, length, path: path) }
     }
 
     func size() throws(StoreError) -> UInt64 {
-        try Sys.fstat(fd, path: path).size
+        UInt64(max(0, try StoreError.io { () throws(SystemError) in try Sys.fstat(fd, path: path) }.size))
     }
 
     func modified() throws(StoreError) -> UInt64 {
-        try Sys.fstat(fd, path: path).modified
+        try StoreError.io { () throws(SystemError) in try Sys.fstat(fd, path: path) }.modified
     }
 }
 
@@ -72,7 +65,7 @@ final class MappedFile: @unchecked Sendable {
     init(_ file: SegmentFile, length: Int) throws(StoreError) {
         path = file.path
         count = length
-        base = length == 0 ? nil : try Sys.mapReadOnly(file.fd, length: length, path: file.path)
+        base = length == 0 ? nil : try StoreError.io { () throws(SystemError) in try Sys.mapReadOnly(file.fd, length: length, path: file.path) }
     }
 
     deinit {

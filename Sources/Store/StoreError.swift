@@ -1,3 +1,5 @@
+import SystemIO
+
 /// Why a store operation failed.
 ///
 /// A struct with a private representation (per the style guide) so new cases break nobody.
@@ -6,7 +8,7 @@
 /// (retryable).
 public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     private enum Kind: Hashable {
-        case systemCall(call: String, path: String, errno: Int32)
+        case system(SystemError)
         case invalidPayload(String)
         case invalidConfig([String])
         case corrupt(path: String, reason: String)
@@ -18,9 +20,15 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
 
     private init(_ kind: Kind) { self.kind = kind }
 
-    /// A system call failed: `call` names it (`pwrite`, `fsync`...), `path` the file.
-    static func systemCall(_ call: String, path: String, errno: Int32) -> StoreError {
-        StoreError(.systemCall(call: call, path: path, errno: errno))
+    /// A system call failed. The one place where the store's errors (and the tail sampler's
+    /// hold, which shares its formats) come from the system layer, so a full disk reads as it
+    /// does everywhere: `pwrite /data/seg-...seg: No space left on device`.
+    public init(_ error: SystemError) { self.init(.system(error)) }
+
+    /// Runs `body`, turning its ``SystemError`` into a `StoreError`.
+    @discardableResult
+    public static func io<R>(_ body: () throws(SystemError) -> R) throws(StoreError) -> R {
+        do throws(SystemError) { return try body() } catch { throw StoreError(error) }
     }
 
     static func invalidPayload(_ reason: String) -> StoreError { StoreError(.invalidPayload(reason)) }
@@ -33,20 +41,20 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     public var isPermanent: Bool {
         switch kind {
         case .invalidPayload, .invalidConfig: true
-        case .systemCall, .corrupt, .closed, .inUse: false
+        case .system, .corrupt, .closed, .inUse: false
         }
     }
 
     /// The `errno` of a failed system call, else nil.
     public var errno: Int32? {
-        if case .systemCall(_, _, let code) = kind { return code }
+        if case .system(let error) = kind { return error.errno }
         return nil
     }
 
     public var description: String {
         switch kind {
-        case .systemCall(let call, let path, let code):
-            "\(call) \(path): \(Sys.describe(code)) (errno \(code))"
+        case .system(let error):
+            error.description
         case .invalidPayload(let reason):
             "invalid payload: \(reason)"
         case .invalidConfig(let problems):
@@ -57,6 +65,19 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             "the store is closed"
         case .inUse(let directory):
             "the store directory \(directory) is in use by another store (its LOCK file is locked)"
+        }
+    }
+}
+
+extension DirectoryLock {
+    /// Creates `directory` and takes its `LOCK` file for one store (or one tail-sampling hold,
+    /// which shares the formats); while another holder has it, throws ``StoreError/inUse(_:)``.
+    public static func store(_ directory: String) throws(StoreError) -> DirectoryLock {
+        do throws(SystemError) {
+            try Sys.makeDirectories(directory)
+            return try DirectoryLock(directory: directory, name: "LOCK")
+        } catch {
+            throw error.isBusy && error.call == "flock" ? StoreError.inUse(directory) : StoreError(error)
         }
     }
 }

@@ -40,7 +40,7 @@ import Checksums
 /// decodable on its own. One `append` writes one block (a payload above
 /// `StoreConfig.blockMaxBytes` is first split into several requests, one block each).
 ///
-/// ## Index file (written at sealing: temp file, fsync, rename, fsync of the directory)
+/// ## Index file (written at sealing by `AtomicFile`: temp file, fsync, rename, fsync of the directory)
 ///
 /// A 64-byte header, a directory of sections, the sections (8-byte aligned), a trailer:
 ///
@@ -78,7 +78,7 @@ import Checksums
 /// - Spans and log records without a valid trace id are stored but not indexed.
 ///
 /// ## Recovery (when the store opens)
-/// - `*.idx.tmp` files (an interrupted sealing) are deleted; so is an index whose segment is gone.
+/// - `*.idx.tmp*` files (an interrupted sealing) are deleted; so is an index whose segment is gone.
 /// - A segment with an index is opened without scanning: the index is checked (magic,
 ///   version, sequence, CRC, data length within the file). A corrupt index is reported and the
 ///   segment is served from an index rebuilt in memory by scanning its blocks; nothing on disk
@@ -111,7 +111,7 @@ enum StoreFormat {
     static func segmentName(_ sequence: UInt64) -> String { "seg-\(hex16(sequence)).seg" }
     static func indexName(_ sequence: UInt64) -> String { "seg-\(hex16(sequence)).idx" }
 
-    /// The sequence of `seg-<16 hex>.seg` / `.idx` / `.idx.tmp` names, with the suffix.
+    /// The sequence of `seg-<16 hex>.seg` / `.idx` / `.idx.tmp...` names, with the suffix.
     static func parse(_ name: String) -> (sequence: UInt64, suffix: String)? {
         guard name.hasPrefix("seg-"), name.utf8.count > 20 else { return nil }
         let digits = name.dropFirst(4).prefix(16)

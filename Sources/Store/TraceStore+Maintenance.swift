@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Synchronization
+import SystemIO
 
 /// Background work, all on the serial maintenance queue: sealing, retention, and the timer.
 extension TraceStore {
@@ -13,17 +14,12 @@ extension TraceStore {
     func seal(_ segment: Segment) {
         guard let memory = segment.index as? MemorySegmentIndex else { return }
         let finalPath = path(StoreFormat.indexName(segment.sequence))
-        let temporary = finalPath + ".tmp"
         do throws(StoreError) {
             try segment.file.sync()
             counters.fsyncs.add(1, ordering: .relaxed)
             let index = memory.snapshot()
             let bytes = IndexFile.encode(index, .init(sequence: segment.sequence, created: segment.created, sealed: clock()))
-            let out = try SegmentFile(path: temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
-            try out.write(bytes, at: 0)
-            try Sys.fsync(out.fd, path: temporary)
-            try Sys.rename(temporary, finalPath)
-            try Sys.fsyncDirectory(directory)
+            try StoreError.io { () throws(SystemError) in try AtomicFile.replace(finalPath, with: bytes) }
             let indexFile = try SegmentFile(path: finalPath, flags: O_RDONLY)
             let sealed: SealedIndex
             do throws(BlockProblem) {
@@ -40,7 +36,6 @@ extension TraceStore {
             emit(.sealed(file: segment.path, blocks: index.blocks.count, traces: index.traces.count,
                          bytes: replacement.bytes))
         } catch {
-            _ = try? Sys.unlink(temporary)
             emit(.sealFailed(file: segment.path, reason: error.description))
         }
         applyRetention()
@@ -75,7 +70,7 @@ extension TraceStore {
             return out
         }
         for (segment, reason) in victims {
-            do throws(StoreError) {
+            do throws(SystemError) {
                 try Sys.unlink(segment.path)
                 if segment.indexBytes > 0 { try Sys.unlink(path(StoreFormat.indexName(segment.sequence))) }
             } catch {

@@ -1,6 +1,7 @@
 import Dispatch
 import OTLPCodec
 import Synchronization
+import SystemIO
 
 /// An on-disk store of spans and log records: append-only segment files of independently
 /// decodable zstd blocks of OTLP requests, indexed by trace id (format in `StoreFormat`).
@@ -47,8 +48,8 @@ public final class TraceStore: Sendable {
     let totalBytes: Atomic<UInt64>
     let retentionScheduled = Atomic<Bool>(false)
     let reportedBlocks = Mutex<Set<BlockCache.Key>>([])
-    /// The directory lock (see `Recovery.lockName`), released by `close`.
-    let directoryLock: Mutex<SegmentFile?>
+    /// The directory lock (`DirectoryLock.store`), released by `close`.
+    let directoryLock: Mutex<DirectoryLock?>
 
     /// The writer's state: the active segment and what appending to it needs.
     struct Writer {
@@ -102,7 +103,7 @@ public final class TraceStore: Sendable {
     }
 
     /// The default clock: `CLOCK_REALTIME` in unix ns.
-    @Sendable public static func wallClock() -> UInt64 { Sys.now() }
+    @Sendable public static func wallClock() -> UInt64 { Sys.wallClockNanos() }
 
     /// Stops appending: later appends throw. Waits for background sealing and retention to
     /// finish, fsyncs the active segment (unless `sync: none`) and releases the directory, so

@@ -1,4 +1,5 @@
 import Dispatch
+import SystemIO
 
 /// One accepted TCP connection: a non-blocking socket whose readiness events (from the
 /// ``Reactor``) run on the connection's own serial queue, plus the protocol session

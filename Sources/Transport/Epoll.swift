@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemIO
 
 /// A minimal binding of Linux epoll.
 ///
@@ -52,7 +53,7 @@ enum Epoll {
     /// A new close-on-exec epoll descriptor.
     static func create() throws -> Int32 {
         guard let functions else { throw TransportError.systemCall("epoll_create1 (not found)", errno: ENOSYS) }
-        return try Sys.call("epoll_create1") { functions.create(O_CLOEXEC) }
+        return try TransportError.io { () throws(SystemError) in try Sys.call("epoll_create1") { functions.create(O_CLOEXEC) } }
     }
 
     /// `epoll_ctl(epfd, operation, fd, {events, data.u64 = token})`.
@@ -62,7 +63,7 @@ enum Epoll {
         try withUnsafeMutableBytes(of: &event) { raw in
             raw.storeBytes(of: events, toByteOffset: 0, as: UInt32.self)
             raw.storeBytes(of: token, toByteOffset: dataOffset, as: UInt64.self)
-            try Sys.call("epoll_ctl") { functions.control(epfd, operation, fd, raw.baseAddress) }
+            try TransportError.io { () throws(SystemError) in try Sys.call("epoll_ctl") { functions.control(epfd, operation, fd, raw.baseAddress) } }
         }
     }
 
@@ -70,7 +71,9 @@ enum Epoll {
     /// holds `capacity` events of ``eventSize`` bytes.
     static func wait(_ epfd: Int32, into buffer: UnsafeMutableRawPointer, capacity: Int32, timeoutMilliseconds: Int32) throws -> Int {
         guard let functions else { throw TransportError.systemCall("epoll_wait (not found)", errno: ENOSYS) }
-        return Int(try Sys.call("epoll_wait") { functions.wait(epfd, buffer, capacity, timeoutMilliseconds) })
+        return Int(try TransportError.io { () throws(SystemError) in
+            try Sys.call("epoll_wait") { functions.wait(epfd, buffer, capacity, timeoutMilliseconds) }
+        })
     }
 
     /// The event mask and token of event `index` in a buffer filled by ``wait(_:into:capacity:timeoutMilliseconds:)``.

@@ -2,6 +2,7 @@ import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemIO
 
 /// A bound, listening, non-blocking TCP socket that accepts connections when the ``Reactor``
 /// reports it readable.
@@ -34,19 +35,21 @@ final class Listener: @unchecked Sendable {
         var lastError: Int32 = EADDRNOTAVAIL
         for candidate in candidates {
             let fd: Int32
-            do { fd = try Sys.socket(family: candidate.family) } catch let error as TransportError {
-                lastError = error.errno ?? lastError
+            do throws(SystemError) { fd = try Sys.socket(family: candidate.family) } catch {
+                lastError = error.errno
                 continue
             }
             do {
-                try Sys.setOption(fd, level: SOL_SOCKET, name: SO_REUSEADDR, value: 1, label: "SO_REUSEADDR")
-                var storage = candidate.storage
-                _ = try withUnsafePointer(to: &storage) { pointer in
-                    try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                        try Sys.call("bind") { bind(fd, raw, candidate.length) }
+                try TransportError.io { () throws(SystemError) in
+                    try Sys.setOption(fd, level: SOL_SOCKET, name: SO_REUSEADDR, value: 1, label: "SO_REUSEADDR")
+                    var storage = candidate.storage
+                    _ = try withUnsafePointer(to: &storage) { (pointer) throws(SystemError) in
+                        try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { (raw) throws(SystemError) in
+                            try Sys.call("bind") { bind(fd, raw, candidate.length) }
+                        }
                     }
+                    try Sys.call("listen") { Glibc.listen(fd, backlog) }
                 }
-                try Sys.call("listen") { Glibc.listen(fd, backlog) }
                 self.boundPort = try SocketAddress.boundPort(of: fd)
                 self.fd = fd
                 self.queue = DispatchQueue(label: "transport.listener.\(endpoint)", target: target)
@@ -104,12 +107,10 @@ final class Listener: @unchecked Sendable {
                 guard let client = try Sys.accept(fd, address: &address) else { break accepting }
                 try? Sys.setOption(client, level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1, label: "TCP_NODELAY")
                 onAccept(client, SocketAddress.describe(address))
-            } catch let error as TransportError {
+            } catch {
                 // Out of descriptors: back off briefly instead of spinning on a ready socket.
                 // Other errors (ECONNABORTED, ...) concern one client only.
-                backOff = [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errno ?? 0)
-                break accepting
-            } catch {
+                backOff = error.isOutOfDescriptors || [ENOBUFS, ENOMEM].contains(error.errno)
                 break accepting
             }
         }

@@ -1,3 +1,5 @@
+import SystemIO
+
 /// Bytes waiting to be written to a socket, in order.
 ///
 /// Chunks are kept as they were handed over (a response head and a multi-megabyte body are

@@ -1,5 +1,6 @@
 import Dispatch
 import Synchronization
+import SystemIO
 
 /// The machinery shared by ``HTTPServer`` and ``GRPCServer``: one listener, the set of live
 /// connections, and the lifecycle (start, stop accepting, graceful shutdown with a deadline).

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemIO
 
 /// Conversions between ``Endpoint``, `sockaddr_storage` and printable addresses.
 /// Pure functions; thread-safe.
@@ -73,9 +74,9 @@ enum SocketAddress {
     static func boundPort(of fd: Int32) throws -> Int {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = try withUnsafeMutablePointer(to: &storage) { pointer in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                try Sys.call("getsockname") { getsockname(fd, raw, &length) }
+        _ = try withUnsafeMutablePointer(to: &storage) { (pointer) throws(TransportError) in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { (raw) throws(TransportError) in
+                try TransportError.io { () throws(SystemError) in try Sys.call("getsockname") { getsockname(fd, raw, &length) } }
             }
         }
         return parts(of: storage)?.port ?? 0

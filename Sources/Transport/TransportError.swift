@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemIO
 
 /// An error raised by the transport layer: a failed system call, a listener that could not be
 /// opened, or an endpoint that could not be parsed or resolved.
@@ -39,14 +40,26 @@ public struct TransportError: Error, CustomStringConvertible, Sendable, Equatabl
         self.description = description
     }
 
-    /// A failed system call: "`call`: strerror(errno)".
+    /// A failed system call, described as ``SystemError`` does ("`call`: strerror(errno)"):
+    /// the one place where the transport's errors come from the system layer.
+    init(_ error: SystemError) {
+        self.init(code: .systemCall, errno: error.errno, description: error.description)
+    }
+
+    /// Runs `body`, turning its ``SystemError`` into a `TransportError`.
+    @discardableResult
+    static func io<R>(_ body: () throws(SystemError) -> R) throws(TransportError) -> R {
+        do throws(SystemError) { return try body() } catch { throw TransportError(error) }
+    }
+
+    /// A failed system call that has no ``SystemError`` (a function looked up at run time).
     static func systemCall(_ call: String, errno: Int32) -> TransportError {
-        TransportError(code: .systemCall, errno: errno, description: "\(call): \(errnoDescription(errno))")
+        TransportError(SystemError(call: call, errno: errno))
     }
 
     /// A failed listen on an endpoint: "listen `endpoint`: strerror(errno)".
     static func listen(_ endpoint: Endpoint, errno: Int32) -> TransportError {
-        TransportError(code: .listen, errno: errno, description: "listen \(endpoint): \(errnoDescription(errno))")
+        TransportError(code: .listen, errno: errno, description: "listen \(endpoint): \(SystemError.message(errno))")
     }
 
     static func invalidEndpoint(_ text: String, _ reason: String) -> TransportError {
@@ -56,15 +69,6 @@ public struct TransportError: Error, CustomStringConvertible, Sendable, Equatabl
     static func invalidState(_ message: String) -> TransportError {
         TransportError(code: .invalidState, description: message)
     }
-}
-
-/// `strerror` as a Swift string (thread-safe variant).
-func errnoDescription(_ code: Int32) -> String {
-    var buffer = [CChar](repeating: 0, count: 256)
-    // Glibc exposes the XSI `strerror_r`, which fills `buffer` and returns 0 on success.
-    let rc = buffer.withUnsafeMutableBufferPointer { strerror_r(code, $0.baseAddress!, $0.count) }
-    guard rc == 0 else { return "errno \(code)" }
-    return cString(buffer)
 }
 
 /// Decodes a NUL-terminated C character array as UTF-8.

@@ -1,6 +1,7 @@
 import CollectorCore
 import Foundation
 import Testing
+import SystemIO
 @testable import FileLogReceiver
 
 @Suite struct TailingTests {
@@ -46,7 +47,7 @@ import Testing
         let h = try Harness(s)
         defer { h.stop() }
         #expect(eventually { h.consumer.records.count == 1 })
-        let real = try #require(FileSystem.realPath(dir.sub("real/abc-json.log")))
+        let real = try #require(Sys.realPath(dir.sub("real/abc-json.log")))
         #expect(h.consumer.records.first?.attributes == [
             "log.file.name": "0.log", "log.file.path": dir.sub("pods/0.log"),
             "log.file.name_resolved": "abc-json.log", "log.file.path_resolved": real,

@@ -1,5 +1,6 @@
 import Dispatch
 import Synchronization
+import SystemIO
 
 /// Writes the checkpoint file on its own serial queue, so that the fsync of every write never
 /// stalls reading on the tailer's queue.
@@ -21,9 +22,9 @@ final class CheckpointWriter: Sendable {
     private let queue: DispatchQueue
     private let state = Mutex(State())
     /// Called for the first failure after a success (a full disk is reported once, not per write).
-    private let onError: @Sendable (SystemCallError) -> Void
+    private let onError: @Sendable (SystemError) -> Void
 
-    init(path: String, label: String, onError: @escaping @Sendable (SystemCallError) -> Void) {
+    init(path: String, label: String, onError: @escaping @Sendable (SystemError) -> Void) {
         self.path = path
         self.queue = DispatchQueue(label: label)
         self.onError = onError
@@ -49,8 +50,8 @@ final class CheckpointWriter: Sendable {
             s.pending = nil
             return p
         }) {
-            do {
-                try FileSystem.writeAtomically(path, bytes)
+            do throws(SystemError) {
+                try AtomicFile.replace(path, with: bytes)
                 state.withLock { $0.failing = false }
             } catch {
                 // Not retried here: the next acknowledgement submits newer offsets anyway, and a

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Dispatch
+import SystemIO
 import Transport
 
 /// inotify for the tailer: events in the directories that hold (or may come to hold) tailed
@@ -40,7 +41,7 @@ final class DirectoryWatcher {
         do {
             watch = try ReadabilityWatch(fd: fd, queue: queue, handler: onReadable)
         } catch {
-            Glibc.close(fd)
+            Sys.close(fd)
             return nil
         }
     }
@@ -49,7 +50,7 @@ final class DirectoryWatcher {
     func close() {
         watch?.cancel()
         watch = nil
-        Glibc.close(fd)
+        Sys.close(fd)
     }
 
     /// The wildcard-free directory prefix of a glob pattern ("." for a relative pattern without one).
@@ -77,7 +78,7 @@ final class DirectoryWatcher {
             // discovery. Any other refusal (no watches left, permissions) is final.
             if e == ENOENT { return nil }
             refused.insert(dir)
-            return "cannot watch \(dir) with inotify (\(String(cString: strerror(e)))); it is polled"
+            return "cannot watch \(dir) with inotify (\(SystemError.message(e))); it is polled"
         }
         directories[wd] = dir
         watched.insert(dir)
@@ -85,7 +86,7 @@ final class DirectoryWatcher {
     }
 
     /// glob(3) semantics for the include patterns, with `**` also matching no directory at all
-    /// (`a/**/x` matches `a/x`), as `FileSystem.glob` does.
+    /// (`a/**/x` matches `a/x`), as `PathGlob.glob` does.
     static func matches(_ pattern: String, _ path: String) -> Bool {
         guard pattern.contains("**") else { return fnmatch(pattern, path, FNM_PATHNAME) == 0 }
         return fnmatch(pattern, path, 0) == 0
@@ -96,9 +97,8 @@ final class DirectoryWatcher {
     func drain() -> Events {
         var out = Events()
         while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
+            // Nothing pending (nil) or a failed read: the next event or poll comes anyway.
+            guard let n = try? buffer.withUnsafeMutableBytes({ try Sys.read(fd, into: $0, path: "inotify") }), n > 0 else { break }
             buffer.withUnsafeBytes { raw in
                 var offset = 0
                 while offset + 16 <= n {

@@ -1,6 +1,7 @@
 import CollectorCore
 import Dispatch
 import Synchronization
+import SystemIO
 
 /// The `filelog` receiver: tails files matching globs and sends their lines as log records.
 ///
@@ -158,7 +159,7 @@ extension Tailer {
         watcher?.close()
         watcher = nil
         closed = true
-        for (_, f) in files where f.isOpen { FileSystem.close(f.fd) }
+        for (_, f) in files where f.isOpen { Sys.close(f.fd) }
         files.removeAll()
         outbox.removeAll()
         consumer = nil

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import OTLPCodec
+import SystemIO
 
 /// Encodes `ExportLogsServiceRequest`s (one ResourceLogs with the file's Kubernetes metadata,
 /// one ScopeLogs with the records) straight from the bytes read, without a buffer per record.
@@ -112,7 +113,7 @@ struct LogsRequestEncoder {
     mutating func take() -> EncodedLogs {
         let batch = EncodedLogs(payload: finish(), count: count, endOffset: endOffset)
         count = 0
-        observedUnixNano = FileSystem.nowUnixNano()
+        observedUnixNano = Sys.wallClockNanos()
         return batch
     }
 

@@ -1,3 +1,6 @@
+import Glibc
+import SystemIO
+
 /// One file being tailed, owned by the tailer's queue.
 ///
 /// Identity: `fingerprint` (the first `fingerprint_size` bytes seen) with `device`/`inode` as
@@ -42,5 +45,15 @@ struct TailedFile {
             moved = true
         }
         return moved
+    }
+
+    /// Whether the file still starts with `fingerprint` (false also when it cannot be read).
+    /// Checked after every read, so without allocating: the bytes go to a temporary buffer.
+    static func startsWith(_ fd: Int32, _ fingerprint: [UInt8]) -> Bool {
+        let count = fingerprint.count
+        return withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
+            guard (try? Sys.pread(fd, buffer, at: 0, path: "")) == count else { return false }
+            return fingerprint.withUnsafeBytes { memcmp($0.baseAddress!, buffer.baseAddress!, count) == 0 }
+        }
     }
 }

@@ -1,5 +1,6 @@
 import CollectorCore
 import Dispatch
+import SystemIO
 
 /// Handing batches to the pipeline, acknowledgements, and the checkpoint file.
 extension Tailer {
@@ -53,7 +54,7 @@ extension Tailer {
             t.refusalScheduled = false
             guard !t.closed else { return }
             t.drainOutbox()
-            if t.outbox.isEmpty, t.reading { t.readAll(now: FileSystem.monotonicNano()) }
+            if t.outbox.isEmpty, t.reading { t.readAll(now: Sys.monotonicNanos()) }
         }
     }
 
@@ -89,7 +90,7 @@ extension Tailer {
             t.resumeScheduled = false
             guard t.throttled, t.reading, !t.closed else { return }
             t.throttled = false
-            t.readAll(now: FileSystem.monotonicNano())
+            t.readAll(now: Sys.monotonicNanos())
         }
     }
 

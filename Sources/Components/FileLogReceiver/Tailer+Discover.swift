@@ -1,4 +1,6 @@
 import CollectorCore
+import Glibc
+import SystemIO
 
 /// Finding files: rename rotation, truncation (copytruncate), checkpoint restore, new files.
 extension Tailer {
@@ -13,10 +15,10 @@ extension Tailer {
         for (id, f) in files where f.isOpen { byInode[Pair(f.device, f.inode)] = id }
 
         var seen = Set<Int>()
-        var candidates: [(String, FileInfo)] = []
+        var candidates: [(String, FileStatus)] = []
         for path in listPaths() {
-            let info: FileInfo
-            do { info = try FileSystem.stat(path) } catch { continue }   // vanished meanwhile
+            let info: FileStatus
+            do { info = try Sys.stat(path) } catch { continue }   // vanished meanwhile
             guard info.isRegular else {
                 reportOnce(path, "cannot tail \(path): not a regular file")
                 continue
@@ -64,11 +66,11 @@ extension Tailer {
         var ghosts: [TailedFile] = []
         for id in files.keys.sorted() where files[id]!.isOpen {
             let f = files[id]!
-            let info: FileInfo
+            let info: FileStatus
             let head: [UInt8]
             do {
-                info = try FileSystem.fstat(f.fd, path: f.path)
-                head = try FileSystem.prefix(f.fd, count: min(settings.fingerprintSize, Int(max(info.size, 0))), path: f.path)
+                info = try Sys.fstat(f.fd, path: f.path)
+                head = try Sys.pread(f.fd, count: min(settings.fingerprintSize, Int(max(info.size, 0))), at: 0, path: f.path)
             } catch {
                 reportOnce("read:\(f.path)", "cannot read \(f.path): \(error)")
                 continue
@@ -91,19 +93,19 @@ extension Tailer {
 
     private func openCandidate(_ path: String, ghosts: inout [TailedFile], now: UInt64) {
         let fd: Int32
-        let info: FileInfo
+        let info: FileStatus
         let head: [UInt8]
         do {
-            fd = try FileSystem.openRead(path)
+            fd = try Sys.open(path, O_RDONLY | O_NONBLOCK)
         } catch {
             reportOnce(path, "cannot tail \(path): \(error)")
             return
         }
         do {
-            info = try FileSystem.fstat(fd, path: path)
-            head = try FileSystem.prefix(fd, count: min(settings.fingerprintSize, Int(max(info.size, 0))), path: path)
+            info = try Sys.fstat(fd, path: path)
+            head = try Sys.pread(fd, count: min(settings.fingerprintSize, Int(max(info.size, 0))), at: 0, path: path)
         } catch {
-            FileSystem.close(fd)
+            Sys.close(fd)
             reportOnce(path, "cannot tail \(path): \(error)")
             return
         }
@@ -111,7 +113,7 @@ extension Tailer {
         if head.isEmpty && !(firstPoll && settings.startAt == .end && !hadCheckpoint) {
             // Nothing identifies an empty file yet (it may be a copy being written): wait for
             // content. It is then read from its start, as any file found after the first poll.
-            FileSystem.close(fd)
+            Sys.close(fd)
             emptyCandidates = true
             return
         }
@@ -138,7 +140,7 @@ extension Tailer {
             // A copy of a watched file beside it (copytruncate in progress): its data is read from
             // the original. Only the same directory counts, so that files of different containers
             // that happen to start alike are never taken for copies of each other.
-            FileSystem.close(fd)
+            Sys.close(fd)
             return
         }
         let fromEnd = firstPoll && !hadCheckpoint && settings.startAt == .end
@@ -149,7 +151,7 @@ extension Tailer {
 
     /// The checkpointed offset of this file, consuming the entry: same inode and matching
     /// fingerprint first, else matching fingerprint alone in the same directory (the file was renamed or copied).
-    private func restoredOffset(path: String, info: FileInfo, head: [UInt8]) -> Int64? {
+    private func restoredOffset(path: String, info: FileStatus, head: [UInt8]) -> Int64? {
         func fits(_ e: Checkpoint.Entry) -> Bool {
             head.starts(with: e.fingerprint) && info.size >= e.offset
         }

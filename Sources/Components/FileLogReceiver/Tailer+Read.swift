@@ -1,5 +1,6 @@
 import CollectorCore
 import Dispatch
+import SystemIO
 
 /// Reading files into records and batches.
 extension Tailer {
@@ -55,7 +56,7 @@ extension Tailer {
             guard t.overdraft < t.settings.maxInFlightBytes else { return }
             t.overdraft = t.settings.maxInFlightBytes
             t.throttled = false
-            t.readAll(now: FileSystem.monotonicNano())
+            t.readAll(now: Sys.monotonicNanos())
         }
     }
 
@@ -66,14 +67,14 @@ extension Tailer {
         }
         if settings.includeFilePath { fileAttributes.append(("log.file.path", f.path)) }
         if settings.includeFileNameResolved || settings.includeFilePathResolved {
-            let resolved = FileSystem.realPath(f.path) ?? f.path   // renamed away meanwhile: as is
+            let resolved = Sys.realPath(f.path) ?? f.path   // renamed away meanwhile: as is
             if settings.includeFileNameResolved {
                 fileAttributes.append(("log.file.name_resolved", String(resolved.split(separator: "/").last ?? "")))
             }
             if settings.includeFilePathResolved { fileAttributes.append(("log.file.path_resolved", resolved)) }
         }
         return LogsRequestEncoder(scratch: scratch, resourceAttributes: f.resourceAttributes, fileAttributes: fileAttributes,
-                                  observedUnixNano: FileSystem.nowUnixNano())
+                                  observedUnixNano: Sys.wallClockNanos())
     }
 
     func isFull(_ e: LogsRequestEncoder) -> Bool {
@@ -104,7 +105,7 @@ extension Tailer {
             do {
                 let fd = f.fd, offset = f.readOffset, path = f.path
                 n = try readBuffer.withUnsafeMutableBytes { b in
-                    Result { () throws(SystemCallError) in try FileSystem.pread(fd, b, offset: offset, path: path) }
+                    Result { () throws(SystemError) in try Sys.preadOnce(fd, b, at: offset, path: path) }
                 }.get()
             } catch {
                 reportOnce("read:\(f.path)", "cannot read \(f.path): \(error)")
@@ -115,7 +116,7 @@ extension Tailer {
             // truncated (copytruncate) and written again since the last discovery, and these
             // bytes may be its new content at a stale offset. Drop them; the discovery makes the
             // copy continue from `readOffset` and reads the new content from 0.
-            if !f.fingerprint.isEmpty, !FileSystem.startsWith(f.fd, f.fingerprint) {
+            if !f.fingerprint.isEmpty, !TailedFile.startsWith(f.fd, f.fingerprint) {
                 changed = true
                 break
             }
@@ -230,10 +231,10 @@ extension Tailer {
             guard var f = files[id] else { continue }
             if f.isOpen, let since = f.unseenSince, now &- since >= settings.rotateWait,
                now &- f.lastDataAt >= settings.rotateWait,
-               let info = try? FileSystem.fstat(f.fd, path: f.path), info.size <= f.readOffset {
+               let info = try? Sys.fstat(f.fd, path: f.path), info.size <= f.readOffset {
                 var entries: [LogEntry] = []
                 flushHeld(&f, into: &entries)
-                FileSystem.close(f.fd)
+                Sys.close(f.fd)
                 f.fd = -1
                 files[id] = f
                 emit(entries, fileID: id)

@@ -4,6 +4,7 @@ import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemIO
 
 /// The filelog receiver's engine. Confined to one serial queue: every method runs there.
 ///
@@ -132,12 +133,11 @@ final class Tailer {
 
     /// Creates the storage directory and loads the checkpoint.
     func load() throws {
-        try FileSystem.makeDirectories(settings.storage)
+        try Sys.makeDirectories(settings.storage)
         // Temporary files left by a process that died mid-write (not this process's: a
         // predecessor in this process may still be finishing its last write).
-        let mine = ".tmp.\(processToken)."
-        for temp in FileSystem.glob(checkpointPath + ".tmp.*") where !temp.contains(mine) { _ = unlink(temp) }
-        guard let bytes = try FileSystem.readAll(checkpointPath) else { return }
+        AtomicFile.removeLeftovers(of: checkpointPath)
+        guard let bytes = try Sys.readFile(checkpointPath) else { return }
         hadCheckpoint = true
         if let checkpoint = Checkpoint.decode(bytes) {
             restored = checkpoint.entries
@@ -154,7 +154,7 @@ final class Tailer {
         logger.error(message)
     }
 
-    func makeFile(fd: Int32, path: String, info: FileInfo, fingerprint: [UInt8], offset: Int64, now: UInt64) -> TailedFile {
+    func makeFile(fd: Int32, path: String, info: FileStatus, fingerprint: [UInt8], offset: Int64, now: UInt64) -> TailedFile {
         defer { nextID += 1 }
         let mode: RecordAssembler.Mode
         switch settings.format {
@@ -172,7 +172,7 @@ final class Tailer {
     /// One polling round (see the type's doc).
     func poll() {
         guard !closed else { return }
-        let now = FileSystem.monotonicNano()
+        let now = Sys.monotonicNanos()
         drainOutbox()
         if reading {
             discover(now: now)
@@ -233,7 +233,7 @@ final class Tailer {
                 t.poll()
             } else {
                 t.drainOutbox()
-                t.readAll(now: FileSystem.monotonicNano())
+                t.readAll(now: Sys.monotonicNanos())
             }
         }
     }
@@ -243,7 +243,7 @@ final class Tailer {
         var seen = Set<String>()
         var out: [String] = []
         for pattern in settings.include {
-            for path in FileSystem.glob(pattern) where !settings.exclude.contains(where: { FileSystem.matches($0, path) }) {
+            for path in PathGlob.glob(pattern) where !settings.exclude.contains(where: { PathGlob.matches($0, path) }) {
                 if seen.insert(path).inserted { out.append(path) }
             }
         }

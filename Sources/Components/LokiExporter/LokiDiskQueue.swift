@@ -1,6 +1,7 @@
 import Glibc
 import Synchronization
 import Checksums
+import SystemIO
 
 /// A persistent FIFO of byte records (serialized OTLP logs requests) for the Loki exporter, in
 /// the spirit of Vector's disk buffer.
@@ -12,7 +13,8 @@ import Checksums
 ///   four length bytes followed by the payload.
 /// - `cursor`: the position of the first record not yet handled:
 ///   `"LKQCUR1\n" | segment: u64 LE | offset: u64 LE | crc: u32 LE` (CRC-32C of the first
-///   24 bytes). Written atomically: `cursor.tmp`, fsync, rename, fsync of the directory.
+///   24 bytes). Written by `AtomicFile.replace` (temporary file, fsync, rename, fsync of the
+///   directory); temporary files a crash left behind are deleted at open.
 ///
 /// ## Invariants
 /// - Only the active (highest-numbered) segment is written, and only by appending whole frames
@@ -42,8 +44,17 @@ final class LokiDiskQueue: Sendable {
         var end: Int { offset + 8 + length }
     }
 
+    /// Why the queue failed, prefixed `disk queue <directory>: `.
     struct Failure: Error, CustomStringConvertible {
         var description: String
+
+        init(description: String) { self.description = description }
+
+        /// The one conversion from the system layer, e.g.
+        /// `disk queue /q: write /q/segment-0000000000000003.q: No space left on device`.
+        init(directory: String, _ error: SystemError) {
+            description = "disk queue \(directory): \(error)"
+        }
     }
 
     static let segmentMagic: [UInt8] = Array("LKQSEG1\n".utf8)
@@ -62,7 +73,7 @@ final class LokiDiskQueue: Sendable {
         var corruptBytes = 0
         var closed = false
         /// Holds `flock` on `<directory>/lock` while open.
-        var lockFD: Int32 = -1
+        var lock: DirectoryLock?
     }
 
     let directory: String
@@ -76,22 +87,17 @@ final class LokiDiskQueue: Sendable {
         self.directory = directory
         self.segmentMaxBytes = segmentMaxBytes
         self.sync = sync
-        do throws(FileIO.Failure) {
-            var s = State()
-            try FileIO.makeDirectory(directory)
-            s.lockFD = try Self.lock(directory, wait: lockWait)
-            do throws(FileIO.Failure) {
-                try Self.recover(directory, pending: &s.pending, bytes: &s.pendingBytes,
-                                 corrupt: &s.corruptBytes, next: &s.activeSegment)
-                try Self.startSegment(directory, s.activeSegment, into: &s)
-            } catch {
-                Glibc.close(s.lockFD)
-                throw error
-            }
-            state = Mutex(s)
+        var s = State()
+        s.lock = try Self.lock(directory, wait: lockWait)
+        do throws(SystemError) {
+            AtomicFile.removeLeftovers(of: directory + "/cursor")
+            try Self.recover(directory, pending: &s.pending, bytes: &s.pendingBytes,
+                             corrupt: &s.corruptBytes, next: &s.activeSegment)
+            try Self.startSegment(directory, s.activeSegment, into: &s)
         } catch {
-            throw Failure(description: "disk queue \(directory): \(error)")
+            throw Failure(directory: directory, error)   // `s.lock` goes with `s`: released
         }
+        state = Mutex(s)
     }
 
     /// Entries (records) and payload bytes waiting.
@@ -118,9 +124,9 @@ final class LokiDiskQueue: Sendable {
         crc = payload.withUnsafeBytes { CRC32C.update(crc, $0) }
         Self.appendLE(crc, to: &header)
         let frameSize = header.count + payload.count
-        let result: Result<Void, FileIO.Failure> = state.withLock { s in
-            do throws(FileIO.Failure) {
-                guard !s.closed else { throw FileIO.Failure(description: "the queue is closed") }
+        let result: Result<Void, Failure> = state.withLock { s in
+            guard !s.closed else { return .failure(Failure(description: "disk queue \(directory): the queue is closed")) }
+            do throws(SystemError) {
                 if s.activeFD < 0 {
                     // An earlier rollover could not start a segment and no segment is open.
                     try Self.startSegment(directory, s.activeSegment + 1, into: &s)
@@ -130,20 +136,20 @@ final class LokiDiskQueue: Sendable {
                     // size target) and the descriptor the queue owns stays its own; a closed
                     // number is never written to or closed again (it may be a socket by now).
                     let previous = s.activeFD
-                    do throws(FileIO.Failure) {
+                    do throws(SystemError) {
                         try Self.startSegment(directory, s.activeSegment + 1, into: &s)
-                        Glibc.close(previous)
+                        Sys.close(previous)
                     } catch {
                         s.rolloverFailures += 1
                     }
                 }
                 let path = Self.segmentPath(directory, s.activeSegment)
-                do throws(FileIO.Failure) {
-                    try FileIO.writeAll(s.activeFD, header, path)
-                    try FileIO.writeAll(s.activeFD, payload, path)
-                    if sync { try FileIO.fsync(s.activeFD, path) }
+                do throws(SystemError) {
+                    try Sys.write(s.activeFD, header, path: path)
+                    try Sys.write(s.activeFD, payload, path: path)
+                    if sync { try Sys.fsync(s.activeFD, path: path) }
                 } catch {
-                    try? FileIO.truncate(s.activeFD, s.activeSize, path)
+                    try? Sys.ftruncate(s.activeFD, UInt64(s.activeSize), path: path)
                     throw error
                 }
                 s.pending.append(Record(segment: s.activeSegment, offset: s.activeSize, length: payload.count))
@@ -151,32 +157,32 @@ final class LokiDiskQueue: Sendable {
                 s.pendingBytes += payload.count
                 return .success(())
             } catch {
-                return .failure(error)
+                return .failure(Failure(directory: directory, error))
             }
         }
-        if case .failure(let error) = result { throw Failure(description: "disk queue \(directory): \(error)") }
+        try result.get()
     }
 
     /// The oldest waiting records, as many as fit in `maxBytes` of payload (at least one), with
     /// their payloads. Does not consume them: `commit(count:)` does.
     func peek(maxBytes: Int) throws(Failure) -> [[UInt8]] {
-        let result: Result<[[UInt8]], FileIO.Failure> = state.withLock { s in
+        let result: Result<[[UInt8]], SystemError> = state.withLock { s in
             var out: [[UInt8]] = []
             var total = 0
             var index = s.head
             var fds: [UInt64: Int32] = [:]
-            defer { for fd in fds.values { Glibc.close(fd) } }
-            do throws(FileIO.Failure) {
+            defer { for fd in fds.values { Sys.close(fd) } }
+            do throws(SystemError) {
                 while index < s.pending.count {
                     let record = s.pending[index]
                     if !out.isEmpty && total + record.length > maxBytes { break }
                     let path = Self.segmentPath(directory, record.segment)
                     let fd: Int32
                     if let open = fds[record.segment] { fd = open } else {
-                        fd = try FileIO.open(path, O_RDONLY)
+                        fd = try Sys.open(path, O_RDONLY)
                         fds[record.segment] = fd
                     }
-                    out.append(try FileIO.read(fd, count: record.length, at: record.offset + 8, path))
+                    out.append(try Sys.pread(fd, count: record.length, at: UInt64(record.offset + 8), path: path))
                     total += record.length
                     index += 1
                 }
@@ -187,14 +193,14 @@ final class LokiDiskQueue: Sendable {
         }
         switch result {
         case .success(let records): return records
-        case .failure(let error): throw Failure(description: "disk queue \(directory): \(error)")
+        case .failure(let error): throw Failure(directory: directory, error)
         }
     }
 
     /// Marks the `count` oldest records handled: moves and persists the cursor, deletes
     /// segments wholly before it.
     func commit(count: Int) throws(Failure) {
-        let result: Result<Void, FileIO.Failure> = state.withLock { s in
+        let result: Result<Void, SystemError> = state.withLock { s in
             let n = min(count, s.pending.count - s.head)
             guard n > 0 else { return .success(()) }
             for i in s.head..<s.head + n { s.pendingBytes -= s.pending[i].length }
@@ -206,13 +212,13 @@ final class LokiDiskQueue: Sendable {
             let cursor = s.head < s.pending.count
                 ? (s.pending[s.head].segment, s.pending[s.head].offset)
                 : (s.activeSegment, s.activeSize)
-            func dropConsumed() throws(FileIO.Failure) {
+            func dropConsumed() throws(SystemError) {
                 for (number, name) in try Self.segments(directory) where number < cursor.0 {
-                    unlink(directory + "/" + name)
+                    _ = try? Sys.unlink(directory + "/" + name)
                 }
             }
-            do throws(FileIO.Failure) {
-                do throws(FileIO.Failure) {
+            do throws(SystemError) {
+                do throws(SystemError) {
                     try Self.writeCursor(directory, segment: cursor.0, offset: cursor.1)
                 } catch {
                     // A full disk: the delivered segments are removed first to make room for
@@ -228,7 +234,7 @@ final class LokiDiskQueue: Sendable {
                 return .failure(error)
             }
         }
-        if case .failure(let error) = result { throw Failure(description: "disk queue \(directory): \(error)") }
+        if case .failure(let error) = result { throw Failure(directory: directory, error) }
     }
 
     /// Closes the active segment; later appends fail. Idempotent.
@@ -236,48 +242,38 @@ final class LokiDiskQueue: Sendable {
         state.withLock { s in
             guard !s.closed else { return }
             s.closed = true
-            if s.activeFD >= 0 { Glibc.close(s.activeFD) }
+            if s.activeFD >= 0 { Sys.close(s.activeFD) }
             s.activeFD = -1
-            if s.lockFD >= 0 { Glibc.close(s.lockFD) }   // releases the flock
-            s.lockFD = -1
+            s.lock = nil   // releases the flock
         }
     }
 
     /// One queue per directory: a second exporter or collectord process on the same directory
     /// would send every batch twice and corrupt the cursor, so it is refused (after `wait` ns).
-    private static func lock(_ directory: String, wait: UInt64) throws(FileIO.Failure) -> Int32 {
-        let path = directory + "/lock"
-        let fd = try FileIO.open(path, O_RDWR | O_CREAT)
-        var waited: UInt64 = 0
-        while true {
-            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return fd }
-            let e = errno
-            if e == EWOULDBLOCK && waited < wait {
-                usleep(50_000)
-                waited += 50_000_000
-                continue
-            }
-            Glibc.close(fd)
-            if e == EWOULDBLOCK {
-                throw FileIO.Failure(description: "\(directory) is in use by another loki exporter (another collectord, or a reload that changed this exporter's settings: restart to apply them)")
-            }
-            throw FileIO.Failure(description: "flock \(path): \(String(cString: strerror(e)))")
+    private static func lock(_ directory: String, wait: UInt64) throws(Failure) -> DirectoryLock {
+        do throws(SystemError) {
+            try Sys.makeDirectories(directory)
+            return try DirectoryLock(directory: directory, name: "lock", wait: wait)
+        } catch let error where error.isBusy && error.call == "flock" {
+            throw Failure(description: "disk queue \(directory): \(directory) is in use by another loki exporter (another collectord, or a reload that changed this exporter's settings: restart to apply them)")
+        } catch {
+            throw Failure(directory: directory, error)
         }
     }
 
     deinit { close() }
 
     /// Creates segment `number` (magic written and synced, directory synced) as the active one.
-    private static func startSegment(_ directory: String, _ number: UInt64, into s: inout State) throws(FileIO.Failure) {
+    private static func startSegment(_ directory: String, _ number: UInt64, into s: inout State) throws(SystemError) {
         let path = segmentPath(directory, number)
-        let fd = try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND)
-        do throws(FileIO.Failure) {
-            try FileIO.writeAll(fd, segmentMagic, path)
-            try FileIO.fsync(fd, path)
-            try FileIO.fsyncDirectory(directory)
+        let fd = try Sys.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND)
+        do throws(SystemError) {
+            try Sys.write(fd, segmentMagic, path: path)
+            try Sys.fsync(fd, path: path)
+            try Sys.fsyncDirectory(directory)
         } catch {
-            Glibc.close(fd)
-            unlink(path)   // no half-written segment left for recovery to find
+            Sys.close(fd)
+            _ = try? Sys.unlink(path)   // no half-written segment left for recovery to find
             throw error
         }
         s.activeSegment = number

@@ -4,6 +4,7 @@ import Glibc
 import OTLPCodec
 import Store
 import Synchronization
+import SystemIO
 
 /// The crash-safe span hold of `tail_sampling` with `storage: <dir>`: held spans are in a
 /// write-ahead log on disk, and memory holds only where they are.
@@ -70,28 +71,18 @@ public final class HoldLog: Sendable {
     }
 
     public let directory: String
-    private let lockFD: Int32
+    /// Held while open (released by deinit).
+    private let lock: DirectoryLock
     private let state = Mutex(State())
 
     public init(directory: String) throws(StoreError) {
         self.directory = directory
-        try Sys.makeDirectories(directory)
-        lockFD = try Sys.open(directory + "/LOCK", O_RDWR | O_CREAT)
-        guard try Sys.lockExclusively(lockFD, path: directory + "/LOCK") else {
-            Sys.close(lockFD)
-            throw StoreError.inUse(directory)
-        }
-        do {
-            try state.withLock { (s) throws(StoreError) in try recover(&s) }
-        } catch {
-            Sys.close(lockFD)
-            throw error
-        }
+        lock = try DirectoryLock.store(directory)
+        try state.withLock { (s) throws(StoreError) in try recover(&s) }
     }
 
     deinit {
         state.withLock { s in for seg in s.segments { Sys.close(seg.fd) } }
-        Sys.close(lockFD)
     }
 
     private func name(_ sequence: UInt64) -> String {
@@ -102,7 +93,7 @@ public final class HoldLog: Sendable {
     // MARK: Recovery
 
     private func recover(_ s: inout State) throws(StoreError) {
-        let sequences = try Sys.list(directory).compactMap { n -> UInt64? in
+        let sequences = try StoreError.io({ () throws(SystemError) in try Sys.list(directory) }).compactMap { n -> UInt64? in
             guard n.hasPrefix("hold-"), n.hasSuffix(".wal"), n.utf8.count == 25 else { return nil }
             return UInt64(n.dropFirst(5).prefix(16), radix: 16)
         }.sorted()
@@ -111,9 +102,9 @@ public final class HoldLog: Sendable {
         var traceOf: [Location: [OTLPTraceID]] = [:]
         for seq in sequences {
             let path = name(seq)
-            let fd = try Sys.open(path, O_RDWR)
-            let size = try Sys.fstat(fd, path: path).size
-            var bytes = [UInt8](repeating: 0, count: Int(size))
+            let fd = try StoreError.io { () throws(SystemError) in try Sys.open(path, O_RDWR) }
+            let size = try StoreError.io { () throws(SystemError) in try Sys.fstat(fd, path: path) }.size
+            var bytes = [UInt8](repeating: 0, count: Int(max(0, size)))
             try Self.readAll(fd, into: &bytes, at: 0, path: path)
             var offset = 0
             bytes.withUnsafeBytes { raw in
@@ -135,7 +126,9 @@ public final class HoldLog: Sendable {
                     offset += frame.length
                 }
             }
-            if offset < bytes.count { try Sys.ftruncate(fd, UInt64(offset), path: path) }   // torn tail
+            if offset < bytes.count {   // torn tail
+                try StoreError.io { () throws(SystemError) in try Sys.ftruncate(fd, UInt64(offset), path: path) }
+            }
             s.segments.append(Segment(sequence: seq, fd: fd, path: path, size: UInt64(offset), live: 0))
         }
         var recovered: [Recovered] = []
@@ -149,7 +142,8 @@ public final class HoldLog: Sendable {
     }
 
     private static func readAll(_ fd: Int32, into bytes: inout [UInt8], at offset: UInt64, path: String) throws(StoreError) {
-        let n = try bytes.withUnsafeMutableBytes { b in Result { () throws(StoreError) in try Sys.pread(fd, b, at: offset, path: path) } }.get()
+        let n = try bytes.withUnsafeMutableBytes { b in Result { () throws(SystemError) in try Sys.pread(fd, b, at: offset, path: path) } }
+            .mapError(StoreError.init).get()
         guard n == bytes.count else { throw StoreError.corrupt(path, "short read at offset \(offset)") }
     }
 
@@ -160,9 +154,9 @@ public final class HoldLog: Sendable {
     private func startSegment(_ s: inout State) throws(StoreError) {
         let seq = (s.segments.last?.sequence ?? 0) + 1
         let path = name(seq)
-        let fd = try Sys.open(path, O_RDWR | O_CREAT | O_EXCL)
+        let fd = try StoreError.io { () throws(SystemError) in try Sys.open(path, O_RDWR | O_CREAT | O_EXCL) }
         s.segments.append(Segment(sequence: seq, fd: fd, path: path, size: 0, live: 0))
-        try Sys.fsyncDirectory(directory)
+        try StoreError.io { () throws(SystemError) in try Sys.fsyncDirectory(directory) }
     }
 
     /// The spans frames found at open that no decided frame covers, once (to the first caller).
@@ -218,11 +212,15 @@ public final class HoldLog: Sendable {
                 Location(segment: seg.sequence, offset: base + UInt64($0.range.lowerBound - h), length: UInt32($0.range.count + h))
             }
             let path = seg.path
-            if !decided.isEmpty {
-                try decided.withUnsafeBytes { b in Result { () throws(StoreError) in try Sys.pwrite(seg.fd, b, at: seg.size, path: path) } }.get()
+            do throws(SystemError) {
+                if !decided.isEmpty {
+                    try decided.withUnsafeBytes { b in Result { () throws(SystemError) in try Sys.pwrite(seg.fd, b, at: seg.size, path: path) } }.get()
+                }
+                try buffer.withUnsafeBytes { b in Result { () throws(SystemError) in try Sys.pwrite(seg.fd, b, at: base, path: path) } }.get()
+                try Sys.fdatasync(seg.fd, path: path)
+            } catch {
+                throw StoreError(error)
             }
-            try buffer.withUnsafeBytes { b in Result { () throws(StoreError) in try Sys.pwrite(seg.fd, b, at: base, path: path) } }.get()
-            try Sys.fdatasync(seg.fd, path: path)
             s.segments[active].size = base + UInt64(buffer.count)
             s.segments[active].live += pieces.count
             s.pendingDecided.removeAll(keepingCapacity: true)
@@ -279,7 +277,7 @@ public final class HoldLog: Sendable {
             try [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
                 count = try Sys.pread(seg.fd, UnsafeMutableRawBufferPointer(buffer), at: first.offset, path: seg.path)
             }
-        }.mapError { $0 as? StoreError ?? StoreError.corrupt(seg.path, "\($0)") }.get()
+        }.mapError { ($0 as? SystemError).map(StoreError.init) ?? StoreError.corrupt(seg.path, "\($0)") }.get()
         guard bytes.count == length else { throw StoreError.corrupt(seg.path, "short read at offset \(first.offset)") }
         // The offset of a frame that does not check out, if any.
         let bad: UInt64? = bytes.withUnsafeBytes { raw in
@@ -310,7 +308,7 @@ public final class HoldLog: Sendable {
             }
             let seg = s.segments[s.segments.count - 1]
             let path = seg.path
-            let written = frame.withUnsafeBytes { b in Result { () throws(StoreError) in try Sys.pwrite(seg.fd, b, at: seg.size, path: path) } }
+            let written = frame.withUnsafeBytes { b in Result { () throws(SystemError) in try Sys.pwrite(seg.fd, b, at: seg.size, path: path) } }
             if case .success = written {
                 s.segments[s.segments.count - 1].size += UInt64(frame.count)
                 s.pendingDecided.removeAll(keepingCapacity: true)
@@ -323,7 +321,8 @@ public final class HoldLog: Sendable {
         while s.segments.count > 1, s.segments[0].live <= 0 {
             let seg = s.segments.removeFirst()
             Sys.close(seg.fd)
-            try Sys.unlink(name(seg.sequence))
+            let path = name(seg.sequence)
+            try StoreError.io { () throws(SystemError) in try Sys.unlink(path) }
         }
     }
 
