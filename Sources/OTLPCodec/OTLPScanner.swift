@@ -32,7 +32,7 @@ public enum OTLPScanner {
     public static func spans(_ bytes: UnsafeRawBufferPointer) throws(OTLPDecodeError) -> OTLPSpanScan {
         var out = OTLPSpanScan(services: [], spans: [])
         do throws(ProtoWire.WireError) {
-            try walk(bytes, services: &out.services) { (raw, item, resource) throws(ProtoWire.WireError) in
+            try walk(bytes, services: &out.services, entries: &out.entries) { (raw, item, resource) throws(ProtoWire.WireError) in
                 out.spans.append(try spanFacts(raw, item, resource: resource))
             }
         } catch {
@@ -50,7 +50,7 @@ public enum OTLPScanner {
     public static func logs(_ bytes: UnsafeRawBufferPointer) throws(OTLPDecodeError) -> OTLPLogScan {
         var out = OTLPLogScan(services: [], records: [])
         do throws(ProtoWire.WireError) {
-            try walk(bytes, services: &out.services) { (raw, item, resource) throws(ProtoWire.WireError) in
+            try walk(bytes, services: &out.services, entries: &out.entries) { (raw, item, resource) throws(ProtoWire.WireError) in
                 out.records.append(try logFacts(raw, item, resource: resource))
             }
         } catch {
@@ -62,11 +62,12 @@ public enum OTLPScanner {
     // MARK: Walking
 
     /// Calls `item` with the payload range of every span / log record and the index of its
-    /// resource entry; fills `services` with one name per resource entry.
+    /// resource entry; fills `services` with one name per resource entry and `entries` with
+    /// each entry's whole field (key included).
     /// Both signals share the layout request.1 -> resource entry, .1 resource, .2 scope entry,
     /// scope entry .2 item.
     static func walk(
-        _ bytes: UnsafeRawBufferPointer, services: inout [String],
+        _ bytes: UnsafeRawBufferPointer, services: inout [String], entries: inout [Range<Int>],
         item: (UnsafeRawBufferPointer, Range<Int>, Int) throws(ProtoWire.WireError) -> Void
     ) throws(ProtoWire.WireError) {
         var request = ProtoWire.Reader(bytes, range: 0..<bytes.count)
@@ -75,6 +76,7 @@ public enum OTLPScanner {
             try expect(entry, .lengthDelimited)
             let resourceIndex = services.count
             services.append(unknownService)
+            entries.append(entry.whole)
             var reader = ProtoWire.Reader(bytes, range: entry.payload)
             while let field = try reader.next() {
                 switch field.number {
@@ -225,12 +227,17 @@ public struct OTLPSpanScan: Sendable {
     public var services: [String]
     /// Every span, in wire order.
     public var spans: [OTLPSpanFacts]
+    /// Each resource entry's whole field (key and length included) in the request, in wire
+    /// order: the request's bytes of that entry alone are a request too.
+    public var entries: [Range<Int>] = []
 }
 
 /// What `OTLPScanner.logs` finds in one request.
 public struct OTLPLogScan: Sendable {
     public var services: [String]
     public var records: [OTLPLogFacts]
+    /// As `OTLPSpanScan.entries`.
+    public var entries: [Range<Int>] = []
 }
 
 /// One span as the store indexes it.

@@ -5,7 +5,7 @@ import Checksums
 /// constants both the writer and `SealedIndex` use.
 enum IndexFile {
     enum Section: UInt32, CaseIterable {
-        case blocks = 1, strings, pairs, traceIDs, traces, refs, tracePairs, bloom
+        case blocks = 1, strings, pairs, traceIDs, traces, refs, tracePairs, bloom, refSlices
 
         /// Fixed record size, or nil for variable sections.
         var recordSize: Int? {
@@ -15,9 +15,13 @@ enum IndexFile {
             case .traceIDs: 16
             case .traces: 64
             case .refs, .tracePairs: 4
+            case .refSlices: 8
             case .strings, .bloom: nil
             }
         }
+
+        /// Sections an index may lack (written by an older version): ref slices.
+        var isOptional: Bool { self == .refSlices }
     }
 
     static let directoryEntrySize = 24
@@ -41,6 +45,7 @@ enum IndexFile {
         var traces: [UInt8] = []
         traces.reserveCapacity(ids.count * 64)
         var refs: [UInt8] = []
+        var slices: [UInt8] = []
         var tracePairs: [UInt8] = []
         var bloom = BloomFilter(capacity: ids.count)
         for id in ids {
@@ -61,6 +66,10 @@ enum IndexFile {
             traces.appendLE(t.logCount)
             traces.appendLE(UInt32(t.rootParentless ? 1 : 0))
             for b in t.blocks { refs.appendLE(b) }
+            for slice in t.slices {
+                slices.appendLE(slice.offset)
+                slices.appendLE(slice.length)
+            }
             for p in t.pairs { tracePairs.appendLE(p) }
             bloom.insert(id)
         }
@@ -74,6 +83,7 @@ enum IndexFile {
         bloomBytes.appendLE(bloom.bitCount)
         for w in bloom.words { bloomBytes.appendLE(w) }
         sections.append((.bloom, bloomBytes))
+        sections.append((.refSlices, slices))
 
         var out: [UInt8] = StoreFormat.indexMagic
         out.appendLE(StoreFormat.version)

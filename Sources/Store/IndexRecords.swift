@@ -12,6 +12,40 @@ struct BlockRecord: Hashable, Sendable {
     var crc: UInt32
 }
 
+/// A block that holds items of a trace, and where in its (uncompressed) payload they are:
+/// `slice` is a run of whole resource entries, itself a request, holding every item of the
+/// trace in the block (nil: anywhere in the payload, for indexes written before slices).
+struct BlockRef: Hashable, Sendable {
+    var block: BlockRecord
+    var slice: Range<Int>?
+}
+
+/// A trace's slice of one block, as the indexes keep it (section 9 of the index file: u32
+/// offset, u32 length per ref).
+struct SliceRef: Hashable, Sendable {
+    var offset: UInt32
+    var length: UInt32
+
+    init(offset: UInt32, length: UInt32) {
+        self.offset = offset
+        self.length = length
+    }
+
+    init(_ range: Range<Int>) {
+        offset = UInt32(clamping: range.lowerBound)
+        length = UInt32(clamping: range.count)
+    }
+
+    var range: Range<Int> { Int(offset)..<(Int(offset) + Int(length)) }
+
+    /// Grows to cover `other` too.
+    mutating func widen(to other: Range<Int>) {
+        let lower = min(Int(offset), other.lowerBound)
+        let upper = max(Int(offset) + Int(length), other.upperBound)
+        self = SliceRef(lower..<upper)
+    }
+}
+
 /// Statistics of one (service, operation) pair in a segment (section 3).
 struct PairStats: Hashable, Sendable {
     var service: UInt32
@@ -27,6 +61,8 @@ struct PairStats: Hashable, Sendable {
 struct TraceRecord: Sendable {
     /// Block numbers holding items of the trace, ascending.
     var blocks: [UInt32] = []
+    /// Per block (same order), where the trace's resource entries are in its payload.
+    var slices: [SliceRef] = []
     /// Pair numbers of the trace's spans, each once.
     var pairs: [UInt32] = []
     var start: UInt64 = .max

@@ -48,7 +48,7 @@ struct MemoryIndex: Sendable {
             pairs[Int(pair)].spanCount += 1
             if span.isError { pairs[Int(pair)].errorCount += 1 }
             guard let id = span.traceID else { continue }
-            update(id, block: block) { trace in
+            update(id, block: block, entry: scan.entries[span.resource]) { trace in
                 if !trace.pairs.contains(pair) { trace.pairs.append(pair) }
                 trace.start = min(trace.start, span.startTimeUnixNano)
                 trace.end = max(trace.end, span.endTimeUnixNano)
@@ -68,15 +68,23 @@ struct MemoryIndex: Sendable {
     private mutating func addLogs(_ scan: OTLPLogScan, block: UInt32) {
         for record in scan.records {
             guard let id = record.traceID else { continue }
-            update(id, block: block) { $0.logCount += 1 }
+            update(id, block: block, entry: scan.entries[record.resource]) { $0.logCount += 1 }
         }
     }
 
-    private mutating func update(_ id: OTLPTraceID, block: UInt32, _ body: (inout TraceRecord) -> Void) {
+    /// `entry`: the whole resource entry holding the item, in the block's payload; a trace's
+    /// slice of a block spans its entries there (exactly them when the writer grouped the
+    /// block by trace, more when other traces' entries lie between).
+    private mutating func update(_ id: OTLPTraceID, block: UInt32, entry: Range<Int>, _ body: (inout TraceRecord) -> Void) {
         func apply(_ record: inout TraceRecord) {
             body(&record)
             // Blocks are added in ascending order, so checking the last one keeps them unique.
-            if record.blocks.last != block { record.blocks.append(block) }
+            if record.blocks.last != block {
+                record.blocks.append(block)
+                record.slices.append(SliceRef(entry))
+            } else {
+                record.slices[record.slices.count - 1].widen(to: entry)
+            }
         }
         apply(&traces[id, default: TraceRecord()])
     }
@@ -100,8 +108,9 @@ struct MemoryIndex: Sendable {
 
     // MARK: Queries
 
-    func blocks(of id: OTLPTraceID) -> [BlockRecord] {
-        traces[id]?.blocks.map { blocks[Int($0)] } ?? []
+    func blocks(of id: OTLPTraceID) -> [BlockRef] {
+        guard let record = traces[id] else { return [] }
+        return zip(record.blocks, record.slices).map { BlockRef(block: blocks[Int($0)], slice: $1.range) }
     }
 
     func part(_ record: TraceRecord) -> TracePart {

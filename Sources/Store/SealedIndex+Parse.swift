@@ -57,7 +57,7 @@ extension SealedIndex {
             }
             p.sections[section] = range
         }
-        for section in IndexFile.Section.allCases where p.sections[section] == nil {
+        for section in IndexFile.Section.allCases where p.sections[section] == nil && !section.isOptional {
             throw BlockProblem("index section \(section.rawValue) missing")
         }
         p.blockCount = p.sections[.blocks]!.count / 48
@@ -122,6 +122,9 @@ extension SealedIndex {
         let tracePairs = p.sections[.tracePairs]!
         let refCount = refs.count / 4
         let tracePairCount = tracePairs.count / 4
+        if let slices = p.sections[.refSlices], slices.count != refCount * 8 {
+            throw BlockProblem("ref slice table size mismatch")
+        }
         var previous: (UInt64, UInt64)?
         for i in 0..<p.traceCount {
             let id = (bytes.be64(ids + i * 16), bytes.be64(ids + i * 16 + 8))

@@ -78,14 +78,21 @@ final class SealedIndex: SegmentIndex {
         }
     }
 
-    func blocks(of id: OTLPTraceID) -> [BlockRecord] {
+    func blocks(of id: OTLPTraceID) -> [BlockRef] {
         guard let i = find(id) else { return [] }
         return mapped.withBytes { bytes in
             let entry = sections[.traces]!.lowerBound + i * 64
             let first = Int(bytes.le(entry, as: UInt32.self))
             let count = Int(bytes.le(entry + 4, as: UInt32.self))
             let refs = sections[.refs]!.lowerBound
-            return (first..<(first + count)).map { block(Int(bytes.le(refs + $0 * 4, as: UInt32.self)), bytes) }
+            let slices = sections[.refSlices]?.lowerBound
+            return (first..<(first + count)).map { k in
+                let record = block(Int(bytes.le(refs + k * 4, as: UInt32.self)), bytes)
+                let slice = slices.map { base in
+                    SliceRef(offset: bytes.le(base + k * 8), length: bytes.le(base + k * 8 + 4)).range
+                }
+                return BlockRef(block: record, slice: slice)
+            }
         }
     }
 

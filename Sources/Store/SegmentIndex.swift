@@ -12,9 +12,10 @@ protocol SegmentIndex: Sendable {
     var traceCount: Int { get }
     /// False when the segment surely holds nothing of `id`.
     func mightContain(_ id: OTLPTraceID) -> Bool
-    /// The blocks holding spans or log records of `id`, in file order. Callers check
-    /// `mightContain` first (the sealed index does not repeat the bloom filter check).
-    func blocks(of id: OTLPTraceID) -> [BlockRecord]
+    /// The blocks holding spans or log records of `id`, in file order, with the trace's
+    /// slice of each. Callers check `mightContain` first (the sealed index does not repeat
+    /// the bloom filter check).
+    func blocks(of id: OTLPTraceID) -> [BlockRef]
     /// The summary of the part of `id` stored in this segment (after `mightContain`, as above).
     func part(of id: OTLPTraceID) -> TracePart?
     func services() -> [String]
@@ -62,7 +63,7 @@ final class MemorySegmentIndex: SegmentIndex {
         state.withLock { $0.traces[id] != nil }
     }
 
-    func blocks(of id: OTLPTraceID) -> [BlockRecord] {
+    func blocks(of id: OTLPTraceID) -> [BlockRef] {
         state.withLock { $0.blocks(of: id) }
     }
 

@@ -37,8 +37,11 @@ import Checksums
 ///     40 u32 crc32c       CRC32C (Castagnoli) of header bytes 0..<40 followed by the payload
 ///
 /// The payload is one zstd frame whose content is a serialized OTLP export request: a block is
-/// decodable on its own. One `append` writes one block (a payload above
-/// `StoreConfig.blockMaxBytes` is first split into several requests, one block each).
+/// decodable on its own. An `append` lays its payload out by trace (`BlockLayout`): each
+/// trace's items are written as one run of resource entries holding only that trace, and
+/// blocks are cut at trace boundaries once they reach `StoreConfig.blockMaxBytes` (64 KiB by
+/// default), so that a lookup decompresses a small block and walks only the trace's slice.
+/// All blocks of one append go to the file in one write.
 ///
 /// ## Index file (written at sealing by `AtomicFile`: temp file, fsync, rename, fsync of the directory)
 ///
@@ -65,6 +68,10 @@ import Checksums
 ///     7 trace pairs  u32 pair numbers (indexes into section 3), per trace
 ///     8 bloom    u32 hash count k, u32 reserved, u64 bit count m, then m/64 u64 words;
 ///                bit positions (h1 + i * h2) mod m, i < k, from the trace id (see BloomFilter)
+///     9 ref slices   per ref (same order as section 6): u32 offset, u32 length of the
+///                trace's run of resource entries in the block's uncompressed payload (from
+///                its first to its last entry holding the trace). Optional: an index
+///                without it (older files) means "the whole payload".
 ///     trailer  u32 crc32c of every byte before the trailer, "SEND"
 ///
 /// ## Invariants

@@ -3,8 +3,8 @@ import Synchronization
 
 extension TraceStore {
     /// Stores `payload`, a serialized `ExportTraceServiceRequest` (`.spans`) or
-    /// `ExportLogsServiceRequest` (`.logs`) holding `itemCount` spans / log records, as one
-    /// block (several if larger than `blockMaxBytes`). When it returns, the block is in the
+    /// `ExportLogsServiceRequest` (`.logs`) holding `itemCount` spans / log records, in blocks
+    /// laid out by trace of about `blockMaxBytes` each (`BlockLayout`). When it returns, they are in the
     /// segment file (fsynced with `sync: always`) and visible to queries.
     ///
     /// Throws a permanent error when the payload is not a well-formed request or does not hold
@@ -13,50 +13,50 @@ extension TraceStore {
     /// `closed` after `close()`. A request without items stores nothing. Thread-safe; appends
     /// are serialized.
     public func append(kind: BlockKind, payload: [UInt8], itemCount: Int) throws(StoreError) {
-        if payload.count > config.blockMaxBytes, itemCount > 1 {
-            let perBlock = max(1, Int((Double(itemCount) * Double(config.blockMaxBytes) / Double(payload.count)).rounded(.down)))
-            let pieces: [(bytes: [UInt8], count: Int)]
-            do throws(OTLPDecodeError) {
-                pieces = try OTLPSplitter.split(kind == .spans ? .traces : .logs, protobuf: payload, maxItems: perBlock)
-            } catch {
-                throw StoreError.invalidPayload(error.message)
-            }
-            let total = pieces.reduce(0) { $0 + $1.count }
-            guard total == itemCount else {
-                throw StoreError.invalidPayload("itemCount is \(itemCount) but the payload holds \(total) \(kind)")
-            }
-            for piece in pieces { try appendBlock(kind: kind, payload: piece.bytes, itemCount: piece.count) }
-        } else {
-            try appendBlock(kind: kind, payload: payload, itemCount: itemCount)
-        }
-    }
-
-    private func appendBlock(kind: BlockKind, payload: [UInt8], itemCount: Int) throws(StoreError) {
-        // Scanning needs no lock: it only reads the payload.
-        let facts: BlockFacts
+        // Laid out by trace in blocks of about the target size (`BlockLayout`); scanning and
+        // laying out need no lock: they only read the payload.
+        let blocks: [(bytes: [UInt8], facts: BlockFacts)]
         do throws(OTLPDecodeError) {
-            facts = try payload.withBytes { (raw) throws(OTLPDecodeError) in try BlockFacts(kind, raw) }
+            blocks = try BlockLayout.cut(kind, payload, target: config.blockMaxBytes).map { (bytes, _) throws(OTLPDecodeError) in
+                (bytes, try bytes.withBytes { (raw) throws(OTLPDecodeError) in try BlockFacts(kind, raw) })
+            }
         } catch {
             throw StoreError.invalidPayload(error.message)
         }
-        guard facts.itemCount == itemCount else {
-            throw StoreError.invalidPayload("itemCount is \(itemCount) but the payload holds \(facts.itemCount) \(kind)")
+        let total = blocks.reduce(0) { $0 + $1.facts.itemCount }
+        guard total == itemCount else {
+            throw StoreError.invalidPayload("itemCount is \(itemCount) but the payload holds \(total) \(kind)")
         }
         guard itemCount > 0 else { return }
-        let times = facts.timeRange
+        try appendBlocks(kind: kind, blocks)
+    }
+
+    /// Writes `blocks` one after the other with one write (and one fsync with `sync: always`),
+    /// then commits them to the index in order.
+    private func appendBlocks(kind: BlockKind, _ blocks: [(bytes: [UInt8], facts: BlockFacts)]) throws(StoreError) {
         let stored = try writer.withLock { (w) throws(StoreError) -> Int in
             guard !w.closed else { throw StoreError.closed }
-            let block = try payload.withBytes { (raw) throws(StoreError) in
-                try BlockCodec.encode(kind: kind, payload: raw, itemCount: itemCount, minTime: times.min,
-                                      maxTime: times.max, compressor: w.compressor)
+            var encoded: [(record: BlockRecord, facts: BlockFacts)] = []
+            var data: [UInt8] = []
+            for block in blocks {
+                let times = block.facts.timeRange
+                let count = block.facts.itemCount
+                let frame = try block.bytes.withBytes { (raw) throws(StoreError) in
+                    try BlockCodec.encode(kind: kind, payload: raw, itemCount: count, minTime: times.min,
+                                          maxTime: times.max, compressor: w.compressor)
+                }
+                encoded.append((BlockRecord(offset: UInt64(data.count), storedLength: UInt32(frame.bytes.count), kind: kind,
+                                            itemCount: UInt32(count), uncompressedLength: UInt32(block.bytes.count),
+                                            minTime: times.min, maxTime: times.max, crc: frame.header.crc), block.facts))
+                if data.isEmpty { data = frame.bytes } else { data += frame.bytes }
             }
             let empty = w.offset <= UInt64(StoreFormat.segmentHeaderSize)
-            if !empty && w.offset + UInt64(block.bytes.count) > config.segmentMaxBytes {
+            if !empty && w.offset + UInt64(data.count) > config.segmentMaxBytes {
                 try rotate(&w)
             }
             let offset = w.offset
             do throws(StoreError) {
-                try w.segment.file.write(block.bytes, at: offset)
+                try w.segment.file.write(data, at: offset)
                 if config.sync == .always {
                     try w.segment.file.sync()
                     counters.fsyncs.add(1, ordering: .relaxed)
@@ -66,18 +66,18 @@ extension TraceStore {
                 try? w.segment.file.truncate(to: offset)
                 throw error
             }
-            w.index.commit(
-                BlockRecord(offset: offset, storedLength: UInt32(block.bytes.count), kind: kind,
-                            itemCount: UInt32(itemCount), uncompressedLength: UInt32(payload.count),
-                            minTime: times.min, maxTime: times.max, crc: block.header.crc),
-                facts)
-            w.offset = offset + UInt64(block.bytes.count)
+            for var block in encoded {
+                block.record.offset += offset
+                w.index.commit(block.record, block.facts)
+            }
+            w.offset = offset + UInt64(data.count)
             if config.sync != .always { w.dirty = true }
-            return block.bytes.count
+            return data.count
         }
-        counters.appendedBlocks.add(1, ordering: .relaxed)
-        counters.appendedItems.add(UInt64(itemCount), ordering: .relaxed)
-        counters.payloadBytes.add(UInt64(payload.count), ordering: .relaxed)
+        let items = blocks.reduce(0) { $0 + $1.facts.itemCount }
+        counters.appendedBlocks.add(UInt64(blocks.count), ordering: .relaxed)
+        counters.appendedItems.add(UInt64(items), ordering: .relaxed)
+        counters.payloadBytes.add(UInt64(blocks.reduce(0) { $0 + $1.bytes.count }), ordering: .relaxed)
         counters.storedBytes.add(UInt64(stored), ordering: .relaxed)
         let total = totalBytes.add(UInt64(stored), ordering: .relaxed).newValue
         if let max = config.retentionMaxBytes, total > max { scheduleRetention() }

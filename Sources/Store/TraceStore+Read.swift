@@ -49,11 +49,18 @@ extension TraceStore {
         var spans = OTLPTraceAssembler(.traces, traceID: id)
         var logs = OTLPTraceAssembler(.logs, traceID: id)
         reading: for segment in snapshot() where segment.index.mightContain(id) {
-            for block in segment.index.blocks(of: id) {
+            for ref in segment.index.blocks(of: id) {
                 guard budget.admit() else { break reading }
+                let block = ref.block
                 guard let payload = load(block, from: segment) else { continue }
                 do throws(OTLPDecodeError) {
-                    if block.kind == .spans { try spans.add(payload) } else { try logs.add(payload) }
+                    // Only the trace's slice of the block is walked (the whole payload when the
+                    // index has no slice or the slice does not fit it).
+                    try payload.withBytes { (all) throws(OTLPDecodeError) in
+                        var part = all
+                        if let slice = ref.slice, slice.upperBound <= all.count { part = UnsafeRawBufferPointer(rebasing: all[slice]) }
+                        if block.kind == .spans { try spans.add(part) } else { try logs.add(part) }
+                    }
                 } catch {
                     reportCorrupt(segment, block.offset, error.message)
                 }

@@ -134,7 +134,7 @@ private struct TagVerifier {
 
     mutating func matches(_ id: OTLPTraceID) -> Bool {
         for segment in segments where segment.index.mightContain(id) {
-            for block in segment.index.blocks(of: id) where block.kind == .spans {
+            for block in segment.index.blocks(of: id).lazy.map(\.block) where block.kind == .spans {
                 let key = BlockCache.Key(sequence: segment.sequence, offset: block.offset)
                 if matchesByBlock[key] == nil {
                     guard budget.admit() else { return false }
