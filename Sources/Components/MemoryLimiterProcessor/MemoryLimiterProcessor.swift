@@ -23,8 +23,9 @@ public final class MemoryLimiterProcessor: Processor {
     private let make: () -> MemoryMonitor
     /// The shared monitor, while started.
     private(set) var monitor: MemoryMonitor?
-    /// Accepted and refused counters by signal, made at the first batch of each.
-    private var counters: [Signal: (accepted: Counter, refused: Counter)] = [:]
+    /// Accepted and refused counters of the pipeline's signal, made at its first batch (a
+    /// processor instance serves one pipeline, hence one signal).
+    private var counters: (signal: Signal, accepted: Counter, refused: Counter)?
 
     init(name: String, metrics: MetricsRegistry, registry: MonitorRegistry, key: MonitorRegistry.Key,
          make: @escaping () -> MemoryMonitor) {
@@ -61,14 +62,14 @@ public final class MemoryLimiterProcessor: Processor {
     }
 
     private func counters(_ signal: Signal) -> (accepted: Counter, refused: Counter) {
-        if let pair = counters[signal] { return pair }
+        if let c = counters, c.signal == signal { return (c.accepted, c.refused) }
         let item = signal.itemMetricName
         let labels = [("processor", name)]
-        let pair = (metrics.counter("otelcol_processor_accepted_\(item)_total",
-                                    help: "Number of \(item) successfully pushed into the next component in the pipeline.", labels: labels),
-                    metrics.counter("otelcol_processor_refused_\(item)_total",
-                                    help: "Number of \(item) that were rejected by the next component in the pipeline.", labels: labels))
-        counters[signal] = pair
-        return pair
+        let accepted = metrics.counter("otelcol_processor_accepted_\(item)_total",
+                                       help: "Number of \(item) successfully pushed into the next component in the pipeline.", labels: labels)
+        let refused = metrics.counter("otelcol_processor_refused_\(item)_total",
+                                      help: "Number of \(item) that were rejected by the next component in the pipeline.", labels: labels)
+        counters = (signal, accepted, refused)
+        return (accepted, refused)
     }
 }
