@@ -87,7 +87,7 @@ let package = Package(
         .target(name: "ProbabilisticSampler", dependencies: ["CollectorCore", "OTLPCodec", "Sampling"], path: "Sources/Components/ProbabilisticSampler", swiftSettings: strict),
         .target(name: "TailSampling", dependencies: ["CollectorCore", "OTLPCodec", "Sampling", "Patterns", "Store", "SystemIO"], path: "Sources/Components/TailSampling", swiftSettings: strict),
         // Refuses data while the RSS is over the soft limit (the `memory_limiter` processor).
-        .target(name: "MemoryLimiterProcessor", dependencies: ["CollectorCore", "CShims"], path: "Sources/Components/MemoryLimiterProcessor", swiftSettings: strict),
+        .target(name: "MemoryLimiterProcessor", dependencies: ["CollectorCore", "CShims", "SystemIO"], path: "Sources/Components/MemoryLimiterProcessor", swiftSettings: strict),
         .target(name: "K8sAttributesProcessor", dependencies: ["CollectorCore", "OTLPCodec", "AttributeActions", "KubernetesClient", "Patterns"], path: "Sources/Components/K8sAttributesProcessor", swiftSettings: strict),
         .target(name: "ResourceProcessor", dependencies: ["CollectorCore", "OTLPCodec", "AttributeActions"], path: "Sources/Components/ResourceProcessor", swiftSettings: strict),
         .target(name: "AttributesProcessor", dependencies: ["CollectorCore", "OTLPCodec", "AttributeActions", "Patterns"], path: "Sources/Components/AttributesProcessor", swiftSettings: strict),

@@ -1,4 +1,5 @@
 import CShims
+import SystemIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,7 @@ import Glibc
 public enum ProcessMemory {
     /// Resident set size in bytes; 0 when `/proc/self/statm` cannot be read.
     public static func residentBytes(root: String = "") -> UInt64 {
-        guard let text = SmallFile.read(root + "/proc/self/statm") else { return 0 }
+        guard let text = Sys.readText(root + "/proc/self/statm") else { return 0 }
         return residentBytes(statm: text, pageSize: pageSize)
     }
 
@@ -29,21 +30,10 @@ public enum ProcessMemory {
     }
 }
 
-/// Reads a small file (procfs, cgroupfs) whole, retrying EINTR. At most 64 KiB.
-enum SmallFile {
-    static func read(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 65_536 {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { return nil }
-            if n == 0 { break }
-            bytes += chunk[0..<n]
-        }
+extension Sys {
+    /// A procfs or cgroupfs file as text; nil when it cannot be read.
+    static func readText(_ path: String) -> String? {
+        guard let bytes = try? Sys.readFile(path) else { return nil }
         return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -1,4 +1,5 @@
 import CollectorCore
+import SystemIO
 
 /// The memory this process may use, which `limit_percentage` and `spike_limit_percentage` are
 /// percentages of: the memory limit of its cgroup when it has one, else the machine's
@@ -35,7 +36,7 @@ struct TotalMemory {
 
     /// `MemTotal` of `/proc/meminfo` in bytes.
     func memTotal() -> Reading? {
-        guard let text = SmallFile.read(root + "/proc/meminfo") else { return nil }
+        guard let text = Sys.readText(root + "/proc/meminfo") else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix("MemTotal:") {
             let fields = line.split(separator: " ")
             guard fields.count >= 2, let kib = UInt64(fields[1]) else { return nil }
@@ -47,7 +48,7 @@ struct TotalMemory {
 
     /// The smallest memory limit of this process's cgroup and its ancestors, if any.
     func cgroupLimit() -> Reading? {
-        guard let text = SmallFile.read(root + "/proc/self/cgroup") else { return nil }
+        guard let text = Sys.readText(root + "/proc/self/cgroup") else { return nil }
         var v1: Substring?
         var v2: Substring?
         for line in text.split(separator: "\n") {
@@ -67,7 +68,7 @@ struct TotalMemory {
     /// Under the first of `mounts` holding `file` at its top: the smallest limit in `file` of
     /// `path` and each of its ancestors.
     private func smallest(mounts: [String], path: Substring, file: String) -> Reading? {
-        guard let mount = mounts.first(where: { SmallFile.read(root + $0 + "/" + file) != nil }) else { return nil }
+        guard let mount = mounts.first(where: { Sys.readText(root + $0 + "/" + file) != nil }) else { return nil }
         var levels = [""]
         var prefix = ""
         for part in path.split(separator: "/") {
@@ -77,7 +78,7 @@ struct TotalMemory {
         var best: Reading?
         for level in levels {
             let name = mount + level + "/" + file
-            guard let text = SmallFile.read(root + name), let bytes = Self.limit(text) else { continue }
+            guard let text = Sys.readText(root + name), let bytes = Self.limit(text) else { continue }
             if bytes < (best?.bytes ?? .max) { best = Reading(bytes: bytes, source: name) }
         }
         return best
