@@ -86,6 +86,8 @@ let package = Package(
         .target(name: "BatchProcessor", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/BatchProcessor", swiftSettings: strict),
         .target(name: "ProbabilisticSampler", dependencies: ["CollectorCore", "OTLPCodec", "Sampling"], path: "Sources/Components/ProbabilisticSampler", swiftSettings: strict),
         .target(name: "TailSampling", dependencies: ["CollectorCore", "OTLPCodec", "Sampling", "Patterns", "Store", "SystemIO"], path: "Sources/Components/TailSampling", swiftSettings: strict),
+        // Refuses data while the RSS is over the soft limit (the `memory_limiter` processor).
+        .target(name: "MemoryLimiterProcessor", dependencies: ["CollectorCore", "CShims", "SystemIO"], path: "Sources/Components/MemoryLimiterProcessor", swiftSettings: strict),
         .target(name: "K8sAttributesProcessor", dependencies: ["CollectorCore", "OTLPCodec", "AttributeActions", "KubernetesClient", "Patterns"], path: "Sources/Components/K8sAttributesProcessor", swiftSettings: strict),
         .target(name: "ResourceProcessor", dependencies: ["CollectorCore", "OTLPCodec", "AttributeActions"], path: "Sources/Components/ResourceProcessor", swiftSettings: strict),
         .target(name: "AttributesProcessor", dependencies: ["CollectorCore", "OTLPCodec", "AttributeActions", "Patterns"], path: "Sources/Components/AttributesProcessor", swiftSettings: strict),
@@ -103,7 +105,7 @@ let package = Package(
         // Builds pipelines from config, runs them, reloads them, serves /metrics.
         .target(
             name: "CollectorService",
-            dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "ProbabilisticSampler", "TailSampling", "ResourceProcessor", "AttributesProcessor", "K8sAttributesProcessor", "DebugExporter", "HealthCheck",
+            dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "ProbabilisticSampler", "TailSampling", "MemoryLimiterProcessor", "ResourceProcessor", "AttributesProcessor", "K8sAttributesProcessor", "DebugExporter", "HealthCheck",
                            "StoreExporter", "QueryAPI", "Store", "FileLogReceiver", "LokiExporter", "NopExporter"],
             swiftSettings: strict
         ),
@@ -128,6 +130,7 @@ let package = Package(
         .testTarget(name: "ResourceProcessorTests", dependencies: ["ResourceProcessor", "AttributeActions", "CollectorCore", "OTLPCodec", "CollectorTesting"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "TailSamplingTests", dependencies: ["TailSampling", "CollectorCore", "CollectorTesting", "OTLPCodec"]),
+        .testTarget(name: "MemoryLimiterProcessorTests", dependencies: ["MemoryLimiterProcessor", "CollectorCore", "CollectorTesting"]),
         .testTarget(name: "ProbabilisticSamplerTests", dependencies: ["ProbabilisticSampler", "CollectorCore", "CollectorTesting", "OTLPCodec"], exclude: ["Fixtures"]),
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "CollectorTesting"]),
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto", "CollectorTesting"], exclude: ["Fixtures"]),

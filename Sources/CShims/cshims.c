@@ -8,3 +8,7 @@ int cshims_tune_malloc(int arena_max, int mmap_threshold, int trim_threshold) {
     if (trim_threshold > 0 && mallopt(M_TRIM_THRESHOLD, trim_threshold) != 1) failed = 1;
     return failed;
 }
+
+int cshims_malloc_trim(unsigned long pad) {
+    return malloc_trim((size_t)pad);
+}

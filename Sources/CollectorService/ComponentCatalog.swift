@@ -5,6 +5,7 @@ import DebugExporter
 import FileLogReceiver
 import HealthCheck
 import LokiExporter
+import MemoryLimiterProcessor
 import NopExporter
 import OTLPReceiver
 import ProbabilisticSampler
@@ -19,7 +20,7 @@ import TailSampling
 public enum ComponentCatalog {
     public static let factories: [any ComponentFactory] = [
         OTLPFactory(), FileLogFactory(),
-        BatchFactory(), ProbabilisticSamplerFactory(), TailSamplingFactory(), ResourceFactory(), AttributesFactory(), K8sAttributesFactory(),
+        BatchFactory(), MemoryLimiterFactory(), ProbabilisticSamplerFactory(), TailSamplingFactory(), ResourceFactory(), AttributesFactory(), K8sAttributesFactory(),
         DebugFactory(), StoreExporterFactory(), LokiFactory(), NopFactory(),
         HealthCheckFactory(), QueryFactory(),
     ]

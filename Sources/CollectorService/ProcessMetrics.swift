@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CollectorCore
+import MemoryLimiterProcessor
 import Transport
 import Foundation
 
@@ -10,7 +11,7 @@ enum ProcessMetrics {
     static func register(_ metrics: MetricsRegistry) {
         let start = Date()
         metrics.callback("otelcol_process_memory_rss_bytes", help: "Total physical memory (resident set size) [By]") {
-            Double(residentBytes())
+            Double(ProcessMemory.residentBytes())
         }
         metrics.callback("otelcol_process_cpu_seconds_total", kind: .counter, help: "Total CPU user and system time in seconds [s]") {
             cpuSeconds()
@@ -50,14 +51,6 @@ enum ProcessMetrics {
                          help: "Requests refused with a retryable status (503 / UNAVAILABLE) because the request bytes bound was reached") {
             Double(RequestBudget.shared.refused)
         }
-    }
-
-    /// Resident set size from /proc/self/statm (pages * page size).
-    static func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let fields = text.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
     static func cpuSeconds() -> Double {

@@ -38,6 +38,8 @@ struct TestConfig: Sendable {
     var http: [String] = []
     /// Extra lines under `exporters.debug`.
     var debugExtra: [String] = []
+    /// Lines under `processors.memory_limiter`; when set, it is the first processor of both pipelines.
+    var memoryLimiter: [String]?
     /// `--shutdown-timeout` (nil: the daemon's default, 20s). Short, so that a shutdown that
     /// never completes costs seconds.
     var shutdownTimeout: String? = "5s"
@@ -50,6 +52,8 @@ struct TestConfig: Sendable {
         }
         var queue = ""
         if let queueSize { queue = "    sending_queue:\n      queue_size: \(queueSize)\n" }
+        let limiter = memoryLimiter.map { "  memory_limiter:\n" + lines($0, indent: 4) } ?? ""
+        let processors = memoryLimiter == nil ? "[batch]" : "[memory_limiter, batch]"
         return """
             receivers:
               otlp:
@@ -59,7 +63,7 @@ struct TestConfig: Sendable {
             \(lines(grpc, indent: 8))      http:
                     endpoint: 127.0.0.1:\(ports.http)
             \(lines(http, indent: 8))processors:
-              batch:
+            \(limiter)  batch:
             \(lines(batch, indent: 4))exporters:
               debug:
                 verbosity: \(verbosity)
@@ -74,11 +78,11 @@ struct TestConfig: Sendable {
               pipelines:
                 traces:
                   receivers: [otlp]
-                  processors: [batch]
+                  processors: \(processors)
                   exporters: [debug]
                 logs:
                   receivers: [otlp]
-                  processors: [batch]
+                  processors: \(processors)
                   exporters: [debug]
 
             """

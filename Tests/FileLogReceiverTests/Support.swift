@@ -167,12 +167,14 @@ final class Harness {
     let metrics = MetricsRegistry()
     let log = LogCapture()
 
-    init(_ settings: FileLogSettings, consumer: FakeConsumer = FakeConsumer(), name: String = "filelog") throws {
+    /// `pipeline` (default: `consumer`) is what the receiver hands its batches to.
+    init(_ settings: FileLogSettings, consumer: FakeConsumer = FakeConsumer(), pipeline: (any Consumer)? = nil,
+         name: String = "filelog") throws {
         self.consumer = consumer
         let log = self.log
         let logger = Logger(minimum: .info, sink: { level, line in log.lines.withLock { $0.append("\(level): \(line)") } })
         receiver = FileLogReceiver(name: name, settings: settings, metrics: metrics, logger: logger)
-        receiver.setConsumer(consumer, for: .logs)
+        receiver.setConsumer(pipeline ?? consumer, for: .logs)
         try receiver.start()
     }
 

@@ -7,6 +7,9 @@
  * Returns 0 when every requested call succeeded. */
 int cshims_tune_malloc(int arena_max, int mmap_threshold, int trim_threshold);
 
+/* glibc malloc_trim(pad): returns free heap memory to the system; 1 when some was released. */
+int cshims_malloc_trim(unsigned long pad);
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -64,11 +64,13 @@ extension Tailer {
         if let error {
             metrics.ackFailures.increment()
             if error.isRetryable {
-                logger.warn("delivery of \(count) log records failed (\(error)); sending them again")
-                send(payload: payload, count: count, fileID: fileID, sequence: sequence, path: path)
-                return
+                return resendLater(Resend(fileID: fileID, sequence: sequence, payload: payload, count: count, path: path),
+                                   after: error)
             }
             logger.error("\(count) log records were rejected: \(error)")
+        } else if resendDelay != 0 && !resendScheduled {
+            resendDelay = 0
+            logger.info("delivery succeeds again; failed log records are sent again without delay")
         }
         inFlightBytes -= payload.count
         acknowledgements &+= 1
@@ -79,6 +81,32 @@ extension Tailer {
         if f.advanceCommitted() { checkpointDirty = true }
         files[fileID] = f
         scheduleCheckpoint()
+    }
+
+    /// A batch's delivery failed with a retryable error after the pipeline took it (an exporter
+    /// gave up for now, or the memory limiter refused it): its records are sent again after
+    /// `resendDelay`, which starts at 100 ms and doubles up to 5 s (or the error's Retry-After)
+    /// while failures go on, and starts over after a success. Batches failing meanwhile wait for
+    /// the same turn, so a refusing pipeline sees one round per delay instead of a loop. Their
+    /// payloads stay in flight, so reading pauses at `maxInFlightBytes` until they are taken;
+    /// nothing is skipped (the checkpoint only advances over acknowledged batches).
+    func resendLater(_ resend: Resend, after error: ComponentError) {
+        resends.append(resend)
+        guard !resendScheduled, !closed, let box else { return }
+        resendScheduled = true
+        if resendDelay == 0 {
+            logger.warn("delivery of \(resend.count) log records failed (\(error)); sending them again, with a backoff while failures go on")
+        }
+        resendDelay = resendDelay == 0 ? 100_000_000 : min(resendDelay * 2, 5_000_000_000)
+        let delay = max(resendDelay, UInt64(max(error.retryAfterSeconds ?? 0, 0)) * 1_000_000_000)
+        box.queue.asyncAfter(deadline: DispatchTime.now() + DispatchTimeInterval.nanoseconds(Int(delay))) {
+            let t = box.onQueue
+            t.resendScheduled = false
+            guard !t.closed else { return }
+            let due = t.resends
+            t.resends = []
+            for r in due { t.send(payload: r.payload, count: r.count, fileID: r.fileID, sequence: r.sequence, path: r.path) }
+        }
     }
 
     /// After an acknowledgement made room under `maxInFlightBytes`: reads on, once the

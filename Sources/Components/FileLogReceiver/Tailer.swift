@@ -33,7 +33,9 @@ import SystemIO
 ///    (renamed away, deleted) is read from its descriptor until it has been idle for
 ///    `rotateWait`, then closed.
 /// 5. Batches go through the outbox: when the consumer refuses one (pipeline full), it stays
-///    there and nothing more is read until it is taken (backpressure, nothing dropped).
+///    there and nothing more is read until it is taken (backpressure, nothing dropped). A batch
+///    taken and then failed with a retryable error (the memory limiter, an exporter) is sent
+///    again after a growing delay (`resendLater`).
 ///    Acknowledgements advance `committed`, and the checkpoint file is rewritten.
 /// 6. Memory: at most `maxInFlightBytes` of payload is sent and unacknowledged (each batch's
 ///    payload is kept until then, to send it again after a retryable failure). Reading stops
@@ -93,6 +95,11 @@ final class Tailer {
     /// A refused batch will be offered again (`retryRefused`), after `refusalDelay` ns.
     var refusalScheduled = false
     var refusalDelay: UInt64 = 0
+    /// Batches whose delivery failed with a retryable error, sent again after `resendDelay` ns
+    /// (see `resendLater`).
+    var resends: [Resend] = []
+    var resendScheduled = false
+    var resendDelay: UInt64 = 0
     /// inotify (nil: unavailable, polling only); see `DirectoryWatcher`.
     var watcher: DirectoryWatcher?
     var eventReadScheduled = false
@@ -105,6 +112,14 @@ final class Tailer {
         var batch: TelemetryBatch
         /// Refused at least once (counted in the refused metric once).
         var refused = false
+    }
+
+    struct Resend {
+        var fileID: Int
+        var sequence: UInt64
+        var payload: [UInt8]
+        var count: Int
+        var path: String
     }
 
     init(name: String, settings: FileLogSettings, logger: Logger, metrics: FileLogMetrics) throws {

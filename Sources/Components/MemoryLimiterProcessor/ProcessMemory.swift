@@ -1,0 +1,39 @@
+import CShims
+import SystemIO
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the monitor reads and does to the process's memory: the resident set size from
+/// `/proc/self/statm` (resident pages times the page size) and glibc's `malloc_trim(0)`.
+public enum ProcessMemory {
+    /// Resident set size in bytes; 0 when `/proc/self/statm` cannot be read.
+    public static func residentBytes(root: String = "") -> UInt64 {
+        guard let text = Sys.readText(root + "/proc/self/statm") else { return 0 }
+        return residentBytes(statm: text, pageSize: pageSize)
+    }
+
+    /// The second field of a statm line (resident pages) times `pageSize`.
+    static func residentBytes(statm: String, pageSize: UInt64) -> UInt64 {
+        let fields = statm.split(separator: " ")
+        guard fields.count > 1, let pages = UInt64(fields[1].filter { $0 != "\n" }) else { return 0 }
+        return pages * pageSize
+    }
+
+    static let pageSize = UInt64(max(sysconf(Int32(_SC_PAGESIZE)), 1))
+
+    /// Gives free heap memory back to the system (Swift has no garbage collector to force; freed
+    /// memory stays in malloc's arenas until trimmed). True when some was released.
+    @discardableResult
+    static func trim() -> Bool {
+        cshims_malloc_trim(0) == 1
+    }
+}
+
+extension Sys {
+    /// A procfs or cgroupfs file as text; nil when it cannot be read.
+    static func readText(_ path: String) -> String? {
+        guard let bytes = try? Sys.readFile(path) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
