@@ -214,8 +214,12 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
     func bodyChunk(_ stream: HTTP2Stream, _ bytes: UnsafeRawBufferPointer) {
         guard stream.phase == .body, let policy = stream.policy else { return }
         let held = stream.hold.bytes
-        if pendingBytes + bytes.count > router.limits.maxConnectionPendingBytes
-            || !stream.hold.grow(to: stream.body.count + bytes.count, in: budget) {
+        if pendingBytes + bytes.count > router.limits.maxConnectionPendingBytes {
+            budget.countRefusal()
+            respondEarly(stream, policy.busy)
+            return
+        }
+        if !stream.hold.grow(to: stream.body.count + bytes.count, in: budget) {
             respondEarly(stream, policy.busy)
             return
         }

@@ -41,8 +41,13 @@ public final class RequestBudget: Sendable {
     public var limit: Int { bound.load(ordering: .relaxed) }
     /// Bytes reserved now.
     public var heldBytes: Int { held.load(ordering: .relaxed) }
-    /// Reservations refused since the process started.
+    /// Requests refused as busy since the process started: by this budget, or by a
+    /// connection's share of it (``countRefusal()``).
     public var refused: Int { refusedCount.load(ordering: .relaxed) }
+
+    /// Counts a request refused as busy by a bound other than the budget's own (a
+    /// connection's share), so that every busy refusal shows in one count.
+    public func countRefusal() { refusedCount.add(1, ordering: .relaxed) }
 
     /// Takes `bytes` more for a request that already holds `current`; false (and counted) when
     /// that would pass the bound, in which case nothing is taken.

@@ -59,7 +59,12 @@ import Testing
     @Test func queriesPastTheCapAreRefusedAtOnce() async throws {
         let reader = EndlessReader()
         let metrics = MetricsRegistry()
-        let (query, port) = try start(reader, { $0.maxConcurrentQueries = 2 }, metrics: metrics)
+        // Only a cancellation ends these queries (no deadline, no block bound within the test).
+        let (query, port) = try start(reader, {
+            $0.maxConcurrentQueries = 2
+            $0.timeoutNanos = 3_600_000_000_000
+            $0.maxBlocksPerQuery = 100_000_000
+        }, metrics: metrics)
         let first = try RawConnection(port: port)
         let second = try RawConnection(port: port)
         for connection in [first, second] { try connection.send(Data("GET \(Self.tracePath) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)) }
@@ -112,7 +117,10 @@ import Testing
     /// server closes long before the 60 s deadline given.
     @Test func shutdownIsNotHeldUpByAQuery() async throws {
         let reader = EndlessReader()
-        let (query, port) = try start(reader)
+        let (query, port) = try start(reader) {
+            $0.timeoutNanos = 3_600_000_000_000
+            $0.maxBlocksPerQuery = 100_000_000
+        }
         let client = try RawConnection(port: port)
         try client.send(Data("GET \(Self.tracePath) HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
         try await waitFor("the query is running") { reader.started.load(ordering: .relaxed) == 1 }
