@@ -1,7 +1,10 @@
 // Store benchmark (not a test; no assertions). Usage:
 //   storebench <traces.pb> <directory> [requests=5000] [compression level=3] [sync=interval|none|always]
+//              [block KiB=64] [hot blocks=2000]
 // Ingests <requests> copies of the request with fresh trace ids (request r XORs its number
-// into every trace id), then measures trace-by-id and search latency on the result.
+// into every trace id), then measures trace-by-id and search latency on the result. Then, in a
+// second store, <hot blocks> batches (the same request with fresh ids) that each also hold one
+// span of one same "hot" trace, and the latency of reading that trace back.
 import Foundation
 import OTLPCodec
 import Store
@@ -29,6 +32,8 @@ let directory = args.count > 2 ? args[2] : "/tmp/storebench-data"
 let requests = args.count > 3 ? Int(args[3])! : 5000
 let level = args.count > 4 ? Int(args[4])! : 3
 let syncMode = args.count > 5 ? args[5] : "interval"
+let blockKiB = args.count > 6 ? Int(args[6])! : 64
+let hotBlocks = args.count > 7 ? Int(args[7])! : 2000
 
 var payload = [UInt8](try Data(contentsOf: URL(fileURLWithPath: payloadPath)))
 let scan = try OTLPScanner.spans(payload)
@@ -90,6 +95,8 @@ config.retentionMaxBytes = nil
 config.retentionMaxAge = nil
 config.compressionLevel = level
 config.sync = syncMode == "always" ? .always : syncMode == "none" ? .none : .interval(.seconds(1))
+config.blockMaxBytes = blockKiB << 10
+print("block_max_bytes \(config.blockMaxBytes)")
 
 var store = try TraceStore(config: config)
 let cpu0 = cpuSeconds(), wall0 = now()
@@ -164,6 +171,50 @@ print(String(format: "reopen (recovery: sealed indexes checked, active segment s
              now() - open0, cpuSeconds() - openCPU0))
 lookups("after reopen", store, count: 5000)
 store.close()
+
+// A hot trace: one span of it in each of `hotBlocks` batches.
+let hotDirectory = directory + "-hot"
+try? FileManager.default.removeItem(atPath: hotDirectory)
+var hotConfig = config
+hotConfig.directory = hotDirectory
+store = try TraceStore(config: hotConfig)
+let hotID = OTLPTraceID(high: 0x0123_4567_89ab_cdef, low: 0xfedc_ba98_7654_3210)
+func hotSpan(_ i: Int) -> [UInt8] {
+    // request{resource_spans{scope_spans{span{trace_id, span_id, name, start, end}}}}
+    func ld(_ key: UInt8, _ payload: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [key]
+        var n = UInt64(payload.count)
+        while n >= 0x80 { out.append(UInt8(n & 0x7F) | 0x80); n >>= 7 }
+        out.append(UInt8(n))
+        return out + payload
+    }
+    var id: [UInt8] = []
+    for k in 0..<8 { id.append(UInt8(truncatingIfNeeded: hotID.high >> (8 * (7 - k)))) }
+    for k in 0..<8 { id.append(UInt8(truncatingIfNeeded: hotID.low >> (8 * (7 - k)))) }
+    var spanID: [UInt8] = []
+    for k in 0..<8 { spanID.append(UInt8(truncatingIfNeeded: UInt64(i + 1) >> (8 * (7 - k)))) }
+    var span = ld(0x0A, id) + ld(0x12, spanID) + ld(0x2A, Array("hot \(i)".utf8))
+    span += [0x39] + withUnsafeBytes(of: (firstTime + UInt64(i)).littleEndian, Array.init)
+    span += [0x41] + withUnsafeBytes(of: (firstTime + UInt64(i) + 1000).littleEndian, Array.init)
+    return ld(0x0A, ld(0x12, ld(0x12, span)))
+}
+for r in 1...hotBlocks {
+    prepare(requests + r)
+    try store.append(kind: .spans, payload: payload + hotSpan(r), itemCount: spansPerRequest + 1)
+}
+store.waitForMaintenance()
+var hotTimes: [Double] = []
+var hotSpans = 0
+for _ in 0..<21 {
+    let t0 = now()
+    hotSpans = store.trace(hotID)?.spanCount ?? 0
+    hotTimes.append(now() - t0)
+}
+hotTimes.sort()
+print(String(format: "hot trace (one span in each of %d batches of %d spans, %d blocks in the store): %d spans, p50 %.1f ms, max %.1f ms (21 reads)",
+             hotBlocks, spansPerRequest + 1, store.statistics().blocks, hotSpans, percentile(hotTimes, 0.5) * 1e3, hotTimes.last! * 1e3))
+store.close()
+try? FileManager.default.removeItem(atPath: hotDirectory)
 var usage = rusage()
 getrusage(RUSAGE_SELF.rawValue, &usage)
 print("max RSS \(usage.ru_maxrss / 1024) MiB")
