@@ -172,6 +172,14 @@ enum BlockFacts: Sendable {
         }
     }
 
+    /// Each item's trace id, in wire order.
+    var traceIDs: [OTLPTraceID?] {
+        switch self {
+        case .spans(let scan): scan.spans.map(\.traceID)
+        case .logs(let scan): scan.records.map(\.traceID)
+        }
+    }
+
     /// (min, max) unix ns over the items (span start / end, log record time); (0, 0) if empty.
     var timeRange: (min: UInt64, max: UInt64) {
         var lo = UInt64.max

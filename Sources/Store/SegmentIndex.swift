@@ -67,6 +67,11 @@ final class MemorySegmentIndex: SegmentIndex {
         state.withLock { $0.blocks(of: id) }
     }
 
+    /// In how many blocks of this segment `id` has items so far.
+    func blockCount(of id: OTLPTraceID) -> Int {
+        state.withLock { $0.traces[id]?.blocks.count ?? 0 }
+    }
+
     func part(of id: OTLPTraceID) -> TracePart? {
         state.withLock { index in index.traces[id].map { index.part($0) } }
     }

@@ -25,11 +25,10 @@ public struct StoreConfig: Sendable, Hashable {
     public var sync: Sync = .interval(.seconds(1))
     /// zstd level (1 fastest ... 19; negative levels are faster still).
     public var compressionLevel: Int = 3
-    /// Blocks hold about this many bytes (uncompressed), laid out by trace (`BlockLayout`):
-    /// a payload is cut at trace boundaries once a block reaches it (a trace larger than it
-    /// at item boundaries), so that reading one trace decompresses little. Smaller blocks
-    /// compress less well: 64 KiB blocks take about a third more disk than 4 MiB ones.
-    public var blockMaxBytes: Int = 64 << 10
+    /// A payload larger than this is split (by items) into several blocks, so that reading one
+    /// trace decompresses little (the items of hot traces go to small blocks of their own
+    /// anyway: `BlockLayout`).
+    public var blockMaxBytes: Int = 4 << 20
     /// Decompressed blocks kept for queries (LRU), in bytes.
     public var cacheBytes: Int = 16 << 20
 

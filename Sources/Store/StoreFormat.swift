@@ -37,11 +37,12 @@ import Checksums
 ///     40 u32 crc32c       CRC32C (Castagnoli) of header bytes 0..<40 followed by the payload
 ///
 /// The payload is one zstd frame whose content is a serialized OTLP export request: a block is
-/// decodable on its own. An `append` lays its payload out by trace (`BlockLayout`): each
-/// trace's items are written as one run of resource entries holding only that trace, and
-/// blocks are cut at trace boundaries once they reach `StoreConfig.blockMaxBytes` (64 KiB by
-/// default), so that a lookup decompresses a small block and walks only the trace's slice.
-/// All blocks of one append go to the file in one write.
+/// decodable on its own. One `append` writes one block (a payload above
+/// `StoreConfig.blockMaxBytes` is first split into several requests, one block each), all of
+/// an append's blocks with one write; the items of hot traces (already in two blocks of the
+/// active segment, or lately hot) go to a block of their own, laid out by trace, each trace's
+/// items one run of resource entries (`BlockLayout`), so that the index's slice of that block
+/// is exactly the trace.
 ///
 /// ## Index file (written at sealing by `AtomicFile`: temp file, fsync, rename, fsync of the directory)
 ///

@@ -3,8 +3,9 @@ import Synchronization
 
 extension TraceStore {
     /// Stores `payload`, a serialized `ExportTraceServiceRequest` (`.spans`) or
-    /// `ExportLogsServiceRequest` (`.logs`) holding `itemCount` spans / log records, in blocks
-    /// laid out by trace of about `blockMaxBytes` each (`BlockLayout`). When it returns, they are in the
+    /// `ExportLogsServiceRequest` (`.logs`) holding `itemCount` spans / log records, as one
+    /// block (several if larger than `blockMaxBytes`; the items of hot traces in a block of
+    /// their own, see `BlockLayout`). When it returns, the blocks are in the
     /// segment file (fsynced with `sync: always`) and visible to queries.
     ///
     /// Throws a permanent error when the payload is not a well-formed request or does not hold
@@ -13,12 +14,33 @@ extension TraceStore {
     /// `closed` after `close()`. A request without items stores nothing. Thread-safe; appends
     /// are serialized.
     public func append(kind: BlockKind, payload: [UInt8], itemCount: Int) throws(StoreError) {
-        // Laid out by trace in blocks of about the target size (`BlockLayout`); scanning and
-        // laying out need no lock: they only read the payload.
+        // Scanning and laying out need no lock: they only read the payload.
+        let facts: BlockFacts
+        do throws(OTLPDecodeError) {
+            facts = try payload.withBytes { (raw) throws(OTLPDecodeError) in try BlockFacts(kind, raw) }
+        } catch {
+            throw StoreError.invalidPayload(error.message)
+        }
+        guard facts.itemCount == itemCount else {
+            throw StoreError.invalidPayload("itemCount is \(itemCount) but the payload holds \(facts.itemCount) \(kind)")
+        }
+        guard itemCount > 0 else { return }
+        let active = writer.withLock { $0.index }
+        let recent = hotTraces.withLock { $0 }
+        var hotNow: [OTLPTraceID] = []
         let blocks: [(bytes: [UInt8], facts: BlockFacts)]
         do throws(OTLPDecodeError) {
-            blocks = try BlockLayout.cut(kind, payload, target: config.blockMaxBytes).map { (bytes, _) throws(OTLPDecodeError) in
-                (bytes, try bytes.withBytes { (raw) throws(OTLPDecodeError) in try BlockFacts(kind, raw) })
+            let layout = try BlockLayout.cut(kind, payload, maxBytes: config.blockMaxBytes, ids: facts.traceIDs) { id in
+                let hot = recent.contains(id) || active.blockCount(of: id) >= Self.hotAfterBlocks
+                if hot { hotNow.append(id) }
+                return hot
+            }
+            if let layout {
+                blocks = try layout.map { (block) throws(OTLPDecodeError) in
+                    (block.bytes, try block.bytes.withBytes { (raw) throws(OTLPDecodeError) in try BlockFacts(kind, raw) })
+                }
+            } else {
+                blocks = [(payload, facts)]
             }
         } catch {
             throw StoreError.invalidPayload(error.message)
@@ -27,8 +49,8 @@ extension TraceStore {
         guard total == itemCount else {
             throw StoreError.invalidPayload("itemCount is \(itemCount) but the payload holds \(total) \(kind)")
         }
-        guard itemCount > 0 else { return }
         try appendBlocks(kind: kind, blocks)
+        if !hotNow.isEmpty { hotTraces.withLock { $0.insert(contentsOf: hotNow) } }
     }
 
     /// Writes `blocks` one after the other with one write (and one fsync with `sync: always`),

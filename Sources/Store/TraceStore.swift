@@ -48,6 +48,11 @@ public final class TraceStore: Sendable {
     let totalBytes: Atomic<UInt64>
     let retentionScheduled = Atomic<Bool>(false)
     let reportedBlocks = Mutex<Set<BlockCache.Key>>([])
+    /// Traces lately routed to hot blocks (`BlockLayout`), so that they stay hot across a
+    /// segment rotation; bounded.
+    let hotTraces = Mutex(RecentTraces(capacity: 4096))
+    /// A trace already in this many blocks of the active segment is hot.
+    static let hotAfterBlocks = 2
     /// The directory lock (`DirectoryLock.store`), released by `close`.
     let directoryLock: Mutex<DirectoryLock?>
 

@@ -4,72 +4,89 @@ import OTLPCodec
 @testable import Store
 import Testing
 
-/// Appends are laid out by trace in small blocks, and the indexes (in memory, sealed, rebuilt
-/// by scanning) name each trace's slice of each block: exactly that trace's resource entries,
-/// themselves a request holding its spans and nothing else.
+/// Batches stay one block as they came, except that the items of hot traces (a trace already
+/// in two blocks of the active segment) go to a block of their own laid out by trace, whose
+/// slices the indexes (in memory, sealed, rebuilt by scanning) name exactly.
 @Suite struct BlockLayoutTests {
-    /// Three traces whose spans are interleaved in one resource, and a span without trace id.
-    static let spans: [TestSpan] = (0..<4).flatMap { i in
-        (1...3).map { t in TestSpan(traceID: traceID(t), spanID: spanID(t * 100 + i), name: "op\(i)",
-                                    start: 1_000 + UInt64(i), end: 2_000) }
-    } + [TestSpan(traceID: [], spanID: spanID(999), name: "orphan", start: 5, end: 6)]
+    static let hot = 7
 
-    static func expected(_ t: Int) -> [UInt8] {
-        OTLPBuild.traces([TestResource(service: "svc", items: spans.filter { $0.traceID == traceID(t) })])
+    /// Batch `b`: one span of the hot trace between spans of two traces of its own.
+    static func batch(_ b: Int) -> [TestSpan] {
+        [TestSpan(traceID: traceID(100 + b), spanID: spanID(b * 10 + 1), name: "a", start: 1_000, end: 2_000),
+         TestSpan(traceID: traceID(hot), spanID: spanID(b * 10 + 2), name: "hot \(b)", start: 1_000 + UInt64(b), end: 3_000),
+         TestSpan(traceID: traceID(200 + b), spanID: spanID(b * 10 + 3), name: "b", start: 1_000, end: 2_000)]
     }
 
-    /// Each trace's slice of its block, read back from the block's payload.
-    private func slices(_ store: TraceStore) throws -> [Int: [UInt8]] {
-        var out: [Int: [UInt8]] = [:]
-        for t in 1...3 {
-            let id = OTLPTraceID(bytes: traceID(t))!
-            for segment in store.snapshot() where segment.index.mightContain(id) {
-                let refs = segment.index.blocks(of: id)
-                #expect(refs.count == 1)
-                let ref = try #require(refs.first)
+    static func request(_ spans: [TestSpan]) -> [UInt8] { OTLPBuild.traces([TestResource(service: "svc", items: spans)]) }
+
+    /// The hot trace's refs, and its slice of each block as bytes.
+    private func hotSlices(_ store: TraceStore) throws -> [(whole: Bool, bytes: [UInt8])] {
+        let id = OTLPTraceID(bytes: traceID(Self.hot))!
+        var out: [(Bool, [UInt8])] = []
+        for segment in store.snapshot() where segment.index.mightContain(id) {
+            for ref in segment.index.blocks(of: id) {
                 let payload = try #require(store.load(ref.block, from: segment))
                 let slice = try #require(ref.slice)
-                out[t] = Array(payload[slice])
+                out.append((slice == 0..<payload.count, Array(payload[slice])))
             }
         }
         return out
     }
 
-    @Test func tracesAreWrittenTogetherAndSlicedExactly() throws {
+    @Test func hotTracesGetBlocksOfTheirOwnSlicedExactly() throws {
         let dir = TempDirectory()
-        let payload = OTLPBuild.traces([TestResource(service: "svc", items: Self.spans)])
+        let batches = (0..<5).map { Self.batch($0) }
         do {
             let store = try TraceStore(config: testConfig(dir.path))
-            try store.append(kind: .spans, payload: payload, itemCount: Self.spans.count)
-            #expect(store.statistics().appendedBlocks == 1)
-            for t in 1...3 { #expect(try slices(store)[t] == Self.expected(t), "memory index, trace \(t)") }
+            for spans in batches { try store.append(kind: .spans, payload: Self.request(spans), itemCount: 3) }
+            // Batches 0 and 1: one block each, as they came. From batch 2 on the trace is hot:
+            // the batch's other spans are one block, its hot span another.
+            #expect(store.statistics().appendedBlocks == 2 + 3 * 2)
+            func check(_ label: String) throws {
+                let slices = try hotSlices(store)
+                #expect(slices.count == 5, "\(label)")
+                for (b, slice) in slices.enumerated().dropFirst(2) {
+                    #expect(slice.whole && slice.bytes == Self.request([batches[b][1]]), "\(label): hot block \(b)")
+                }
+                let whole = try #require(store.trace(id: traceID(Self.hot)))
+                #expect(try decodeSpans(whole.spans).map(\.name).sorted() == (0..<5).map { "hot \($0)" })
+                for b in 2..<5 {
+                    #expect(store.trace(id: traceID(100 + b))?.spans == Self.request([batches[b][0]]), "\(label)")
+                }
+            }
+            try check("memory index")
             try store.rotate()
             store.waitForMaintenance()
-            #expect(store.statistics().sealedSegments == 1)
-            for t in 1...3 { #expect(try slices(store)[t] == Self.expected(t), "sealed index, trace \(t)") }
+            try check("sealed index")
+            // Lately hot: in the next segment the trace is hot from its first span on.
+            try store.append(kind: .spans, payload: Self.request(Self.batch(5)), itemCount: 3)
+            #expect(store.statistics().appendedBlocks == 8 + 2)
             store.close()
         }
-        // Without its index file the sealed segment is rebuilt by scanning: the same slices.
         try FileManager.default.removeItem(atPath: dir.file("seg-0000000000000001.idx"))
         let reopened = try TraceStore(config: testConfig(dir.path))
-        for t in 1...3 { #expect(try slices(reopened)[t] == Self.expected(t), "rebuilt index, trace \(t)") }
-        for t in 1...3 { #expect(reopened.trace(id: traceID(t))?.spans == Self.expected(t)) }
+        let slices = try hotSlices(reopened)
+        #expect(slices.count == 6)
+        for (b, slice) in slices.enumerated().dropFirst(2) {
+            #expect(slice.whole && slice.bytes == Self.request([Self.batch(b)[1]]), "rebuilt index, hot block \(b)")
+        }
     }
 
-    /// A block is closed at a trace boundary once it reaches the target; a trace larger than
-    /// the target is cut at item boundaries; every span is stored once.
-    @Test func blocksAreCutAtTraceBoundaries() throws {
-        let many = (0..<30).flatMap { traceSpans($0, count: 6) }
-        let payload = OTLPBuild.traces([TestResource(service: "svc", items: many)])
-        let perTrace = OTLPBuild.traces([TestResource(service: "svc", items: traceSpans(0, count: 6))]).count
-        let blocks = try BlockLayout.cut(.spans, payload, target: perTrace * 4)
-        #expect(blocks.count == 8, "4 traces a block, the last block 2")
-        #expect(blocks.map(\.count) == [24, 24, 24, 24, 24, 24, 24, 12])
-        let big = try BlockLayout.cut(.spans, OTLPBuild.traces([TestResource(service: "svc", items: traceSpans(1, count: 60))]),
-                                      target: 1024)
-        #expect(big.count > 1 && big.reduce(0) { $0 + $1.count } == 60)
-        // The target counts the items; each piece adds its resource and scope fields once.
-        #expect(big.allSatisfy { $0.bytes.count <= 1024 + 64 }, "\(big.map(\.bytes.count))")
+    /// Hot items are grouped by trace (each trace's items together, in wire order); the rest
+    /// keep their order; nothing is lost or doubled.
+    @Test func hotItemsAreGroupedByTrace() throws {
+        let spans = (0..<12).map { i in
+            TestSpan(traceID: traceID(i % 3), spanID: spanID(i + 1), name: "s\(i)", start: 1, end: 2)
+        }
+        let payload = Self.request(spans)
+        let ids = spans.map { OTLPTraceID(bytes: $0.traceID) }
+        let blocks = try #require(try BlockLayout.cut(.spans, payload, maxBytes: 1 << 20, ids: ids) { $0 != OTLPTraceID(bytes: traceID(0)) })
+        #expect(blocks.map(\.count) == [4, 8])
+        #expect(blocks[0].bytes == Self.request(spans.filter { $0.traceID == traceID(0) }))
+        let grouped = spans.filter { $0.traceID == traceID(1) } + spans.filter { $0.traceID == traceID(2) }
+        #expect(try decodeSpans(blocks[1].bytes).map(\.name) == grouped.map(\.name))
+        #expect(try BlockLayout.cut(.spans, payload, maxBytes: 1 << 20, ids: ids) { _ in false } == nil, "kept as it is")
+        let split = try #require(try BlockLayout.cut(.spans, payload, maxBytes: payload.count / 3, ids: ids) { _ in false })
+        #expect(split.count > 1 && split.reduce(0) { $0 + $1.count } == 12)
     }
 }
-
