@@ -65,15 +65,21 @@ let package = Package(
         // Data model, component protocols, rings, pipeline, config, metrics. No C, no I/O.
         .target(
             name: "CollectorCore",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: [.product(name: "Yams", package: "Yams"), "TLSSettings"],
             swiftSettings: strict
         ),
         // OTLP protobuf/JSON codecs and the debug formatter, on top of protobuf-c.
         .target(name: "OTLPCodec", dependencies: ["OTLPProto", "CProtobufC"], swiftSettings: strict),
-        // Sockets on Dispatch, HTTP/1.1, HTTP/2 (nghttp2), gRPC framing, gzip.
-        .target(name: "Transport", dependencies: ["CNghttp2", "CZlib", "SystemIO"], swiftSettings: strict),
+        // A listener's TLS settings (configtls's keys) as plain values: read by CollectorCore's
+        // config, used by Transport.
+        .target(name: "TLSSettings", swiftSettings: strict),
+        // The OpenSSL code shared by the HTTP client and the server transport: contexts, PEM,
+        // non-blocking TLS streams, error text (package access; COpenSSL stays inside).
+        .target(name: "OpenSSLSupport", dependencies: ["COpenSSL"], swiftSettings: strict),
+        // Sockets on Dispatch, HTTP/1.1, HTTP/2 (nghttp2), gRPC framing, gzip, TLS.
+        .target(name: "Transport", dependencies: ["CNghttp2", "CZlib", "SystemIO", "OpenSSLSupport", "TLSSettings"], swiftSettings: strict),
         // The one HTTP/1.1 client: keep-alive pool, TLS (OpenSSL), streamed answers, cancellation.
-        .target(name: "HTTPClient", dependencies: ["COpenSSL"], swiftSettings: strict),
+        .target(name: "HTTPClient", dependencies: ["OpenSSLSupport"], swiftSettings: strict),
         // Our own Kubernetes API client: in-cluster and kubeconfig auth, list + watch of pods and namespaces.
         .target(name: "KubernetesClient", dependencies: ["HTTPClient", "CollectorCore"], swiftSettings: strict),
         // CRC-32C (Castagnoli), shared by the store's segments and the Loki disk queue.
@@ -134,7 +140,7 @@ let package = Package(
         .testTarget(name: "ProbabilisticSamplerTests", dependencies: ["ProbabilisticSampler", "CollectorCore", "CollectorTesting", "OTLPCodec"], exclude: ["Fixtures"]),
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "CollectorTesting"]),
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto", "CollectorTesting"], exclude: ["Fixtures"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "OpenSSLSupport", "TLSSettings", "CollectorTesting"]),
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "CollectorTesting"]),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "HTTPClient", "CollectorTesting"]),

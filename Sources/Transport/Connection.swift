@@ -1,4 +1,5 @@
 import Dispatch
+import OpenSSLSupport
 import SystemIO
 
 /// One accepted TCP connection: a non-blocking socket whose readiness events (from the
@@ -10,6 +11,14 @@ import SystemIO
 /// Reading pauses (is not re-armed) while too much output is queued (a peer that does not
 /// read cannot make us buffer without bound) or while the session asks (HTTP/1.1 pipelining
 /// depth).
+///
+/// TLS (when the listener has a ``TLSServerContext``): the socket is read and written through
+/// an OpenSSL stream. The handshake is driven by the same readiness events (a connection in
+/// handshake counts as receiving a request head, so the header-read timeout bounds it); once
+/// it completes, ALPN's "h2" or "http/1.1" picks the session, and without ALPN the first bytes
+/// decide as for plain TCP. Reads fill the pooled buffer record by record before the session
+/// sees it; bytes OpenSSL already holds are read without waiting for readiness. Without TLS
+/// the stream is nil and the paths are those of plain TCP (one nil check).
 ///
 /// Lifecycle: `start` -> open -> (`closeAfterFlush` -> [lingering]) -> closed. Closing
 /// deregisters from the reactor, closes the descriptor and tells the owner via `onClose`,
@@ -41,6 +50,8 @@ final class Connection: @unchecked Sendable {
     let budget: RequestBudget
     private let fd: Int32
     private let onClose: @Sendable (UInt64) -> Void
+    /// The listener's TLS context at accept time; the stream is made from it in `start`.
+    private let tlsContext: SSLContext?
 
     // Queue-confined state.
     private var reactor: Reactor?
@@ -54,6 +65,13 @@ final class Connection: @unchecked Sendable {
     private var output = OutputQueue()
     private var session: (any ProtocolSession)?
     private var detectBuffer: [UInt8] = []
+    /// The TLS stream (nil for plain TCP), and whether its handshake is still running.
+    private var tls: TLSStream?
+    private var handshaking = false
+    /// OpenSSL asked to wait for writability before reading (or handshaking) again.
+    private var tlsReadWantsWrite = false
+    /// A read is queued for bytes OpenSSL holds (readiness events cannot report them).
+    private var bufferedReadScheduled = false
     private(set) var phase: Phase = .open
     /// When bytes last arrived (monotonic ns), and since when the current request has been
     /// arriving (with the completed-request count then, so progress restarts the clock).
@@ -63,11 +81,13 @@ final class Connection: @unchecked Sendable {
     /// The counts of connections closed by each timeout, process-wide.
     static let idleTimeouts = TransportCounter()
     static let requestReadTimeouts = TransportCounter()
+    static let tlsHandshakeFailures = TransportCounter()
 
     init(id: UInt64, fd: Int32, remoteAddress: String, router: any RequestRouter, budget: RequestBudget,
-         target: DispatchQueue, onClose: @escaping @Sendable (UInt64) -> Void) {
+         tls: SSLContext? = nil, target: DispatchQueue, onClose: @escaping @Sendable (UInt64) -> Void) {
         self.id = id
         self.fd = fd
+        self.tlsContext = tls
         self.remoteAddress = remoteAddress
         self.router = router
         self.budget = budget
@@ -83,6 +103,10 @@ final class Connection: @unchecked Sendable {
         queue.async { [self] in
             guard phase == .open, token == 0 else { return }
             do {
+                if let tlsContext {
+                    tls = try TLSStream(context: tlsContext, fd: fd, role: .server)
+                    handshaking = true
+                }
                 let reactor = try Reactor.shared.get()
                 token = try reactor.register(fd, queue: queue) { [self] events in handle(events) }
                 self.reactor = reactor
@@ -120,7 +144,7 @@ final class Connection: @unchecked Sendable {
         queue.async { [self] in
             guard phase == .open else { return }
             let limits = router.limits
-            let activity = session?.activity ?? (detectBuffer.isEmpty ? .idle : .receivingHead)
+            let activity = activityNow
             let completed = session?.completedRequests ?? 0
             switch activity {
             case .busy:
@@ -142,6 +166,7 @@ final class Connection: @unchecked Sendable {
                     ? min(limits.headerReadTimeoutNanos, limits.requestReadTimeoutNanos) : limits.requestReadTimeoutNanos
                 if now > since.at, now - since.at > timeout {
                     Self.requestReadTimeouts.increment()
+                    if handshaking { Self.tlsHandshakeFailures.increment() }
                     close()
                 }
             }
@@ -150,7 +175,12 @@ final class Connection: @unchecked Sendable {
 
     /// The session's activity (tests).
     var currentActivity: SessionActivity {
-        queue.sync { session?.activity ?? (detectBuffer.isEmpty ? .idle : .receivingHead) }
+        queue.sync { activityNow }
+    }
+
+    /// A TLS handshake in progress counts as a request head being received.
+    private var activityNow: SessionActivity {
+        session?.activity ?? (handshaking || !detectBuffer.isEmpty ? .receivingHead : .idle)
     }
 
     // MARK: - Used by sessions (on `queue`)
@@ -171,7 +201,7 @@ final class Connection: @unchecked Sendable {
         case .lingering, .closed: return
         }
         guard !waitingForWritable else { return }
-        switch output.send(to: fd) {
+        switch sendOutput() {
         case .drained:
             afterDrain()
         case .wouldBlock:
@@ -207,6 +237,8 @@ final class Connection: @unchecked Sendable {
         current?.connectionClosed()
         output.removeAll()
         detectBuffer = []
+        if !handshaking { tls?.shutdown() }  // close_notify, best effort
+        tls = nil
         if let reactor, token != 0 { reactor.deregister(fd, token: token) }
         reactor = nil
         Sys.close(fd)
@@ -225,7 +257,11 @@ final class Connection: @unchecked Sendable {
         if waitingForWritable && phase != .closed && !events.isDisjoint(with: [.writable, .hangup, .error]) {
             handleWritable()
         }
-        if events.contains(.error) && !wantsRead && !waitingForWritable {
+        if tlsReadWantsWrite && phase != .closed && !events.isDisjoint(with: [.writable, .hangup, .error]) {
+            tlsReadWantsWrite = false
+            handleReadable()
+        }
+        if events.contains(.error) && !wantsRead && !waitingForWritable && !tlsReadWantsWrite {
             close()  // reset while idle-paused: nothing else will notice
         }
         updateInterest()
@@ -243,7 +279,17 @@ final class Connection: @unchecked Sendable {
     private func updateInterest() {
         guard phase != .closed, let reactor, token != 0 else { return }
         let read = wantsToRead
-        let write = waitingForWritable
+        let write = waitingForWritable || tlsReadWantsWrite
+        if read, let tls, phase != .lingering, !bufferedReadScheduled, tls.hasBufferedInput {
+            // Bytes inside OpenSSL: no readiness event will come for them.
+            bufferedReadScheduled = true
+            queue.async { [self] in
+                bufferedReadScheduled = false
+                guard phase != .closed, wantsToRead else { return }
+                handleReadable()
+                updateInterest()
+            }
+        }
         if let armed, armed.read == read && armed.write == write { return }
         if armed == nil && !read && !write { return }  // stay disarmed while paused
         do {
@@ -255,6 +301,10 @@ final class Connection: @unchecked Sendable {
     }
 
     private func handleReadable() {
+        if let tls, phase != .lingering {
+            readTLS(tls)
+            return
+        }
         ReadBufferPool.shared.withBuffer { buffer in
             for _ in 0..<Self.readsPerEvent {
                 guard phase != .closed, wantsToRead else { return }
@@ -277,6 +327,63 @@ final class Connection: @unchecked Sendable {
         }
     }
 
+    /// Reads through TLS: finishes the handshake first, then fills the pooled buffer record by
+    /// record (up to its size, or until OpenSSL needs the socket) before handing it on.
+    private func readTLS(_ tls: TLSStream) {
+        if handshaking {
+            switch tls.handshake() {
+            case .done:
+                handshaking = false
+            case .wantRead:
+                return
+            case .wantWrite:
+                tlsReadWantsWrite = true
+                return
+            case .closed:
+                close()  // gone before finishing (a port probe): not counted as a failure
+                return
+            case .failed:
+                Self.tlsHandshakeFailures.increment()
+                close()
+                return
+            }
+        }
+        ReadBufferPool.shared.withBuffer { buffer in
+            for _ in 0..<Self.readsPerEvent {
+                guard phase != .closed, wantsToRead else { return }
+                var filled = 0
+                var ended = false
+                var wait = false
+                filling: while filled < buffer.count {
+                    switch tls.read(UnsafeMutableRawBufferPointer(rebasing: buffer[filled...])) {
+                    case .done(let count): filled += count
+                    case .wantRead: wait = true; break filling
+                    case .wantWrite: tlsReadWantsWrite = true; wait = true; break filling
+                    case .closed: ended = true; break filling
+                    case .failed:
+                        close()
+                        return
+                    }
+                }
+                if filled > 0 {
+                    lastRead = DispatchTime.now().uptimeNanoseconds
+                    if phase == .open { deliver(UnsafeRawBufferPointer(rebasing: buffer[..<filled])) }
+                }
+                if ended {
+                    if phase != .closed { handleEndOfInput() }
+                    return
+                }
+                if wait { return }
+            }
+        }
+    }
+
+    /// Writes queued output to the socket, through TLS when there is a stream.
+    private func sendOutput() -> OutputQueue.SendResult {
+        guard let tls else { return output.send(to: fd) }
+        return output.send(through: tls)
+    }
+
     private func handleEndOfInput() {
         inputClosed = true
         switch phase {
@@ -290,7 +397,7 @@ final class Connection: @unchecked Sendable {
     }
 
     private func handleWritable() {
-        switch output.send(to: fd) {
+        switch sendOutput() {
         case .drained:
             waitingForWritable = false
             afterDrain()
@@ -306,6 +413,7 @@ final class Connection: @unchecked Sendable {
         switch phase {
         case .closingAfterFlush(let linger):
             if linger && !inputClosed {
+                tls?.shutdown()
                 Sys.shutdownWrite(fd)
                 phase = .lingering
                 updateInterest()
@@ -325,6 +433,10 @@ final class Connection: @unchecked Sendable {
     private func deliver(_ bytes: UnsafeRawBufferPointer) {
         if let session {
             session.receive(bytes)
+            return
+        }
+        if let alpn = tls?.negotiatedProtocol {
+            startSession(http2: alpn == "h2", bytes)
             return
         }
         let preface = Self.http2Preface
