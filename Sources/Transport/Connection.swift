@@ -48,12 +48,12 @@ final class Connection: @unchecked Sendable {
     let remoteAddress: String
     let router: any RequestRouter
     let budget: RequestBudget
-    private let fd: Int32
+    let fd: Int32
     private let onClose: @Sendable (UInt64) -> Void
     /// The listener's TLS context at accept time; the stream is made from it in `start`.
     private let tlsContext: SSLContext?
 
-    // Queue-confined state.
+    // Queue-confined state (the TLS parts are used by Connection+TLS.swift too).
     private var reactor: Reactor?
     private var token: UInt64 = 0
     /// What the reactor is armed for; nil once an event fired (one-shot) or before arming.
@@ -62,20 +62,20 @@ final class Connection: @unchecked Sendable {
     private var inputClosed = false
     private var sessionPausedReading = false
     private var shutdownRequested = false
-    private var output = OutputQueue()
+    var output = OutputQueue()
     private var session: (any ProtocolSession)?
     private var detectBuffer: [UInt8] = []
     /// The TLS stream (nil for plain TCP), and whether its handshake is still running.
-    private var tls: TLSStream?
-    private var handshaking = false
+    var tls: TLSStream?
+    var handshaking = false
     /// OpenSSL asked to wait for writability before reading (or handshaking) again.
-    private var tlsReadWantsWrite = false
+    var tlsReadWantsWrite = false
     /// A read is queued for bytes OpenSSL holds (readiness events cannot report them).
-    private var bufferedReadScheduled = false
+    var bufferedReadScheduled = false
     private(set) var phase: Phase = .open
     /// When bytes last arrived (monotonic ns), and since when the current request has been
     /// arriving (with the completed-request count then, so progress restarts the clock).
-    private var lastRead = DispatchTime.now().uptimeNanoseconds
+    var lastRead = DispatchTime.now().uptimeNanoseconds
     private var receivingSince: (at: UInt64, completed: UInt64)?
 
     /// The counts of connections closed by each timeout, process-wide.
@@ -267,7 +267,7 @@ final class Connection: @unchecked Sendable {
         updateInterest()
     }
 
-    private var wantsToRead: Bool {
+    var wantsToRead: Bool {
         switch phase {
         case .open: !inputClosed && !sessionPausedReading && output.byteCount < Self.outputHighWater
         case .lingering: !inputClosed
@@ -276,20 +276,11 @@ final class Connection: @unchecked Sendable {
     }
 
     /// Re-arms the reactor for what is wanted now (no-op if already armed that way).
-    private func updateInterest() {
+    func updateInterest() {
         guard phase != .closed, let reactor, token != 0 else { return }
         let read = wantsToRead
         let write = waitingForWritable || tlsReadWantsWrite
-        if read, let tls, phase != .lingering, !bufferedReadScheduled, tls.hasBufferedInput {
-            // Bytes inside OpenSSL: no readiness event will come for them.
-            bufferedReadScheduled = true
-            queue.async { [self] in
-                bufferedReadScheduled = false
-                guard phase != .closed, wantsToRead else { return }
-                handleReadable()
-                updateInterest()
-            }
-        }
+        if read, let tls { scheduleBufferedRead(tls) }
         if let armed, armed.read == read && armed.write == write { return }
         if armed == nil && !read && !write { return }  // stay disarmed while paused
         do {
@@ -300,7 +291,7 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    private func handleReadable() {
+    func handleReadable() {
         if let tls, phase != .lingering {
             readTLS(tls)
             return
@@ -327,64 +318,7 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    /// Reads through TLS: finishes the handshake first, then fills the pooled buffer record by
-    /// record (up to its size, or until OpenSSL needs the socket) before handing it on.
-    private func readTLS(_ tls: TLSStream) {
-        if handshaking {
-            switch tls.handshake() {
-            case .done:
-                handshaking = false
-            case .wantRead:
-                return
-            case .wantWrite:
-                tlsReadWantsWrite = true
-                return
-            case .closed:
-                close()  // gone before finishing (a port probe): not counted as a failure
-                return
-            case .failed:
-                Self.tlsHandshakeFailures.increment()
-                close()
-                return
-            }
-        }
-        ReadBufferPool.shared.withBuffer { buffer in
-            for _ in 0..<Self.readsPerEvent {
-                guard phase != .closed, wantsToRead else { return }
-                var filled = 0
-                var ended = false
-                var wait = false
-                filling: while filled < buffer.count {
-                    switch tls.read(UnsafeMutableRawBufferPointer(rebasing: buffer[filled...])) {
-                    case .done(let count): filled += count
-                    case .wantRead: wait = true; break filling
-                    case .wantWrite: tlsReadWantsWrite = true; wait = true; break filling
-                    case .closed: ended = true; break filling
-                    case .failed:
-                        close()
-                        return
-                    }
-                }
-                if filled > 0 {
-                    lastRead = DispatchTime.now().uptimeNanoseconds
-                    if phase == .open { deliver(UnsafeRawBufferPointer(rebasing: buffer[..<filled])) }
-                }
-                if ended {
-                    if phase != .closed { handleEndOfInput() }
-                    return
-                }
-                if wait { return }
-            }
-        }
-    }
-
-    /// Writes queued output to the socket, through TLS when there is a stream.
-    private func sendOutput() -> OutputQueue.SendResult {
-        guard let tls else { return output.send(to: fd) }
-        return output.send(through: tls)
-    }
-
-    private func handleEndOfInput() {
+    func handleEndOfInput() {
         inputClosed = true
         switch phase {
         case .open:
@@ -430,7 +364,7 @@ final class Connection: @unchecked Sendable {
 
     /// Hands bytes to the session, choosing HTTP/2 if the connection opens with the h2c
     /// client preface and HTTP/1.x otherwise.
-    private func deliver(_ bytes: UnsafeRawBufferPointer) {
+    func deliver(_ bytes: UnsafeRawBufferPointer) {
         if let session {
             session.receive(bytes)
             return

@@ -11,6 +11,8 @@ import Glibc
 final class TLSTestClient {
     let fd: Int32
     let stream: TLSStream
+    /// The TCP connection (closed with it).
+    private let connection: RawHTTPClient
     private let context: SSLContext
 
     init(port: Int, ca: String?, identity: TestCertificates.Pair? = nil, alpn: [String] = [],
@@ -21,26 +23,11 @@ final class TLSTestClient {
         context.verifyPeer(ca != nil)
         if let identity { try context.useIdentity(certificateFile: identity.certFile, keyFile: identity.keyFile) }
         if !alpn.isEmpty { context.offer(protocols: alpn) }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else {
-            Glibc.close(fd)
-            throw TestFailure("connect failed: errno \(errno)")
-        }
+        connection = try RawHTTPClient(port: port)
+        fd = connection.fd
         stream = try TLSStream(context: context, fd: fd, role: .client)
         stream.expect(serverName: serverName, verify: ca != nil)
     }
-
-    deinit { Glibc.close(fd) }
 
     /// Runs the handshake (blocking): nil when it completed, else the reason.
     func handshake() -> String? {
