@@ -100,7 +100,7 @@ let package = Package(
         .target(name: "DebugExporter", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/DebugExporter", swiftSettings: strict),
         .target(name: "NopExporter", dependencies: ["CollectorCore"], path: "Sources/Components/NopExporter", swiftSettings: strict),
         // The `bearertokenauth` extension: a token (or a file holding it) that listeners with `auth` require.
-        .target(name: "BearerTokenAuth", dependencies: ["CollectorCore"], path: "Sources/Components/BearerTokenAuth", swiftSettings: strict),
+        .target(name: "BearerTokenAuth", dependencies: ["CollectorCore", "SystemIO"], path: "Sources/Components/BearerTokenAuth", swiftSettings: strict),
         .target(name: "HealthCheck", dependencies: ["CollectorCore", "Transport", "TLSSettings"], path: "Sources/Components/HealthCheck", swiftSettings: strict),
         .target(name: "StoreExporter", dependencies: ["CollectorCore", "Store"], path: "Sources/Components/StoreExporter", swiftSettings: strict),
         // Loki push exporter with a persistent disk queue (snappy via libsnappy).

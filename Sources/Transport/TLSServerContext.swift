@@ -1,10 +1,8 @@
 import Dispatch
 import OpenSSLSupport
 import Synchronization
+import SystemIO
 import TLSSettings
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A listener's TLS credentials: the OpenSSL server context built from ``TLSServerSettings``,
 /// re-read when its files change.
@@ -13,8 +11,8 @@ import Glibc
 /// connections keep the context they started with, so replacing it never disturbs them.
 /// Reloading:
 /// - With `reload_interval`, the first connection accepted once the interval has passed since
-///   the last check compares the files' identity (device, inode, size, change and modification
-///   times) with those read last; if any differs, the files are read again first. Checking on
+///   the last check compares the files' identity (device, inode, size, modification time) with
+///   those read last; if any differs, the files are read again first. Checking on
 ///   accept (as configtls does on a handshake) needs no timer, and an idle listener costs
 ///   nothing.
 /// - ``reload()`` re-reads the files at once (SIGHUP).
@@ -34,7 +32,9 @@ public final class TLSServerContext: Sendable {
 
     private struct State {
         var context: SSLContext
-        var stamps: [FileStamp?]
+        /// What `stat` said about each file when it was read (nil: could not be examined);
+        /// a rename, a rewrite in place or a `touch` changes it.
+        var stamps: [FileStatus?]
         /// When the files are next compared (monotonic ns).
         var nextCheck: UInt64
         var loads = 1
@@ -52,7 +52,7 @@ public final class TLSServerContext: Sendable {
         throws(LoadError) {
         self.settings = settings
         self.now = now
-        let stamps = settings.files.map(FileStamp.init(path:))
+        let stamps = Self.stamps(settings)
         let context = try Self.build(settings)
         state = Mutex(State(context: context, stamps: stamps, nextCheck: now() &+ (settings.reloadIntervalNanos ?? 0)))
     }
@@ -64,7 +64,7 @@ public final class TLSServerContext: Sendable {
     /// certificates stay in use and the error is thrown.
     public func reload() throws(LoadError) {
         let result: Result<Void, LoadError> = state.withLock { state in
-            let stamps = settings.files.map(FileStamp.init(path:))
+            let stamps = Self.stamps(settings)
             do throws(LoadError) {
                 state.context = try Self.build(settings)
             } catch {
@@ -86,7 +86,7 @@ public final class TLSServerContext: Sendable {
         return state.withLock { state in
             guard time >= state.nextCheck else { return state.context }
             state.nextCheck = time &+ interval
-            let stamps = settings.files.map(FileStamp.init(path:))
+            let stamps = Self.stamps(settings)
             guard stamps != state.stamps else { return state.context }
             do {
                 state.context = try Self.build(settings)
@@ -97,6 +97,10 @@ public final class TLSServerContext: Sendable {
             }
             return state.context
         }
+    }
+
+    static func stamps(_ settings: TLSServerSettings) -> [FileStatus?] {
+        settings.files.map { try? Sys.stat($0) }
     }
 
     /// A server context for `settings`: TLS 1.2+ (or as configured), the certificate and key,
@@ -133,32 +137,5 @@ extension TLSVersion {
         case .v1_2: .tls12
         case .v1_3: .tls13
         }
-    }
-}
-
-/// What identifies a file's content without reading it: a rename, a rewrite in place or a
-/// `touch` all change it.
-struct FileStamp: Equatable, Sendable {
-    var device: UInt64
-    var inode: UInt64
-    var size: Int64
-    var modified: timespec
-    var changed: timespec
-
-    /// nil when the file cannot be examined (a missing file compares unequal to a present one).
-    init?(path: String) {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
-        size = Int64(info.st_size)
-        modified = info.st_mtim
-        changed = info.st_ctim
-    }
-
-    static func == (a: FileStamp, b: FileStamp) -> Bool {
-        a.device == b.device && a.inode == b.inode && a.size == b.size
-            && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
-            && a.changed.tv_sec == b.changed.tv_sec && a.changed.tv_nsec == b.changed.tv_nsec
     }
 }

@@ -1,9 +1,7 @@
 import CollectorCore
 import Dispatch
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemIO
 
 /// Accepts a request whose `Authorization` is exactly `<scheme> <token>`, compared in constant
 /// time (the time taken does not depend on where the bytes differ).
@@ -19,7 +17,7 @@ final class BearerTokenAuthenticator: RequestAuthenticator, Sendable {
 
     private struct FileState {
         var expected: [UInt8]
-        var identity: [Int]
+        var identity: FileStatus?
         var nextCheck: UInt64
     }
 
@@ -39,14 +37,15 @@ final class BearerTokenAuthenticator: RequestAuthenticator, Sendable {
         self.now = now
         if let filename = settings.filename {
             guard let (token, identity) = Self.read(filename), !token.isEmpty else {
-                throw .permanent("bearertokenauth: cannot read a token from filename \(filename): \(String(cString: strerror(errno)))")
+                let why = (try? Sys.readFile(filename)) == nil ? "missing or unreadable" : "empty"
+                throw .permanent("bearertokenauth: cannot read a token from filename \(filename): \(why)")
             }
             fixed = nil
             file = Mutex(FileState(expected: Self.expected(settings.scheme, token), identity: identity,
                                    nextCheck: now() &+ Self.checkInterval))
         } else {
             fixed = Self.expected(settings.scheme, Array((settings.token ?? "").utf8))
-            file = Mutex(FileState(expected: [], identity: [], nextCheck: .max))
+            file = Mutex(FileState(expected: [], identity: nil, nextCheck: .max))
         }
     }
 
@@ -83,27 +82,13 @@ final class BearerTokenAuthenticator: RequestAuthenticator, Sendable {
         return difference == 0
     }
 
-    /// Inode, size and modification time: what changes when the file is replaced or rewritten.
-    static func identity(_ path: String) -> [Int]? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return [Int(info.st_ino), Int(info.st_size), info.st_mtim.tv_sec, info.st_mtim.tv_nsec]
-    }
+    /// Device, inode, size and modification time: what changes when the file is replaced or
+    /// rewritten.
+    static func identity(_ path: String) -> FileStatus? { try? Sys.stat(path) }
 
     /// The file's content without surrounding whitespace, and its identity before reading.
-    static func read(_ path: String) -> ([UInt8], [Int])? {
-        guard let identity = identity(path) else { return nil }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 64 * 1024 {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
-            bytes += chunk[..<n]
-        }
+    static func read(_ path: String) -> ([UInt8], FileStatus)? {
+        guard let identity = identity(path), let bytes = try? Sys.readFile(path) else { return nil }
         let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
         guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else {
             return ([], identity)
