@@ -50,8 +50,9 @@ final class Connection: @unchecked Sendable {
     let budget: RequestBudget
     let fd: Int32
     private let onClose: @Sendable (UInt64) -> Void
-    /// The listener's TLS context at accept time; the stream is made from it in `start`.
-    private let tlsContext: SSLContext?
+    /// The listener's TLS credentials at accept time; `start` makes the stream from their
+    /// current context (off the listener's queue: that may re-read changed files).
+    private let tlsCredentials: TLSServerContext?
 
     // Queue-confined state (the TLS parts are used by Connection+TLS.swift too).
     private var reactor: Reactor?
@@ -84,10 +85,10 @@ final class Connection: @unchecked Sendable {
     static let tlsHandshakeFailures = TransportCounter()
 
     init(id: UInt64, fd: Int32, remoteAddress: String, router: any RequestRouter, budget: RequestBudget,
-         tls: SSLContext? = nil, target: DispatchQueue, onClose: @escaping @Sendable (UInt64) -> Void) {
+         tls: TLSServerContext? = nil, target: DispatchQueue, onClose: @escaping @Sendable (UInt64) -> Void) {
         self.id = id
         self.fd = fd
-        self.tlsContext = tls
+        self.tlsCredentials = tls
         self.remoteAddress = remoteAddress
         self.router = router
         self.budget = budget
@@ -103,8 +104,8 @@ final class Connection: @unchecked Sendable {
         queue.async { [self] in
             guard phase == .open, token == 0 else { return }
             do {
-                if let tlsContext {
-                    tls = try TLSStream(context: tlsContext, fd: fd, role: .server)
+                if let tlsCredentials {
+                    tls = try TLSStream(context: tlsCredentials.contextForNewConnection(), fd: fd, role: .server)
                     handshaking = true
                 }
                 let reactor = try Reactor.shared.get()

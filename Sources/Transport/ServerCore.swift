@@ -166,13 +166,12 @@ final class ServerCore: Sendable {
             Sys.close(fd)
             return
         }
-        let tls = state.withLock { $0.tls }?.contextForNewConnection()
         let connection: Connection? = state.withLock { state in
             guard state.phase == .running else { return nil }
             let id = state.nextID
             state.nextID += 1
             let connection = Connection(id: id, fd: fd, remoteAddress: remoteAddress, router: router, budget: budget,
-                                        tls: tls, target: Self.ioQueue) { id in self.connectionClosed(id) }
+                                        tls: state.tls, target: Self.ioQueue) { id in self.connectionClosed(id) }
             state.connections[id] = connection
             return connection
         }
