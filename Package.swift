@@ -65,15 +65,21 @@ let package = Package(
         // Data model, component protocols, rings, pipeline, config, metrics. No C, no I/O.
         .target(
             name: "CollectorCore",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: [.product(name: "Yams", package: "Yams"), "TLSSettings"],
             swiftSettings: strict
         ),
         // OTLP protobuf/JSON codecs and the debug formatter, on top of protobuf-c.
         .target(name: "OTLPCodec", dependencies: ["OTLPProto", "CProtobufC"], swiftSettings: strict),
-        // Sockets on Dispatch, HTTP/1.1, HTTP/2 (nghttp2), gRPC framing, gzip.
-        .target(name: "Transport", dependencies: ["CNghttp2", "CZlib", "SystemIO"], swiftSettings: strict),
+        // A listener's TLS settings (configtls's keys) as plain values: read by CollectorCore's
+        // config, used by Transport.
+        .target(name: "TLSSettings", swiftSettings: strict),
+        // The OpenSSL code shared by the HTTP client and the server transport: contexts, PEM,
+        // non-blocking TLS streams, error text (package access; COpenSSL stays inside).
+        .target(name: "OpenSSLSupport", dependencies: ["COpenSSL"], swiftSettings: strict),
+        // Sockets on Dispatch, HTTP/1.1, HTTP/2 (nghttp2), gRPC framing, gzip, TLS.
+        .target(name: "Transport", dependencies: ["CNghttp2", "CZlib", "SystemIO", "OpenSSLSupport", "TLSSettings"], swiftSettings: strict),
         // The one HTTP/1.1 client: keep-alive pool, TLS (OpenSSL), streamed answers, cancellation.
-        .target(name: "HTTPClient", dependencies: ["COpenSSL"], swiftSettings: strict),
+        .target(name: "HTTPClient", dependencies: ["OpenSSLSupport"], swiftSettings: strict),
         // Our own Kubernetes API client: in-cluster and kubeconfig auth, list + watch of pods and namespaces.
         .target(name: "KubernetesClient", dependencies: ["HTTPClient", "CollectorCore"], swiftSettings: strict),
         // CRC-32C (Castagnoli), shared by the store's segments and the Loki disk queue.
@@ -82,7 +88,7 @@ let package = Package(
         .target(name: "Store", dependencies: ["OTLPCodec", "CZstd", "Checksums", "SystemIO"], swiftSettings: strict),
 
         // Components: one target each.
-        .target(name: "OTLPReceiver", dependencies: ["CollectorCore", "OTLPCodec", "Transport"], path: "Sources/Components/OTLPReceiver", swiftSettings: strict),
+        .target(name: "OTLPReceiver", dependencies: ["CollectorCore", "OTLPCodec", "Transport", "TLSSettings"], path: "Sources/Components/OTLPReceiver", swiftSettings: strict),
         .target(name: "BatchProcessor", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/BatchProcessor", swiftSettings: strict),
         .target(name: "ProbabilisticSampler", dependencies: ["CollectorCore", "OTLPCodec", "Sampling"], path: "Sources/Components/ProbabilisticSampler", swiftSettings: strict),
         .target(name: "TailSampling", dependencies: ["CollectorCore", "OTLPCodec", "Sampling", "Patterns", "Store", "SystemIO"], path: "Sources/Components/TailSampling", swiftSettings: strict),
@@ -93,20 +99,22 @@ let package = Package(
         .target(name: "AttributesProcessor", dependencies: ["CollectorCore", "OTLPCodec", "AttributeActions", "Patterns"], path: "Sources/Components/AttributesProcessor", swiftSettings: strict),
         .target(name: "DebugExporter", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/DebugExporter", swiftSettings: strict),
         .target(name: "NopExporter", dependencies: ["CollectorCore"], path: "Sources/Components/NopExporter", swiftSettings: strict),
-        .target(name: "HealthCheck", dependencies: ["CollectorCore", "Transport"], path: "Sources/Components/HealthCheck", swiftSettings: strict),
+        // The `bearertokenauth` extension: a token (or a file holding it) that listeners with `auth` require.
+        .target(name: "BearerTokenAuth", dependencies: ["CollectorCore", "SystemIO"], path: "Sources/Components/BearerTokenAuth", swiftSettings: strict),
+        .target(name: "HealthCheck", dependencies: ["CollectorCore", "Transport", "TLSSettings"], path: "Sources/Components/HealthCheck", swiftSettings: strict),
         .target(name: "StoreExporter", dependencies: ["CollectorCore", "Store"], path: "Sources/Components/StoreExporter", swiftSettings: strict),
         // Loki push exporter with a persistent disk queue (snappy via libsnappy).
         .target(name: "LokiExporter", dependencies: ["CollectorCore", "OTLPCodec", "CSnappy", "Checksums", "HTTPClient", "SystemIO"], path: "Sources/Components/LokiExporter", swiftSettings: strict),
         // Tails log files (rotation, checkpoints, CRI/docker); the `filelog` receiver.
         .target(name: "FileLogReceiver", dependencies: ["CollectorCore", "OTLPCodec", "Transport", "Patterns", "SystemIO"], path: "Sources/Components/FileLogReceiver", swiftSettings: strict),
         // Jaeger- and Tempo-compatible query API over the store (the `query` extension).
-        .target(name: "QueryAPI", dependencies: ["CollectorCore", "Store", "StoreExporter", "OTLPCodec", "OTLPProto", "CProtobufC", "Transport"], swiftSettings: strict),
+        .target(name: "QueryAPI", dependencies: ["CollectorCore", "Store", "StoreExporter", "OTLPCodec", "OTLPProto", "CProtobufC", "Transport", "TLSSettings"], swiftSettings: strict),
 
         // Builds pipelines from config, runs them, reloads them, serves /metrics.
         .target(
             name: "CollectorService",
             dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "ProbabilisticSampler", "TailSampling", "MemoryLimiterProcessor", "ResourceProcessor", "AttributesProcessor", "K8sAttributesProcessor", "DebugExporter", "HealthCheck",
-                           "StoreExporter", "QueryAPI", "Store", "FileLogReceiver", "LokiExporter", "NopExporter"],
+                           "StoreExporter", "QueryAPI", "Store", "FileLogReceiver", "LokiExporter", "NopExporter", "BearerTokenAuth", "TLSSettings"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -134,12 +142,12 @@ let package = Package(
         .testTarget(name: "ProbabilisticSamplerTests", dependencies: ["ProbabilisticSampler", "CollectorCore", "CollectorTesting", "OTLPCodec"], exclude: ["Fixtures"]),
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "CollectorTesting"]),
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto", "CollectorTesting"], exclude: ["Fixtures"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "OpenSSLSupport", "TLSSettings", "CollectorTesting"]),
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "CollectorTesting"]),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "HTTPClient", "CollectorTesting"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["Fixtures"]),
-        .testTarget(name: "ComponentsTests", dependencies: ["BatchProcessor", "DebugExporter", "OTLPReceiver", "CollectorCore", "CollectorTesting", "OTLPCodec"]),
+        .testTarget(name: "ComponentsTests", dependencies: ["BatchProcessor", "DebugExporter", "OTLPReceiver", "CollectorCore", "CollectorTesting", "OTLPCodec", "BearerTokenAuth", "TLSSettings"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CollectorTesting", "Store", "OTLPCodec"], exclude: ["clients"]),
         .testTarget(name: "QueryAPITests", dependencies: ["QueryAPI", "Store", "OTLPCodec", "CollectorCore", "Transport", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "LokiExporterTests", dependencies: ["LokiExporter", "HTTPClient", "CollectorCore", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["fake_loki.py", "Fixtures"]),

@@ -1,5 +1,6 @@
 import AttributesProcessor
 import BatchProcessor
+import BearerTokenAuth
 import CollectorCore
 import DebugExporter
 import FileLogReceiver
@@ -22,7 +23,7 @@ public enum ComponentCatalog {
         OTLPFactory(), FileLogFactory(),
         BatchFactory(), MemoryLimiterFactory(), ProbabilisticSamplerFactory(), TailSamplingFactory(), ResourceFactory(), AttributesFactory(), K8sAttributesFactory(),
         DebugFactory(), StoreExporterFactory(), LokiFactory(), NopFactory(),
-        HealthCheckFactory(), QueryFactory(),
+        HealthCheckFactory(), QueryFactory(), BearerTokenAuthFactory(),
     ]
 
     public static var parser: ConfigParser { ConfigParser(factories: factories) }

@@ -1,16 +1,23 @@
 import CollectorCore
 import Dispatch
+import TLSSettings
 import Transport
 
 /// Serves the registry on `service.telemetry.metrics.address` at `/metrics` in the Prometheus
-/// text format.
-final class MetricsEndpoint: Sendable {
+/// text format, over HTTPS with `service.telemetry.metrics.tls`.
+final class MetricsEndpoint: Sendable, CertificateReloading {
     let address: String
+    let tlsSettings: TLSServerSettings?
     private let server: HTTPServer
 
-    init(address: String, metrics: MetricsRegistry) throws {
+    init(address: String, tls: TLSServerSettings?, metrics: MetricsRegistry) throws {
         self.address = address
-        server = HTTPServer(endpoint: try Endpoint(parsing: address), limits: HTTPServerLimits()) { request, respond in
+        self.tlsSettings = tls
+        let context: TLSServerContext?
+        do { context = try tls.map { try TLSServerContext(settings: $0) } } catch {
+            throw ComponentError.permanent("service.telemetry.metrics.\(error)")
+        }
+        server = HTTPServer(endpoint: try Endpoint(parsing: address), limits: HTTPServerLimits(), tls: context) { request, respond in
             guard request.path == "/metrics" else {
                 return respond(HTTPResponse(status: 404, headers: [("Content-Type", "text/plain")], body: Array("404 page not found\n".utf8)))
             }
@@ -24,6 +31,8 @@ final class MetricsEndpoint: Sendable {
     }
 
     var port: Int? { server.boundPort }
+
+    func reloadCertificates() throws { try server.tls?.reload() }
 
     func shutdown(deadline: DispatchTime, completion: @escaping @Sendable () -> Void) {
         server.shutdown(deadline: deadline, completion: completion)

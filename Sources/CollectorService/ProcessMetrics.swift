@@ -34,6 +34,14 @@ enum ProcessMetrics {
                          help: "Connections closed because a request did not arrive within the request-read timeout (slowloris)") {
             Double(TransportStats.requestReadTimeouts)
         }
+        metrics.callback("collectord_server_tls_handshake_failures_total", kind: .counter,
+                         help: "TLS handshakes that failed (a TLS error, or not complete within the header-read timeout)") {
+            Double(TransportStats.tlsHandshakeFailures)
+        }
+        metrics.callback("collectord_server_tls_reload_failures_total", kind: .counter,
+                         help: "Certificate reloads that failed (the previous certificates stayed in use)") {
+            Double(TransportStats.tlsReloadFailures)
+        }
         metrics.callback("collectord_server_connections_refused_total", kind: .counter,
                          help: "Connections closed at once because the connection limit was reached") {
             Double(ConnectionBudget.refused)

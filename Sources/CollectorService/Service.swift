@@ -58,6 +58,7 @@ public final class Service: Sendable {
         host.provide(stores)
         host.provide(TextOutput { stdout.write($0) })
         host.provide(HoldLogRegistry())
+        host.provide(AuthenticatorRegistry())
         ProcessMetrics.register(metrics)
     }
 
@@ -197,7 +198,10 @@ public final class Service: Sendable {
             for id in wanted.sorted() {
                 let settings = config.component(.receiver, id)!.settings
                 if let existing = graph.receivers[id] {
-                    if existing.settings.isSame(as: settings) { continue }
+                    if existing.settings.isSame(as: settings) {
+                        reloadCertificates(of: existing.receiver, "receiver \(id)")
+                        continue
+                    }
                     if try ComponentCatalog.reconfigure(existing.receiver, settings) {
                         graph.receivers[id] = (settings, existing.receiver)
                         reconfigured.append((id, existing.settings))
@@ -295,6 +299,8 @@ public final class Service: Sendable {
             if next == nil || !(next!.isSame(as: entry.settings)) {
                 entry.ext.shutdown(deadline: .now() + 5) {}
                 graph.extensions[id] = nil
+            } else {
+                reloadCertificates(of: entry.ext, "extension \(id)")
             }
         }
         for id in wanted where graph.extensions[id] == nil {
@@ -310,14 +316,27 @@ public final class Service: Sendable {
         return failures
     }
 
+    /// A kept component serving TLS re-reads its certificates (a reload is how rotated
+    /// certificates are picked up without `reload_interval`); a failure is logged, the previous
+    /// certificates stay.
+    private func reloadCertificates(of component: AnyObject, _ name: String) {
+        guard let reloading = component as? any CertificateReloading else { return }
+        do { try reloading.reloadCertificates() } catch {
+            logger.error("\(name): certificates not reloaded, the previous ones stay in use: \(error)")
+        }
+    }
+
     private func updateMetricsEndpoint(_ config: CollectorConfig, graph: inout Graph) -> [String] {
-        if graph.metricsEndpoint?.address == config.metricsAddress { return [] }
+        if let kept = graph.metricsEndpoint, kept.address == config.metricsAddress, kept.tlsSettings == config.metricsTLS {
+            reloadCertificates(of: kept, "metrics endpoint")
+            return []
+        }
         graph.metricsEndpoint?.shutdown(deadline: .now() + 1) {}
         graph.metricsEndpoint = nil
         guard !config.metricsAddress.isEmpty else { return [] }
         do {
-            graph.metricsEndpoint = try MetricsEndpoint(address: config.metricsAddress, metrics: metrics)
-            logger.info("serving metrics on http://\(config.metricsAddress)/metrics")
+            graph.metricsEndpoint = try MetricsEndpoint(address: config.metricsAddress, tls: config.metricsTLS, metrics: metrics)
+            logger.info("serving metrics on \(config.metricsTLS == nil ? "http" : "https")://\(config.metricsAddress)/metrics")
         } catch {
             return ["metrics endpoint \(config.metricsAddress) failed to start: \(error)"]
         }

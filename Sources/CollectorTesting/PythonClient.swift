@@ -48,9 +48,11 @@ public enum PythonClient {
             currentDirectory: RepoPaths.root)
     }
 
+    /// Also the CA bundle variables: `requests` lets them override the CA a client was given
+    /// (its session's `verify`), so the OTLP/HTTP exporter's `certificate_file` would be ignored.
     private static let removedEnvironment = [
         "OTEL_*", "PYTHONPATH", "PYTHONHOME", "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy",
-        "ALL_PROXY", "grpc_proxy",
+        "ALL_PROXY", "grpc_proxy", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
     ]
 
     private static func command(script: String, args: [String], environment: [String: String]) throws

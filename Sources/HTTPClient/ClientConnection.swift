@@ -1,11 +1,12 @@
 import Glibc
+import OpenSSLSupport
 
 /// One open connection (a non-blocking socket and, for https, its TLS session), used by one
 /// request at a time. All waits poll the socket together with the optional cancellation
 /// token, against a monotonic deadline in milliseconds (nil: no deadline).
 struct ClientConnection: Sendable {
     let fd: Int32
-    let session: TLSSession?
+    let session: TLSStream?
 
     /// Resolves `endpoint`, connects to the first address that accepts and, for https,
     /// completes the handshake, all before `deadline`.
@@ -76,9 +77,11 @@ struct ClientConnection: Sendable {
         var offset = 0
         while offset < bytes.count {
             if let session {
-                switch bytes.withUnsafeBytes({ session.write(UnsafeRawBufferPointer(rebasing: $0[offset...])) }) {
+                let step = bytes.withUnsafeBytes { session.write(UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+                switch step {
                 case .done(let n): offset += n
-                case .wait(let events):
+                case .wantRead, .wantWrite:
+                    let events = Int16(step == .wantRead ? POLLIN : POLLOUT)
                     if let failure = Self.wait(fd, events, deadline: deadline, cancellation: cancellation) { return failure }
                 case .closed: return HTTPClientError(.closed, "TLS write: connection closed")
                 case .failed(let why): return HTTPClientError(.closed, "TLS write: \(why)")
@@ -107,9 +110,11 @@ struct ClientConnection: Sendable {
     func read(into buffer: UnsafeMutableRawBufferPointer, deadline: Int64?, cancellation: HTTPCancellation?) -> Read {
         while true {
             if let session {
-                switch session.read(buffer) {
+                let step = session.read(buffer)
+                switch step {
                 case .done(let n): return .bytes(n)
-                case .wait(let events):
+                case .wantRead, .wantWrite:
+                    let events = Int16(step == .wantRead ? POLLIN : POLLOUT)
                     if let failure = Self.wait(fd, events, deadline: deadline, cancellation: cancellation) { return .failed(failure) }
                 case .closed: return .end
                 case .failed(let why): return .failed(HTTPClientError(.closed, "TLS read: \(why)"))
@@ -131,7 +136,7 @@ struct ClientConnection: Sendable {
     /// unasked (such as a 408) waiting on it, which a next request would take for its answer.
     var isQuiet: Bool {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&p, 1, 0) == 0 && session?.pending != true
+        return poll(&p, 1, 0) == 0 && session?.hasBufferedInput != true
     }
 
     /// Polls `fd` for `events` (and the cancellation token) until `deadline`.

@@ -1,6 +1,7 @@
 import CollectorCore
 import Store
 import StoreExporter
+import TLSSettings
 import Transport
 
 /// Settings of the `query` extension, with complete defaults.
@@ -8,11 +9,13 @@ import Transport
 /// ```yaml
 /// extensions:
 ///   query:
-///     endpoint: 127.0.0.1:16686   # Jaeger query's port; loopback by default (no auth)
+///     endpoint: 127.0.0.1:16686   # Jaeger query's port; loopback by default
 ///     timeout: 10s                # per query; then the answer is partial
 ///     max_blocks_per_query: 20000 # blocks one query may read; then the answer is partial
 ///     max_concurrent_queries: 4   # more at once are answered 503 + Retry-After
 ///     idle_timeout: 60s           # confighttp's listener keys (read_header_timeout, read_timeout)
+///     tls: {cert_file: server.crt, key_file: server.key}   # configtls's keys (optional)
+///     auth: {authenticator: bearertokenauth}              # require its token (optional)
 /// ```
 public struct QuerySettings: ComponentSettings, Equatable {
     /// `host:port` to listen on.
@@ -25,6 +28,10 @@ public struct QuerySettings: ComponentSettings, Equatable {
     public var maxConcurrentQueries = 4
     /// confighttp's `idle_timeout`, `read_header_timeout`, `read_timeout`.
     public var listener = ListenerLimits()
+    /// HTTPS with these certificates (nil: plain HTTP).
+    public var tls: TLSServerSettings?
+    /// Requests without the authenticator's token are answered 401.
+    public var auth: ComponentID?
 
     public init() {}
 }
@@ -44,6 +51,8 @@ public struct QueryFactory: ExtensionFactory {
         s.maxBlocksPerQuery = reader.int("max_blocks_per_query", default: s.maxBlocksPerQuery, range: 1...100_000_000)
         s.maxConcurrentQueries = reader.int("max_concurrent_queries", default: s.maxConcurrentQueries, range: 1...1024)
         s.listener = reader.httpListenerLimits()
+        s.tls = reader.tlsServerSettings()
+        s.auth = reader.authenticator()
         do {
             _ = try Endpoint(parsing: s.endpoint)
         } catch {
@@ -57,13 +66,15 @@ extension QueryFactory {
     /// The extension reads the store of the config's first `store` exporter, else ./data.
     public func makeExtension(_ settings: any ComponentSettings, context: ComponentContext) throws -> any Extension {
         let s = try context.settings(settings, as: QuerySettings.self)
+        if let id = s.auth { try AuthenticatorRegistry.validate(id, in: context.config, for: "extension \(context.id) auth") }
+        let auth = s.auth.map { ListenerAuth(id: $0, registry: context.host.service(AuthenticatorRegistry.self) ?? AuthenticatorRegistry()) }
         let config = context.config.components[.exporter]?.lazy.compactMap { $0.settings as? StoreExporterSettings }.first?.store
             ?? StoreConfig(directory: "./data")
         let stores = try context.service(StoreRegistry.self)
         let store = try stores.acquire(config)
         let directory = config.directory
         return StoreHoldingExtension(QueryExtension(settings: s, reader: store, logger: context.logger,
-                                                    metrics: context.metrics)) {
+                                                    metrics: context.metrics, auth: auth)) {
             stores.release(directory: directory)
         }
     }

@@ -18,10 +18,14 @@ import Transport
 /// and answers with what it found when the budget stops it, marked partial (the
 /// `X-Partial-Result` header says why; Jaeger answers also carry an error entry with code 206).
 ///
+/// With `tls` it serves HTTPS (certificates re-read on SIGHUP through `reloadCertificates`);
+/// with `auth` every request needs the authenticator's `Authorization` (401 otherwise, before
+/// it counts as a query).
+///
 /// Lifecycle (the `Extension` contract): `start` binds and returns; `shutdown` is idempotent,
 /// safe without `start`, cancels the queries running (they answer partial at their next block)
 /// and stops accepting, letting requests in flight finish until the deadline.
-public final class QueryExtension: Extension {
+public final class QueryExtension: Extension, CertificateReloading {
     private let settings: QuerySettings
     private let handler: QueryHandler
     private let logger: Logger
@@ -31,17 +35,20 @@ public final class QueryExtension: Extension {
     private let running = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
     private let clock: @Sendable () -> UInt64
+    private let auth: ListenerAuth?
 
     /// - Parameters:
     ///   - reader: where traces are read (the store; a fake in tests).
     ///   - clock: monotonic nanoseconds for query deadlines (injected by tests).
+    ///   - auth: the authenticator every request must satisfy (nil: none).
     public init(settings: QuerySettings, reader: any TraceReader, logger: Logger, metrics: MetricsRegistry = MetricsRegistry(),
-                clock: @escaping @Sendable () -> UInt64 = ReadBudget.monotonicNow) {
+                clock: @escaping @Sendable () -> UInt64 = ReadBudget.monotonicNow, auth: ListenerAuth? = nil) {
         self.settings = settings
         self.handler = QueryHandler(reader: reader)
         self.logger = logger
         self.metrics = metrics
         self.clock = clock
+        self.auth = auth
     }
 
     public func start() throws {
@@ -52,7 +59,13 @@ public final class QueryExtension: Extension {
         let refused = metrics.counter("collectord_query_refused_total",
                                       help: "Queries answered 503 because max_concurrent_queries were running")
         for reason in [ReadBudget.Stop.deadline, .blocks, .cancelled] { _ = partialCounter(reason) }
-        let s = HTTPServer(endpoint: try Endpoint(parsing: settings.endpoint), limits: limits) { [self] request, respond in
+        let tls = try settings.tls.map { settings throws(ComponentError) in
+            do { return try TLSServerContext(settings: settings) } catch { throw .permanent("\(error)") }
+        }
+        let s = HTTPServer(endpoint: try Endpoint(parsing: settings.endpoint), limits: limits, tls: tls) { [self] request, respond in
+            if let challenge = auth?.refusal(authorization: request.headers["authorization"]) {
+                return respond(Self.unauthorized(challenge))
+            }
             guard running.add(1, ordering: .relaxed).newValue <= settings.maxConcurrentQueries else {
                 running.subtract(1, ordering: .relaxed)
                 refused.increment()
@@ -67,7 +80,17 @@ public final class QueryExtension: Extension {
         }
         try s.start()
         server.withLock { $0 = s }
-        logger.info("query API (Jaeger and Tempo) listening on \(s.boundEndpoint?.description ?? settings.endpoint)")
+        logger.info("query API (Jaeger and Tempo) listening on \(tls == nil ? "http" : "https")://\(s.boundEndpoint?.description ?? settings.endpoint)\(auth.map { ", with \($0.id)" } ?? "")")
+    }
+
+    public func reloadCertificates() throws {
+        try server.withLock { $0?.tls }?.reload()
+    }
+
+    /// 401 with the authenticator's challenge (`WWW-Authenticate: Bearer`).
+    static func unauthorized(_ challenge: String) -> HTTPResponse {
+        HTTPResponse(status: 401, headers: [("Content-Type", "text/plain; charset=utf-8"), ("WWW-Authenticate", challenge)],
+                     body: Array("401 unauthorized: missing or invalid authorization\n".utf8))
     }
 
     /// The port actually bound, once started (tests listen on port 0).

@@ -1,4 +1,5 @@
 import Dispatch
+import OpenSSLSupport
 import SystemIO
 
 /// One accepted TCP connection: a non-blocking socket whose readiness events (from the
@@ -10,6 +11,14 @@ import SystemIO
 /// Reading pauses (is not re-armed) while too much output is queued (a peer that does not
 /// read cannot make us buffer without bound) or while the session asks (HTTP/1.1 pipelining
 /// depth).
+///
+/// TLS (when the listener has a ``TLSServerContext``): the socket is read and written through
+/// an OpenSSL stream. The handshake is driven by the same readiness events (a connection in
+/// handshake counts as receiving a request head, so the header-read timeout bounds it); once
+/// it completes, ALPN's "h2" or "http/1.1" picks the session, and without ALPN the first bytes
+/// decide as for plain TCP. Reads fill the pooled buffer record by record before the session
+/// sees it; bytes OpenSSL already holds are read without waiting for readiness. Without TLS
+/// the stream is nil and the paths are those of plain TCP (one nil check).
 ///
 /// Lifecycle: `start` -> open -> (`closeAfterFlush` -> [lingering]) -> closed. Closing
 /// deregisters from the reactor, closes the descriptor and tells the owner via `onClose`,
@@ -39,10 +48,13 @@ final class Connection: @unchecked Sendable {
     let remoteAddress: String
     let router: any RequestRouter
     let budget: RequestBudget
-    private let fd: Int32
+    let fd: Int32
     private let onClose: @Sendable (UInt64) -> Void
+    /// The listener's TLS credentials at accept time; `start` makes the stream from their
+    /// current context (off the listener's queue: that may re-read changed files).
+    private let tlsCredentials: TLSServerContext?
 
-    // Queue-confined state.
+    // Queue-confined state (the TLS parts are used by Connection+TLS.swift too).
     private var reactor: Reactor?
     private var token: UInt64 = 0
     /// What the reactor is armed for; nil once an event fired (one-shot) or before arming.
@@ -51,23 +63,32 @@ final class Connection: @unchecked Sendable {
     private var inputClosed = false
     private var sessionPausedReading = false
     private var shutdownRequested = false
-    private var output = OutputQueue()
+    var output = OutputQueue()
     private var session: (any ProtocolSession)?
     private var detectBuffer: [UInt8] = []
+    /// The TLS stream (nil for plain TCP), and whether its handshake is still running.
+    var tls: TLSStream?
+    var handshaking = false
+    /// OpenSSL asked to wait for writability before reading (or handshaking) again.
+    var tlsReadWantsWrite = false
+    /// A read is queued for bytes OpenSSL holds (readiness events cannot report them).
+    var bufferedReadScheduled = false
     private(set) var phase: Phase = .open
     /// When bytes last arrived (monotonic ns), and since when the current request has been
     /// arriving (with the completed-request count then, so progress restarts the clock).
-    private var lastRead = DispatchTime.now().uptimeNanoseconds
+    var lastRead = DispatchTime.now().uptimeNanoseconds
     private var receivingSince: (at: UInt64, completed: UInt64)?
 
     /// The counts of connections closed by each timeout, process-wide.
     static let idleTimeouts = TransportCounter()
     static let requestReadTimeouts = TransportCounter()
+    static let tlsHandshakeFailures = TransportCounter()
 
     init(id: UInt64, fd: Int32, remoteAddress: String, router: any RequestRouter, budget: RequestBudget,
-         target: DispatchQueue, onClose: @escaping @Sendable (UInt64) -> Void) {
+         tls: TLSServerContext? = nil, target: DispatchQueue, onClose: @escaping @Sendable (UInt64) -> Void) {
         self.id = id
         self.fd = fd
+        self.tlsCredentials = tls
         self.remoteAddress = remoteAddress
         self.router = router
         self.budget = budget
@@ -83,6 +104,10 @@ final class Connection: @unchecked Sendable {
         queue.async { [self] in
             guard phase == .open, token == 0 else { return }
             do {
+                if let tlsCredentials {
+                    tls = try TLSStream(context: tlsCredentials.contextForNewConnection(), fd: fd, role: .server)
+                    handshaking = true
+                }
                 let reactor = try Reactor.shared.get()
                 token = try reactor.register(fd, queue: queue) { [self] events in handle(events) }
                 self.reactor = reactor
@@ -120,7 +145,7 @@ final class Connection: @unchecked Sendable {
         queue.async { [self] in
             guard phase == .open else { return }
             let limits = router.limits
-            let activity = session?.activity ?? (detectBuffer.isEmpty ? .idle : .receivingHead)
+            let activity = activityNow
             let completed = session?.completedRequests ?? 0
             switch activity {
             case .busy:
@@ -142,6 +167,7 @@ final class Connection: @unchecked Sendable {
                     ? min(limits.headerReadTimeoutNanos, limits.requestReadTimeoutNanos) : limits.requestReadTimeoutNanos
                 if now > since.at, now - since.at > timeout {
                     Self.requestReadTimeouts.increment()
+                    if handshaking { Self.tlsHandshakeFailures.increment() }
                     close()
                 }
             }
@@ -150,7 +176,12 @@ final class Connection: @unchecked Sendable {
 
     /// The session's activity (tests).
     var currentActivity: SessionActivity {
-        queue.sync { session?.activity ?? (detectBuffer.isEmpty ? .idle : .receivingHead) }
+        queue.sync { activityNow }
+    }
+
+    /// A TLS handshake in progress counts as a request head being received.
+    private var activityNow: SessionActivity {
+        session?.activity ?? (handshaking || !detectBuffer.isEmpty ? .receivingHead : .idle)
     }
 
     // MARK: - Used by sessions (on `queue`)
@@ -171,7 +202,7 @@ final class Connection: @unchecked Sendable {
         case .lingering, .closed: return
         }
         guard !waitingForWritable else { return }
-        switch output.send(to: fd) {
+        switch sendOutput() {
         case .drained:
             afterDrain()
         case .wouldBlock:
@@ -207,6 +238,8 @@ final class Connection: @unchecked Sendable {
         current?.connectionClosed()
         output.removeAll()
         detectBuffer = []
+        if !handshaking { tls?.shutdown() }  // close_notify, best effort
+        tls = nil
         if let reactor, token != 0 { reactor.deregister(fd, token: token) }
         reactor = nil
         Sys.close(fd)
@@ -225,13 +258,17 @@ final class Connection: @unchecked Sendable {
         if waitingForWritable && phase != .closed && !events.isDisjoint(with: [.writable, .hangup, .error]) {
             handleWritable()
         }
-        if events.contains(.error) && !wantsRead && !waitingForWritable {
+        if tlsReadWantsWrite && phase != .closed && !events.isDisjoint(with: [.writable, .hangup, .error]) {
+            tlsReadWantsWrite = false
+            handleReadable()
+        }
+        if events.contains(.error) && !wantsRead && !waitingForWritable && !tlsReadWantsWrite {
             close()  // reset while idle-paused: nothing else will notice
         }
         updateInterest()
     }
 
-    private var wantsToRead: Bool {
+    var wantsToRead: Bool {
         switch phase {
         case .open: !inputClosed && !sessionPausedReading && output.byteCount < Self.outputHighWater
         case .lingering: !inputClosed
@@ -240,10 +277,11 @@ final class Connection: @unchecked Sendable {
     }
 
     /// Re-arms the reactor for what is wanted now (no-op if already armed that way).
-    private func updateInterest() {
+    func updateInterest() {
         guard phase != .closed, let reactor, token != 0 else { return }
         let read = wantsToRead
-        let write = waitingForWritable
+        let write = waitingForWritable || tlsReadWantsWrite
+        if read, let tls { scheduleBufferedRead(tls) }
         if let armed, armed.read == read && armed.write == write { return }
         if armed == nil && !read && !write { return }  // stay disarmed while paused
         do {
@@ -254,7 +292,11 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    private func handleReadable() {
+    func handleReadable() {
+        if let tls, phase != .lingering {
+            readTLS(tls)
+            return
+        }
         ReadBufferPool.shared.withBuffer { buffer in
             for _ in 0..<Self.readsPerEvent {
                 guard phase != .closed, wantsToRead else { return }
@@ -277,7 +319,7 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    private func handleEndOfInput() {
+    func handleEndOfInput() {
         inputClosed = true
         switch phase {
         case .open:
@@ -290,7 +332,7 @@ final class Connection: @unchecked Sendable {
     }
 
     private func handleWritable() {
-        switch output.send(to: fd) {
+        switch sendOutput() {
         case .drained:
             waitingForWritable = false
             afterDrain()
@@ -306,6 +348,7 @@ final class Connection: @unchecked Sendable {
         switch phase {
         case .closingAfterFlush(let linger):
             if linger && !inputClosed {
+                tls?.shutdown()
                 Sys.shutdownWrite(fd)
                 phase = .lingering
                 updateInterest()
@@ -322,9 +365,13 @@ final class Connection: @unchecked Sendable {
 
     /// Hands bytes to the session, choosing HTTP/2 if the connection opens with the h2c
     /// client preface and HTTP/1.x otherwise.
-    private func deliver(_ bytes: UnsafeRawBufferPointer) {
+    func deliver(_ bytes: UnsafeRawBufferPointer) {
         if let session {
             session.receive(bytes)
+            return
+        }
+        if let alpn = tls?.negotiatedProtocol {
+            startSession(http2: alpn == "h2", bytes)
             return
         }
         let preface = Self.http2Preface

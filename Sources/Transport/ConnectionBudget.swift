@@ -79,4 +79,8 @@ public final class TransportCounter: Sendable {
 public enum TransportStats {
     public static var idleTimeouts: Int { Connection.idleTimeouts.count }
     public static var requestReadTimeouts: Int { Connection.requestReadTimeouts.count }
+    /// TLS handshakes that failed (a TLS error, or not complete within the header-read timeout).
+    public static var tlsHandshakeFailures: Int { Connection.tlsHandshakeFailures.count }
+    /// Certificate reloads that failed (the previous certificates stayed in use).
+    public static var tlsReloadFailures: Int { TLSServerContext.reloadFailures.count }
 }

@@ -24,12 +24,13 @@ public final class GRPCServer: Sendable {
     ///   - headerLimits: bounds on request headers, streams and timeouts (its `maxBodyBytes` is
     ///     not used).
     ///   - budget: bounds the bytes of unfinished calls, with every other server using it.
+    ///   - tls: serve gRPC over TLS (ALPN "h2") with these credentials; nil: h2c.
     public init(endpoint: Endpoint, maxMessageBytes: Int = GRPCServer.defaultMaxMessageBytes,
                 headerLimits: HTTPServerLimits = HTTPServerLimits(), budget: RequestBudget = .shared,
-                handler: @escaping GRPCHandler) {
+                tls: TLSServerContext? = nil, handler: @escaping GRPCHandler) {
         self.endpoint = endpoint
         self.router = GRPCRouter(maxMessageBytes: maxMessageBytes, headerLimits: headerLimits, handler: handler)
-        self.core = ServerCore(endpoint: endpoint, router: router, budget: budget)
+        self.core = ServerCore(endpoint: endpoint, router: router, budget: budget, tls: tls)
     }
 
     deinit { core.stopAccepting() }
@@ -56,6 +57,11 @@ public final class GRPCServer: Sendable {
 
     /// Replaces the handler for calls dispatched from now on.
     public func setHandler(_ handler: @escaping GRPCHandler) { router.setHandler(handler) }
+
+    /// TLS for connections accepted from now on (nil: h2c); open connections keep theirs.
+    public func setTLS(_ tls: TLSServerContext?) { core.tls = tls }
+
+    public var tls: TLSServerContext? { core.tls }
 
     /// Changes the maximum message size for calls that start from now on.
     public func setMaxMessageBytes(_ bytes: Int) { router.setMaxMessageBytes(bytes) }

@@ -26,13 +26,15 @@ public final class HTTPServer: Sendable {
     private let router: HTTPRouter
     private let core: ServerCore
 
-    /// - Parameter budget: bounds the bytes of unfinished requests, with every other server
-    ///   using the same budget (the process-wide ``RequestBudget/shared`` by default).
+    /// - Parameters:
+    ///   - budget: bounds the bytes of unfinished requests, with every other server using the
+    ///     same budget (the process-wide ``RequestBudget/shared`` by default).
+    ///   - tls: serve HTTPS (ALPN "h2" and "http/1.1") with these credentials; nil: plain TCP.
     public init(endpoint: Endpoint, limits: HTTPServerLimits = HTTPServerLimits(), budget: RequestBudget = .shared,
-                handler: @escaping HTTPHandler) {
+                tls: TLSServerContext? = nil, handler: @escaping HTTPHandler) {
         self.endpoint = endpoint
         self.router = HTTPRouter(limits: limits, handler: handler)
-        self.core = ServerCore(endpoint: endpoint, router: router, budget: budget)
+        self.core = ServerCore(endpoint: endpoint, router: router, budget: budget, tls: tls)
     }
 
     deinit { core.stopAccepting() }
@@ -61,6 +63,12 @@ public final class HTTPServer: Sendable {
     /// Calls `observer` for every request the transport answers by itself (malformed HTTP,
     /// body or headers over the limits): for metrics.
     public func setRefusalObserver(_ observer: RefusalObserver?) { router.setRefusalObserver(observer) }
+
+    /// TLS for connections accepted from now on (nil: plain TCP); open connections keep the
+    /// certificates they started with. A kept listener gets reloaded certificates this way.
+    public func setTLS(_ tls: TLSServerContext?) { core.tls = tls }
+
+    public var tls: TLSServerContext? { core.tls }
 
     /// Replaces the limits for requests that start from now on.
     public func setLimits(_ limits: HTTPServerLimits) { router.setLimits(limits) }

@@ -1,3 +1,4 @@
+import OpenSSLSupport
 import SystemIO
 
 /// Bytes waiting to be written to a socket, in order.
@@ -39,12 +40,33 @@ struct OutputQueue {
 
     /// Writes as much as the socket accepts without blocking.
     mutating func send(to fd: Int32) -> SendResult {
+        send { bytes, more in try Sys.send(fd, bytes, more: more) }
+    }
+
+    /// Writes as much as the TLS stream accepts without blocking. A write that OpenSSL could
+    /// not finish is retried with the same bytes (the chunk's unsent rest), as it requires.
+    mutating func send(through tls: TLSStream) -> SendResult {
+        send { bytes, _ in
+            switch tls.write(bytes) {
+            case .done(let count): return count
+            case .wantWrite: return nil
+            // No renegotiation is allowed, so a write never waits for a read.
+            case .wantRead, .closed, .failed: throw TLSWriteFailed()
+            }
+        }
+    }
+
+    private struct TLSWriteFailed: Error {}
+
+    /// `write` sends bytes (with a hint that more follow) and returns the count written, nil
+    /// when it would block, or throws when the connection is broken.
+    private mutating func send(_ write: (UnsafeRawBufferPointer, _ more: Bool) throws -> Int?) -> SendResult {
         while first < chunks.count {
             let more = first + 1 < chunks.count
             let result: Int?
             do {
                 result = try chunks[first].withUnsafeBytes { all in
-                    try Sys.send(fd, UnsafeRawBufferPointer(rebasing: all[offset...]), more: more)
+                    try write(UnsafeRawBufferPointer(rebasing: all[offset...]), more)
                 }
             } catch {
                 return .failed

@@ -28,6 +28,8 @@ final class ServerCore: Sendable {
         var completions: [@Sendable () -> Void] = []
         /// Applies the connections' timeouts once a second while running.
         var sweeper: (any DispatchSourceTimer)?
+        /// New connections speak TLS with this context's current certificates (nil: plain TCP).
+        var tls: TLSServerContext?
     }
 
     private enum ShutdownAction {
@@ -42,10 +44,17 @@ final class ServerCore: Sendable {
     let budget: RequestBudget
     private let state = Mutex(State())
 
-    init(endpoint: Endpoint, router: any RequestRouter, budget: RequestBudget) {
+    init(endpoint: Endpoint, router: any RequestRouter, budget: RequestBudget, tls: TLSServerContext?) {
         self.endpoint = endpoint
         self.router = router
         self.budget = budget
+        state.withLock { $0.tls = tls }
+    }
+
+    /// TLS for connections accepted from now on (nil: plain TCP); open connections keep theirs.
+    var tls: TLSServerContext? {
+        get { state.withLock { $0.tls } }
+        set { state.withLock { $0.tls = newValue } }
     }
 
     /// Binds and begins accepting; returns as soon as the socket listens.
@@ -161,8 +170,8 @@ final class ServerCore: Sendable {
             guard state.phase == .running else { return nil }
             let id = state.nextID
             state.nextID += 1
-            let connection = Connection(id: id, fd: fd, remoteAddress: remoteAddress, router: router,
-                                        budget: budget, target: Self.ioQueue) { id in self.connectionClosed(id) }
+            let connection = Connection(id: id, fd: fd, remoteAddress: remoteAddress, router: router, budget: budget,
+                                        tls: state.tls, target: Self.ioQueue) { id in self.connectionClosed(id) }
             state.connections[id] = connection
             return connection
         }

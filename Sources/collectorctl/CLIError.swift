@@ -15,6 +15,7 @@ import Darwin
 /// | 3 | not found: nothing is stored for the trace id |
 /// | 4 | unreachable: connection refused, unknown host, timeout |
 /// | 5 | the server failed or answered something unexpected |
+/// | 6 | not authorized: the server wants a bearer token, or refused the one sent (401) |
 /// | 64 | command-line usage error (unknown option, missing argument, bad option value) |
 struct CLIError: Error, Equatable, CustomStringConvertible {
     enum Kind: Int32, Equatable {
@@ -22,6 +23,7 @@ struct CLIError: Error, Equatable, CustomStringConvertible {
         case notFound = 3
         case unreachable = 4
         case server = 5
+        case unauthorized = 6
     }
 
     var kind: Kind

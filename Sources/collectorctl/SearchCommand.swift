@@ -58,7 +58,7 @@ struct SearchCommand: ParsableCommand {
 
     func run() throws {
         try CLIError.reporting {
-            let client = QueryClient(http: QueryHTTP(server: try server.address()))
+            let client = QueryClient(http: try server.connection())
             let (results, body) = try client.search(parameters(now: Self.now()))
             if json {
                 print(String(decoding: body, as: UTF8.self))

@@ -29,7 +29,7 @@ struct TraceCommand: ParsableCommand {
     func run() throws {
         try CLIError.reporting {
             let id = try Arguments.traceID(id)
-            let client = QueryClient(http: QueryHTTP(server: try server.address()))
+            let client = QueryClient(http: try server.connection())
             let stored = try client.trace(id)
             let spans = try stored.spans.map { (bytes) throws(CLIError) in try QueryClient.json(.traces, bytes) }
             let logs = try stored.logs.map { (bytes) throws(CLIError) in try QueryClient.json(.logs, bytes) }

@@ -41,7 +41,9 @@ import Testing
         #expect(try ServerAddress(parsing: "localhost:9000") == ServerAddress(host: "localhost", port: 9000))
         #expect(try ServerAddress(parsing: "http://[::1]:3200").authority == "[::1]:3200")
         #expect(try ServerAddress(parsing: "http://h:1/p").description == "http://h:1/p")
-        for bad in ["https://h:1", "http://:80", "http://h:0", "http://h:99999", "http://[::1", "http://h:x"] {
+        #expect(try ServerAddress(parsing: "https://query.local") == ServerAddress(host: "query.local", port: 443, tls: true))
+        #expect(try ServerAddress(parsing: "HTTPS://h:1/p").description == "https://h:1/p")
+        for bad in ["ftp://h:1", "http://:80", "http://h:0", "http://h:99999", "http://[::1", "http://h:x"] {
             #expect(throws: CLIError.self, "\(bad)") { try ServerAddress(parsing: bad) }
         }
     }
@@ -53,6 +55,26 @@ import Testing
         #expect(try options.address(environment: ["COLLECTORCTL_ENDPOINT": ""]) == ServerAddress(host: "127.0.0.1", port: 16686))
         options = try ServerOptions.parse(["--endpoint", "http://flag:2"])
         #expect(try options.address(environment: ["COLLECTORCTL_ENDPOINT": "http://env:1"]) == ServerAddress(host: "flag", port: 2))
+    }
+
+    @Test func tlsOptionsAndToken() throws {
+        var options = try ServerOptions.parse(["--endpoint", "http://h:1", "--ca-file", "/ca.pem"])
+        #expect(throws: CLIError(.invalidInput, "--ca-file, --cert-file, --key-file, --insecure-skip-verify and --server-name need an https:// endpoint (got http://h:1)")) {
+            try options.connection(environment: [:])
+        }
+        options = try ServerOptions.parse(["--endpoint", "https://h:1", "--cert-file", "/c.pem"])
+        #expect(throws: CLIError(.invalidInput, "--cert-file and --key-file go together")) { try options.connection(environment: [:]) }
+        options = try ServerOptions.parse(["--endpoint", "https://h:1", "--ca-file", "/nonexistent/ca.pem"])
+        #expect { try options.connection(environment: [:]) } throws: { error in
+            let failure = error as? CLIError
+            return failure?.kind == .invalidInput && failure?.message.hasPrefix("--ca-file /nonexistent/ca.pem: ") == true
+        }
+        options = try ServerOptions.parse(["--endpoint", "https://h:1", "--insecure-skip-verify"])
+        #expect(try options.connection(environment: ["COLLECTORCTL_TOKEN": "from-env"]).token == "from-env")
+        options = try ServerOptions.parse(["--endpoint", "https://h:1", "--insecure-skip-verify", "--token", "flag"])
+        #expect(try options.connection(environment: ["COLLECTORCTL_TOKEN": "from-env"]).token == "flag")
+        #expect(try options.connection(environment: [:]).server == ServerAddress(host: "h", port: 1, tls: true))
+        #expect(CLIError(.unauthorized, "").exitCode == 6)
     }
 
     @Test func searchParameters() throws {

@@ -45,7 +45,7 @@ import Transport
             done.wait()
         }
         let port = try #require(server.boundPort)
-        try body(QueryClient(http: QueryHTTP(server: ServerAddress(host: "127.0.0.1", port: port))))
+        try body(QueryClient(http: try QueryHTTP(server: ServerAddress(host: "127.0.0.1", port: port))))
     }
 
     @Test func fetchesAndRendersTheTrace() throws {
@@ -79,7 +79,7 @@ import Transport
             done.wait()
         }
         let port = try #require(other.boundPort)
-        let client = QueryClient(http: QueryHTTP(server: ServerAddress(host: "127.0.0.1", port: port)))
+        let client = QueryClient(http: try QueryHTTP(server: ServerAddress(host: "127.0.0.1", port: port)))
         #expect(throws: CLIError(.server, "http://127.0.0.1:\(port) is not a collectord query endpoint: /api/traces/\(Fixture.traceID) answered 404 (404 page not found)")) {
             try client.trace(Fixture.traceID)
         }
@@ -110,7 +110,7 @@ import Transport
         let done = DispatchSemaphore(value: 0)
         server.shutdown(deadline: .now() + 2) { done.signal() }
         done.wait()
-        let client = QueryClient(http: QueryHTTP(server: ServerAddress(host: "127.0.0.1", port: port)))
+        let client = QueryClient(http: try QueryHTTP(server: ServerAddress(host: "127.0.0.1", port: port)))
         #expect(throws: CLIError(.unreachable, "cannot reach http://127.0.0.1:\(port): connection refused")) {
             try client.trace(Fixture.traceID)
         }

@@ -1,3 +1,5 @@
+import TLSSettings
+
 /// `service.pipelines.<signal>[/<name>]`.
 public struct PipelineConfig: Sendable {
     public var name: String
@@ -34,6 +36,8 @@ public struct CollectorConfig: Sendable {
     public var serviceExtensions: [ComponentID]
     /// `service.telemetry.metrics.address` ("" disables the endpoint).
     public var metricsAddress: String
+    /// `service.telemetry.metrics.tls`: the metrics endpoint serves HTTPS (configtls's keys).
+    public var metricsTLS: TLSServerSettings?
     /// `service.telemetry.logs.level`.
     public var logLevel: LogLevel
     /// `service.limits`.

@@ -1,3 +1,5 @@
+import TLSSettings
+
 /// Reads the OpenTelemetry Collector's YAML shape into a `CollectorConfig`, reporting every
 /// problem at once with its YAML path and line: unknown sections, component types and keys;
 /// pipelines naming undefined components or components that do not support their signal.
@@ -27,6 +29,7 @@ public struct ConfigParser: Sendable {
         var pipelines: [PipelineConfig] = []
         var serviceExtensions: [ComponentID] = []
         var metricsAddress = "127.0.0.1:8888"
+        var metricsTLS: TLSServerSettings?
         var logLevel = LogLevel.info
         var limits = ServiceLimits()
         if let service = top.section("service") {
@@ -41,6 +44,7 @@ public struct ConfigParser: Sendable {
             if let telemetry = service.section("telemetry") {
                 if let metrics = telemetry.section("metrics") {
                     metricsAddress = metrics.string("address", default: metricsAddress)
+                    metricsTLS = metrics.tlsServerSettings()
                     _ = metrics.choice("level", ["none", "basic", "normal", "detailed"], default: "normal")
                 }
                 if let logs = telemetry.section("logs") {
@@ -63,6 +67,7 @@ public struct ConfigParser: Sendable {
         var config = CollectorConfig(components: components, pipelines: pipelines, serviceExtensions: serviceExtensions,
                                      metricsAddress: metricsAddress, logLevel: logLevel)
         config.warnings = warnings
+        config.metricsTLS = metricsTLS
         config.limits = limits
         return config
     }

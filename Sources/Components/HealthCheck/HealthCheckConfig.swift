@@ -1,4 +1,5 @@
 import CollectorCore
+import TLSSettings
 
 /// Settings of the `health_check` extension (the OTel Collector's names and defaults).
 public struct HealthCheckSettings: ComponentSettings, Equatable {
@@ -6,6 +7,8 @@ public struct HealthCheckSettings: ComponentSettings, Equatable {
     public var path = "/"
     /// confighttp's `idle_timeout`, `read_header_timeout`, `read_timeout`.
     public var listener = ListenerLimits()
+    /// confighttp's `tls` (nil: plain HTTP).
+    public var tls: TLSServerSettings?
     public init() {}
 }
 
@@ -20,6 +23,7 @@ public struct HealthCheckFactory: ExtensionFactory {
         s.endpoint = reader.string("endpoint", default: s.endpoint)
         s.path = reader.string("path", default: s.path)
         s.listener = reader.httpListenerLimits()
+        s.tls = reader.tlsServerSettings()
         if !s.path.hasPrefix("/") { reader.problem("path", "must start with /") }
         if let check = reader.section("check_collector_pipeline") {
             _ = check.bool("enabled", default: false)

@@ -8,8 +8,8 @@ import Transport
 
 /// The `health_check` extension: `GET <path>` answers 200 while the pipelines run and 503
 /// otherwise (starting, reloading a failed config, shutting down), with the OTel Collector's
-/// JSON body.
-public final class HealthCheckExtension: Extension {
+/// JSON body. With `tls` it serves HTTPS (certificates re-read on SIGHUP).
+public final class HealthCheckExtension: Extension, CertificateReloading {
     private struct State: Sendable {
         var running = false
         /// Wall-clock ns since the epoch when the pipelines last started.
@@ -28,10 +28,13 @@ public final class HealthCheckExtension: Extension {
 
     public func start() throws {
         let path = settings.path
+        let tls = try settings.tls.map { settings throws(ComponentError) in
+            do { return try TLSServerContext(settings: settings) } catch { throw .permanent("\(error)") }
+        }
         let s = HTTPServer(endpoint: try Endpoint(parsing: settings.endpoint), limits: HTTPServerLimits(
             maxBodyBytes: 64 * 1024, idleTimeoutNanos: settings.listener.idleTimeoutNanos,
             requestReadTimeoutNanos: settings.listener.readTimeoutNanos,
-            headerReadTimeoutNanos: settings.listener.readHeaderTimeoutNanos)) { [weak self] request, respond in
+            headerReadTimeoutNanos: settings.listener.readHeaderTimeoutNanos), tls: tls) { [weak self] request, respond in
             guard let self, request.path == path else {
                 return respond(HTTPResponse(status: 404, headers: [("Content-Type", "text/plain")], body: Array("404 page not found\n".utf8)))
             }
@@ -39,7 +42,11 @@ public final class HealthCheckExtension: Extension {
         }
         try s.start()
         server.withLock { $0 = s }
-        logger.info("health_check listening on \(settings.endpoint)")
+        logger.info("health_check listening on \(tls == nil ? "http" : "https")://\(settings.endpoint)")
+    }
+
+    public func reloadCertificates() throws {
+        try server.withLock { $0?.tls }?.reload()
     }
 
     func response() -> HTTPResponse {

@@ -1,4 +1,5 @@
 import CollectorCore
+import TLSSettings
 import Transport
 
 /// Settings of the `otlp` receiver, with the OTel Collector's names and defaults.
@@ -8,6 +9,10 @@ public struct OTLPSettings: ComponentSettings, Equatable {
         public var maxRecvMsgSizeMiB = 4
         /// `max_concurrent_streams` and `keepalive.server_parameters.max_connection_idle`.
         public var listener = ListenerLimits()
+        /// configtls's server keys (nil: h2c).
+        public var tls: TLSServerSettings?
+        /// `auth.authenticator`: calls without its token are answered UNAUTHENTICATED.
+        public var auth: ComponentID?
         public init() {}
 
         /// The transport limits these settings ask for (the body bound is the message size).
@@ -25,6 +30,10 @@ public struct OTLPSettings: ComponentSettings, Equatable {
         public var maxRequestBodySize = 20 * 1024 * 1024
         /// confighttp's `idle_timeout`, `read_header_timeout` and `read_timeout`.
         public var listener = ListenerLimits()
+        /// configtls's server keys (nil: plain HTTP).
+        public var tls: TLSServerSettings?
+        /// `auth.authenticator`: requests without its token are answered 401.
+        public var auth: ComponentID?
         public init() {}
 
         /// The transport limits these settings ask for.
@@ -66,7 +75,8 @@ public struct OTLPFactory: ReceiverFactory {
             _ = g.int("read_buffer_size", default: 0)
             _ = g.int("write_buffer_size", default: 0)
             _ = g.bool("include_metadata", default: false)
-            if g.node["tls"] != nil { g.problem("tls", "TLS is not supported yet") ; _ = g.raw("tls") }
+            grpc.tls = g.tlsServerSettings()
+            grpc.auth = g.authenticator()
             s.grpc = grpc
         }
         if let h = protocols.section("http") {
@@ -78,7 +88,8 @@ public struct OTLPFactory: ReceiverFactory {
             http.listener = h.httpListenerLimits()
             _ = h.bool("include_metadata", default: false)
             _ = h.section("cors").map(ignoreAll)
-            if h.node["tls"] != nil { h.problem("tls", "TLS is not supported yet"); _ = h.raw("tls") }
+            http.tls = h.tlsServerSettings()
+            http.auth = h.authenticator()
             for (key, path) in [("traces_url_path", http.tracesURLPath), ("logs_url_path", http.logsURLPath)] where !path.hasPrefix("/") {
                 h.problem(key, "must start with /")
             }
@@ -116,7 +127,11 @@ enum EndpointText {
 
 extension OTLPFactory {
     public func makeReceiver(_ settings: any ComponentSettings, context: ComponentContext) throws -> any Receiver {
-        OTLPReceiver(name: context.id.description, settings: try context.settings(settings, as: OTLPSettings.self),
-                     metrics: context.metrics, logger: context.logger)
+        let s = try context.settings(settings, as: OTLPSettings.self)
+        for (id, proto) in [(s.grpc?.auth, "grpc"), (s.http?.auth, "http")] {
+            if let id { try AuthenticatorRegistry.validate(id, in: context.config, for: "receiver \(context.id) protocols.\(proto).auth") }
+        }
+        return OTLPReceiver(name: context.id.description, settings: s, metrics: context.metrics, logger: context.logger,
+                            authenticators: context.host.service(AuthenticatorRegistry.self) ?? AuthenticatorRegistry())
     }
 }

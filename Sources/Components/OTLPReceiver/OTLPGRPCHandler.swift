@@ -7,6 +7,20 @@ enum OTLPGRPCHandler {
     static let tracePath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
     static let logsPath = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
 
+    /// `handler(ingest)` behind `auth`: a call without an accepted `authorization` is answered
+    /// UNAUTHENTICATED and counted as rejected.
+    static func handler(_ ingest: OTLPIngest, auth: ListenerAuth?) -> GRPCHandler {
+        let serve = handler(ingest)
+        guard let auth else { return serve }
+        return { request, respond in
+            guard auth.refusal(authorization: request.headers["authorization"]) == nil else {
+                ingest.rejected(code: "UNAUTHENTICATED", transport: "grpc")
+                return respond(GRPCResponse(status: .unauthenticated, message: "missing or invalid authorization"))
+            }
+            serve(request, respond)
+        }
+    }
+
     static func handler(_ ingest: OTLPIngest) -> GRPCHandler {
         { request, respond in
             let signal: Signal

@@ -9,6 +9,8 @@ import Transport
 struct OTLPHTTPHandler: Sendable {
     let ingest: OTLPIngest
     let settings: OTLPSettings.HTTP
+    /// Requests without an accepted `Authorization` get 401 (nil: no auth).
+    var auth: ListenerAuth?
 
     enum Encoding { case protobuf, json }
 
@@ -16,6 +18,12 @@ struct OTLPHTTPHandler: Sendable {
     /// (an exporter's permanent failure, also a 400, is not: the exporter counts it).
     func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let ingest = self.ingest
+        if let challenge = auth?.refusal(authorization: request.headers["authorization"]) {
+            ingest.rejected(code: "401", transport: "http")
+            var response = Self.plain(401, "401 unauthorized: missing or invalid authorization")
+            response.headers.append(("WWW-Authenticate", challenge))
+            return respond(response)
+        }
         serve(request) { response, beforePipeline in
             if beforePipeline && (400..<500).contains(response.status) {
                 ingest.rejected(code: String(response.status), transport: "http")

@@ -1,15 +1,18 @@
 import CollectorCore
 import Dispatch
 import Synchronization
+import TLSSettings
 import Transport
 
 /// The `otlp` receiver: OTLP/gRPC and OTLP/HTTP listeners feeding the traces and logs pipelines.
 ///
 /// Reload: `reconfigure` applies new settings to a running receiver. A listener whose endpoint is
-/// unchanged keeps its socket (only its limits and handler are updated), so clients see no
-/// refused connection; a changed endpoint gets a new listener and the old one is shut down
-/// gracefully (its in-flight requests are still answered).
-public final class OTLPReceiver: ReconfigurableReceiver {
+/// unchanged keeps its socket (only its limits, handler and TLS certificates are updated), so
+/// clients see no refused connection; a changed endpoint gets a new listener and the old one is
+/// shut down gracefully (its in-flight requests are still answered). TLS certificates are read
+/// before anything changes, so a bad file leaves the running receiver as it was; with
+/// unchanged settings, `reloadCertificates` re-reads them (SIGHUP).
+public final class OTLPReceiver: ReconfigurableReceiver, CertificateReloading {
     private struct State: Sendable {
         var settings: OTLPSettings
         var grpc: GRPCServer?
@@ -21,11 +24,16 @@ public final class OTLPReceiver: ReconfigurableReceiver {
     private let state: Mutex<State>
     private let logger: Logger
 
-    public init(name: String, settings: OTLPSettings, metrics: MetricsRegistry, logger: Logger) {
+    private let authenticators: AuthenticatorRegistry
+
+    /// - Parameter authenticators: where the protocols' `auth.authenticator` is found.
+    public init(name: String, settings: OTLPSettings, metrics: MetricsRegistry, logger: Logger,
+                authenticators: AuthenticatorRegistry = AuthenticatorRegistry()) {
         self.name = name
         self.ingest = OTLPIngest(receiverName: name, metrics: metrics)
         self.state = Mutex(State(settings: settings))
         self.logger = logger
+        self.authenticators = authenticators
     }
 
     public func setConsumer(_ consumer: (any Consumer)?, for signal: Signal) {
@@ -34,10 +42,11 @@ public final class OTLPReceiver: ReconfigurableReceiver {
 
     public func start() throws {
         let settings = state.withLock { $0.settings }
-        let grpc = try settings.grpc.map(startGRPC)
+        let tls = try Self.tlsContexts(settings)
+        let grpc = try settings.grpc.map { try startGRPC($0, tls: tls.grpc) }
         let http: HTTPServer?
         do {
-            http = try settings.http.map(startHTTP)
+            http = try settings.http.map { try startHTTP($0, tls: tls.http) }
         } catch {
             grpc?.shutdown(deadline: .now(), completion: {})
             throw error
@@ -48,27 +57,43 @@ public final class OTLPReceiver: ReconfigurableReceiver {
         }
     }
 
-    private func startGRPC(_ s: OTLPSettings.GRPC) throws -> GRPCServer {
+    /// Both protocols' TLS credentials, read now: a bad file is an error naming it.
+    static func tlsContexts(_ settings: OTLPSettings) throws -> (grpc: TLSServerContext?, http: TLSServerContext?) {
+        func load(_ tls: TLSServerSettings?, _ proto: String) throws -> TLSServerContext? {
+            guard let tls else { return nil }
+            do { return try TLSServerContext(settings: tls) } catch {
+                throw ComponentError.permanent("protocols.\(proto).\(error)")
+            }
+        }
+        return (try load(settings.grpc?.tls, "grpc"), try load(settings.http?.tls, "http"))
+    }
+
+    private func auth(_ id: ComponentID?) -> ListenerAuth? { id.map { ListenerAuth(id: $0, registry: authenticators) } }
+
+    private func httpHandler(_ s: OTLPSettings.HTTP) -> HTTPHandler {
+        let handler = OTLPHTTPHandler(ingest: ingest, settings: s, auth: auth(s.auth))
+        return { handler.handle($0, respond: $1) }
+    }
+
+    private func startGRPC(_ s: OTLPSettings.GRPC, tls: TLSServerContext?) throws -> GRPCServer {
         let server = GRPCServer(endpoint: try Endpoint(parsing: s.endpoint),
                                 maxMessageBytes: s.maxRecvMsgSizeMiB * 1024 * 1024,
-                                headerLimits: s.headerLimits, handler: OTLPGRPCHandler.handler(ingest))
+                                headerLimits: s.headerLimits, tls: tls, handler: OTLPGRPCHandler.handler(ingest, auth: auth(s.auth)))
         let ingest = self.ingest
         server.setRefusalObserver { ingest.rejected(code: $0.code, transport: "grpc") }
         try server.start()
         ingest.registerMetrics(transport: "grpc")
-        logger.info("OTLP/gRPC listening on \(s.endpoint) (port \(server.boundPort.map(String.init) ?? "?"))")
+        logger.info("OTLP/gRPC listening on \(s.endpoint) (port \(server.boundPort.map(String.init) ?? "?"))\(tls == nil ? "" : " with TLS")")
         return server
     }
 
-    private func startHTTP(_ s: OTLPSettings.HTTP) throws -> HTTPServer {
-        let handler = OTLPHTTPHandler(ingest: ingest, settings: s)
-        let server = HTTPServer(endpoint: try Endpoint(parsing: s.endpoint), limits: s.limits,
-                                handler: { handler.handle($0, respond: $1) })
+    private func startHTTP(_ s: OTLPSettings.HTTP, tls: TLSServerContext?) throws -> HTTPServer {
+        let server = HTTPServer(endpoint: try Endpoint(parsing: s.endpoint), limits: s.limits, tls: tls, handler: httpHandler(s))
         let ingest = self.ingest
         server.setRefusalObserver { ingest.rejected(code: $0.code, transport: "http") }
         try server.start()
         ingest.registerMetrics(transport: "http")
-        logger.info("OTLP/HTTP listening on \(s.endpoint) (port \(server.boundPort.map(String.init) ?? "?"))")
+        logger.info("OTLP/HTTP listening on \(s.endpoint) (port \(server.boundPort.map(String.init) ?? "?"))\(tls == nil ? "" : " with TLS")")
         return server
     }
 
@@ -82,15 +107,19 @@ public final class OTLPReceiver: ReconfigurableReceiver {
     /// Applies `settings` to the running receiver, keeping listeners whose endpoint did not change.
     public func reconfigure(_ settings: OTLPSettings) throws {
         let old = state.withLock { $0 }
+        let tls = try Self.tlsContexts(settings)
+        let oldGRPCTLS = old.grpc?.tls
         var next = State(settings: settings)
         var retired: [() -> Void] = []
         if let g = settings.grpc {
             if let server = old.grpc, old.settings.grpc?.endpoint == g.endpoint {
                 server.setMaxMessageBytes(g.maxRecvMsgSizeMiB * 1024 * 1024)
                 server.setHeaderLimits(g.headerLimits)
+                server.setTLS(tls.grpc)
+                server.setHandler(OTLPGRPCHandler.handler(ingest, auth: auth(g.auth)))
                 next.grpc = server
             } else {
-                next.grpc = try startGRPC(g)
+                next.grpc = try startGRPC(g, tls: tls.grpc)
                 if let server = old.grpc { retired.append { server.shutdown(deadline: .now() + 30, completion: {}) } }
             }
         } else if let server = old.grpc {
@@ -99,12 +128,12 @@ public final class OTLPReceiver: ReconfigurableReceiver {
         if let h = settings.http {
             if let server = old.http, old.settings.http?.endpoint == h.endpoint {
                 server.setLimits(h.limits)
-                let handler = OTLPHTTPHandler(ingest: ingest, settings: h)
-                server.setHandler { handler.handle($0, respond: $1) }
+                server.setTLS(tls.http)
+                server.setHandler(httpHandler(h))
                 next.http = server
             } else {
                 do {
-                    next.http = try startHTTP(h)
+                    next.http = try startHTTP(h, tls: tls.http)
                 } catch {
                     // Leave the running receiver as it was: a gRPC server started for the new
                     // settings goes, a kept one gets its old limit back.
@@ -112,6 +141,8 @@ public final class OTLPReceiver: ReconfigurableReceiver {
                     if let kept = old.grpc, let g = old.settings.grpc {
                         kept.setMaxMessageBytes(g.maxRecvMsgSizeMiB * 1024 * 1024)
                         kept.setHeaderLimits(g.headerLimits)
+                        kept.setTLS(oldGRPCTLS)
+                        kept.setHandler(OTLPGRPCHandler.handler(ingest, auth: auth(g.auth)))
                     }
                     throw error
                 }
@@ -122,6 +153,17 @@ public final class OTLPReceiver: ReconfigurableReceiver {
         }
         state.withLock { $0 = next }
         for r in retired { r() }
+    }
+
+    /// Re-reads the TLS certificates of both listeners (the settings did not change).
+    public func reloadCertificates() throws {
+        let (g, h) = state.withLock { ($0.grpc?.tls, $0.http?.tls) }
+        var failures: [String] = []
+        for (tls, proto) in [(g, "grpc"), (h, "http")] {
+            guard let tls else { continue }
+            do { try tls.reload() } catch { failures.append("protocols.\(proto).\(error)") }
+        }
+        if !failures.isEmpty { throw ComponentError.permanent(failures.joined(separator: "; ")) }
     }
 
     public func stopAccepting() {

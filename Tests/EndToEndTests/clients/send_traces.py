@@ -56,6 +56,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="seconds per export request, retries included (default %(default)s)")
     p.add_argument("--seed", type=int, default=1, help="id seed, 1..16777215 (default %(default)s)")
     p.add_argument("--compression", choices=["none", "gzip"], default="none")
+    p.add_argument("--interval", type=float, default=0.0, help="seconds to wait between traces (default none)")
+    p.add_argument("--ca-file", help="TLS: trust this CA (PEM); the endpoint must be https://")
+    p.add_argument("--client-cert", help="TLS: client certificate (PEM), with --client-key")
+    p.add_argument("--client-key", help="TLS: the client certificate's key (PEM)")
+    p.add_argument("--header", action="append", default=[], metavar="NAME=VALUE",
+                   help="request header / gRPC metadata, e.g. authorization=Bearer x (repeatable)")
     p.add_argument("--verbose", action="store_true", help="SDK debug logging on stderr")
     args = p.parse_args(argv)
     if args.count < 1:
@@ -66,19 +72,37 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.error("--seed must be in 1..16777215")
     if args.timeout <= 0:
         p.error("--timeout must be > 0")
+    if (args.client_cert is None) != (args.client_key is None):
+        p.error("--client-cert and --client-key go together")
+    if any("=" not in h for h in args.header):
+        p.error("--header takes NAME=VALUE")
     return args
 
 
 def build_exporter(args: argparse.Namespace):
+    headers = dict(h.split("=", 1) for h in args.header) or None
     if args.protocol == "grpc":
+        import grpc
         from grpc import Compression
 
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
         endpoint = lib.grpc_endpoint(args.endpoint)
+        credentials = None
+        if endpoint.startswith("https://"):
+            def read(path):
+                with open(path, "rb") as f:
+                    return f.read()
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=read(args.ca_file) if args.ca_file else None,
+                private_key=read(args.client_key) if args.client_key else None,
+                certificate_chain=read(args.client_cert) if args.client_cert else None,
+            )
         return endpoint, OTLPSpanExporter(
             endpoint=endpoint,
-            insecure=True,
+            insecure=credentials is None,
+            credentials=credentials,
+            headers=headers,
             timeout=args.timeout,
             compression=Compression.Gzip if args.compression == "gzip" else Compression.NoCompression,
         )
@@ -88,6 +112,10 @@ def build_exporter(args: argparse.Namespace):
     endpoint = lib.http_signal_url(args.endpoint, "traces")
     return endpoint, OTLPSpanExporter(
         endpoint=endpoint,
+        certificate_file=args.ca_file,
+        client_certificate_file=args.client_cert,
+        client_key_file=args.client_key,
+        headers=headers,
         timeout=args.timeout,
         compression=Compression.Gzip if args.compression == "gzip" else Compression.NoCompression,
     )
@@ -208,6 +236,8 @@ def main(argv: list[str]) -> int:
         if exporter.failed and not args.batches:
             report.errors.append(f"stopped after trace {i + 1} of {args.count}: an export failed")
             break
+        if args.interval > 0:
+            time.sleep(args.interval)
     if not provider.force_flush(timeout_millis=int(args.timeout * 1000 * 2) + 1000):
         report.errors.append("force_flush did not complete")
     provider.shutdown()
