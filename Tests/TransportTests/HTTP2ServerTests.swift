@@ -182,11 +182,11 @@ struct HTTP2ServerTests {
         server.sweepTimeouts(now: t0 + 101_000_000_000)
         try await blocking { try idle.value.waitForGoaway(timeout: 10) }
         try await waitUntil("the idle connection closed") { server.connectionCount == 2 }
+        // (The real once-a-second sweep may have started the clocks up to a few seconds before
+        // t0 on a loaded machine, so the checks keep a margin from the timeouts.)
         server.sweepTimeouts(now: t0 + 151_000_000_000)
-        try await waitUntil("the unfinished head closed") { server.connectionCount == 1 }
+        try await waitUntil("the unfinished head closed, the unfinished body not yet") { server.connectionCount == 1 }
         #expect(try await blocking { try head.isClosedByPeer() })
-        server.sweepTimeouts(now: t0 + 199_000_000_000)
-        #expect(server.connectionCount == 1, "199 s: the body is within the request-read timeout")
         server.sweepTimeouts(now: t0 + 201_000_000_000)
         try await waitUntil("the unfinished body closed") { server.connectionCount == 0 }
     }
