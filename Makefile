@@ -33,7 +33,7 @@ CONFIG ?= config/collector.yaml
 APT_PACKAGES := \
 	libnghttp2-dev libprotobuf-c-dev libzstd-dev liblz4-dev libssl-dev zlib1g-dev libsnappy-dev libre2-dev \
 	pkg-config protobuf-compiler protobuf-c-compiler nghttp2-client prometheus \
-	python3-venv curl
+	python3-venv curl openssl
 
 .PHONY: build run test deps venv bench bench-filelog bench-sampling bench-k8s clean distclean help
 
