@@ -1,11 +1,12 @@
 import CollectorCore
 import Foundation
 import Glibc
+@testable import ExporterHelper
 @testable import LokiExporter
 import Testing
 
 extension LokiSuites {
-    @Suite struct DiskQueue {
+    @Suite struct DiskQueueMode {
         func temporaryDirectory() -> String {
             NSTemporaryDirectory() + "loki-queue-\(UUID().uuidString)"
         }
@@ -107,19 +108,19 @@ extension LokiSuites {
             let storage = temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: storage) }
             do {
-                let queue = try LokiDiskQueue(directory: storage, segmentMaxBytes: 1 << 20, sync: true)
+                let queue = try DiskQueue(directory: storage, segmentMaxBytes: 1 << 20, sync: true)
                 for i in 0..<3 { try queue.append(Array("record-\(i)".utf8)) }
                 queue.close()
             }
             // A torn write: half a frame header at the end of the last segment.
-            let segments = try LokiDiskQueue.segments(storage)
+            let segments = try DiskQueue.segments(storage)
             let last = storage + "/" + segments.last!.1
             let handle = try #require(FileHandle(forWritingAtPath: last))
             handle.seekToEndOfFile()
             handle.write(Data([9, 0, 0, 0, 1, 2]))
             handle.closeFile()
 
-            let reopened = try LokiDiskQueue(directory: storage, segmentMaxBytes: 1 << 20, sync: true)
+            let reopened = try DiskQueue(directory: storage, segmentMaxBytes: 1 << 20, sync: true)
             #expect(reopened.size.records == 3)
             #expect(reopened.corruptBytes == 6)
             try reopened.append(Array("record-3".utf8))
@@ -129,13 +130,13 @@ extension LokiSuites {
             reopened.close()
 
             // A flipped payload byte (bad CRC) in the last segment ends it there too.
-            let again = try LokiDiskQueue.segments(storage)
+            let again = try DiskQueue.segments(storage)
             let newest = storage + "/" + again.last!.1
             var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: newest)))
             bytes[bytes.count - 1] ^= 0xFF
             try Data(bytes).write(to: URL(fileURLWithPath: newest))
 
-            let third = try LokiDiskQueue(directory: storage, segmentMaxBytes: 1 << 20, sync: true)
+            let third = try DiskQueue(directory: storage, segmentMaxBytes: 1 << 20, sync: true)
             #expect(try third.peek(maxBytes: 1 << 20).map { String(decoding: $0, as: UTF8.self) } == ["record-2"])
             third.close()
         }
@@ -143,15 +144,15 @@ extension LokiSuites {
         @Test func segmentsRollAndConsumedOnesAreDeleted() throws {
             let storage = temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: storage) }
-            let queue = try LokiDiskQueue(directory: storage, segmentMaxBytes: 4096, sync: false)
+            let queue = try DiskQueue(directory: storage, segmentMaxBytes: 4096, sync: false)
             let record = [UInt8](repeating: 7, count: 1000)
             for _ in 0..<10 { try queue.append(record) }
-            #expect(try LokiDiskQueue.segments(storage).count >= 3)
+            #expect(try DiskQueue.segments(storage).count >= 3)
             try queue.commit(count: 10)
-            #expect(try LokiDiskQueue.segments(storage).count == 1)
+            #expect(try DiskQueue.segments(storage).count == 1)
             #expect(queue.size.records == 0 && queue.size.bytes == 0)
             queue.close()
-            let reopened = try LokiDiskQueue(directory: storage, segmentMaxBytes: 4096, sync: false)
+            let reopened = try DiskQueue(directory: storage, segmentMaxBytes: 4096, sync: false)
             #expect(reopened.size.records == 0)
             reopened.close()
         }
@@ -162,14 +163,14 @@ extension LokiSuites {
         @Test func aDirectoryHasOneQueueAtATime() throws {
             let storage = temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: storage) }
-            let first = try LokiDiskQueue(directory: storage, segmentMaxBytes: 4096, sync: false)
+            let first = try DiskQueue(directory: storage, segmentMaxBytes: 4096, sync: false)
             #expect {
-                _ = try LokiDiskQueue(directory: storage, segmentMaxBytes: 4096, sync: false)
+                _ = try DiskQueue(directory: storage, segmentMaxBytes: 4096, sync: false)
             } throws: { error in
                 "\(error)".contains("is in use by another loki exporter")
             }
             first.close()
-            let second = try LokiDiskQueue(directory: storage, segmentMaxBytes: 4096, sync: false)
+            let second = try DiskQueue(directory: storage, segmentMaxBytes: 4096, sync: false)
             second.close()
         }
     }

@@ -1,4 +1,5 @@
 import CollectorCore
+import ExporterHelper
 import Foundation
 @testable import LokiExporter
 import Testing
@@ -83,22 +84,13 @@ extension LokiSuites {
             exporter.shutdown()
         }
 
-        @Test func policyClassifiesAndBacksOff() {
-            var r = LokiRetrySettings()
-            r.initialInterval = 100
-            r.maxInterval = 1000
-            let policy = LokiRetryPolicy(r)
-            #expect(policy.classify(status: 204, retryAfter: nil) == .delivered)
-            #expect(policy.classify(status: 429, retryAfter: "3") == .retry(after: 3_000_000_000))
-            #expect(policy.classify(status: 503, retryAfter: nil) == .retry(after: nil))
-            #expect(policy.classify(status: nil, retryAfter: nil) == .retry(after: nil))
-            #expect(policy.classify(status: 400, retryAfter: nil) == .permanent)
-            #expect(policy.classify(status: 404, retryAfter: nil) == .permanent)
-            #expect(policy.backoff(attempt: 0, random: { $0 }) == 100)
-            #expect(policy.backoff(attempt: 3, random: { $0 }) == 800)
-            #expect(policy.backoff(attempt: 4, random: { $0 }) == 1000)
-            #expect(policy.backoff(attempt: 90, random: { $0 }) == 1000)
-            #expect(policy.backoff(attempt: 5, random: { _ in 0 }) == 0)
+        @Test func policyClassifies() {
+            #expect(LokiRetryPolicy.classify(status: 204, retryAfter: nil, why: "w") == .delivered)
+            #expect(LokiRetryPolicy.classify(status: 429, retryAfter: "3", why: "w") == .retry(after: 3_000_000_000, "w"))
+            #expect(LokiRetryPolicy.classify(status: 503, retryAfter: nil, why: "w") == .retry(after: nil, "w"))
+            #expect(LokiRetryPolicy.classify(status: nil, retryAfter: nil, why: "w") == .retry(after: nil, "w"))
+            #expect(LokiRetryPolicy.classify(status: 400, retryAfter: nil, why: "w") == .permanent("w"))
+            #expect(LokiRetryPolicy.classify(status: 404, retryAfter: nil, why: "w") == .permanent("w"))
         }
 
         @Test func labelNamesAreSanitized() {

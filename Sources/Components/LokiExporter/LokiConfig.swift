@@ -1,4 +1,5 @@
 import CollectorCore
+import ExporterHelper
 import HTTPClient
 
 /// Settings of the `loki` exporter. Every field has its default here (complete defaults, as in
@@ -44,7 +45,7 @@ public struct LokiSettings: ComponentSettings, Equatable {
     public var batchTimeout: UInt64 = 1_000_000_000
     /// Deadline of one HTTP request (ns).
     public var timeout: UInt64 = 5_000_000_000
-    public var retry = LokiRetrySettings()
+    public var retry = RetrySettings()
     /// `sending_queue.storage`: the disk queue's directory; nil keeps no queue (see `LokiExporter`).
     public var storage: String?
     /// `sending_queue.sync`: fsync every enqueued batch before `export` returns.
@@ -53,17 +54,6 @@ public struct LokiSettings: ComponentSettings, Equatable {
     /// How long `shutdown` keeps sending what is queued before leaving it on disk (ns).
     public var shutdownTimeout: UInt64 = 5_000_000_000
 
-    public init() {}
-}
-
-/// `retry_on_failure`: full-jitter exponential backoff (durations in ns).
-public struct LokiRetrySettings: Sendable, Equatable {
-    public var enabled = true
-    public var initialInterval: UInt64 = 5_000_000_000
-    public var maxInterval: UInt64 = 30_000_000_000
-    /// Without a disk queue, `export` gives up (retryable error) after this long; with one,
-    /// nothing is dropped and retries go on at `maxInterval`. 0 = never give up.
-    public var maxElapsedTime: UInt64 = 300_000_000_000
     public init() {}
 }
 
@@ -110,22 +100,12 @@ public struct LokiFactory: ExporterFactory {
         s.timeout = reader.duration("timeout", default: s.timeout)
         if s.timeout == 0 { reader.problem("timeout", "must be more than 0") }
         s.shutdownTimeout = reader.duration("shutdown_timeout", default: s.shutdownTimeout)
-        if let retry = reader.section("retry_on_failure") {
-            s.retry.enabled = retry.bool("enabled", default: s.retry.enabled)
-            s.retry.initialInterval = retry.duration("initial_interval", default: s.retry.initialInterval)
-            s.retry.maxInterval = retry.duration("max_interval", default: s.retry.maxInterval)
-            s.retry.maxElapsedTime = retry.duration("max_elapsed_time", default: s.retry.maxElapsedTime)
-            if s.retry.initialInterval == 0 { retry.problem("initial_interval", "must be more than 0") }
-            if s.retry.maxInterval < s.retry.initialInterval {
-                retry.problem("max_interval", "must not be less than initial_interval")
-            }
-        }
-        if let queue = reader.section("sending_queue") {
-            let storage = queue.string("storage", default: "")
-            s.storage = storage.isEmpty ? nil : storage
-            s.syncEveryBatch = queue.choice("sync", ["always", "none"], default: "always") == "always"
-            s.segmentMaxBytes = queue.int("segment_max_bytes", default: s.segmentMaxBytes, range: 4096...Int(Int32.max))
-        }
+        reader.retrySettings(&s.retry)
+        var queue = QueueSettings()
+        reader.queueSettings(&queue)
+        s.storage = queue.storage
+        s.syncEveryBatch = queue.syncEveryBatch
+        s.segmentMaxBytes = queue.segmentMaxBytes
         return s
     }
 }

@@ -1,4 +1,5 @@
 import CollectorCore
+import ExporterHelper
 import HTTPClient
 import Dispatch
 import Synchronization
@@ -31,18 +32,13 @@ import Synchronization
 public final class LokiExporter: Exporter {
     let settings: LokiSettings
     let sender: LokiSender
-    private let queue: LokiDiskQueue?
-    let stop = LokiStopSignal()
-    let wake = DispatchSemaphore(value: 0)
-    /// A wake-up is pending: exports signal `wake` only on false -> true, so a burst of them
-    /// wakes the sender once instead of once per batch.
-    let wakePending = Atomic(false)
-    private let finished = DispatchSemaphore(value: 0)
-    private let lifecycle = Mutex<(started: Bool, shutDown: Bool)>((false, false))
+    /// The disk queue's sender (with `sending_queue.storage`).
+    private let queued: QueueSender?
+    let stop = StopSignal()
+    private let shutDown = Atomic(false)
     private let metrics: LokiMetrics
     private let callbackIDs: [(String, UInt64)]
     let logger: Logger
-    let clock: any MonotonicClock
 
     /// Opens (and recovers) the disk queue when configured; throws a permanent error when it
     /// cannot.
@@ -53,7 +49,6 @@ public final class LokiExporter: Exporter {
         }
         self.settings = settings
         self.logger = logger
-        self.clock = clock
         metrics = LokiMetrics(registry: registry, exporter: name)
         let client: HTTPClient
         do {
@@ -61,23 +56,28 @@ public final class LokiExporter: Exporter {
         } catch {
             throw .permanent("loki: \(error)")
         }
-        sender = LokiSender(settings: settings, client: client, path: path,
-                            builder: LokiStreamBuilder(resourceLabels: settings.resourceLabels, attributeLabels: settings.attributeLabels),
-                            transcoder: LokiTranscoder(resourceLabels: settings.resourceLabels, attributeLabels: settings.attributeLabels),
-                            policy: LokiRetryPolicy(settings.retry), metrics: metrics, logger: logger, stop: stop, clock: clock)
+        let sender = LokiSender(settings: settings, client: client, path: path,
+                                builder: LokiStreamBuilder(resourceLabels: settings.resourceLabels, attributeLabels: settings.attributeLabels),
+                                transcoder: LokiTranscoder(resourceLabels: settings.resourceLabels, attributeLabels: settings.attributeLabels),
+                                retrier: Retrier(settings: settings.retry, clock: clock, stop: stop), metrics: metrics, logger: logger)
+        self.sender = sender
         if let storage = settings.storage {
-            let queue: LokiDiskQueue
+            let queue: DiskQueue
             do {
                 // A predecessor's sender may still be in its last push (bounded by `timeout`).
-                queue = try LokiDiskQueue(directory: storage, segmentMaxBytes: settings.segmentMaxBytes, sync: settings.syncEveryBatch,
-                                          lockWait: settings.timeout + 1_000_000_000)
+                queue = try DiskQueue(directory: storage, segmentMaxBytes: settings.segmentMaxBytes, sync: settings.syncEveryBatch,
+                                      lockWait: settings.timeout + 1_000_000_000)
             } catch {
                 throw .permanent("loki: \(error)")
             }
-            self.queue = queue
             let size = queue.size
             if size.records > 0 || queue.corruptBytes > 0 {
                 logger.info("disk queue \(storage): \(size.records) batches (\(size.bytes) bytes) to send; \(queue.corruptBytes) corrupt bytes skipped")
+            }
+            queued = QueueSender(queue: queue, options: .init(batchMaxBytes: settings.batchMaxBytes, batchTimeout: settings.batchTimeout,
+                                                              shutdownTimeout: settings.shutdownTimeout),
+                                 stop: stop, clock: clock, logger: logger, label: "collectord.loki.sender") { payloads in
+                sender.deliver(payloads, giveUpAfter: nil)
             }
             let labels = [("exporter", name)]
             callbackIDs = [
@@ -87,42 +87,19 @@ public final class LokiExporter: Exporter {
                                                                   labels: labels) { Double(queue.size.bytes) }),
             ]
         } else {
-            queue = nil
+            queued = nil
             callbackIDs = []
         }
     }
 
     public func start() throws {
-        let startLoop = lifecycle.withLock { state -> Bool in
-            guard !state.started, !state.shutDown else { return false }
-            state.started = true
-            return queue != nil
-        }
-        guard startLoop, let queue else { return }
-        DispatchQueue(label: "collectord.loki.sender").async { [self] in
-            runSender(queue)
-            // Closed (and its directory lock released) only once the sender is done with it: a
-            // sender still pushing after a timed-out shutdown must not commit into a directory
-            // another exporter may already own.
-            queue.close()
-            finished.signal()
-        }
+        guard !shutDown.load(ordering: .relaxed) else { return }
+        queued?.start()
     }
 
     public func export(_ batch: TelemetryBatch) throws(ComponentError) {
         guard batch.signal == .logs, !batch.payload.isEmpty else { return }
-        if let queue {
-            guard batch.payload.count <= LokiDiskQueue.maxRecordBytes else {
-                throw .permanent("loki: a batch of \(batch.payload.count) bytes is too large for the disk queue; lower the batch processor's send_batch_max_size")
-            }
-            do {
-                try queue.append(batch.payload)
-            } catch {
-                throw .retryable("loki: \(error)")
-            }
-            if !wakePending.exchange(true, ordering: .sequentiallyConsistent) { wake.signal() }
-            return
-        }
+        if let queued { return try queued.enqueue(batch.payload, exporter: "loki") }
         switch sender.deliver([batch.payload], giveUpAfter: settings.retry.maxElapsedTime) {
         case .delivered: return
         case .dropped(let why): throw .permanent("loki: \(why)")
@@ -133,24 +110,12 @@ public final class LokiExporter: Exporter {
 
     /// With the disk queue, `export` only appends to it (under its lock); without it, pushes from
     /// several stages would interleave their retries, so they take turns.
-    public var exportsConcurrently: Bool { queue != nil }
+    public var exportsConcurrently: Bool { queued != nil }
 
     public func shutdown() {
-        let wasStarted = lifecycle.withLock { state -> Bool? in
-            guard !state.shutDown else { return nil }
-            state.shutDown = true
-            return state.started
-        }
-        guard let wasStarted else { return }
+        guard !shutDown.exchange(true, ordering: .relaxed) else { return }
         stop.stop()
-        wake.signal()
-        if wasStarted, queue != nil {
-            if finished.wait(timeout: .now() + .nanoseconds(Int(min(settings.shutdownTimeout, UInt64(Int.max))))) == .timedOut {
-                logger.warn("shutdown: the sender did not finish in time; the rest stays queued on disk (the queue closes when the current push ends)")
-            }
-        } else {
-            queue?.close()
-        }
+        queued?.shutdown()
         sender.client.closeIdle()
         for (name, id) in callbackIDs {
             metrics.registry.removeCallback(name, labels: [("exporter", metrics.exporter)], id: id)

@@ -1,21 +1,13 @@
 import CollectorCore
+import ExporterHelper
 import HTTPClient
 import OTLPCodec
 
 /// Sends queued OTLP logs to Loki: converts them (protobuf: `LokiTranscoder`, straight from
 /// the OTLP wire format; JSON: decoded records -> `LokiStreamBuilder` -> `LokiJSONEncoder`),
-/// posts, and retries per `LokiRetryPolicy`. Stateless apart from metrics; called from one
-/// thread at a time (the sender loop, or `export` without a disk queue).
+/// posts, and retries (`Retrier`, classified by `LokiRetryPolicy`). Stateless apart from
+/// metrics; called from one thread at a time (the sender loop, or `export` without a disk queue).
 struct LokiSender: Sendable {
-    enum Delivery: Sendable, Equatable {
-        case delivered
-        /// Permanently rejected (or undecodable); the entries were dropped and counted.
-        case dropped(String)
-        /// Still failing when `giveUpAfter` ran out (only without a disk queue).
-        case gaveUp(String)
-        /// `stop` interrupted a retry wait: the data is not delivered.
-        case interrupted
-    }
 
     let settings: LokiSettings
     let client: HTTPClient
@@ -23,11 +15,9 @@ struct LokiSender: Sendable {
     let path: String
     let builder: LokiStreamBuilder
     let transcoder: LokiTranscoder
-    let policy: LokiRetryPolicy
+    let retrier: Retrier
     let metrics: LokiMetrics
     let logger: Logger
-    let stop: LokiStopSignal
-    let clock: any MonotonicClock
 
     /// Delivers `payloads` (serialized `ExportLogsServiceRequest`s) as one push; retries until
     /// delivered, dropped, interrupted, or `giveUpAfter` ns passed (nil: never give up).
@@ -66,45 +56,37 @@ struct LokiSender: Sendable {
     }
 
     private func post(_ body: [UInt8], headers: [(name: String, value: String)], entries: Int, giveUpAfter: UInt64?) -> Delivery {
-        let start = clock.now()
-        var attempt = 0
-        while true {
-            // What the push came to: the status (nil: no answer), what to do, and why.
-            let status: Int?, outcome: LokiRetryPolicy.Outcome, why: String, text: String
+        var lastStatus: Int?
+        var lastText = ""
+        let delivery = retrier.run(giveUpAfter: giveUpAfter, onRetry: { attempt, delay, why in
+            metrics.retries.increment()
+            logger.warn("\(why); retry \(attempt) in \(delay / 1_000_000)ms")
+        }) {
             switch client.send(HTTPRequest(method: "POST", path: path, headers: headers, body: body)) {
             case .success(let r):
-                status = r.status
-                outcome = policy.classify(status: r.status, retryAfter: r.header("Retry-After"))
-                why = "status \(r.status)"
-                text = String(decoding: r.body.prefix(1024), as: UTF8.self)
+                metrics.request(status: r.status).increment()
+                lastStatus = r.status
+                lastText = String(decoding: r.body.prefix(1024), as: UTF8.self)
+                return LokiRetryPolicy.classify(status: r.status, retryAfter: r.header("Retry-After"),
+                                                why: "Loki push failed (status \(r.status))")
             case .failure(let error):
-                status = nil
-                outcome = error.isRetryable ? .retry(after: nil) : .permanent
-                why = error.message
-                text = error.message
-            }
-            metrics.request(status: status).increment()
-            switch outcome {
-            case .delivered:
-                metrics.sent.add(entries)
-                return .delivered
-            case .permanent:
-                metrics.dropped.add(entries)
-                logger.error("Loki rejected \(entries) entries with status \(status ?? 0), dropped: \(text)")
-                return .dropped("Loki answered \(status ?? 0): \(text)")
-            case .retry(let after):
-                let delay = after ?? policy.backoff(attempt: attempt)
-                attempt += 1
-                if !settings.retry.enabled && giveUpAfter != nil {
-                    return .gaveUp("Loki push failed (\(why)); retries are disabled")
-                }
-                if let limit = giveUpAfter, limit > 0, clock.now() - start + delay > limit {
-                    return .gaveUp("Loki push failed (\(why)) for \((clock.now() - start) / 1_000_000_000)s; giving up")
-                }
-                metrics.retries.increment()
-                logger.warn("Loki push failed (\(why)); retry \(attempt) in \(delay / 1_000_000)ms")
-                if !stop.sleep(delay) { return .interrupted }
+                metrics.request(status: nil).increment()
+                lastStatus = nil
+                lastText = error.message
+                let why = "Loki push failed (\(error.message))"
+                return error.isRetryable ? .retry(after: nil, why) : .permanent(why)
             }
         }
+        switch delivery {
+        case .delivered:
+            metrics.sent.add(entries)
+        case .dropped:
+            metrics.dropped.add(entries)
+            logger.error("Loki rejected \(entries) entries with status \(lastStatus ?? 0), dropped: \(lastText)")
+            return .dropped("Loki answered \(lastStatus ?? 0): \(lastText)")
+        case .gaveUp, .interrupted:
+            break
+        }
+        return delivery
     }
 }

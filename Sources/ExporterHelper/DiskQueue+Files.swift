@@ -2,8 +2,8 @@ import Glibc
 import Checksums
 import SystemIO
 
-/// Segment naming, the cursor file and recovery (see `LokiDiskQueue` for the format).
-extension LokiDiskQueue {
+/// Segment naming, the cursor file and recovery (see `DiskQueue` for the format).
+extension DiskQueue {
     static func segmentPath(_ directory: String, _ number: UInt64) -> String {
         directory + "/" + segmentName(number)
     }

@@ -3,8 +3,9 @@ import Synchronization
 import Checksums
 import SystemIO
 
-/// A persistent FIFO of byte records (serialized OTLP logs requests) for the Loki exporter, in
-/// the spirit of Vector's disk buffer.
+/// A persistent FIFO of byte records (serialized OTLP requests) for exporters' crash-safe
+/// `sending_queue` (first made for the Loki exporter, whose names the file magics keep), in the
+/// spirit of Vector's disk buffer.
 ///
 /// ## Files (in the `sending_queue.storage` directory)
 /// - `segment-<16 hex digits>.q`: append-only segment files, numbered upwards. Each starts with
@@ -20,8 +21,8 @@ import SystemIO
 /// - Only the active (highest-numbered) segment is written, and only by appending whole frames
 ///   (a failed write is truncated away). A new segment is started at each open and when the
 ///   active one would grow past `segmentMaxBytes`.
-/// - The cursor only moves forward, and only when the sender calls `commit` (Loki answered 2xx,
-///   or the records were dropped as permanently rejected). Records before it are never read
+/// - The cursor only moves forward, and only when the sender calls `commit` (the backend took
+///   the records, or they were dropped as permanently rejected). Records before it are never read
 ///   again; segments wholly before it are deleted.
 /// - With `sync`, a record is fsynced before `append` returns, so an acknowledged batch survives
 ///   a crash of the process or of the machine; without it, a crash of the process only.
@@ -35,8 +36,8 @@ import SystemIO
 ///
 /// Thread-safe: the writer (`append`) and the sender (`peek`, `commit`) share one lock, held
 /// during file I/O; the appends and reads are short.
-final class LokiDiskQueue: Sendable {
-    struct Record: Sendable {
+public final class DiskQueue: Sendable {
+    public struct Record: Sendable {
         var segment: UInt64
         /// Offset of the frame (its length field) in the segment.
         var offset: Int
@@ -45,10 +46,10 @@ final class LokiDiskQueue: Sendable {
     }
 
     /// Why the queue failed, prefixed `disk queue <directory>: `.
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
 
-        init(description: String) { self.description = description }
+        public init(description: String) { self.description = description }
 
         /// The one conversion from the system layer, e.g.
         /// `disk queue /q: write /q/segment-0000000000000003.q: No space left on device`.
@@ -59,7 +60,7 @@ final class LokiDiskQueue: Sendable {
 
     static let segmentMagic: [UInt8] = Array("LKQSEG1\n".utf8)
     static let cursorMagic: [UInt8] = Array("LKQCUR1\n".utf8)
-    static let maxRecordBytes = 256 << 20
+    public static let maxRecordBytes = 256 << 20
 
     private struct State {
         var pending: [Record] = []
@@ -76,14 +77,14 @@ final class LokiDiskQueue: Sendable {
         var lock: DirectoryLock?
     }
 
-    let directory: String
-    let segmentMaxBytes: Int
-    let sync: Bool
+    public let directory: String
+    public let segmentMaxBytes: Int
+    public let sync: Bool
     private let state: Mutex<State>
 
     /// `lockWait`: how long to wait for the directory while another queue holds it (an
     /// exporter of this process whose sender is finishing its last push after a shutdown).
-    init(directory: String, segmentMaxBytes: Int, sync: Bool, lockWait: UInt64 = 0) throws(Failure) {
+    public init(directory: String, segmentMaxBytes: Int, sync: Bool, lockWait: UInt64 = 0) throws(Failure) {
         self.directory = directory
         self.segmentMaxBytes = segmentMaxBytes
         self.sync = sync
@@ -101,16 +102,16 @@ final class LokiDiskQueue: Sendable {
     }
 
     /// Entries (records) and payload bytes waiting.
-    var size: (records: Int, bytes: Int) {
+    public var size: (records: Int, bytes: Int) {
         state.withLock { ($0.pending.count - $0.head, $0.pendingBytes) }
     }
 
-    var corruptBytes: Int { state.withLock { $0.corruptBytes } }
+    public var corruptBytes: Int { state.withLock { $0.corruptBytes } }
     /// Rollovers that found no room for a new segment (the records went to the active one).
-    var rolloverFailures: Int { state.withLock { $0.rolloverFailures } }
+    public var rolloverFailures: Int { state.withLock { $0.rolloverFailures } }
 
     /// Appends one record (fsynced when `sync`).
-    func append(_ payload: [UInt8]) throws(Failure) {
+    public func append(_ payload: [UInt8]) throws(Failure) {
         guard payload.count <= Self.maxRecordBytes else {
             throw Failure(description: "a batch of \(payload.count) bytes is over the queue's record limit of \(Self.maxRecordBytes) bytes")
         }
@@ -165,7 +166,7 @@ final class LokiDiskQueue: Sendable {
 
     /// The oldest waiting records, as many as fit in `maxBytes` of payload (at least one), with
     /// their payloads. Does not consume them: `commit(count:)` does.
-    func peek(maxBytes: Int) throws(Failure) -> [[UInt8]] {
+    public func peek(maxBytes: Int) throws(Failure) -> [[UInt8]] {
         let result: Result<[[UInt8]], SystemError> = state.withLock { s in
             var out: [[UInt8]] = []
             var total = 0
@@ -199,7 +200,7 @@ final class LokiDiskQueue: Sendable {
 
     /// Marks the `count` oldest records handled: moves and persists the cursor, deletes
     /// segments wholly before it.
-    func commit(count: Int) throws(Failure) {
+    public func commit(count: Int) throws(Failure) {
         let result: Result<Void, SystemError> = state.withLock { s in
             let n = min(count, s.pending.count - s.head)
             guard n > 0 else { return .success(()) }
@@ -238,7 +239,7 @@ final class LokiDiskQueue: Sendable {
     }
 
     /// Closes the active segment; later appends fail. Idempotent.
-    func close() {
+    public func close() {
         state.withLock { s in
             guard !s.closed else { return }
             s.closed = true

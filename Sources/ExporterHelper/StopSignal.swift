@@ -1,20 +1,22 @@
 import Dispatch
 import Synchronization
 
-/// Lets `shutdown` interrupt the sender's waits (batch timeout, backoff). Once stopped, every
+/// Lets an exporter's `shutdown` interrupt its sender's waits (batch timeout, backoff). Once stopped, every
 /// `sleep` returns false at once. Thread-safe.
-final class LokiStopSignal: Sendable {
+public final class StopSignal: Sendable {
+    public init() {}
+
     private let stopped = Atomic<Bool>(false)
     private let semaphore = DispatchSemaphore(value: 0)
 
-    var isStopped: Bool { stopped.load(ordering: .acquiring) }
+    public var isStopped: Bool { stopped.load(ordering: .acquiring) }
 
-    func stop() {
+    public func stop() {
         if !stopped.exchange(true, ordering: .acquiringAndReleasing) { semaphore.signal() }
     }
 
     /// Sleeps `nanoseconds`; false when interrupted (or already stopped).
-    func sleep(_ nanoseconds: UInt64) -> Bool {
+    public func sleep(_ nanoseconds: UInt64) -> Bool {
         guard !isStopped else { return false }
         if semaphore.wait(timeout: .now() + .nanoseconds(Int(min(nanoseconds, UInt64(Int.max))))) == .success {
             semaphore.signal()
