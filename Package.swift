@@ -79,7 +79,7 @@ let package = Package(
         // Sockets on Dispatch, HTTP/1.1, HTTP/2 (nghttp2), gRPC framing, gzip, TLS.
         .target(name: "Transport", dependencies: ["CNghttp2", "CZlib", "SystemIO", "OpenSSLSupport", "TLSSettings"], swiftSettings: strict),
         // The one HTTP/1.1 client: keep-alive pool, TLS (OpenSSL), streamed answers, cancellation.
-        .target(name: "HTTPClient", dependencies: ["OpenSSLSupport"], swiftSettings: strict),
+        .target(name: "HTTPClient", dependencies: ["OpenSSLSupport", "TLSSettings"], swiftSettings: strict),
         // Our own Kubernetes API client: in-cluster and kubeconfig auth, list + watch of pods and namespaces.
         .target(name: "KubernetesClient", dependencies: ["HTTPClient", "CollectorCore"], swiftSettings: strict),
         // CRC-32C (Castagnoli), shared by the store's segments and the Loki disk queue.

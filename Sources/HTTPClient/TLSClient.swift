@@ -1,22 +1,7 @@
 import Glibc
 import OpenSSLSupport
-
-/// A client's TLS settings, with the OTel Collector's names: `ca_file` (else the system's
-/// trust store), `cert_file` + `key_file` (client certificate), `insecure_skip_verify`,
-/// `server_name_override`. The `...PEM` fields carry the same material in memory (a
-/// kubeconfig's `certificate-authority-data`, `client-certificate-data`, `client-key-data`)
-/// and are used when the matching file is not set.
-public struct TLSClientSettings: Sendable, Equatable {
-    public var caFile: String?
-    public var certFile: String?
-    public var keyFile: String?
-    public var caPEM: [UInt8]?
-    public var certPEM: [UInt8]?
-    public var keyPEM: [UInt8]?
-    public var insecureSkipVerify = false
-    public var serverNameOverride: String?
-    public init() {}
-}
+// TLSClientSettings (the settings values) comes with this module for its users.
+@_exported import TLSSettings
 
 /// An OpenSSL client context built from `TLSClientSettings`: TLS 1.2 at least; the server's
 /// certificate must chain to a trusted CA and name the host (unless verification is skipped).

@@ -1,6 +1,29 @@
 import TLSSettings
 
 extension ConfigReader {
+    /// configtls's client keys under `key` (`tls`): `insecure`, `ca_file`, `cert_file` and
+    /// `key_file` (together), `server_name_override`, `insecure_skip_verify`; the defaults when
+    /// absent.
+    public func tlsClientSettings(_ key: String = "tls") -> TLSClientSettings {
+        var s = TLSClientSettings()
+        guard let tls = section(key) else { return s }
+        func path(_ key: String) -> String? {
+            let value = tls.string(key, default: "")
+            return value.isEmpty ? nil : value
+        }
+        s.insecure = tls.bool("insecure", default: false)
+        s.caFile = path("ca_file")
+        s.certFile = path("cert_file")
+        s.keyFile = path("key_file")
+        s.serverNameOverride = path("server_name_override")
+        s.insecureSkipVerify = tls.bool("insecure_skip_verify", default: false)
+        _ = tls.raw("min_version")
+        if (s.certFile == nil) != (s.keyFile == nil) {
+            tls.problem(s.certFile == nil ? "key_file" : "cert_file", "cert_file and key_file go together")
+        }
+        return s
+    }
+
     /// configtls's server keys under `key` (`tls`): nil when absent. `cert_file` and `key_file`
     /// (or `cert_pem` and `key_pem`) are required; `client_ca_file` turns on mutual TLS;
     /// `min_version` "1.2" (default) or "1.3", `max_version`; `reload_interval` > 0. The files

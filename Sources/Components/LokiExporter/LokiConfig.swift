@@ -69,20 +69,7 @@ public struct LokiFactory: ExporterFactory {
         if LokiEndpoint.parse(s.endpoint) == nil {
             reader.problem("endpoint", "expected http[s]://host[:port]/path, found \"\(s.endpoint)\"")
         }
-        if let tls = reader.section("tls") {
-            func path(_ key: String) -> String? {
-                let value = tls.string(key, default: "")
-                return value.isEmpty ? nil : value
-            }
-            s.tls.caFile = path("ca_file")
-            s.tls.certFile = path("cert_file")
-            s.tls.keyFile = path("key_file")
-            s.tls.serverNameOverride = path("server_name_override")
-            s.tls.insecureSkipVerify = tls.bool("insecure_skip_verify", default: false)
-            if (s.tls.certFile == nil) != (s.tls.keyFile == nil) {
-                tls.problem(s.tls.certFile == nil ? "key_file" : "cert_file", "cert_file and key_file go together")
-            }
-        }
+        s.tls = reader.tlsClientSettings()
         s.format = LokiSettings.Format(rawValue: reader.choice("format", ["protobuf", "json"], default: "protobuf")) ?? .protobuf
         let tenant = reader.string("tenant_id", default: "")
         s.tenantID = tenant.isEmpty ? nil : tenant
