@@ -107,6 +107,8 @@ let package = Package(
         // The exporter helper: retry_on_failure and sending_queue settings, backoff, the retry
         // sender, the crash-safe disk queue and its sender loop (Loki and the OTLP exporters).
         .target(name: "ExporterHelper", dependencies: ["CollectorCore", "Checksums", "SystemIO"], swiftSettings: strict),
+        // Sends to another collector over OTLP/HTTP (the `otlphttp` exporter).
+        .target(name: "OTLPHTTPExporter", dependencies: ["CollectorCore", "OTLPCodec", "HTTPClient", "ExporterHelper", "Transport"], path: "Sources/Components/OTLPHTTPExporter", swiftSettings: strict),
         .target(name: "LokiExporter", dependencies: ["CollectorCore", "OTLPCodec", "CSnappy", "Checksums", "HTTPClient", "ExporterHelper"], path: "Sources/Components/LokiExporter", swiftSettings: strict),
         // Tails log files (rotation, checkpoints, CRI/docker); the `filelog` receiver.
         .target(name: "FileLogReceiver", dependencies: ["CollectorCore", "OTLPCodec", "Transport", "Patterns", "SystemIO"], path: "Sources/Components/FileLogReceiver", swiftSettings: strict),
@@ -117,7 +119,7 @@ let package = Package(
         .target(
             name: "CollectorService",
             dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "ProbabilisticSampler", "TailSampling", "MemoryLimiterProcessor", "ResourceProcessor", "AttributesProcessor", "K8sAttributesProcessor", "DebugExporter", "HealthCheck",
-                           "StoreExporter", "QueryAPI", "Store", "FileLogReceiver", "LokiExporter", "NopExporter", "BearerTokenAuth", "TLSSettings"],
+                           "StoreExporter", "QueryAPI", "Store", "FileLogReceiver", "LokiExporter", "OTLPHTTPExporter", "NopExporter", "BearerTokenAuth", "TLSSettings"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -148,6 +150,7 @@ let package = Package(
         .testTarget(name: "TransportTests", dependencies: ["Transport", "OpenSSLSupport", "TLSSettings", "CollectorTesting"]),
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
         .testTarget(name: "ExporterHelperTests", dependencies: ["ExporterHelper", "CollectorCore"]),
+        .testTarget(name: "OTLPHTTPExporterTests", dependencies: ["OTLPHTTPExporter", "ExporterHelper", "CollectorCore", "CollectorTesting", "OTLPCodec", "Transport"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "CollectorTesting"]),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "HTTPClient", "CollectorTesting"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["Fixtures"]),

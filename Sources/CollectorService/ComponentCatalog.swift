@@ -6,6 +6,7 @@ import DebugExporter
 import FileLogReceiver
 import HealthCheck
 import LokiExporter
+import OTLPHTTPExporter
 import MemoryLimiterProcessor
 import NopExporter
 import OTLPReceiver
@@ -22,7 +23,7 @@ public enum ComponentCatalog {
     public static let factories: [any ComponentFactory] = [
         OTLPFactory(), FileLogFactory(),
         BatchFactory(), MemoryLimiterFactory(), ProbabilisticSamplerFactory(), TailSamplingFactory(), ResourceFactory(), AttributesFactory(), K8sAttributesFactory(),
-        DebugFactory(), StoreExporterFactory(), LokiFactory(), NopFactory(),
+        DebugFactory(), StoreExporterFactory(), LokiFactory(), OTLPHTTPFactory(), NopFactory(),
         HealthCheckFactory(), QueryFactory(), BearerTokenAuthFactory(),
     ]
 

@@ -43,6 +43,35 @@ public enum OTLPResponse {
         }
     }
 
+    /// The `partial_success` of a serialized `Export*ServiceResponse` (what an OTLP exporter
+    /// gets back): the items the server rejected and its message; nil for full success (an
+    /// empty message, or `partial_success` with nothing rejected and no message) and for bytes
+    /// that are not a response (an exporter then treats the export as delivered, as upstream).
+    public static func partialSuccess(_ bytes: [UInt8]) -> (rejected: Int, message: String)? {
+        bytes.withUnsafeBytes { raw -> (rejected: Int, message: String)? in
+            var response = ProtoWire.Reader(raw, range: 0..<raw.count)
+            var rejected = 0
+            var message = ""
+            do throws(ProtoWire.WireError) {
+                while let field = try response.next() {
+                    guard field.number == 1, field.wireType == .lengthDelimited else { continue }
+                    var partial = ProtoWire.Reader(raw, range: field.payload)
+                    while let inner = try partial.next() {
+                        if inner.number == 1, inner.wireType == .varint {
+                            var value = ProtoWire.Reader(raw, range: inner.payload)
+                            rejected = Int(truncatingIfNeeded: try value.readVarint())
+                        } else if inner.number == 2, inner.wireType == .lengthDelimited {
+                            message = String(decoding: UnsafeRawBufferPointer(rebasing: raw[inner.payload]), as: UTF8.self)
+                        }
+                    }
+                }
+            } catch {
+                return nil
+            }
+            return rejected > 0 || !message.isEmpty ? (max(0, rejected), message) : nil
+        }
+    }
+
     /// The same response as OTLP/JSON, for requests that came as `application/json`:
     /// `{}` on full success, else e.g.
     /// `{"partialSuccess":{"rejectedSpans":"2","errorMessage":"..."}}`.
