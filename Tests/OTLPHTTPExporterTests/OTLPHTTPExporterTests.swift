@@ -171,10 +171,10 @@ import Transport
         try exporter.start()
         for _ in 0..<400 where backend.requests.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
         #expect(backend.requests.map(\.body) == [Self.spans + Self.spans + Self.spans])
-        for _ in 0..<400 where !metrics.render().contains("otelcol_exporter_queue_size{exporter=\"otlphttp\",signal=\"traces\"} 0") {
+        for _ in 0..<400 where !metrics.render().contains("collectord_exporter_disk_queue_batches{exporter=\"otlphttp\",data_type=\"traces\"} 0") {
             try await Task.sleep(for: .milliseconds(10))
         }
-        #expect(metrics.render().contains("otelcol_exporter_queue_size{exporter=\"otlphttp\",signal=\"traces\"} 0"))
+        #expect(metrics.render().contains("collectord_exporter_disk_queue_batches{exporter=\"otlphttp\",data_type=\"traces\"} 0"))
         exporter.shutdown()
     }
 }

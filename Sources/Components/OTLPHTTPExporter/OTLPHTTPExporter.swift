@@ -86,10 +86,14 @@ public final class OTLPHTTPExporter: Exporter {
                                              stop: stop, clock: clock, logger: logger, label: "collectord.\(name).\(signal)") { payloads in
                     sender.deliver(payloads, giveUpAfter: nil)
                 }
-                let labels = [("exporter", name), ("signal", "\(signal)")]
-                callbackIDs.append(("otelcol_exporter_queue_size", labels,
-                                    registry.callback("otelcol_exporter_queue_size", help: "Batches waiting in the exporter's queue.",
+                // (otelcol_exporter_queue_size is the pipeline stage's ring, in front of this.)
+                let labels = [("exporter", name), ("data_type", "\(signal)")]
+                callbackIDs.append(("collectord_exporter_disk_queue_batches", labels,
+                                    registry.callback("collectord_exporter_disk_queue_batches", help: "Batches waiting in the exporter's disk queue.",
                                                       labels: labels) { Double(queue.size.records) }))
+                callbackIDs.append(("collectord_exporter_disk_queue_bytes", labels,
+                                    registry.callback("collectord_exporter_disk_queue_bytes", help: "Bytes waiting in the exporter's disk queue.",
+                                                      labels: labels) { Double(queue.size.bytes) }))
             }
         }
         self.queued = queued
