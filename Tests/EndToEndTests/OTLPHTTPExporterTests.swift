@@ -105,5 +105,48 @@ extension E2E {
             #expect(missing.isEmpty, "\(missing.count) acknowledged spans missing (of \(acknowledged.spans.count)): \(missing.prefix(5))")
             print("otlphttp kill -9: \(acknowledged.spans.count) acknowledged spans, \(missing.count) missing")
         }
+
+        /// Interop: the exporter's requests, read by the official Python protobuf classes on a
+        /// plain Python HTTP server (not ours), which refuses the first two with 503.
+        @Test("interop: a Python OTLP/HTTP server decodes every span, after two 503s retried")
+        func pythonServerReceivesEverySpan() async throws {
+            let (agentPorts, sinkPort) = (try Ports(), try FreePort.allocate())
+            let sink = try PythonClient.start(script: "otlp_sink.py", args: ["--http-port", "\(sinkPort)", "--fail-first", "2", "--seconds", "60"])
+            try await sink.waitForOutput(containing: "listening", in: .stderr)
+            let config = """
+                receivers:
+                  otlp:
+                    protocols:
+                      grpc:
+                        endpoint: 127.0.0.1:\(agentPorts.grpc)
+                exporters:
+                  otlphttp:
+                    endpoint: http://127.0.0.1:\(sinkPort)
+                    headers: {x-team: checkout}
+                    retry_on_failure: {initial_interval: 20ms, max_interval: 50ms}
+                service:
+                  telemetry:
+                    metrics:
+                      address: 127.0.0.1:\(agentPorts.metrics)
+                  pipelines:
+                    traces:
+                      receivers: [otlp]
+                      exporters: [otlphttp]
+                """
+            let agent = try CollectorProcess(config: config)
+            try await agent.waitForOutput(containing: "collectord started", in: .stderr)
+            try await agent.waitForPort(agentPorts.grpc)
+            let sent = try await runSDK(protocol: "grpc", ports: agentPorts, args: ["--count", "3", "--seed", "5"])
+            #expect(await agent.stop() == 0)
+            sink.signal(SIGTERM)
+            let report = try JSONSerialization.jsonObject(with: Data(try await sink.result(timeout: .seconds(20)).stdout.utf8)) as? [String: Any] ?? [:]
+            let received = (report["spans"] as? [[String: String]] ?? []).map { "\($0["traceId"] ?? "")/\($0["spanId"] ?? "")" }
+            let expected = (sent.spans ?? []).map { "\($0.traceId)/\($0.spanId)" }
+            #expect(!expected.isEmpty && received.sorted() == expected.sorted(), "sent \(expected.count), received \(received.count)")
+            #expect(report["requests"] as? Int == 2 + (report["paths"] as? [String] ?? []).count)
+            #expect((report["paths"] as? [String] ?? []).allSatisfy { $0 == "/v1/traces" })
+            #expect((report["encodings"] as? [String] ?? []).allSatisfy { $0 == "gzip" })
+            #expect((report["headers"] as? [[String: String]] ?? []).allSatisfy { $0["x-team"] == "checkout" })
+        }
     }
 }
