@@ -104,6 +104,9 @@ let package = Package(
         .target(name: "HealthCheck", dependencies: ["CollectorCore", "Transport", "TLSSettings"], path: "Sources/Components/HealthCheck", swiftSettings: strict),
         .target(name: "StoreExporter", dependencies: ["CollectorCore", "Store"], path: "Sources/Components/StoreExporter", swiftSettings: strict),
         // Loki push exporter with a persistent disk queue (snappy via libsnappy).
+        // Where backends are: static lists, DNS names (headless Services); for the loadbalancing
+        // exporter and the query extension's peers.
+        .target(name: "BackendResolver", dependencies: ["CollectorCore"], swiftSettings: strict),
         // The exporter helper: retry_on_failure and sending_queue settings, backoff, the retry
         // sender, the crash-safe disk queue and its sender loop (Loki and the OTLP exporters).
         .target(name: "ExporterHelper", dependencies: ["CollectorCore", "Checksums", "SystemIO"], swiftSettings: strict),
@@ -113,7 +116,7 @@ let package = Package(
         // Tails log files (rotation, checkpoints, CRI/docker); the `filelog` receiver.
         .target(name: "FileLogReceiver", dependencies: ["CollectorCore", "OTLPCodec", "Transport", "Patterns", "SystemIO"], path: "Sources/Components/FileLogReceiver", swiftSettings: strict),
         // Jaeger- and Tempo-compatible query API over the store (the `query` extension).
-        .target(name: "QueryAPI", dependencies: ["CollectorCore", "Store", "StoreExporter", "OTLPCodec", "OTLPProto", "CProtobufC", "Transport", "TLSSettings"], swiftSettings: strict),
+        .target(name: "QueryAPI", dependencies: ["CollectorCore", "Store", "StoreExporter", "OTLPCodec", "OTLPProto", "CProtobufC", "Transport", "TLSSettings", "HTTPClient", "BackendResolver"], swiftSettings: strict),
 
         // Builds pipelines from config, runs them, reloads them, serves /metrics.
         .target(
@@ -149,6 +152,7 @@ let package = Package(
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "OpenSSLSupport", "TLSSettings", "CollectorTesting"]),
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
+        .testTarget(name: "BackendResolverTests", dependencies: ["BackendResolver", "CollectorCore"]),
         .testTarget(name: "ExporterHelperTests", dependencies: ["ExporterHelper", "CollectorCore"]),
         .testTarget(name: "OTLPHTTPExporterTests", dependencies: ["OTLPHTTPExporter", "ExporterHelper", "CollectorCore", "CollectorTesting", "OTLPCodec", "Transport"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "CollectorTesting"]),

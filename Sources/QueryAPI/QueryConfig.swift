@@ -32,6 +32,32 @@ public struct QuerySettings: ComponentSettings, Equatable {
     public var tls: TLSServerSettings?
     /// Requests without the authenticator's token are answered 401.
     public var auth: ComponentID?
+    /// Other collectors whose stores answer too (gateways behind a trace-id load balancer).
+    public var peers: PeerSettings?
+
+    public init() {}
+}
+
+/// `peers`: other collectors' query extensions that every query here also asks, so that any
+/// node answers for the whole fleet. Found by a static list or a DNS name (a headless
+/// Service), re-resolved at most every `interval`.
+///
+/// ```yaml
+///     peers:
+///       static: {endpoints: ["gw-0:16686", "gw-1:16686"]}
+///       dns: {hostname: collectord-gateway-headless, port: 16686, interval: 30s}
+///       timeout: 5s                       # each peer request
+///       headers: {Authorization: "Bearer t"}
+///       tls: {ca_file: ca.pem}            # https to the peers
+/// ```
+public struct PeerSettings: Sendable, Equatable {
+    public var endpoints: [String] = []
+    public var dnsHostname: String?
+    public var dnsPort = 16686
+    public var intervalNanos: UInt64 = 30_000_000_000
+    public var timeoutNanos: UInt64 = 5_000_000_000
+    public var headers: [String: String] = [:]
+    public var tls: TLSClientSettings?
 
     public init() {}
 }
@@ -53,6 +79,27 @@ public struct QueryFactory: ExtensionFactory {
         s.listener = reader.httpListenerLimits()
         s.tls = reader.tlsServerSettings()
         s.auth = reader.authenticator()
+        if let peers = reader.section("peers") {
+            var p = PeerSettings()
+            if let fixed = peers.section("static") { p.endpoints = fixed.stringList("endpoints") }
+            if let dns = peers.section("dns") {
+                let hostname = dns.string("hostname", default: "")
+                if hostname.isEmpty { dns.problem("hostname", "is required") } else { p.dnsHostname = hostname }
+                p.dnsPort = dns.int("port", default: p.dnsPort, range: 1...65535)
+                p.intervalNanos = dns.duration("interval", default: p.intervalNanos)
+                if p.intervalNanos == 0 { dns.problem("interval", "must be greater than 0") }
+            }
+            if p.endpoints.isEmpty && p.dnsHostname == nil {
+                peers.sink.add(peers.node, "peers need static.endpoints or dns.hostname")
+            }
+            p.timeoutNanos = peers.duration("timeout", default: p.timeoutNanos)
+            if p.timeoutNanos == 0 { peers.problem("timeout", "must be greater than 0") }
+            if let headers = peers.section("headers") {
+                for (key, _) in headers.node.mapping ?? [] { p.headers[key] = headers.string(key, default: "") }
+            }
+            if peers.node["tls"] != nil { p.tls = peers.tlsClientSettings() }
+            s.peers = p
+        }
         do {
             _ = try Endpoint(parsing: s.endpoint)
         } catch {

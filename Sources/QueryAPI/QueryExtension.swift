@@ -1,3 +1,4 @@
+import BackendResolver
 import CollectorCore
 import Dispatch
 import Store
@@ -27,7 +28,10 @@ import Transport
 /// and stops accepting, letting requests in flight finish until the deadline.
 public final class QueryExtension: Extension, CertificateReloading {
     private let settings: QuerySettings
+    /// Answers from this node's store only (peers' requests to this node).
     private let handler: QueryHandler
+    /// Answers for the fleet: this node and its peers (`peers`); the local handler without them.
+    private let fleetHandler: QueryHandler
     private let logger: Logger
     private let metrics: MetricsRegistry
     private let server: Mutex<HTTPServer?> = Mutex(nil)
@@ -45,6 +49,17 @@ public final class QueryExtension: Extension, CertificateReloading {
                 clock: @escaping @Sendable () -> UInt64 = ReadBudget.monotonicNow, auth: ListenerAuth? = nil) {
         self.settings = settings
         self.handler = QueryHandler(reader: reader)
+        if let peers = settings.peers {
+            let resolver: any Resolver = peers.dnsHostname.map { DNSResolver(hostname: $0, port: peers.dnsPort) }
+                ?? StaticResolver(peers.endpoints, defaultPort: 16686)
+            let resolved = ResolvedEndpoints(resolver, interval: peers.intervalNanos) { error in
+                logger.warn("query peers: \(error) (keeping the last peers found)")
+            }
+            self.fleetHandler = QueryHandler(reader: PeeredReader(local: reader, peers: resolved, timeoutNanos: peers.timeoutNanos,
+                                                                 tls: peers.tls, headers: peers.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))
+        } else {
+            self.fleetHandler = handler
+        }
         self.logger = logger
         self.metrics = metrics
         self.clock = clock
@@ -109,11 +124,13 @@ public final class QueryExtension: Extension, CertificateReloading {
         let cancellation = request.cancellation
         let budget = ReadBudget(deadline: clock() &+ settings.timeoutNanos, maxBlocks: settings.maxBlocksPerQuery, clock: clock,
                                 cancelled: { [self] in cancellation.isCancelled || stopping.load(ordering: .relaxed) })
-        var response = Self.answer(request, handler.with(budget), logger)
-        if let stop = budget.stop {
-            partialCounter(stop).increment()
-            response.headers.add(name: "X-Partial-Result", value: "\(stop)")
-            logger.warn("\(request.method) \(request.target): partial answer, \(stop) after \(budget.blocksRead) blocks")
+        // A peer's request is answered from this node's store alone (no fan-out loops).
+        let base = request.headers[PeerClient.peerHeader] == nil ? fleetHandler : handler
+        var response = Self.answer(request, base.with(budget), logger)
+        if let stop = budget.stop { partialCounter(stop).increment() }
+        if let reason = budget.partialReason {
+            response.headers.add(name: "X-Partial-Result", value: reason)
+            logger.warn("\(request.method) \(request.target): partial answer, \(reason) (\(budget.blocksRead) blocks read)")
         }
         return response
     }

@@ -45,7 +45,7 @@ extension QueryHandler {
             return .jaegerError(500, error.description)
         }
         return .json(JaegerEnvelope.traces(traces, missing: parsed.traceIDs.isEmpty ? [] : missing,
-                                           partial: budget.stop.map { "partial result: \($0)" }))
+                                           partial: budget.partialReason.map { "partial result: \($0)" }))
     }
 
     /// `/api/traces/{id}`: Jaeger JSON, Tempo JSON or OTLP protobuf (see `Flavor`).
@@ -74,7 +74,7 @@ extension QueryHandler {
                 return .json(try TempoFormat.batchesJSON(spans: stored.spans))
             case .jaeger:
                 let trace = try JaegerJSON.trace(spans: stored.spans, logs: p["logs"] == "false" ? [] : stored.logs)
-                return .json(JaegerEnvelope.traces([trace], partial: budget.stop.map { "partial result: \($0)" }))
+                return .json(JaegerEnvelope.traces([trace], partial: budget.partialReason.map { "partial result: \($0)" }))
             }
         } catch {
             return fail(500, error.description)

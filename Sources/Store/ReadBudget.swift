@@ -33,6 +33,7 @@ public final class ReadBudget: Sendable {
     private let cancelledProbe: (@Sendable () -> Bool)?
     private let read = Atomic<Int>(0)
     private let stopped = Atomic<Int>(0)
+    private let notes = Mutex<[String]>([])
 
     /// - Parameters:
     ///   - deadline: monotonic nanoseconds (`clock`'s) after which nothing more is read.
@@ -56,6 +57,16 @@ public final class ReadBudget: Sendable {
 
     /// Blocks admitted so far.
     public var blocksRead: Int { read.load(ordering: .relaxed) }
+
+    /// Records that the answer lacks something for a reason other than this budget (a peer
+    /// that did not answer); the query goes on.
+    public func notePartial(_ why: String) { notes.withLock { $0.append(why) } }
+
+    /// Why the answer may be partial: the budget's stop and every note; nil when complete.
+    public var partialReason: String? {
+        let all = (stop.map { ["\($0)"] } ?? []) + notes.withLock { $0 }
+        return all.isEmpty ? nil : all.joined(separator: "; ")
+    }
 
     /// Stops the query at its next admission.
     public func cancel() { record(.cancelled) }
