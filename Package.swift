@@ -110,6 +110,8 @@ let package = Package(
         // The exporter helper: retry_on_failure and sending_queue settings, backoff, the retry
         // sender, the crash-safe disk queue and its sender loop (Loki and the OTLP exporters).
         .target(name: "ExporterHelper", dependencies: ["CollectorCore", "Checksums", "SystemIO"], swiftSettings: strict),
+        // Routes traces (and logs) to gateways by trace id on upstream's consistent-hash ring.
+        .target(name: "LoadBalancingExporter", dependencies: ["CollectorCore", "OTLPCodec", "ExporterHelper", "BackendResolver", "CZlib"], path: "Sources/Components/LoadBalancingExporter", swiftSettings: strict),
         // Sends to another collector over OTLP/HTTP (the `otlphttp` exporter).
         .target(name: "OTLPHTTPExporter", dependencies: ["CollectorCore", "OTLPCodec", "HTTPClient", "ExporterHelper", "Transport"], path: "Sources/Components/OTLPHTTPExporter", swiftSettings: strict),
         .target(name: "LokiExporter", dependencies: ["CollectorCore", "OTLPCodec", "CSnappy", "Checksums", "HTTPClient", "ExporterHelper"], path: "Sources/Components/LokiExporter", swiftSettings: strict),
@@ -152,6 +154,7 @@ let package = Package(
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "OpenSSLSupport", "TLSSettings", "CollectorTesting"]),
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
+        .testTarget(name: "LoadBalancingExporterTests", dependencies: ["LoadBalancingExporter", "BackendResolver", "CollectorCore", "CollectorTesting", "OTLPCodec"]),
         .testTarget(name: "BackendResolverTests", dependencies: ["BackendResolver", "CollectorCore"]),
         .testTarget(name: "ExporterHelperTests", dependencies: ["ExporterHelper", "CollectorCore"]),
         .testTarget(name: "OTLPHTTPExporterTests", dependencies: ["OTLPHTTPExporter", "ExporterHelper", "CollectorCore", "CollectorTesting", "OTLPCodec", "Transport"]),

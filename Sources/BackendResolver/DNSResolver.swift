@@ -2,15 +2,16 @@
 import Glibc
 #endif
 
-/// A DNS name's A and AAAA records (`dns.hostname`, e.g. a Kubernetes headless Service), each
-/// address with `port`: `10.0.0.7:4317`, `[fd00::7]:4317`, sorted. An answer with no address is
-/// an error (the owner keeps its last good set).
+/// A DNS name's A and AAAA records (`dns.hostname`, e.g. a Kubernetes headless Service):
+/// `10.0.0.7` and `[fd00::7]`, or with `port` when one is configured (`10.0.0.7:4317`), as
+/// upstream's dns resolver writes them, sorted. An answer with no address is an error (the
+/// owner keeps its last good set).
 public struct DNSResolver: Resolver {
     public let hostname: String
-    public let port: Int
+    public let port: Int?
     public var kind: String { "dns" }
 
-    public init(hostname: String, port: Int) {
+    public init(hostname: String, port: Int?) {
         self.hostname = hostname
         self.port = port
     }
@@ -29,7 +30,8 @@ public struct DNSResolver: Resolver {
         var entry: UnsafeMutablePointer<addrinfo>? = first
         while let current = entry {
             if let address = Self.text(current.pointee) {
-                found.insert(current.pointee.ai_family == AF_INET6 ? "[\(address)]:\(port)" : "\(address):\(port)")
+                let host = current.pointee.ai_family == AF_INET6 ? "[\(address)]" : address
+                found.insert(port.map { "\(host):\($0)" } ?? host)
             }
             entry = current.pointee.ai_next
         }

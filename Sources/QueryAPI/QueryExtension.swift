@@ -51,7 +51,7 @@ public final class QueryExtension: Extension, CertificateReloading {
         self.handler = QueryHandler(reader: reader)
         if let peers = settings.peers {
             let resolver: any Resolver = peers.dnsHostname.map { DNSResolver(hostname: $0, port: peers.dnsPort) }
-                ?? StaticResolver(peers.endpoints, defaultPort: 16686)
+                ?? StaticResolver(peers.endpoints)
             let resolved = ResolvedEndpoints(resolver, interval: peers.intervalNanos) { error in
                 logger.warn("query peers: \(error) (keeping the last peers found)")
             }

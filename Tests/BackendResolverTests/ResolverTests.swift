@@ -4,14 +4,17 @@ import Synchronization
 import Testing
 
 @Suite struct ResolverTests {
-    @Test func staticEndpointsGetTheDefaultPortSortedOnce() throws {
-        let resolver = StaticResolver(["gw-1", "gw-0:4317", "10.0.0.1:5555", "gw-1", "fd00::1", "[fd00::2]"], defaultPort: 4317)
-        #expect(try resolver.resolve().get() == ["10.0.0.1:5555", "[fd00::1]:4317", "[fd00::2]:4317", "gw-0:4317", "gw-1:4317"])
+    @Test func staticEndpointsAreSortedOnceAsWritten() throws {
+        let resolver = StaticResolver(["gw-1", "gw-0:4317", "10.0.0.1:5555", "gw-1", "fd00::1", "[fd00::2]"])
+        #expect(try resolver.resolve().get() == ["10.0.0.1:5555", "[fd00::2]", "fd00::1", "gw-0:4317", "gw-1"])
+        #expect(["gw-1", "gw-0:4317", "[fd00::2]", "fd00::1", "[fd00::3]:99"].map { endpointWithPort($0, 4317) }
+                == ["gw-1:4317", "gw-0:4317", "[fd00::2]:4317", "[fd00::1]:4317", "[fd00::3]:99"])
     }
 
     @Test func dnsGivesEveryAddressWithThePort() throws {
         let found = try DNSResolver(hostname: "localhost", port: 4317).resolve().get()
         #expect(found.contains("127.0.0.1:4317"), "\(found)")
+        #expect(try DNSResolver(hostname: "localhost", port: nil).resolve().get().contains("127.0.0.1"), "no port unless configured")
         #expect(found == found.sorted())
         guard case .failure(let error) = DNSResolver(hostname: "no-such-host.invalid", port: 1).resolve() else {
             Issue.record("an unknown name resolved")

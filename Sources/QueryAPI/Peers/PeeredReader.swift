@@ -84,7 +84,7 @@ final class PeeredReader: TraceReader {
 
     private func client(_ endpoint: String) -> PeerClient? {
         let scheme = tls == nil ? "http" : "https"
-        guard let address = HTTPEndpoint("\(scheme)://\(endpoint)") else { return nil }
+        guard let address = HTTPEndpoint("\(scheme)://\(endpointWithPort(endpoint, 16686))") else { return nil }
         let http = clients.withLock { known -> HTTPClient? in
             if let client = known[endpoint] { return client }
             guard let client = try? HTTPClient(endpoint: address, tls: tls, timeoutNanos: timeoutNanos, maxIdleConnections: 2) else { return nil }
