@@ -208,4 +208,21 @@ struct GRPCClientInteropTests {
         #expect(client.http2.connectionsOpened == 2)
         await client.shutdown(deadline: .now() + 5)
     }
+
+    /// REFUSED_STREAM on a healthy connection: the call is sent again on the same connection
+    /// (it was not processed), up to 5 times; then it fails as not processed.
+    @Test func refusedStreamsAreSentAgainAFewTimes() async throws {
+        let server = try await PythonServer("h2_goaway_server.py", ["--mode", "refuse", "--refuse", "8"])
+        let client = try Self.client(server.port)
+        await #expect(throws: GRPCCallError(status: .unavailable,
+                                            message: "not processed: localhost:\(server.port) refused the stream; send it again",
+                                            notProcessed: true)) {
+            try await client.call(path: "/t.S/M", message: Array("first".utf8))
+        }
+        // 6 refusals used (1 + 5 attempts again); the next call is refused twice, then answered
+        // on the same connection, as stream 6 + 3 = 9th, id 17.
+        #expect(Self.text(try await client.call(path: "/t.S/M", message: Array("second".utf8))) == "conn1 stream17 second")
+        #expect(client.http2.connectionsOpened == 1)
+        await client.shutdown(deadline: .now() + 5)
+    }
 }

@@ -89,31 +89,31 @@ struct GRPCClientUnitTests {
 
     @Test func interpretsNormalTrailersOnlyAndBrokenResponses() throws {
         let grpc: HTTPHeaders = ["content-type": "application/grpc"]
-        let ok = HTTP2ClientResponse(status: 200, headers: grpc, body: GRPCFraming.frame([1, 2]), trailers: ["grpc-status": "0"])
+        let ok = HTTPResponse(status: 200, headers: grpc, body: GRPCFraming.frame([1, 2]), trailers: ["grpc-status": "0"])
         #expect(try GRPCClient.interpret(ok, limit: 10).get() == [1, 2])
-        let gzipped = HTTP2ClientResponse(status: 200, headers: ["content-type": "application/grpc", "grpc-encoding": "gzip"],
+        let gzipped = HTTPResponse(status: 200, headers: ["content-type": "application/grpc", "grpc-encoding": "gzip"],
                                           body: GRPCFraming.frame(Gzip.compress([9, 8, 7]), compressed: true),
                                           trailers: ["grpc-status": "0"])
         #expect(try GRPCClient.interpret(gzipped, limit: 10).get() == [9, 8, 7])
         var only = grpc
         only.add(name: "grpc-status", value: "3")
         only.add(name: "grpc-message", value: "bad %C3%BC")
-        #expect(GRPCClient.interpret(HTTP2ClientResponse(status: 200, headers: only), limit: 10)
+        #expect(GRPCClient.interpret(HTTPResponse(status: 200, headers: only), limit: 10)
             == .failure(GRPCCallError(status: .invalidArgument, message: "bad ü")))
-        let noStatus = HTTP2ClientResponse(status: 200, headers: grpc, body: GRPCFraming.frame([1]))
+        let noStatus = HTTPResponse(status: 200, headers: grpc, body: GRPCFraming.frame([1]))
         #expect(GRPCClient.interpret(noStatus, limit: 10)
             == .failure(GRPCCallError(status: .internal, message: "server closed the stream without grpc-status")))
-        let empty = HTTP2ClientResponse(status: 200, headers: grpc, trailers: ["grpc-status": "0"])
+        let empty = HTTPResponse(status: 200, headers: grpc, trailers: ["grpc-status": "0"])
         #expect(GRPCClient.interpret(empty, limit: 10)
             == .failure(GRPCCallError(status: .internal, message: "no response message from a unary call")))
-        let big = HTTP2ClientResponse(status: 200, headers: grpc, body: GRPCFraming.frame([UInt8](repeating: 1, count: 11)),
+        let big = HTTPResponse(status: 200, headers: grpc, body: GRPCFraming.frame([UInt8](repeating: 1, count: 11)),
                                       trailers: ["grpc-status": "0"])
         #expect(GRPCClient.interpret(big, limit: 10)
             == .failure(GRPCCallError(status: .resourceExhausted, message: "received message larger than max (11 vs. 10)")))
-        let unavailable = HTTP2ClientResponse(status: 503, headers: ["content-type": "text/plain"], body: Array("busy".utf8))
+        let unavailable = HTTPResponse(status: 503, headers: ["content-type": "text/plain"], body: Array("busy".utf8))
         #expect(GRPCClient.interpret(unavailable, limit: 10)
             == .failure(GRPCCallError(status: .unavailable, message: "HTTP status 503: busy")))
-        let html = HTTP2ClientResponse(status: 200, headers: ["content-type": "text/html"])
+        let html = HTTPResponse(status: 200, headers: ["content-type": "text/html"])
         #expect(GRPCClient.interpret(html, limit: 10)
             == .failure(GRPCCallError(status: .unknown, message: "unexpected content-type \"text/html\"")))
     }

@@ -96,7 +96,7 @@ public final class GRPCClient: Sendable {
     // MARK: - Response
 
     /// The message of a complete HTTP/2 response, or the call's error.
-    static func interpret(_ response: HTTP2ClientResponse, limit: Int) -> Result<[UInt8], GRPCCallError> {
+    static func interpret(_ response: HTTPResponse, limit: Int) -> Result<[UInt8], GRPCCallError> {
         guard response.status == 200 else {
             let status = GRPCCallError.status(forHTTPStatus: response.status)
             let text = String(decoding: response.body.prefix(200), as: UTF8.self)
@@ -123,7 +123,7 @@ public final class GRPCClient: Sendable {
     }
 
     /// The single response message, decompressed.
-    private static func message(of response: HTTP2ClientResponse, limit: Int) -> Result<[UInt8], GRPCCallError> {
+    private static func message(of response: HTTPResponse, limit: Int) -> Result<[UInt8], GRPCCallError> {
         let body = response.body
         guard body.count >= GRPCFraming.prefixBytes else {
             return .failure(GRPCCallError(status: .internal, message: body.isEmpty

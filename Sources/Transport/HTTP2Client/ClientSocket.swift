@@ -33,7 +33,7 @@ protocol ClientSocketDelegate: AnyObject {
 /// once, with the reason.
 // @unchecked Sendable: every mutable property is touched only on `queue`; the reactor handler
 // and the resolver's completion only enqueue work there.
-final class ClientSocket: @unchecked Sendable {
+final class ClientSocket: HTTP2OutputSink, @unchecked Sendable {
     /// The OpenSSL context and what the server's certificate must name.
     struct TLSSetup: Sendable {
         let context: SSLContext
@@ -94,6 +94,8 @@ final class ClientSocket: @unchecked Sendable {
     }
 
     var isOpen: Bool { phase == .open }
+
+    var acceptsOutput: Bool { phase == .open }
 
     /// Bytes queued and not yet written.
     var bufferedOutputBytes: Int { output.byteCount }

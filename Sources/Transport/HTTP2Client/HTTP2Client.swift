@@ -14,6 +14,8 @@ import Synchronization
 ///   connection closed or received GOAWAY. A connection that fails before the server's SETTINGS
 ///   fails the requests waiting for it (retryable, not processed); there is no automatic retry
 ///   or backoff here: that is the caller's (the exporter helper's) business.
+/// - A stream refused with REFUSED_STREAM on a healthy connection is sent again (a few times,
+///   see ``HTTP2ClientConnection``): it was not processed, as gRPC's transparent retry assumes.
 /// - GOAWAY: the connection takes nothing new; its streams up to the last stream id finish
 ///   there; those above fail as ``HTTP2ClientError/Kind/refused`` (not processed, safe to send
 ///   again); the next request opens a new connection.
@@ -28,7 +30,7 @@ import Synchronization
 // @unchecked Sendable: the mutable properties are touched only on `queue` (public methods
 // enqueue work there; timers capture `self` weakly and run there); `stats` is a Mutex.
 public final class HTTP2Client: HTTP2ConnectionOwner, @unchecked Sendable {
-    public typealias Completion = @Sendable (Result<HTTP2ClientResponse, HTTP2ClientError>) -> Void
+    public typealias Completion = @Sendable (Result<HTTPResponse, HTTP2ClientError>) -> Void
 
     public let configuration: HTTP2ClientConfiguration
     private let queue = DispatchQueue(label: "transport.http2client")
@@ -93,7 +95,7 @@ public final class HTTP2Client: HTTP2ConnectionOwner, @unchecked Sendable {
     }
 
     /// Async form of ``send(_:deadline:completion:)``, with a timeout from now.
-    public func send(_ request: HTTP2ClientRequest, timeoutNanos: UInt64? = nil) async throws(HTTP2ClientError) -> HTTP2ClientResponse {
+    public func send(_ request: HTTP2ClientRequest, timeoutNanos: UInt64? = nil) async throws(HTTP2ClientError) -> HTTPResponse {
         let deadline = timeoutNanos.map { DispatchTime.now() + .nanoseconds(Int(clamping: $0)) }
         let result = await withCheckedContinuation { continuation in
             send(request, deadline: deadline) { continuation.resume(returning: $0) }
@@ -253,6 +255,15 @@ public final class HTTP2Client: HTTP2ConnectionOwner, @unchecked Sendable {
         current = nil
         draining[connection.id] = connection
         dispatchWaiting()
+    }
+
+    func connectionRefused(_ connection: HTTP2ClientConnection, _ exchange: HTTP2Exchange) {
+        exchange.requeued()
+        guard !shuttingDown else {
+            exchange.finish(.failure(HTTP2ClientError(.shutdown, "the HTTP/2 client is shutting down", notProcessed: true)))
+            return
+        }
+        waiting.insert(exchange, at: 0)  // dispatched when the connection reports room
     }
 
     func connectionClosed(_ connection: HTTP2ClientConnection, _ error: HTTP2ClientError) {

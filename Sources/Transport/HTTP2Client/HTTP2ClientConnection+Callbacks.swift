@@ -1,4 +1,5 @@
 internal import CNghttp2
+import Dispatch
 
 private let headersType = UInt8(NGHTTP2_HEADERS.rawValue)
 private let dataType = UInt8(NGHTTP2_DATA.rawValue)
@@ -126,7 +127,15 @@ extension HTTP2ClientConnection {
     func streamEnded(_ streamID: Int32, code: UInt32) {
         guard let exchange = exchanges.removeValue(forKey: streamID) else { return }
         freedRoom = true
+        let refused = code == NGHTTP2_REFUSED_STREAM.rawValue
+        holdBackUntilAStreamEnds = refused
         guard !exchange.isFinished else { return }
+        if refused && phase == .ready && exchange.refusals < Self.maxRefusals, let owner {
+            exchange.refusals += 1
+            owner.connectionRefused(self, exchange)
+            holdBack(for: exchange.refusals)
+            return
+        }
         if code == NGHTTP2_REFUSED_STREAM.rawValue || streamID > goAwayLastStreamID || !exchange.headersSent {
             let why = streamID > goAwayLastStreamID
                 ? "GOAWAY from \(configuration.authorityValue) (last stream \(goAwayLastStreamID))"
@@ -135,6 +144,17 @@ extension HTTP2ClientConnection {
         } else {
             exchange.finish(.failure(HTTP2ClientError(
                 .reset(code), "\(configuration.authorityValue) reset the stream: \(HTTP2ClientError.codeName(code))")))
+        }
+    }
+
+    /// After a refusal, no new stream until another one ends or 10 ms x 2^(n-1) passed.
+    private func holdBack(for refusals: Int) {
+        holdBackGeneration += 1
+        let generation = holdBackGeneration
+        queue.asyncAfter(deadline: .now() + .milliseconds(10 << min(refusals - 1, 6))) { [self] in
+            guard generation == holdBackGeneration, holdBackUntilAStreamEnds, phase == .ready else { return }
+            holdBackUntilAStreamEnds = false
+            owner?.connectionHasRoom(self)
         }
     }
 }

@@ -11,6 +11,9 @@ protocol HTTP2ConnectionOwner: AnyObject {
     func connectionHasRoom(_ connection: HTTP2ClientConnection)
     /// GOAWAY received: take no new requests here; open streams up to its last stream id finish.
     func connectionGoingAway(_ connection: HTTP2ClientConnection)
+    /// The server refused `exchange`'s stream (REFUSED_STREAM) without processing it: take it
+    /// back to send again. Called inside nghttp2: only queue it, do not submit.
+    func connectionRefused(_ connection: HTTP2ClientConnection, _ exchange: HTTP2Exchange)
     /// The connection is closed (or never opened); every request on it has been finished.
     func connectionClosed(_ connection: HTTP2ClientConnection, _ error: HTTP2ClientError)
 }
@@ -25,7 +28,13 @@ protocol HTTP2ConnectionOwner: AnyObject {
 /// simply drop a request that never left). Bodies stream through a data provider as the
 /// server's windows allow; response DATA is copied as it arrives, so nghttp2 reopens our
 /// windows by itself. Output is pumped from nghttp2 into the socket in batches, pausing at
-/// ``pumpHighWater`` until the socket drains.
+/// ``HTTP2Output/highWater`` until the socket drains.
+///
+/// REFUSED_STREAM on a connection that is not going away (a server whose own count of open
+/// streams lags behind the protocol's, as grpc-core's does under load) sends the request
+/// again, up to ``maxRefusals`` times, and holds new streams back until another stream of the
+/// connection ends (the server has room again) or a short backoff passes (10 ms, doubling);
+/// nothing was processed, so nothing repeats.
 ///
 /// GOAWAY: streams above its last stream id are closed by nghttp2 with REFUSED_STREAM and fail
 /// as ``HTTP2ClientError/Kind/refused`` (not processed); the rest finish normally; the
@@ -41,10 +50,8 @@ final class HTTP2ClientConnection: ClientSocketDelegate, @unchecked Sendable {
         case connecting, ready, goingAway, closed
     }
 
-    /// Stop pulling frames from nghttp2 while this much output is queued.
-    static let pumpHighWater = 1024 * 1024
-    /// Frames are concatenated into writes of about this size.
-    static let batchBytes = 64 * 1024
+    /// How often one request is sent again after REFUSED_STREAM before it fails as refused.
+    static let maxRefusals = 5
 
     let id: UInt64
     let queue: DispatchQueue
@@ -64,6 +71,9 @@ final class HTTP2ClientConnection: ClientSocketDelegate, @unchecked Sendable {
     var becameReady = false
     var freedRoom = false
     var receivedGoAway = false
+    /// A stream was refused: open no new one until another stream ends (or a short backoff).
+    var holdBackUntilAStreamEnds = false
+    var holdBackGeneration = 0
 
     init?(id: UInt64, queue: DispatchQueue, configuration: HTTP2ClientConfiguration, tls: ClientSocket.TLSSetup?) {
         self.id = id
@@ -107,7 +117,7 @@ final class HTTP2ClientConnection: ClientSocketDelegate, @unchecked Sendable {
 
     /// Whether another stream may be opened now (the server's concurrency limit allows it).
     var hasRoom: Bool {
-        guard phase == .ready, let session else { return false }
+        guard phase == .ready, let session, !holdBackUntilAStreamEnds || exchanges.isEmpty else { return false }
         let limit = nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
         return UInt32(clamping: exchanges.count) < limit
     }
@@ -218,32 +228,10 @@ final class HTTP2ClientConnection: ClientSocketDelegate, @unchecked Sendable {
     /// then delivers the owner notifications raised meanwhile, and closes when done.
     func pump() {
         guard let session else { return }
-        if socket.isOpen {
-            var batch: [UInt8] = []
-            while socket.isOpen {
-                if socket.bufferedOutputBytes + batch.count >= Self.pumpHighWater {
-                    if !batch.isEmpty { socket.write(batch) }
-                    batch = []
-                    socket.flush()
-                    if socket.bufferedOutputBytes >= Self.pumpHighWater { break }
-                }
-                var data: UnsafePointer<UInt8>?
-                let count = nghttp2_session_mem_send(session, &data)
-                if count < 0 {
-                    socket.close(HTTP2ClientError(.connectionClosed, "HTTP/2 session with \(socket.endpoint) failed: "
-                                                  + String(cString: nghttp2_strerror(Int32(count)))))
-                    return
-                }
-                guard count > 0, let data else { break }
-                if batch.isEmpty { batch.reserveCapacity(Swift.max(count, Self.batchBytes)) }
-                batch.append(contentsOf: UnsafeBufferPointer(start: data, count: count))
-                if batch.count >= Self.batchBytes {
-                    socket.write(batch)
-                    batch = []
-                }
-            }
-            if !batch.isEmpty { socket.write(batch) }
-            socket.flush()
+        if socket.isOpen, let code = HTTP2Output.pump(session, into: socket) {
+            socket.close(HTTP2ClientError(.connectionClosed, "HTTP/2 session with \(socket.endpoint) failed: "
+                                          + String(cString: nghttp2_strerror(Int32(code)))))
+            return
         }
         notifyOwner()
         guard phase != .closed, socket.isOpen else { return }

@@ -16,7 +16,7 @@ final class HTTP2Exchange: @unchecked Sendable {
     }
 
     let request: HTTP2ClientRequest
-    private let completion: @Sendable (Result<HTTP2ClientResponse, HTTP2ClientError>) -> Void
+    private let completion: @Sendable (Result<HTTPResponse, HTTP2ClientError>) -> Void
     private(set) var state: State = .waiting
     /// The deadline's timer, cancelled when the exchange finishes.
     var timer: DispatchWorkItem?
@@ -28,6 +28,8 @@ final class HTTP2Exchange: @unchecked Sendable {
     var bodyOffset = 0
     /// Our HEADERS frame went out (else the server cannot have seen the request).
     var headersSent = false
+    /// Times a server refused the stream (REFUSED_STREAM) and the client sent it again.
+    var refusals = 0
 
     // The response as it arrives.
     var status: Int?
@@ -36,7 +38,7 @@ final class HTTP2Exchange: @unchecked Sendable {
     var body: [UInt8] = []
 
     init(request: HTTP2ClientRequest,
-         completion: @escaping @Sendable (Result<HTTP2ClientResponse, HTTP2ClientError>) -> Void) {
+         completion: @escaping @Sendable (Result<HTTPResponse, HTTP2ClientError>) -> Void) {
         self.request = request
         self.completion = completion
     }
@@ -49,15 +51,21 @@ final class HTTP2Exchange: @unchecked Sendable {
         self.connection = connection
     }
 
-    /// Back to waiting (the connection could not take it after all).
+    /// Back to waiting (the server refused the stream without processing it).
     func requeued() {
         state = .waiting
         streamID = 0
         connection = nil
+        bodyOffset = 0
+        headersSent = false
+        status = nil
+        headers = HTTPHeaders()
+        trailers = HTTPHeaders()
+        body = []
     }
 
     /// Completes the request once; later calls are ignored.
-    func finish(_ result: Result<HTTP2ClientResponse, HTTP2ClientError>) {
+    func finish(_ result: Result<HTTPResponse, HTTP2ClientError>) {
         guard state != .finished else { return }
         state = .finished
         timer?.cancel()
@@ -72,7 +80,7 @@ final class HTTP2Exchange: @unchecked Sendable {
             finish(.failure(HTTP2ClientError(.reset(1), "the server ended the stream without a response")))
             return
         }
-        let response = HTTP2ClientResponse(status: status, headers: headers, body: body, trailers: trailers)
+        let response = HTTPResponse(status: status, headers: headers, body: body, trailers: trailers)
         finish(.success(response))
     }
 

@@ -8,6 +8,9 @@ The first connection collects --streams complete requests, then, by --mode:
     close    closes the connection without answering anything.
 Every later connection answers each request at once.
 
+--mode refuse instead resets the first --refuse requests (on any connection) with
+REFUSED_STREAM and answers the others at once.
+
 An answer is a gRPC unary response (200, application/grpc, one message, grpc-status 0 in the
 trailers) whose message is "conn<N> stream<ID> <request message>".
 
@@ -38,6 +41,9 @@ def answer(conn, stream_id, number, body):
     conn.send_headers(stream_id, [("grpc-status", "0")], end_stream=True)
 
 
+refused = [0]
+
+
 def serve(sock, number, args):
     conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False))
     conn.initiate_connection()
@@ -53,10 +59,13 @@ def serve(sock, number, args):
                 conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             elif isinstance(event, h2.events.StreamEnded):
                 complete.append(event.stream_id)
-                if number > 1:
+                if args.mode == "refuse" and refused[0] < args.refuse:
+                    refused[0] += 1
+                    conn.reset_stream(event.stream_id, error_code=7)  # REFUSED_STREAM
+                elif number > 1 or args.mode == "refuse":
                     answer(conn, event.stream_id, number, bodies.pop(event.stream_id, b""))
         sock.sendall(conn.data_to_send())
-        if number == 1 and len(complete) >= args.streams:
+        if number == 1 and args.mode != "refuse" and len(complete) >= args.streams:
             if args.mode == "goaway":
                 answered = sorted(complete)[:args.answer]
                 for stream_id in answered:
@@ -68,7 +77,8 @@ def serve(sock, number, args):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["goaway", "close"], required=True)
+    parser.add_argument("--mode", choices=["goaway", "close", "refuse"], required=True)
+    parser.add_argument("--refuse", type=int, default=1)
     parser.add_argument("--streams", type=int, default=4)
     parser.add_argument("--answer", type=int, default=2)
     args = parser.parse_args()

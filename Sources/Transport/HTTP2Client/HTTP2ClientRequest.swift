@@ -15,19 +15,3 @@ public struct HTTP2ClientRequest: Sendable, Equatable {
         self.body = body
     }
 }
-
-/// A complete response: status, header fields (without pseudo-headers), the body, and the
-/// trailer fields (gRPC's status travels there).
-public struct HTTP2ClientResponse: Sendable, Equatable {
-    public var status: Int
-    public var headers: HTTPHeaders
-    public var body: [UInt8]
-    public var trailers: HTTPHeaders
-
-    public init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = [], trailers: HTTPHeaders = [:]) {
-        self.status = status
-        self.headers = headers
-        self.body = body
-        self.trailers = trailers
-    }
-}
