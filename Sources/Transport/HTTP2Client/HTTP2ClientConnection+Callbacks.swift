@@ -151,8 +151,8 @@ extension HTTP2ClientConnection {
     private func holdBack(for refusals: Int) {
         holdBackGeneration += 1
         let generation = holdBackGeneration
-        queue.asyncAfter(deadline: .now() + .milliseconds(10 << min(refusals - 1, 6))) { [self] in
-            guard generation == holdBackGeneration, holdBackUntilAStreamEnds, phase == .ready else { return }
+        queue.asyncAfter(deadline: .now() + .milliseconds(10 << min(refusals - 1, 6))) { [weak self] in
+            guard let self, generation == holdBackGeneration, holdBackUntilAStreamEnds, phase == .ready else { return }
             holdBackUntilAStreamEnds = false
             owner?.connectionHasRoom(self)
         }

@@ -104,8 +104,8 @@ final class HTTP2ClientConnection: ClientSocketDelegate, @unchecked Sendable {
 
     /// Connects; the outcome arrives as `connectionReady` or `connectionClosed`.
     func start() {
-        let timer = DispatchWorkItem { [self] in
-            guard phase == .connecting else { return }
+        let timer = DispatchWorkItem { [weak self] in
+            guard let self, phase == .connecting else { return }
             let seconds = Double(configuration.connectTimeoutNanos) / 1e9
             socket.close(HTTP2ClientError(.connect, "timed out connecting to \(socket.endpoint) after \(seconds) s",
                                           notProcessed: true))
