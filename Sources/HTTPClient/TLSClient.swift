@@ -19,29 +19,10 @@ public final class TLSClientContext: Sendable {
         serverName = settings.serverNameOverride ?? host
         verify = !settings.insecureSkipVerify
         do {
-            context = try SSLContext(role: .client)
-            if let ca = settings.caFile {
-                try context.trust(file: ca, what: "tls.ca_file")
-            } else if let pem = settings.caPEM {
-                try context.trust(pem: pem)
-            } else {
-                try context.trustSystemDefaults()
-            }
-            if let cert = settings.certFile, let key = settings.keyFile {
-                try context.useIdentity(certificateFile: cert, keyFile: key)
-            } else if let cert = settings.certPEM, let key = settings.keyPEM {
-                try context.useIdentity(certificatePEM: cert, keyPEM: key)
-            }
-            context.verifyPeer(verify)
+            context = try SSLContext.client(settings)
         } catch {
-            throw Failure(description: Self.prefixed(error.description))
+            throw Failure(description: error.description)
         }
-    }
-
-    /// File errors name their key as the config does (`tls.cert_file /path: ...`).
-    private static func prefixed(_ message: String) -> String {
-        for key in ["cert_file ", "key_file "] where message.hasPrefix(key) { return "tls." + message }
-        return message
     }
 
     /// A TLS session over the connected non-blocking socket `fd`; `wait` waits for the socket's

@@ -27,7 +27,7 @@ import SystemIO
 /// getting a reset.
 // @unchecked Sendable: every mutable property is touched only on `queue` (the methods called
 // from other threads, `start`, `beginShutdown` and `forceClose`, just enqueue work there).
-final class Connection: @unchecked Sendable {
+final class Connection: HTTP2OutputSink, @unchecked Sendable {
     enum Phase: Equatable {
         case open
         case closingAfterFlush(linger: Bool)
@@ -188,6 +188,9 @@ final class Connection: @unchecked Sendable {
 
     /// Bytes queued and not yet written.
     var bufferedOutputBytes: Int { output.byteCount }
+
+    /// Whether ``write(_:)`` still queues anything.
+    var acceptsOutput: Bool { phase != .closed && phase != .lingering }
 
     /// Queues bytes; call ``flush()`` to write them.
     func write(_ bytes: [UInt8]) {

@@ -79,7 +79,7 @@ enum GRPCFraming {
         }
         for field in response.trailers { trailers.add(name: field.name, value: field.value) }
         return HTTPResponse(status: 200,
-                            headers: ["content-type": contentType, "grpc-accept-encoding": "gzip"],
+                            headers: ["content-type": contentType, "grpc-accept-encoding": "gzip,zstd"],
                             body: frame(response.body ?? []),
                             trailers: trailers)
     }

@@ -6,7 +6,7 @@ import Synchronization
 /// (415). While the body arrives, the declared message length is checked against
 /// `maxMessageBytes` as soon as the 5-byte prefix is in (RESOURCE_EXHAUSTED, for that stream
 /// only). When complete: exactly one message (INTERNAL otherwise); a compressed message is
-/// inflated when `grpc-encoding` is gzip (bounded by `maxMessageBytes`), answered with
+/// inflated when `grpc-encoding` is gzip or zstd (bounded by `maxMessageBytes`), answered with
 /// UNIMPLEMENTED for an unknown encoding and INTERNAL for a compressed flag without one.
 /// Thread-safe.
 final class GRPCRouter: RequestRouter {
@@ -96,9 +96,10 @@ final class GRPCRouter: RequestRouter {
         case 1:
             let encoding = request.headers["grpc-encoding"]?.asciiLowercased ?? "identity"
             switch encoding {
-            case "gzip":
+            case "gzip", "zstd":
                 do {
-                    return .success(try Gzip.decompress(body[payload], limit: max))
+                    return .success(encoding == "gzip" ? try Gzip.decompress(body[payload], limit: max)
+                                                       : try ZstdCodec.decompress(body[payload], limit: max))
                 } catch where error.code == .tooLarge {
                     return .failure(GRPCErrorResponse(.resourceExhausted,
                                                       "grpc: received message after decompression larger than max (\(max))"))

@@ -3,7 +3,7 @@ import Dispatch
 /// A unary gRPC server over HTTP/2 with prior knowledge (h2c), on nghttp2.
 ///
 /// Requests are `POST` with `content-type: application/grpc[+proto]` and one length-prefixed
-/// message; `grpc-encoding: gzip` is supported; `grpc-timeout` is ignored. Messages larger
+/// message; `grpc-encoding` gzip and zstd are supported; `grpc-timeout` is ignored. Messages larger
 /// than ``maxMessageBytes`` (default 4 MiB, like the OpenTelemetry Collector) are refused
 /// with RESOURCE_EXHAUSTED on that stream only, as soon as the length prefix shows it; the
 /// connection keeps serving other calls. See ``GRPCResponse`` for the response layouts.

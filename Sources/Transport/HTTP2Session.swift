@@ -6,7 +6,7 @@ import Dispatch
 /// Bytes read are fed to `nghttp2_session_mem_recv`; nghttp2 calls back (synchronously, on the
 /// connection queue) as headers and data arrive; output is pulled with
 /// `nghttp2_session_mem_send`, batched, and queued on the connection, stopping at
-/// ``pumpHighWater`` until the socket drains. Large windows (``initialStreamWindow`` per
+/// ``HTTP2Output/highWater`` until the socket drains. Large windows (``initialStreamWindow`` per
 /// stream, ``connectionWindow`` per connection) let multi-megabyte messages flow without
 /// stalling; nghttp2 sends WINDOW_UPDATE automatically because data is consumed (copied into
 /// the request body) as soon as it arrives.
@@ -30,10 +30,6 @@ import Dispatch
 final class HTTP2Session: ProtocolSession, @unchecked Sendable {
     static let initialStreamWindow: Int32 = 8 * 1024 * 1024
     static let connectionWindow: Int32 = 32 * 1024 * 1024
-    /// Stop pulling frames from nghttp2 while this much output is queued.
-    static let pumpHighWater = 1024 * 1024
-    /// Frames are concatenated into writes of about this size.
-    static let batchBytes = 64 * 1024
 
     /// Strong: the cycle with `Connection.session` is broken when the connection closes.
     private let connection: Connection
@@ -138,30 +134,10 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
     /// connection has enough queued; closes when nghttp2 wants neither to read nor write.
     func pump() {
         guard !closed, let session else { return }
-        var batch: [UInt8] = []
-        while true {
-            if connection.bufferedOutputBytes + batch.count >= Self.pumpHighWater {
-                if !batch.isEmpty { connection.write(batch) }
-                batch = []
-                connection.flush()
-                if closed || connection.bufferedOutputBytes >= Self.pumpHighWater { return }
-            }
-            var data: UnsafePointer<UInt8>?
-            let count = nghttp2_session_mem_send(session, &data)
-            if count < 0 {
-                connection.close()
-                return
-            }
-            guard count > 0, let data else { break }
-            if batch.isEmpty { batch.reserveCapacity(Swift.max(count, Self.batchBytes)) }
-            batch.append(contentsOf: UnsafeBufferPointer(start: data, count: count))
-            if batch.count >= Self.batchBytes {
-                connection.write(batch)
-                batch = []
-            }
+        if HTTP2Output.pump(session, into: connection) != nil {
+            connection.close()
+            return
         }
-        if !batch.isEmpty { connection.write(batch) }
-        connection.flush()
         // Decided only here, after the last frames are queued: streams close inside
         // `mem_send`, before their final frames have reached the connection.
         if !closed && ((draining && streams.isEmpty)

@@ -1,4 +1,5 @@
-/// A response produced by an ``HTTPHandler``.
+/// A response produced by an ``HTTPHandler``, or received by an ``HTTP2Client`` (then
+/// ``headers`` lack the pseudo-headers and ``trailers`` hold the trailing HEADERS' fields).
 ///
 /// `Content-Length` (HTTP/1.1) and `Connection` are managed by the server; a handler need not
 /// set them. ``trailers`` are sent only on HTTP/2 (after the body, e.g. gRPC status); on

@@ -6,19 +6,19 @@ import SystemIO
 /// Conversions between ``Endpoint``, `sockaddr_storage` and printable addresses.
 /// Pure functions; thread-safe.
 enum SocketAddress {
-    /// Resolves `endpoint` into socket addresses suitable for `bind`, IPv4 results first (so
-    /// `localhost` means 127.0.0.1, as in the Go collector).
+    /// Resolves `endpoint` into socket addresses suitable for `bind` (or, not `passive`, for
+    /// `connect`), IPv4 results first (so `localhost` means 127.0.0.1, as in the Go collector).
     /// - Throws: ``TransportError`` with code `.resolve` if the host cannot be resolved.
-    static func resolve(_ endpoint: Endpoint) throws -> [(family: Int32, storage: sockaddr_storage, length: socklen_t)] {
+    static func resolve(_ endpoint: Endpoint, passive: Bool = true) throws -> [(family: Int32, storage: sockaddr_storage, length: socklen_t)] {
         var hints = addrinfo()
-        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
+        hints.ai_flags = (passive ? AI_PASSIVE : 0) | AI_NUMERICSERV
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var list: UnsafeMutablePointer<addrinfo>?
         let rc = getaddrinfo(endpoint.host, String(endpoint.port), &hints, &list)
         guard rc == 0, let first = list else {
             let reason = String(cString: gai_strerror(rc))
-            throw TransportError(code: .resolve, description: "listen \(endpoint): cannot resolve host: \(reason)")
+            throw TransportError(code: .resolve, description: "\(passive ? "listen" : "connect") \(endpoint): cannot resolve host: \(reason)")
         }
         defer { freeaddrinfo(first) }
         var v4: [(Int32, sockaddr_storage, socklen_t)] = []

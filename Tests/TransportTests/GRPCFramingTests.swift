@@ -50,7 +50,7 @@ struct GRPCFramingTests {
     @Test func responseLayouts() {
         let ok = GRPCFraming.httpResponse(for: .ok([1, 2, 3]))
         #expect(ok.status == 200)
-        #expect(ok.headers == ["content-type": "application/grpc", "grpc-accept-encoding": "gzip"])
+        #expect(ok.headers == ["content-type": "application/grpc", "grpc-accept-encoding": "gzip,zstd"])
         #expect(ok.body == [0, 0, 0, 0, 3, 1, 2, 3])
         #expect(ok.trailers == ["grpc-status": "0"])
 

@@ -174,7 +174,7 @@ struct GRPCServerTests {
         }
         #expect(status == 0, "\(errors)")
         let received = Self.receivedLines(output)
-        #expect(received == [":status: 200", "content-type: application/grpc", "grpc-accept-encoding: gzip", "grpc-status: 0"])
+        #expect(received == [":status: 200", "content-type: application/grpc", "grpc-accept-encoding: gzip,zstd", "grpc-status: 0"])
         #expect(output.contains("recv DATA frame <length=8, flags=0x00, stream_id=1>"))
         #expect(output.contains("recv HEADERS frame <length=") && output.contains("; END_STREAM | END_HEADERS"))
 
