@@ -12,9 +12,9 @@ func capture<R, E: Error>(_ body: () throws(E) -> R) -> Result<R, E> {
 }
 
 extension Array where Element == UInt8 {
-    /// `withUnsafeBytes` with a typed-throwing body.
+    /// `withUnsafeBytes` with a typed-throwing body (shared by every module on the wire format).
     @inline(__always)
-    func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    public func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try withUnsafeBytes { raw in capture { () throws(E) in try body(raw) } }.get()
     }
 }

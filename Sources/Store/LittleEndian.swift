@@ -41,18 +41,3 @@ extension UnsafeRawBufferPointer {
         return true
     }
 }
-
-extension Array where Element == UInt8 {
-    /// `withUnsafeBytes` keeping the body's typed error (the standard one is `rethrows`,
-    /// which widens it to `any Error`).
-    func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        let result: Result<R, E> = withUnsafeBytes { raw in
-            do throws(E) {
-                return .success(try body(raw))
-            } catch {
-                return .failure(error)
-            }
-        }
-        return try result.get()
-    }
-}
