@@ -67,3 +67,16 @@ public struct Retrier: Sendable {
         }
     }
 }
+
+extension Delivery {
+    /// A synchronous export's answer to its client: nothing for delivered, a permanent error
+    /// for dropped data, a retryable one when it gave up or was interrupted by shutdown.
+    public func throwIfFailed(exporter: String) throws(ComponentError) {
+        switch self {
+        case .delivered: return
+        case .dropped(let why): throw .permanent("\(exporter): \(why)")
+        case .gaveUp(let why): throw .retryable("\(exporter): \(why)")
+        case .interrupted: throw .retryable("\(exporter): shutting down")
+        }
+    }
+}

@@ -100,12 +100,7 @@ public final class LokiExporter: Exporter {
     public func export(_ batch: TelemetryBatch) throws(ComponentError) {
         guard batch.signal == .logs, !batch.payload.isEmpty else { return }
         if let queued { return try queued.enqueue(batch.payload, exporter: "loki") }
-        switch sender.deliver([batch.payload], giveUpAfter: settings.retry.maxElapsedTime) {
-        case .delivered: return
-        case .dropped(let why): throw .permanent("loki: \(why)")
-        case .gaveUp(let why): throw .retryable("loki: \(why)")
-        case .interrupted: throw .retryable("loki: shutting down")
-        }
+        try sender.deliver([batch.payload], giveUpAfter: settings.retry.maxElapsedTime).throwIfFailed(exporter: "loki")
     }
 
     /// With the disk queue, `export` only appends to it (under its lock); without it, pushes from

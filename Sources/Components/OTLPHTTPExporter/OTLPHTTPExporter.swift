@@ -24,18 +24,15 @@ import Synchronization
 public final class OTLPHTTPExporter: Exporter {
     let settings: OTLPHTTPSettings
     private let senders: [Signal: OTLPHTTPSender]
-    private let queued: [Signal: QueueSender]
+    private let queues: SignalQueues
     private let clients: [HTTPClient]
     private let stop = StopSignal()
     private let shutDown = Atomic(false)
-    private let registry: MetricsRegistry
     private let name: String
-    private let callbackIDs: [(String, [(String, String)], UInt64)]
 
     public init(settings: OTLPHTTPSettings, name: String = "otlphttp", logger: Logger, metrics registry: MetricsRegistry,
                 clock: any MonotonicClock = SystemClock()) throws(ComponentError) {
         self.settings = settings
-        self.registry = registry
         self.name = name
         var senders: [Signal: OTLPHTTPSender] = [:]
         var clients: [String: HTTPClient] = [:]
@@ -65,67 +62,35 @@ public final class OTLPHTTPExporter: Exporter {
         }
         self.senders = senders
         self.clients = Array(clients.values)
-        var queued: [Signal: QueueSender] = [:]
-        var callbackIDs: [(String, [(String, String)], UInt64)] = []
-        if let storage = settings.queue.storage, settings.queue.enabled {
-            for (signal, sender) in senders {
-                let directory = storage + "/\(signal)"
-                let queue: DiskQueue
-                do {
-                    queue = try DiskQueue(directory: directory, segmentMaxBytes: settings.queue.segmentMaxBytes,
-                                          sync: settings.queue.syncEveryBatch, lockWait: settings.timeout + 1_000_000_000)
-                } catch {
-                    throw .permanent("\(name): \(error)")
-                }
-                let size = queue.size
-                if size.records > 0 || queue.corruptBytes > 0 {
-                    logger.info("disk queue \(directory): \(size.records) batches (\(size.bytes) bytes) to send; \(queue.corruptBytes) corrupt bytes skipped")
-                }
-                queued[signal] = QueueSender(queue: queue, options: .init(batchMaxBytes: settings.batchMaxBytes, batchTimeout: 0,
-                                                                         shutdownTimeout: settings.shutdownTimeout),
-                                             stop: stop, clock: clock, logger: logger, label: "collectord.\(name).\(signal)") { payloads in
-                    sender.deliver(payloads, giveUpAfter: nil)
-                }
-                // (otelcol_exporter_queue_size is the pipeline stage's ring, in front of this.)
-                let labels = [("exporter", name), ("data_type", "\(signal)")]
-                callbackIDs.append(("collectord_exporter_disk_queue_batches", labels,
-                                    registry.callback("collectord_exporter_disk_queue_batches", help: "Batches waiting in the exporter's disk queue.",
-                                                      labels: labels) { Double(queue.size.records) }))
-                callbackIDs.append(("collectord_exporter_disk_queue_bytes", labels,
-                                    registry.callback("collectord_exporter_disk_queue_bytes", help: "Bytes waiting in the exporter's disk queue.",
-                                                      labels: labels) { Double(queue.size.bytes) }))
-            }
+        let built = senders
+        queues = try SignalQueues(settings: settings.queue, signals: Array(senders.keys), exporter: name,
+                                  lockWait: settings.timeout + 1_000_000_000, batchMaxBytes: settings.batchMaxBytes,
+                                  shutdownTimeout: settings.shutdownTimeout, stop: stop, clock: clock, logger: logger,
+                                  registry: registry) { signal, payloads in
+            built[signal]!.deliver(payloads, giveUpAfter: nil)
         }
-        self.queued = queued
-        self.callbackIDs = callbackIDs
     }
 
     public func start() throws {
         guard !shutDown.load(ordering: .relaxed) else { return }
-        for sender in queued.values { sender.start() }
+        queues.start()
     }
 
     public func export(_ batch: TelemetryBatch) throws(ComponentError) {
         guard !batch.payload.isEmpty else { return }
-        if let queue = queued[batch.signal] { return try queue.enqueue(batch.payload, exporter: name) }
+        if try queues.enqueue(batch.payload, signal: batch.signal, exporter: name) { return }
         guard let sender = senders[batch.signal] else { throw .permanent("\(name): no endpoint for \(batch.signal)") }
-        switch sender.deliver([batch.payload], giveUpAfter: settings.retry.maxElapsedTime) {
-        case .delivered: return
-        case .dropped(let why): throw .permanent("\(name): \(why)")
-        case .gaveUp(let why): throw .retryable("\(name): \(why)")
-        case .interrupted: throw .retryable("\(name): shutting down")
-        }
+        try sender.deliver([batch.payload], giveUpAfter: settings.retry.maxElapsedTime).throwIfFailed(exporter: name)
     }
 
     /// With disk queues `export` only appends (under the queue's lock); without, sends from
     /// several stages would interleave their retries, so they take turns.
-    public var exportsConcurrently: Bool { !queued.isEmpty }
+    public var exportsConcurrently: Bool { queues.isEnabled }
 
     public func shutdown() {
         guard !shutDown.exchange(true, ordering: .relaxed) else { return }
         stop.stop()
-        for sender in queued.values { sender.shutdown() }
+        queues.shutdown()
         for client in clients { client.closeIdle() }
-        for (metric, labels, id) in callbackIDs { registry.removeCallback(metric, labels: labels, id: id) }
     }
 }
