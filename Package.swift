@@ -112,6 +112,8 @@ let package = Package(
         .target(name: "ExporterHelper", dependencies: ["CollectorCore", "Checksums", "SystemIO"], swiftSettings: strict),
         // Routes traces (and logs) to gateways by trace id on upstream's consistent-hash ring.
         .target(name: "LoadBalancingExporter", dependencies: ["CollectorCore", "OTLPCodec", "ExporterHelper", "BackendResolver", "CZlib"], path: "Sources/Components/LoadBalancingExporter", swiftSettings: strict),
+        // Sends to another collector over OTLP/gRPC (the `otlp` exporter), on Transport's gRPC client.
+        .target(name: "OTLPExporter", dependencies: ["CollectorCore", "OTLPCodec", "ExporterHelper", "Transport", "TLSSettings", "BackendResolver"], path: "Sources/Components/OTLPExporter", swiftSettings: strict),
         // Sends to another collector over OTLP/HTTP (the `otlphttp` exporter).
         .target(name: "OTLPHTTPExporter", dependencies: ["CollectorCore", "OTLPCodec", "HTTPClient", "ExporterHelper", "Transport"], path: "Sources/Components/OTLPHTTPExporter", swiftSettings: strict),
         .target(name: "LokiExporter", dependencies: ["CollectorCore", "OTLPCodec", "CSnappy", "Checksums", "HTTPClient", "ExporterHelper"], path: "Sources/Components/LokiExporter", swiftSettings: strict),
@@ -124,7 +126,7 @@ let package = Package(
         .target(
             name: "CollectorService",
             dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "ProbabilisticSampler", "TailSampling", "MemoryLimiterProcessor", "ResourceProcessor", "AttributesProcessor", "K8sAttributesProcessor", "DebugExporter", "HealthCheck",
-                           "StoreExporter", "QueryAPI", "Store", "FileLogReceiver", "LokiExporter", "OTLPHTTPExporter", "NopExporter", "BearerTokenAuth", "TLSSettings"],
+                           "StoreExporter", "QueryAPI", "Store", "FileLogReceiver", "LokiExporter", "OTLPHTTPExporter", "OTLPExporter", "LoadBalancingExporter", "NopExporter", "BearerTokenAuth", "TLSSettings"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -154,6 +156,7 @@ let package = Package(
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "OpenSSLSupport", "TLSSettings", "CollectorTesting"]),
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
+        .testTarget(name: "OTLPExporterTests", dependencies: ["OTLPExporter", "ExporterHelper", "CollectorCore", "CollectorTesting", "OTLPCodec", "Transport"]),
         .testTarget(name: "LoadBalancingExporterTests", dependencies: ["LoadBalancingExporter", "BackendResolver", "CollectorCore", "CollectorTesting", "OTLPCodec"]),
         .testTarget(name: "BackendResolverTests", dependencies: ["BackendResolver", "CollectorCore"]),
         .testTarget(name: "ExporterHelperTests", dependencies: ["ExporterHelper", "CollectorCore"]),

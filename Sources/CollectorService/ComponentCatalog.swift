@@ -6,6 +6,7 @@ import DebugExporter
 import FileLogReceiver
 import HealthCheck
 import LokiExporter
+import OTLPExporter
 import OTLPHTTPExporter
 import MemoryLimiterProcessor
 import NopExporter
@@ -23,7 +24,7 @@ public enum ComponentCatalog {
     public static let factories: [any ComponentFactory] = [
         OTLPFactory(), FileLogFactory(),
         BatchFactory(), MemoryLimiterFactory(), ProbabilisticSamplerFactory(), TailSamplingFactory(), ResourceFactory(), AttributesFactory(), K8sAttributesFactory(),
-        DebugFactory(), StoreExporterFactory(), LokiFactory(), OTLPHTTPFactory(), NopFactory(),
+        DebugFactory(), StoreExporterFactory(), LokiFactory(), OTLPExporterFactory(), OTLPHTTPFactory(), NopFactory(),
         HealthCheckFactory(), QueryFactory(), BearerTokenAuthFactory(),
     ]
 
