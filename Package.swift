@@ -111,7 +111,7 @@ let package = Package(
         // sender, the crash-safe disk queue and its sender loop (Loki and the OTLP exporters).
         .target(name: "ExporterHelper", dependencies: ["CollectorCore", "Checksums", "SystemIO"], swiftSettings: strict),
         // Routes traces (and logs) to gateways by trace id on upstream's consistent-hash ring.
-        .target(name: "LoadBalancingExporter", dependencies: ["CollectorCore", "OTLPCodec", "ExporterHelper", "BackendResolver", "CZlib"], path: "Sources/Components/LoadBalancingExporter", swiftSettings: strict),
+        .target(name: "LoadBalancingExporter", dependencies: ["CollectorCore", "OTLPCodec", "ExporterHelper", "BackendResolver", "OTLPExporter", "CZlib"], path: "Sources/Components/LoadBalancingExporter", swiftSettings: strict),
         // Sends to another collector over OTLP/gRPC (the `otlp` exporter), on Transport's gRPC client.
         .target(name: "OTLPExporter", dependencies: ["CollectorCore", "OTLPCodec", "ExporterHelper", "Transport", "TLSSettings", "BackendResolver"], path: "Sources/Components/OTLPExporter", swiftSettings: strict),
         // Sends to another collector over OTLP/HTTP (the `otlphttp` exporter).
@@ -157,7 +157,7 @@ let package = Package(
         .testTarget(name: "TransportTests", dependencies: ["Transport", "OpenSSLSupport", "TLSSettings", "CollectorTesting"]),
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
         .testTarget(name: "OTLPExporterTests", dependencies: ["OTLPExporter", "ExporterHelper", "CollectorCore", "CollectorTesting", "OTLPCodec", "Transport"]),
-        .testTarget(name: "LoadBalancingExporterTests", dependencies: ["LoadBalancingExporter", "BackendResolver", "CollectorCore", "CollectorTesting", "OTLPCodec"]),
+        .testTarget(name: "LoadBalancingExporterTests", dependencies: ["LoadBalancingExporter", "BackendResolver", "CollectorCore", "CollectorTesting", "OTLPCodec", "ExporterHelper", "Transport", "OTLPExporter"]),
         .testTarget(name: "BackendResolverTests", dependencies: ["BackendResolver", "CollectorCore"]),
         .testTarget(name: "ExporterHelperTests", dependencies: ["ExporterHelper", "CollectorCore"]),
         .testTarget(name: "OTLPHTTPExporterTests", dependencies: ["OTLPHTTPExporter", "ExporterHelper", "CollectorCore", "CollectorTesting", "OTLPCodec", "Transport"]),

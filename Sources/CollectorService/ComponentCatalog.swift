@@ -5,6 +5,7 @@ import CollectorCore
 import DebugExporter
 import FileLogReceiver
 import HealthCheck
+import LoadBalancingExporter
 import LokiExporter
 import OTLPExporter
 import OTLPHTTPExporter
@@ -24,7 +25,7 @@ public enum ComponentCatalog {
     public static let factories: [any ComponentFactory] = [
         OTLPFactory(), FileLogFactory(),
         BatchFactory(), MemoryLimiterFactory(), ProbabilisticSamplerFactory(), TailSamplingFactory(), ResourceFactory(), AttributesFactory(), K8sAttributesFactory(),
-        DebugFactory(), StoreExporterFactory(), LokiFactory(), OTLPExporterFactory(), OTLPHTTPFactory(), NopFactory(),
+        DebugFactory(), StoreExporterFactory(), LokiFactory(), OTLPExporterFactory(), LoadBalancingFactory(), OTLPHTTPFactory(), NopFactory(),
         HealthCheckFactory(), QueryFactory(), BearerTokenAuthFactory(),
     ]
 

@@ -42,15 +42,13 @@ final class Balancer: Sendable {
         var version = 0
     }
 
-    let key: RoutingKey
     let makeBackend: @Sendable (String) -> any Backend
     let metrics: Metrics
     let clock: any MonotonicClock
     let logger: Logger
     private let state = Mutex(State())
 
-    init(key: RoutingKey, metrics: Metrics, clock: any MonotonicClock, logger: Logger, makeBackend: @escaping @Sendable (String) -> any Backend) {
-        self.key = key
+    init(metrics: Metrics, clock: any MonotonicClock, logger: Logger, makeBackend: @escaping @Sendable (String) -> any Backend) {
         self.metrics = metrics
         self.clock = clock
         self.logger = logger
@@ -83,7 +81,7 @@ final class Balancer: Sendable {
 
     /// Routes `payload` and delivers every share, retrying (with `retrier`'s waits) what failed
     /// by the ring of the moment, until all is delivered or dropped, or `giveUpAfter` passed.
-    func deliver(_ payload: [UInt8], signal: Signal, retrier: Retrier, giveUpAfter: UInt64?) -> Delivery {
+    func deliver(_ payload: [UInt8], signal: Signal, key: RoutingKey, retrier: Retrier, giveUpAfter: UInt64?) -> Delivery {
         var pending = [payload]
         var dropped: [String] = []
         var lastRing = -1

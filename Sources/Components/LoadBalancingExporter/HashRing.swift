@@ -9,7 +9,7 @@ internal import CZlib
 /// the tests' vectors); the later ring (200 points, 131071 positions, candidates ordered
 /// globally) has an ordering rule we could not read, and a guess would split traces silently.
 ///
-/// Construction: for each endpoint, in the resolver's sorted order, 100 points
+/// Construction: for each endpoint, in sorted order (as upstream's resolvers give them), 100 points
 /// `crc32IEEE(utf8(endpoint) ++ le32(i)) % 36000`; a point whose position is taken probes
 /// `p+1, p+2, ...` (mod 36000) and takes the first free one within 9 steps, else it is dropped.
 /// Lookup: `crc32IEEE(key) % 36000`, then the first point at or after it, wrapping to the
@@ -38,7 +38,9 @@ public struct HashRing: Sendable, Equatable {
         var taken = [Bool](repeating: false, count: Int(Self.maxPositions))
         var items: [Item] = []
         items.reserveCapacity(endpoints.count * weight)
-        for endpoint in endpoints {
+        // In sorted order, as upstream's resolvers hand endpoints over (the order decides who
+        // wins a probe).
+        for endpoint in endpoints.sorted() {
             for position in Self.positions(for: endpoint, count: weight) {
                 var actual = position
                 var probed = 0

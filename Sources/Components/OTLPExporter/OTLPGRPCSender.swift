@@ -23,7 +23,7 @@ public struct OTLPGRPCSender: Sendable {
             : "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
     }
 
-    init(host: String, port: Int, settings: OTLPExporterSettings, logger: Logger,
+    public init(host: String, port: Int, settings: OTLPExporterSettings, logger: Logger,
          partiallyRejected: @escaping @Sendable (Signal, Int) -> Void) throws(ComponentError) {
         var configuration = HTTP2ClientConfiguration(host: host, port: port, tls: settings.tls.insecure ? nil : settings.tls)
         configuration.authority = "\(host):\(port)"
