@@ -138,6 +138,26 @@ import Testing
         #expect(!s.changes.contains([]), "never emptied by a failure")
     }
 
+    /// The API server refusing us (a revoked token: 401) keeps the set; once it answers again
+    /// the watch resumes and catches up.
+    @Test func apiErrorsKeepTheLastSet() async throws {
+        let s = try await setup(K8sResolverSettings(service: "gw"), slices: [slice("gw-a", [["ip": "10.0.0.1"]])])
+        defer { s.fake.stop() }
+        s.resolver.start()
+        defer { s.resolver.stop() }
+        #expect(s.resolver.waitForSync(timeoutNanos: 10_000_000_000))
+        try await s.fake.waitForOpenWatches()
+        try await s.fake.control("rotate-token", ["token": "revoked-t", "grace_seconds": 0])
+        try await s.fake.control("cut-watches")  // the open watch was let in before; the next ones are not
+        try await s.fake.control("endpointslices/endpoints", ["namespace": "obs", "name": "gw-a", "set": [["ip": "10.0.0.2"]]])
+        try await waitUntil("refused twice") { s.resolver.stats.failures >= 3 }
+        #expect(try s.resolver.resolve().get() == ["10.0.0.1:4317"], "the last set, while the API refuses")
+        #expect(s.logs.contains("warn k8s resolver gw.obs: Kubernetes API answered 401: /apis/discovery.k8s.io/v1/namespaces/obs/endpointslices: Unauthorized; retrying (keeping the 1 endpoints found)"), "\(s.logs)")
+        try await s.fake.control("rotate-token", ["token": "t", "grace_seconds": 0])  // "t" is valid again
+        try await waitUntil("caught up") { s.changes.last == ["10.0.0.1:4317", "10.0.0.2:4317"] }
+        #expect(s.resolver.stats.lists == 1, "the watch resumed from its version")
+    }
+
     /// An unreachable API server: no list, so resolve() fails with the reason and nothing is notified.
     @Test func noListYetIsAnError() throws {
         let port = try FreePort.allocate()
