@@ -106,7 +106,7 @@ let package = Package(
         // Loki push exporter with a persistent disk queue (snappy via libsnappy).
         // Where backends are: static lists, DNS names (headless Services); for the loadbalancing
         // exporter and the query extension's peers.
-        .target(name: "BackendResolver", dependencies: ["CollectorCore"], swiftSettings: strict),
+        .target(name: "BackendResolver", dependencies: ["CollectorCore", "KubernetesClient"], swiftSettings: strict),
         // The exporter helper: retry_on_failure and sending_queue settings, backoff, the retry
         // sender, the crash-safe disk queue and its sender loop (Loki and the OTLP exporters).
         .target(name: "ExporterHelper", dependencies: ["CollectorCore", "Checksums", "SystemIO"], swiftSettings: strict),
@@ -158,7 +158,7 @@ let package = Package(
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
         .testTarget(name: "OTLPExporterTests", dependencies: ["OTLPExporter", "ExporterHelper", "CollectorCore", "CollectorTesting", "OTLPCodec", "Transport"]),
         .testTarget(name: "LoadBalancingExporterTests", dependencies: ["LoadBalancingExporter", "BackendResolver", "CollectorCore", "CollectorTesting", "OTLPCodec", "ExporterHelper", "Transport", "OTLPExporter"]),
-        .testTarget(name: "BackendResolverTests", dependencies: ["BackendResolver", "CollectorCore"]),
+        .testTarget(name: "BackendResolverTests", dependencies: ["BackendResolver", "CollectorCore", "KubernetesClient", "CollectorTesting"]),
         .testTarget(name: "ExporterHelperTests", dependencies: ["ExporterHelper", "CollectorCore"]),
         .testTarget(name: "OTLPHTTPExporterTests", dependencies: ["OTLPHTTPExporter", "ExporterHelper", "CollectorCore", "CollectorTesting", "OTLPCodec", "Transport"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "CollectorTesting"]),

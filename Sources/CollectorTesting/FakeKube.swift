@@ -39,6 +39,17 @@ public final class FakeKube: Sendable {
         return object?["requests"] as? [[String: Any]] ?? []
     }
 
+    /// GET /_control/state: resource_version, compacted, object counts, open_watches.
+    public func state() async throws -> [String: Any] {
+        let response = try await SimpleHTTP.get(port: info.control_port, path: "/_control/state")
+        return (try JSONSerialization.jsonObject(with: Data(response.text.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    /// Waits until `count` watches are open (a cut only cuts a watch that is there).
+    public func waitForOpenWatches(_ count: Int = 1) async throws {
+        try await waitUntil("\(count) open watches") { (try await state()["open_watches"] as? Int) == count }
+    }
+
     public func stop() { process.kill() }
 }
 

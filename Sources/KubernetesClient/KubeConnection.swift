@@ -75,6 +75,33 @@ public struct KubeConnection: Sendable {
         return try Kubeconfig(root: root, file: file, directory: base).connection(context: context)
     }
 
+    /// What a component without auth settings uses (upstream's loadbalancing exporter goes
+    /// through controller-runtime's GetConfig, in this order): `KUBECONFIG` when set, else the
+    /// in-cluster service account when `KUBERNETES_SERVICE_HOST` is set, else ~/.kube/config.
+    public static func automatic(environment: [String: String], directory: String = serviceAccountDirectory) throws(KubeError) -> KubeConnection {
+        if let file = environment["KUBECONFIG"], !file.isEmpty {
+            return try kubeconfig(path: nil, context: nil, environment: environment)
+        }
+        if let host = environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty {
+            return try inCluster(environment: environment, directory: directory)
+        }
+        return try kubeconfig(path: nil, context: nil, environment: environment)
+    }
+
+    /// The namespace this process's pod runs in: the service account's `namespace` file, else
+    /// `POD_NAMESPACE`, else `K8S_NAMESPACE` (the Helm chart's downward-API variable); nil when
+    /// none says (not in a pod).
+    public static func podNamespace(environment: [String: String], directory: String = serviceAccountDirectory) -> String? {
+        if let text = try? String(contentsOfFile: directory + "/namespace", encoding: .utf8) {
+            let namespace = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !namespace.isEmpty { return namespace }
+        }
+        for name in ["POD_NAMESPACE", "K8S_NAMESPACE"] {
+            if let namespace = environment[name], !namespace.isEmpty { return namespace }
+        }
+        return nil
+    }
+
     /// The value of the Authorization header, if any.
     func authorization() throws(KubeError) -> String? {
         switch token {

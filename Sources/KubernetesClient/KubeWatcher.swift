@@ -2,7 +2,7 @@ import Dispatch
 import HTTPClient
 import Synchronization
 
-/// An object kind that can be listed and watched: pods, namespaces.
+/// An object kind that can be listed and watched: pods, namespaces, EndpointSlices.
 public protocol KubeWatchable: Decodable, Sendable {
     var metadata: KubeObjectMeta { get }
     /// The cluster-wide collection, e.g. `/api/v1/pods`.
@@ -25,7 +25,8 @@ public typealias NamespaceWatcher = KubeWatcher<KubeNamespace>
 /// started again from the last version seen; `410 Gone` lists again (the new list replaces
 /// the old set, so a pod deleted while we were away goes); any other failure waits a
 /// jittered, capped exponential backoff and watches again. Runs on its own queue until
-/// `stop()`; `onChange` is called on that queue after every applied change.
+/// `stop()`; `onChange` is called on that queue after every applied change, `onFailure` after
+/// every failed list or watch (a cut stream, a 410, an error answer), before the backoff.
 ///
 /// State: the objects by uid, under a mutex (read by enrichment on pipeline queues).
 public final class KubeWatcher<Object: KubeWatchable>: Sendable {
@@ -43,6 +44,7 @@ public final class KubeWatcher<Object: KubeWatchable>: Sendable {
     private let counters = Mutex(Stats())
     private let cancellation = HTTPCancellation()
     private let onChange: @Sendable (_ change: Change) -> Void
+    private let onFailure: @Sendable (KubeError) -> Void
     private let watchTimeoutSeconds: Int
     private let done = DispatchSemaphore(value: 0)
     private let started = Atomic(false)
@@ -65,8 +67,10 @@ public final class KubeWatcher<Object: KubeWatchable>: Sendable {
     public init(client: KubeAPIClient, path: String = Object.collectionPath, selectors: KubeAPIClient.Selectors = .init(),
                 watchTimeoutSeconds: Int = 300, keepsObjects: Bool = true,
                 backoffMillis: @escaping @Sendable (_ attempt: Int) -> Int = KubeWatcher.jitteredBackoff,
+                onFailure: @escaping @Sendable (KubeError) -> Void = { _ in },
                 onChange: @escaping @Sendable (Change) -> Void = { _ in }) {
         self.client = client
+        self.onFailure = onFailure
         self.path = path
         self.keepsObjects = keepsObjects
         self.backoffMillis = backoffMillis
@@ -145,6 +149,7 @@ public final class KubeWatcher<Object: KubeWatchable>: Sendable {
             } catch {
                 if cancellation.isCancelled { return }
                 lastError.withLock { $0 = error.description }
+                onFailure(error)
                 if case .gone = error {
                     counters.withLock { $0.relistsAfterGone += 1 }
                     version = nil

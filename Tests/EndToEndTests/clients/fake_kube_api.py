@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""A fake Kubernetes API server (pods and namespaces: list and watch) for the end-to-end tests.
+"""A fake Kubernetes API server (pods, namespaces, EndpointSlices: list and watch) for the tests.
 
     .venv/bin/python Tests/EndToEndTests/clients/fake_kube_api.py [--port 0] [--control-port 0]
         [--tls] [--client-cert-auth] [--token T] [--key-type ec|rsa] [--state-dir DIR]
         [--scale-nodes N --scale-pods-per-node M] [--preset FILE.json] [--bookmark-interval 1]
 
 --client-cert-auth implies --tls and requires a client certificate (ssl.CERT_REQUIRED). The
-preset is {"namespaces": [spec], "pods": [spec]}. Prints ONE JSON line on stdout:
+preset is {"namespaces": [spec], "pods": [spec], "endpointslices": [spec]}. Prints ONE JSON line on stdout:
   {"port", "control_port", "scheme", "server", "ca_file", "client_cert", "client_key",
    "kubeconfig", "serviceaccount_dir", "token", "alt_token", "cluster_uid", "state_dir",
    "resource_version"}
@@ -18,9 +18,11 @@ client-certificate-data/client-key-data); "fake-alt" has certificate-authority a
 the alt token (or the alt certificate as file paths). The request log's "user" tells them apart.
 
 API on 127.0.0.1:port (a valid bearer token, or with --client-cert-auth a client certificate):
-  GET /api/v1/pods, /api/v1/namespaces/{ns}/pods[/{name}], /api/v1/namespaces[/{name}]
+  GET /api/v1/pods, /api/v1/namespaces/{ns}/pods[/{name}], /api/v1/namespaces[/{name}],
+  /apis/discovery.k8s.io/v1/endpointslices, /apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices[/{name}]
   with fieldSelector, labelSelector, limit, continue; watch=1|true with resourceVersion,
-  allowWatchBookmarks=true, timeoutSeconds (/api/v1/watch/... too). A watch answers 200 with
+  allowWatchBookmarks=true, timeoutSeconds (/api/v1/watch/... and /apis/discovery.k8s.io/v1/watch/...
+  too). A watch answers 200 with
   chunked application/json, one {"type","object"} per line.
 resourceVersions: one global counter, like etcd's revision; each change takes the next value,
 and a list's metadata.resourceVersion is the counter then. A watch from R gets the changes
@@ -38,6 +40,18 @@ Control API: plain HTTP on 127.0.0.1:control_port, no auth, JSON; POST /_control
   pods/delete        {"namespace", "name"} or list
   namespaces         {"name", "uid", "labels", "annotations", "phase"} or list
   namespaces/delete  {"name"} or list
+  endpointslices     slice spec or list; upsert -> ADDED or MODIFIED (the EndpointSlice
+                     controller's labels kubernetes.io/service-name and managed-by, the Service
+                     as owner). {"name", "namespace": "default", "service": name, "address_type":
+                     IPv4|IPv6 (from the first address), "ports": [{"name", "port", "protocol"}]
+                     (default otlp 4317/TCP), "labels", "endpoints": [{"ip" | "addresses",
+                     "ready": true, "serving": ready, "terminating": false, "hostname", "node",
+                     "zone", "pod"}]}
+  endpointslices/endpoints  {"namespace", "name", "set": [endpoint spec], "remove": [address]}:
+                     one MODIFIED: endpoints matched by their first address are updated (given
+                     keys replace), new ones appended, "remove" ones taken out; so a pod is
+                     added, removed, or marked not ready / terminating
+  endpointslices/delete  {"namespace", "name"} or list
   cut-watches        close every open watch socket without the final chunk
   fail-watches       {"count": 1, "style": "event"|"http"}: the next watches get 410
   compact            {"style": "event"|"http", "cut": false}: every resourceVersion handed out
@@ -50,7 +64,8 @@ Control API: plain HTTP on 127.0.0.1:control_port, no auth, JSON; POST /_control
 Answers: {"resourceVersion", ...} ("objects" as the API sends them, "cut", "token", ...).
 GET /_control/requests -> {"requests": [{"seq", "time", "method", "path", "query", "watch",
   "status", "auth": token|cert|invalid-token|none|tls-error, "user"}]};
-GET /_control/state -> {"resource_version", "compacted", "pods", "namespaces", "open_watches"}.
+GET /_control/state -> {"resource_version", "compacted", "pods", "namespaces", "endpointslices",
+  "open_watches"}.
 """
 from __future__ import annotations
 
@@ -63,7 +78,8 @@ from urllib.parse import parse_qsl, urlsplit
 import yaml  # comes with the kubernetes client
 import fake_kube_objects as ko
 
-BUILD = {"Pod": ko.build_pod, "Namespace": ko.build_namespace}
+BUILD = {"Pod": ko.build_pod, "Namespace": ko.build_namespace, "EndpointSlice": ko.build_endpoint_slice}
+NAMESPACED = ("Pod", "EndpointSlice")
 
 
 class Expired(Exception):
@@ -73,7 +89,8 @@ class Expired(Exception):
 class Store:
     """Objects, their history and the watch controls, all behind one condition variable.
 
-    specs[kind] holds every object's spec by key ("ns/name" for pods, "name" for namespaces);
+    specs[kind] holds every object's spec by key ("ns/name" for pods and EndpointSlices, "name"
+    for namespaces);
     objects[kind] caches the built API JSON, so scale pods are built when first read. history
     is (rv, kind, type, object, previous object) for the changes after `compacted`.
     """
@@ -83,8 +100,8 @@ class Store:
         self.rv = self.compacted = 100  # a new watch needs R >= compacted
         self.lost = 0  # an open watch needs cursor >= lost (rv of the last change forgotten)
         self.history: list[tuple] = []
-        self.specs = {"Pod": {}, "Namespace": {}}
-        self.objects = {"Pod": {}, "Namespace": {}}
+        self.specs = {kind: {} for kind in BUILD}
+        self.objects = {kind: {} for kind in BUILD}
         self.by_node: dict[str, set] = {}
         self.created = self.cut_gen = self.bookmark_gen = self.open_watches = 0
         self.fail_watches: list[str] = []
@@ -101,7 +118,7 @@ class Store:
         terms = {path: value for path, equal, value in fields if equal}
         if kind == "Pod" and "spec.nodeName" in terms:  # the node index: no other pod is built
             keys = self.by_node.get(terms["spec.nodeName"], ())
-        elif kind == "Pod" and "metadata.namespace" in terms:
+        elif kind in NAMESPACED and "metadata.namespace" in terms:
             keys = [k for k in self.specs[kind] if k.startswith(terms["metadata.namespace"] + "/")]
         else:
             keys = self.specs[kind]
@@ -124,22 +141,22 @@ class Store:
         self.cond.notify_all()
         return obj
 
-    def _index(self, key, spec, add):
-        if spec.get("node"):
+    def _index(self, kind, key, spec, add):
+        if kind == "Pod" and spec.get("node"):
             nodes = self.by_node.setdefault(spec["node"], set())
             nodes.add(key) if add else nodes.discard(key)
 
     def upsert(self, kind, spec):
         spec = dict(spec)
-        if kind == "Pod":
+        if kind in NAMESPACED:
             spec.setdefault("namespace", "default")
             if spec["namespace"] not in self.specs["Namespace"]:
                 self.upsert("Namespace", {"name": spec["namespace"]})
-        key = f"{spec['namespace']}/{spec['name']}" if kind == "Pod" else spec["name"]
+        key = f"{spec['namespace']}/{spec['name']}" if kind in NAMESPACED else spec["name"]
         old = self.specs[kind].get(key)
         prev = self.get(kind, key)
         if old:
-            self._index(key, old, False)
+            self._index(kind, key, old, False)
             spec = {**old, **spec}
         else:
             self.created += 1
@@ -149,14 +166,14 @@ class Store:
         spec["_rv"] = self.rv
         self.specs[kind][key], obj = spec, BUILD[kind](spec)
         self.objects[kind][key] = obj
-        self._index(key, spec, True)
+        self._index(kind, key, spec, True)
         return self._change(kind, "MODIFIED" if prev else "ADDED", obj, prev)
 
     def delete(self, kind, key):
         if key not in self.specs[kind]:
             return None
         prev = self.get(kind, key)
-        self._index(key, self.specs[kind].pop(key), False)
+        self._index(kind, key, self.specs[kind].pop(key), False)
         del self.objects[kind][key]
         self.rv += 1
         return self._change(kind, "DELETED", at_rv(prev, self.rv), prev)
@@ -333,7 +350,9 @@ class _Handler(BaseHTTPRequestHandler):
         return self.send_json(code, ko.status(code, reason, message, details or None))
 
 
-ROUTE = re.compile(r"/api/v1/(watch/)?(?:namespaces/([^/]+)/(?=pods))?(pods|namespaces)(?:/([^/]+))?")
+ROUTES = [re.compile(r"/api/v1/(watch/)?(?:namespaces/([^/]+)/(?=pods))?(pods|namespaces)(?:/([^/]+))?"),
+          re.compile(r"/apis/discovery\.k8s\.io/v1/(watch/)?(?:namespaces/([^/]+)/)?(endpointslices)(?:/([^/]+))?")]
+KINDS = {"pods": "Pod", "namespaces": "Namespace", "endpointslices": "EndpointSlice"}
 
 
 class ApiHandler(_Handler):
@@ -379,10 +398,10 @@ class ApiHandler(_Handler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_other
 
     def route(self, path, q):
-        m = ROUTE.fullmatch(path)
-        if not m or (m[3] == "pods" and m[4] and not m[2]):
+        m = next((m for m in (r.fullmatch(path) for r in ROUTES) if m), None)
+        if not m or (m[3] != "namespaces" and m[4] and not m[2]):
             return self.send_status(404, "NotFound", "the server could not find the requested resource")
-        kind, ns, name = {"pods": "Pod", "namespaces": "Namespace"}[m[3]], m[2], m[4]
+        kind, ns, name = KINDS[m[3]], m[2], m[4]
         fields = ko.parse_fields(q.get("fieldSelector", ""), kind)
         labels = ko.parse_labels(q.get("labelSelector", ""))
         fields += [("metadata.namespace", True, ns)] if ns else []
@@ -412,7 +431,8 @@ class ApiHandler(_Handler):
         cont = last and base64.urlsafe_b64encode(json.dumps({"rv": rv, "start": last}).encode()).decode()
         meta = ko.k.V1ListMeta(resource_version=str(rv), _continue=cont,
                                remaining_item_count=left if cont and not fields and not labels else None)
-        body = ko.sanitize(ko.LIST_MODELS[kind](api_version="v1", kind=kind + "List", items=[], metadata=meta))
+        body = ko.sanitize(ko.LIST_MODELS[kind](api_version=ko.API_VERSIONS[kind], kind=kind + "List", items=[],
+                                                metadata=meta))
         body["items"] = items  # already API JSON: keeps a 50,000-pod list quick
         return self.send_json(200, body)
 
@@ -506,6 +526,24 @@ def _fail(store, style, count):
     return {"failing": len(store.fail_watches)}
 
 
+def _set_endpoints(store, body):
+    """Updates, adds and removes endpoints of one slice (matched by their first address)."""
+    ns, name = body.get("namespace", "default"), body["name"]
+    spec = store.specs["EndpointSlice"].get(f"{ns}/{name}")
+    if spec is None:
+        raise KeyError(f"no EndpointSlice {ns}/{name}")
+    endpoints = [dict(e) for e in spec.get("endpoints") or []]
+    for change in _items(body.get("set", [])):
+        at = next((i for i, e in enumerate(endpoints) if ko.endpoint_key(e) == ko.endpoint_key(change)), None)
+        if at is None:
+            endpoints.append(dict(change))
+        else:
+            endpoints[at] = {**endpoints[at], **change}
+    gone = set(body.get("remove", []))
+    endpoints = [e for e in endpoints if ko.endpoint_key(e) not in gone]
+    return {"objects": [store.upsert("EndpointSlice", {"namespace": ns, "name": name, "endpoints": endpoints})]}
+
+
 def _bookmark(store):
     store.bookmark_gen += 1
     store.cond.notify_all()
@@ -518,6 +556,10 @@ CONTROL = {  # action -> (app, store, body) -> answer; run under the store's loc
     "pods/delete": lambda a, s, b: {"objects": [s.delete("Pod", f"{x.get('namespace', 'default')}/{x['name']}")
                                                 for x in _items(b)]},
     "namespaces/delete": lambda a, s, b: {"objects": [s.delete("Namespace", x["name"]) for x in _items(b)]},
+    "endpointslices": lambda a, s, b: {"objects": [s.upsert("EndpointSlice", x) for x in _items(b)]},
+    "endpointslices/endpoints": lambda a, s, b: _set_endpoints(s, b),
+    "endpointslices/delete": lambda a, s, b: {"objects": [s.delete("EndpointSlice", f"{x.get('namespace', 'default')}/{x['name']}")
+                                                          for x in _items(b)]},
     "cut-watches": lambda a, s, b: _cut(s),
     "fail-watches": lambda a, s, b: _fail(s, b.get("style", "event"), int(b.get("count", 1))),
     "compact": lambda a, s, b: _compact(s, b),
@@ -538,7 +580,8 @@ class ControlHandler(_Handler):
             if path == "/_control/state":
                 return self.send_json(200, {
                     "resource_version": str(s.rv), "compacted": str(s.compacted), "pods": len(s.specs["Pod"]),
-                    "namespaces": len(s.specs["Namespace"]), "open_watches": s.open_watches})
+                    "namespaces": len(s.specs["Namespace"]), "endpointslices": len(s.specs["EndpointSlice"]),
+                    "open_watches": s.open_watches})
         self.send_json(404, {"error": f"no such control endpoint: GET {path}"})
 
     def do_POST(self):
@@ -602,6 +645,8 @@ def main():
             s.upsert("Namespace", spec)
         for spec in preset.get("pods", []):
             s.upsert("Pod", spec)
+        for spec in preset.get("endpointslices", []):
+            s.upsert("EndpointSlice", spec)
         if args.scale_nodes:
             s.load_scale(args.scale_nodes, args.scale_pods_per_node)
     ctx = None

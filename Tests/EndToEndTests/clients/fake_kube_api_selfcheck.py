@@ -3,7 +3,9 @@
 client certificates) plus the 50,000-pod scale scenario, and checks lists, selectors, paging,
 watches (chunked reading, selector transitions, bookmarks, timeouts, cut connections, 410 in
 both styles), token rotation, the kubeconfig and the service account directory, with `requests`,
-`http.client`, raw sockets and the official Kubernetes client.
+`http.client`, raw sockets and the official Kubernetes client; and EndpointSlices (one
+namespace, the service-name label selector, endpoints added, removed and marked not ready,
+their bookmarks and 410s, read by the official client's DiscoveryV1Api into its models).
 
     .venv/bin/python Tests/EndToEndTests/clients/fake_kube_api_selfcheck.py
 
@@ -25,7 +27,16 @@ PRESET = {"namespaces": [{"name": "shop", "labels": {"team": "a"}}],
                     "owner": {"kind": "DaemonSet", "name": "agent"}, "labels": {"app": "agent"}},
                    {"name": "db-0", "namespace": "shop", "node": "n2", "owner": {"kind": "StatefulSet", "name": "db"},
                     "labels": {"app": "db"}},
-                   {"name": "report-1", "namespace": "batch", "node": "n1", "owner": {"kind": "CronJob", "name": "report"}}]}
+                   {"name": "report-1", "namespace": "batch", "node": "n1", "owner": {"kind": "CronJob", "name": "report"}}],
+          "endpointslices": [
+              {"name": "gw-a1b2c", "namespace": "shop", "service": "gw",
+               "endpoints": [{"ip": "10.1.0.10", "hostname": "gw-0", "node": "n1", "pod": "gw-0"},
+                             {"ip": "10.1.0.11", "hostname": "gw-1", "node": "n2", "pod": "gw-1"}]},
+              {"name": "gw-d4f5g", "namespace": "shop", "service": "gw",
+               "endpoints": [{"ip": "10.1.0.12", "ready": False, "pod": "gw-2"}]},
+              {"name": "db-h6j7k", "namespace": "shop", "service": "db", "endpoints": [{"ip": "10.1.0.20"}],
+               "ports": [{"name": "pg", "port": 5432}]},
+              {"name": "gw-m8n9p", "namespace": "batch", "service": "gw", "endpoints": [{"ip": "10.2.0.1"}]}]}
 
 
 class Fake:
@@ -174,6 +185,84 @@ def check_watch(f):
     assert event(f.watch("/api/v1/namespaces?watch=1")[1])["type"] == "ADDED"
 
 
+GW = "kubernetes.io/service-name=gw"
+SLICES = "/apis/discovery.k8s.io/v1"
+
+
+def check_endpoint_slices(f):
+    body = f.get(f"{SLICES}/namespaces/shop/endpointslices", labelSelector=GW).json()
+    assert body["kind"] == "EndpointSliceList" and body["apiVersion"] == "discovery.k8s.io/v1", body
+    assert names(f.get(f"{SLICES}/namespaces/shop/endpointslices", labelSelector=GW)) == ["gw-a1b2c", "gw-d4f5g"]
+    assert names(f.get(f"{SLICES}/endpointslices", labelSelector=GW)) == ["gw-a1b2c", "gw-d4f5g", "gw-m8n9p"]
+    assert names(f.get(f"{SLICES}/namespaces/shop/endpointslices")) == ["db-h6j7k", "gw-a1b2c", "gw-d4f5g"]
+    one = f.get(f"{SLICES}/namespaces/shop/endpointslices/gw-a1b2c").json()
+    assert one["addressType"] == "IPv4" and one["ports"] == [{"name": "otlp", "port": 4317, "protocol": "TCP"}], one
+    assert one["metadata"]["labels"]["kubernetes.io/service-name"] == "gw"
+    assert one["metadata"]["ownerReferences"][0]["kind"] == "Service" and one["metadata"]["ownerReferences"][0]["name"] == "gw"
+    first = one["endpoints"][0]
+    assert first["addresses"] == ["10.1.0.10"] and first["hostname"] == "gw-0" and first["nodeName"] == "n1", first
+    assert first["conditions"] == {"ready": True, "serving": True, "terminating": False}, first
+    assert first["targetRef"]["kind"] == "Pod" and first["targetRef"]["name"] == "gw-0"
+    assert f.get(f"{SLICES}/namespaces/shop/endpointslices/gw-d4f5g").json()["endpoints"][0]["conditions"] == \
+        {"ready": False, "serving": False, "terminating": False}
+    assert f.get(f"{SLICES}/endpointslices/gw-a1b2c").status_code == 404  # a name needs its namespace
+    rv = body["metadata"]["resourceVersion"]
+    conn, resp = f.watch(f"{SLICES}/watch/namespaces/shop/endpointslices?resourceVersion={rv}"
+                         f"&labelSelector=kubernetes.io%2Fservice-name%3Dgw&allowWatchBookmarks=true")
+    f.control("endpointslices/endpoints", {"namespace": "shop", "name": "gw-a1b2c",
+                                           "set": [{"ip": "10.1.0.11", "ready": False, "terminating": True},
+                                                   {"ip": "10.1.0.13", "hostname": "gw-3"}], "remove": ["10.1.0.10"]})
+    f.control("endpointslices", {"name": "db-h6j7k", "namespace": "shop", "service": "db", "endpoints": []})  # not gw
+    f.control("endpointslices/delete", {"namespace": "shop", "name": "gw-d4f5g"})
+    got = []
+    while len(got) < 2:
+        if (e := event(resp))["type"] != "BOOKMARK":
+            got.append(e)
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in got] == [("MODIFIED", "gw-a1b2c"), ("DELETED", "gw-d4f5g")], got
+    eps = {ep["addresses"][0]: ep["conditions"] for ep in got[0]["object"]["endpoints"]}
+    assert eps == {"10.1.0.11": {"ready": False, "serving": False, "terminating": True},
+                   "10.1.0.13": {"ready": True, "serving": True, "terminating": False}}, eps
+    current = requests.get(f"http://127.0.0.1:{f.info['control_port']}/_control/state").json()["resource_version"]
+    f.control("bookmark")
+    while (e := event(resp))["type"] != "BOOKMARK" or e["object"]["metadata"]["resourceVersion"] != current:
+        pass
+    assert e["object"] == {"addressType": "", "apiVersion": "discovery.k8s.io/v1", "endpoints": [], "kind": "EndpointSlice",
+                           "metadata": {"resourceVersion": current}}, e
+    conn.close()
+    f.control("compact")
+    conn, resp = f.watch(f"{SLICES}/namespaces/shop/endpointslices?watch=1&resourceVersion={rv}")
+    e = event(resp)
+    assert e["type"] == "ERROR" and e["object"]["code"] == 410, e
+    conn.close()
+    # Put the preset's slices back for the checks after this one.
+    f.control("endpointslices", PRESET["endpointslices"][:3])  # a given "endpoints" replaces the slice's
+
+
+def check_endpoint_slices_official_client(f):
+    cfg = kc.Configuration()
+    kconfig.load_kube_config(config_file=f.info["kubeconfig"], client_configuration=cfg)
+    api = kc.DiscoveryV1Api(kc.ApiClient(cfg))
+    listed = api.list_namespaced_endpoint_slice("shop", label_selector=GW)
+    by_name = {s.metadata.name: s for s in listed.items}
+    assert sorted(by_name) == ["gw-a1b2c", "gw-d4f5g"], sorted(by_name)
+    a = by_name["gw-a1b2c"]
+    assert a.address_type == "IPv4" and [p.port for p in a.ports] == [4317]
+    assert [(e.addresses, e.hostname, e.conditions.ready) for e in a.endpoints] == \
+        [(["10.1.0.10"], "gw-0", True), (["10.1.0.11"], "gw-1", True)], a.endpoints
+    assert by_name["gw-d4f5g"].endpoints[0].conditions.ready is False
+    f.control("endpointslices", {"name": "gw-q2r3s", "namespace": "shop", "service": "gw",
+                                 "endpoints": [{"addresses": ["fd00::5"], "hostname": "gw-5"}]})
+    f.control("endpointslices/delete", {"namespace": "shop", "name": "gw-q2r3s"})
+    seen = []
+    w = kwatch.Watch()
+    for e in w.stream(api.list_namespaced_endpoint_slice, "shop", label_selector=GW,
+                      resource_version=listed.metadata.resource_version, timeout_seconds=5):
+        seen.append((e["type"], e["object"].metadata.name, e["object"].address_type, e["object"].endpoints[0].addresses))
+        if len(seen) == 2:
+            w.stop()
+    assert seen == [("ADDED", "gw-q2r3s", "IPv6", ["fd00::5"]), ("DELETED", "gw-q2r3s", "IPv6", ["fd00::5"])], seen
+
+
 def check_tokens(f):
     old = f.info["token"]
     new = f.control("rotate-token", {"grace_seconds": 1})["token"]
@@ -272,13 +361,16 @@ def main():
             print(f"FAIL {name}\n{traceback.format_exc()}")
 
     plain = Fake()
-    for name, fn in [("list, selectors, paging, auth", check_list), ("watch", check_watch), ("tokens", check_tokens)]:
+    for name, fn in [("list, selectors, paging, auth", check_list), ("watch", check_watch), ("tokens", check_tokens),
+                     ("EndpointSlices: list, watch, endpoint changes, bookmarks, 410", check_endpoint_slices)]:
         run(f"http: {name}", fn, plain)
     plain.stop()
     tls = Fake("--tls")
     for name, fn in [("list, selectors, paging, auth", check_list), ("watch", check_watch),
                      ("official client (kubeconfig)", check_official_client), ("in-cluster", check_incluster),
-                     ("tokens", check_tokens)]:
+                     ("tokens", check_tokens),
+                     ("EndpointSlices: list, watch, endpoint changes, bookmarks, 410", check_endpoint_slices),
+                     ("EndpointSlices: official client's DiscoveryV1Api and models", check_endpoint_slices_official_client)]:
         run(f"https+token: {name}", fn, tls)
     tls.stop()
     certs = Fake("--client-cert-auth", "--key-type", "rsa")

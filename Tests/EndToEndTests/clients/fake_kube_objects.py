@@ -1,9 +1,10 @@
-"""Pods, namespaces and selectors for fake_kube_api.py.
+"""Pods, namespaces, EndpointSlices and selectors for fake_kube_api.py.
 
 Objects are built with the official Kubernetes client's models and turned into the JSON a real
 API server sends with ApiClient().sanitize_for_serialization (camelCase keys; times are RFC3339
 UTC with seconds and a 'Z', like metav1.Time). A *spec* is the simple JSON of the control API
-(documented in fake_kube_api.py); build_pod / build_namespace turn one into such a dict.
+(documented in fake_kube_api.py); build_pod / build_namespace / build_endpoint_slice turn one
+into such a dict.
 """
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ import uuid
 from kubernetes import client as k
 
 sanitize = k.ApiClient().sanitize_for_serialization
-LIST_MODELS = {"Pod": k.V1PodList, "Namespace": k.V1NamespaceList}
+LIST_MODELS = {"Pod": k.V1PodList, "Namespace": k.V1NamespaceList, "EndpointSlice": k.V1EndpointSliceList}
+API_VERSIONS = {"Pod": "v1", "Namespace": "v1", "EndpointSlice": "discovery.k8s.io/v1"}
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 
 class Time(dt.datetime):
@@ -141,9 +144,63 @@ def build_namespace(spec: dict) -> dict:
     return sanitize(ns)
 
 
+def _endpoint(spec: dict) -> k.V1Endpoint:
+    """One endpoint of a slice: {"ip" | "addresses", "ready": true, "serving" (default: ready),
+    "terminating": false, "hostname", "node", "zone", "pod" (a targetRef to that Pod)}."""
+    ready = spec.get("ready", True)
+    ref = None
+    if spec.get("pod"):
+        ref = k.V1ObjectReference(kind="Pod", name=spec["pod"], namespace=spec.get("namespace"),
+                                  uid=uid_for("Pod", spec.get("namespace", "default"), spec["pod"]))
+    return k.V1Endpoint(
+        addresses=spec.get("addresses") or [spec["ip"]],
+        conditions=k.V1EndpointConditions(ready=ready, serving=spec.get("serving", ready),
+                                          terminating=spec.get("terminating", False)),
+        hostname=spec.get("hostname"), node_name=spec.get("node"), zone=spec.get("zone"), target_ref=ref)
+
+
+def endpoint_key(spec: dict) -> str:
+    """The first address: what the control API matches endpoints by."""
+    return (spec.get("addresses") or [spec["ip"]])[0]
+
+
+def build_endpoint_slice(spec: dict) -> dict:
+    """A discovery.k8s.io/v1 EndpointSlice as the EndpointSlice controller writes it: the
+    service-name and managed-by labels, the Service as its controller owner. Spec: {"name",
+    "namespace": "default", "service" (default: the name), "address_type" (IPv4, or IPv6 when
+    the first address has a colon), "endpoints": [endpoint spec], "ports": [{"name", "port",
+    "protocol"}] (default: otlp 4317/TCP), "labels"}."""
+    ns, name = spec.get("namespace", "default"), spec["name"]
+    service = spec.get("service") or name
+    endpoints = [dict(e, namespace=ns) for e in spec.get("endpoints") or []]
+    first = endpoint_key(endpoints[0]) if endpoints else ""
+    address_type = spec.get("address_type") or ("IPv6" if ":" in first else "IPv4")
+    ports = spec.get("ports") or [{"name": "otlp", "port": 4317, "protocol": "TCP"}]
+    owner = k.V1OwnerReference(api_version="v1", kind="Service", name=service, uid=uid_for("Service", ns, service),
+                               controller=True, block_owner_deletion=True)
+    labels = {SERVICE_NAME_LABEL: service, "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+              **(spec.get("labels") or {})}
+    eps = k.V1EndpointSlice(
+        api_version="discovery.k8s.io/v1", kind="EndpointSlice", address_type=address_type,
+        metadata=k.V1ObjectMeta(name=name, namespace=ns, uid=spec.get("uid") or uid_for("EndpointSlice", ns, name),
+                                resource_version=str(spec["_rv"]),
+                                creation_timestamp=to_time(spec.get("creation_time") or now()),
+                                labels=labels, owner_references=[owner]),
+        endpoints=[_endpoint(e) for e in endpoints],
+        ports=[k.DiscoveryV1EndpointPort(name=p.get("name"), port=p.get("port"), protocol=p.get("protocol", "TCP"))
+               for p in ports])
+    out = sanitize(eps)
+    out.setdefault("endpoints", [])  # the API sends "endpoints": [] (or null), never leaves it out
+    return out
+
+
 def bookmark(kind: str, rv: int) -> dict:
+    meta = k.V1ObjectMeta(resource_version=str(rv))
+    if kind == "EndpointSlice":  # the API server's empty object: addressType "" and no endpoints
+        return sanitize(k.V1EndpointSlice(api_version=API_VERSIONS[kind], kind=kind, address_type="", endpoints=[],
+                                          metadata=meta))
     model = k.V1Pod if kind == "Pod" else k.V1Namespace
-    return sanitize(model(api_version="v1", kind=kind, metadata=k.V1ObjectMeta(resource_version=str(rv))))
+    return sanitize(model(api_version="v1", kind=kind, metadata=meta))
 
 
 def status(code: int, reason: str, message: str, details: dict | None = None) -> dict:
@@ -164,6 +221,7 @@ FIELDS = {
             "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork", "status.phase",
             "status.podIP", "status.nominatedNodeName"},
     "Namespace": {"metadata.name", "metadata.namespace", "status.phase"},
+    "EndpointSlice": {"metadata.name", "metadata.namespace"},
 }
 
 

@@ -70,9 +70,34 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- default (include "collectord.fullname" .) .Values.clusterRole.clusterRoleBinding.name }}
 {{- end }}
 
-{{/* "true" when a ClusterRole (and binding) is rendered: a preset needs one, or asked for. */}}
+{{/* "true" when a ClusterRole (and binding) is rendered: a preset or a resolver needs one, or asked for. */}}
 {{- define "collectord.clusterRoleEnabled" -}}
-{{- if or .Values.clusterRole.create .Values.presets.kubernetesAttributes.enabled }}true{{ end }}
+{{- if or .Values.clusterRole.create .Values.presets.kubernetesAttributes.enabled (include "collectord.endpointSlicesRule" .) }}true{{ end }}
+{{- end }}
+
+{{/*
+"true" when the ClusterRole gets get/list/watch on EndpointSlices: clusterRole.endpointSlices
+is true, or auto and the config has a `k8s` resolver (an exporter loadbalancing[/name] with
+resolver.k8s, an extension query[/name] with peers.k8s).
+*/}}
+{{- define "collectord.endpointSlicesRule" -}}
+{{- $mode := toString .Values.clusterRole.endpointSlices }}
+{{- if eq $mode "true" }}true
+{{- else if eq $mode "auto" }}
+{{- $config := include "collectord.config" . | fromYaml }}
+{{- $found := false }}
+{{- range $id, $exporter := (default dict $config.exporters) }}
+{{- if and (eq (regexReplaceAll "/.*" $id "") "loadbalancing") (kindIs "map" $exporter) }}
+{{- if and (kindIs "map" $exporter.resolver) (hasKey (default dict $exporter.resolver) "k8s") }}{{ $found = true }}{{ end }}
+{{- end }}
+{{- end }}
+{{- range $id, $extension := (default dict $config.extensions) }}
+{{- if and (eq (regexReplaceAll "/.*" $id "") "query") (kindIs "map" $extension) }}
+{{- if and (kindIs "map" $extension.peers) (hasKey (default dict $extension.peers) "k8s") }}{{ $found = true }}{{ end }}
+{{- end }}
+{{- end }}
+{{- if $found }}true{{ end }}
+{{- end }}
 {{- end }}
 
 {{- define "collectord.image" -}}
@@ -108,6 +133,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- if and .Values.presets.logsCollection.enabled (ne .Values.mode "daemonset") }}
 {{- fail "presets.logsCollection reads the node's /var/log/pods: it needs mode daemonset (set presets.logsCollection.enabled=false for other modes)" }}
+{{- end }}
+{{- if not (has (toString .Values.clusterRole.endpointSlices) (list "auto" "true" "false")) }}
+{{- fail (printf "clusterRole.endpointSlices must be auto, true or false (is %v)" .Values.clusterRole.endpointSlices) }}
 {{- end }}
 {{- if and (not .Values.configMap.create) (not .Values.configMap.existingName) }}
 {{- fail "configMap.create=false needs configMap.existingName" }}
