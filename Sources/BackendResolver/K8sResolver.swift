@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CollectorCore
 import Dispatch
 import KubernetesClient
@@ -138,6 +141,16 @@ public final class K8sResolver: Resolver {
             throw ResolverError("k8s resolver \(settings.service).\(namespace): \(error)")
         }
         self.init(settings: settings, namespace: namespace, client: client, logger: logger, onChange: onChange)
+    }
+
+    /// The variables the Kubernetes client and the namespace lookup read, from this process's
+    /// environment (in-cluster or KUBECONFIG, the pod's namespace).
+    public static func processEnvironment() -> [String: String] {
+        var out: [String: String] = [:]
+        for key in ["KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "POD_NAMESPACE", "K8S_NAMESPACE", "HOME"] {
+            if let value = getenv(key) { out[key] = String(cString: value) }
+        }
+        return out
     }
 
     public func start() { watcher.start() }

@@ -1,3 +1,4 @@
+import BackendResolver
 import CollectorCore
 import Store
 import StoreExporter
@@ -46,12 +47,15 @@ public struct QuerySettings: ComponentSettings, Equatable {
 ///     peers:
 ///       static: {endpoints: ["gw-0:16686", "gw-1:16686"]}
 ///       dns: {hostname: collectord-gateway-headless, port: 16686, interval: 30s}
+///       k8s: {service: collectord-gateway.observability, ports: [16686]}   # or the EndpointSlices
 ///       timeout: 5s                       # each peer request
 ///       headers: {Authorization: "Bearer t"}
 ///       tls: {ca_file: ca.pem}            # https to the peers
 /// ```
 public struct PeerSettings: Sendable, Equatable {
     public var endpoints: [String] = []
+    /// `k8s`: a Service's EndpointSlices, watched (port 16686 by default).
+    public var k8s: K8sResolverSettings?
     public var dnsHostname: String?
     public var dnsPort = 16686
     public var intervalNanos: UInt64 = 30_000_000_000
@@ -89,8 +93,9 @@ public struct QueryFactory: ExtensionFactory {
                 p.intervalNanos = dns.duration("interval", default: p.intervalNanos)
                 if p.intervalNanos == 0 { dns.problem("interval", "must be greater than 0") }
             }
-            if p.endpoints.isEmpty && p.dnsHostname == nil {
-                peers.sink.add(peers.node, "peers need static.endpoints or dns.hostname")
+            if let k8s = peers.section("k8s") { p.k8s = K8sResolverSettings.read(k8s, defaultPort: 16686) }
+            if p.endpoints.isEmpty && p.dnsHostname == nil && p.k8s == nil {
+                peers.sink.add(peers.node, "peers need static.endpoints, dns.hostname or k8s.service")
             }
             p.timeoutNanos = peers.duration("timeout", default: p.timeoutNanos)
             if p.timeoutNanos == 0 { peers.problem("timeout", "must be greater than 0") }

@@ -1,6 +1,9 @@
 import BackendResolver
 import CollectorCore
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import Store
 import Synchronization
 import Transport
@@ -32,6 +35,8 @@ public final class QueryExtension: Extension, CertificateReloading {
     private let handler: QueryHandler
     /// Answers for the fleet: this node and its peers (`peers`); the local handler without them.
     private let fleetHandler: QueryHandler
+    /// The k8s peers resolver's watch, started and stopped with the extension.
+    private let peerWatch: K8sResolver?
     private let logger: Logger
     private let metrics: MetricsRegistry
     private let server: Mutex<HTTPServer?> = Mutex(nil)
@@ -50,15 +55,23 @@ public final class QueryExtension: Extension, CertificateReloading {
         self.settings = settings
         self.handler = QueryHandler(reader: reader)
         if let peers = settings.peers {
-            let resolver: any Resolver = peers.dnsHostname.map { DNSResolver(hostname: $0, port: peers.dnsPort) }
-                ?? StaticResolver(peers.endpoints)
-            let resolved = ResolvedEndpoints(resolver, interval: peers.intervalNanos) { error in
+            let resolver: any Resolver
+            if let k8s = peers.k8s, let watcher = try? K8sResolver(settings: k8s, environment: K8sResolver.processEnvironment(), logger: logger) {
+                resolver = watcher
+                peerWatch = watcher
+            } else {
+                if peers.k8s != nil { logger.error("query peers: the k8s resolver cannot start (no Kubernetes connection or namespace)") }
+                resolver = peers.dnsHostname.map { DNSResolver(hostname: $0, port: peers.dnsPort) } ?? StaticResolver(peers.endpoints)
+                peerWatch = nil
+            }
+            let resolved = ResolvedEndpoints(resolver, interval: peers.k8s == nil ? peers.intervalNanos : 0) { error in
                 logger.warn("query peers: \(error) (keeping the last peers found)")
             }
             self.fleetHandler = QueryHandler(reader: PeeredReader(local: reader, peers: resolved, timeoutNanos: peers.timeoutNanos,
                                                                  tls: peers.tls, headers: peers.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))
         } else {
             self.fleetHandler = handler
+            peerWatch = nil
         }
         self.logger = logger
         self.metrics = metrics
@@ -67,6 +80,7 @@ public final class QueryExtension: Extension, CertificateReloading {
     }
 
     public func start() throws {
+        peerWatch?.start()
         let listener = settings.listener
         let limits = HTTPServerLimits(maxBodyBytes: 64 * 1024, idleTimeoutNanos: listener.idleTimeoutNanos,
                                       requestReadTimeoutNanos: listener.readTimeoutNanos,
@@ -115,6 +129,7 @@ public final class QueryExtension: Extension, CertificateReloading {
 
     public func shutdown(deadline: DispatchTime, completion: @escaping @Sendable () -> Void) {
         stopping.store(true, ordering: .relaxed)
+        peerWatch?.stop()
         guard let s = server.withLock({ v in defer { v = nil }; return v }) else { return completion() }
         s.shutdown(deadline: deadline, completion: completion)
     }

@@ -1,3 +1,4 @@
+import BackendResolver
 import CollectorCore
 import ExporterHelper
 import OTLPExporter
@@ -15,6 +16,7 @@ import OTLPExporter
 ///     resolver:                       # exactly one of:
 ///       static: {hostnames: [gw-0:4317, gw-1:4317]}
 ///       dns: {hostname: collectord-gateway-headless, port: 4317, interval: 5s, timeout: 1s}
+///       k8s: {service: collectord-gateway.observability, ports: [4317], timeout: 1s, return_hostnames: false}
 ///     retry_on_failure: {max_elapsed_time: 300s}
 ///     sending_queue: {storage: /var/lib/collectord/loadbalancing}
 /// ```
@@ -22,6 +24,8 @@ public struct LoadBalancingSettings: ComponentSettings, Equatable {
     public enum Resolution: Sendable, Equatable {
         case fixed([String])
         case dns(hostname: String, port: Int?, intervalNanos: UInt64)
+        /// A Service's EndpointSlices, watched (`resolver.k8s`).
+        case k8s(K8sResolverSettings)
     }
 
     /// nil: per signal (traceID for traces, service for logs).
@@ -73,11 +77,14 @@ public struct LoadBalancingFactory: ExporterFactory {
                 _ = dns.duration("timeout", default: 1_000_000_000)
                 s.resolver = .dns(hostname: hostname, port: port, intervalNanos: interval)
             }
-            if resolver.node["k8s"] != nil { resolver.problem("k8s", "the k8s resolver is not available yet; use dns with a headless Service") }
+            if let k8s = resolver.section("k8s") {
+                found.append("k8s")
+                s.resolver = .k8s(K8sResolverSettings.read(k8s))
+            }
             if resolver.node["aws_cloud_map"] != nil { resolver.problem("aws_cloud_map", "is not supported") }
             if found.count > 1 { resolver.sink.add(resolver.node, "only one resolver may be set, found \(found.joined(separator: " and "))") }
         }
-        if found.isEmpty { reader.sink.add(reader.node, "a resolver is required (resolver.static or resolver.dns)") }
+        if found.isEmpty { reader.sink.add(reader.node, "a resolver is required (resolver.static, resolver.dns or resolver.k8s)") }
         reader.retrySettings(&s.retry)
         reader.queueSettings(&s.queue)
         _ = reader.duration("timeout", default: 0)

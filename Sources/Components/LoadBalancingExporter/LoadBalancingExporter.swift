@@ -1,6 +1,9 @@
 import BackendResolver
 import CollectorCore
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import ExporterHelper
 import OTLPExporter
 import Synchronization
@@ -26,6 +29,8 @@ public final class LoadBalancingExporter: Exporter {
     let settings: LoadBalancingSettings
     let balancer: Balancer
     private let resolver: any Resolver
+    /// The k8s resolver's watch (it pushes changes; no timer).
+    private let watch: K8sResolver?
     private let interval: UInt64?
     private let queues: SignalQueues
     private let retrier: Retrier
@@ -41,26 +46,46 @@ public final class LoadBalancingExporter: Exporter {
         self.settings = settings
         self.name = name
         self.logger = logger
-        switch settings.resolver {
-        case .fixed(let hostnames):
-            resolver = StaticResolver(hostnames)
-            interval = nil
-        case .dns(let hostname, let port, let every):
-            resolver = DNSResolver(hostname: hostname, port: port)
-            interval = every
+        let resolverKind: String = switch settings.resolver {
+        case .fixed: "static"
+        case .dns: "dns"
+        case .k8s: "k8s"
         }
-        metrics = Balancer.Metrics(registry: registry, resolver: resolver.kind)
+        let metrics = Balancer.Metrics(registry: registry, resolver: resolverKind)
+        self.metrics = metrics
         let otlp = settings.otlp
         let partiallyRejected: @Sendable (Signal, Int) -> Void = { signal, count in
             registry.counter("collectord_otlp_exporter_partially_rejected_items_total", help: "Items the server rejected in a partial_success answer.",
                              labels: [("exporter", name), ("signal", "\(signal)")]).add(count)
         }
-        balancer = Balancer(metrics: metrics, clock: clock, logger: logger) { endpoint in
+        let balancer = Balancer(metrics: metrics, clock: clock, logger: logger) { endpoint in
             GatewayBackend(endpoint: endpoint, settings: otlp, logger: logger, partiallyRejected: partiallyRejected)
+        }
+        self.balancer = balancer
+        switch settings.resolver {
+        case .fixed(let hostnames):
+            resolver = StaticResolver(hostnames)
+            watch = nil
+            interval = nil
+        case .dns(let hostname, let port, let every):
+            resolver = DNSResolver(hostname: hostname, port: port)
+            watch = nil
+            interval = every
+        case .k8s(let k8s):
+            do throws(ResolverError) {
+                let watcher = try K8sResolver(settings: k8s, environment: K8sResolver.processEnvironment(), logger: logger) { endpoints in
+                    metrics.resolutions(success: true).increment()
+                    balancer.update(endpoints)
+                }
+                resolver = watcher
+                watch = watcher
+            } catch {
+                throw .permanent("\(name): \(error)")
+            }
+            interval = nil
         }
         let retrier = Retrier(settings: settings.retry, clock: clock, stop: stop)
         self.retrier = retrier
-        let balancer = self.balancer
         let keys = settings
         queues = try SignalQueues(settings: settings.queue, signals: [.traces, .logs], exporter: name,
                                   lockWait: otlp.timeout + 1_000_000_000, batchMaxBytes: settings.batchMaxBytes,
@@ -74,7 +99,13 @@ public final class LoadBalancingExporter: Exporter {
 
     public func start() throws {
         guard !shutDown.load(ordering: .relaxed) else { return }
-        resolve()
+        if let watch {
+            watch.start()
+            // The first list before the first export, when the API answers in time.
+            if !watch.waitForSync(timeoutNanos: 5_000_000_000) { logger.warn("k8s resolver: no list of the gateways yet; exports wait for one") }
+        } else {
+            resolve()
+        }
         if let interval {
             timer.withLock { timer in
                 let source = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
@@ -113,6 +144,7 @@ public final class LoadBalancingExporter: Exporter {
         guard !shutDown.exchange(true, ordering: .relaxed) else { return }
         stop.stop()
         timer.withLock { $0?.cancel(); $0 = nil }
+        watch?.stop()
         queues.shutdown()
         balancer.close()
     }
