@@ -5,8 +5,11 @@ Helm is Helm's Go SDK (the helm-python-sdk wheel in .venv, through scripts/helm.
 template`), or the helm binary named by $HELM. The cases: daemonset with the default values,
 daemonset with the presets off, deployment, statefulset, the presets on with the
 ServiceMonitor, PrometheusRule and NetworkPolicy, a `config` merged over the presets, the
-EndpointSlices rule asked for; sets of values the chart must refuse; and configs with `k8s`
-resolvers, whose ClusterRole alone is checked (RESOLVER_CASES). For each rendered object:
+EndpointSlices rule asked for, the gateway tier (a gateway StatefulSet with presets.gateway,
+an HPA, a PDB, the headless Service and the monitoring objects; a gateway Deployment with the
+HPA on CPU; an agent with presets.loadBalancing); sets of values the chart must refuse; and
+configs with `k8s` resolvers, whose ClusterRole alone is checked (RESOLVER_CASES). For each
+rendered object:
 
 - its schema: core kinds deserialized with the official Kubernetes client's models (types and
   required fields) plus a walk that rejects every key a model does not know; the ServiceMonitor
@@ -19,12 +22,17 @@ resolvers, whose ClusterRole alone is checked (RESOLVER_CASES). For each rendere
   containers run as non-root on a read-only root with every capability dropped; the collector
   config holds the presets' components, `config` merged over them, only env variables the
   pod sets, state only under the state volume, the ports the pod opens;
+- the gateway tier: the headless Service (clusterIP None, ready pods only, no metrics port, the
+  StatefulSet's serviceName), the gateway preset's store and query peers on that Service's DNS
+  name, the HPA's target and metrics, the PDB, no `replicas` under an HPA, the agent preset's
+  loadbalancing exporter (DNS resolver, insecure OTLP, disk queue on the node); the drain
+  chain: --shutdown-timeout, the gateways' preStop sleep, a grace period covering both;
 - the PrometheusRule's groups with `promtool check rules` and `promtool test rules` (the
   alerts fire on collectord-shaped series, and only there), its metrics among those collectord
   registers (read from Sources/);
 - deploy/kubernetes/daemonset.yaml is the default render (deploy/render.sh); `helm lint --strict`;
 - with --collectord PATH, every rendered config passes `PATH validate --config FILE`, with the
-  pod's environment.
+  pod's environment, and every flag the container passes is one `PATH run --help` lists.
 
     .venv/bin/python Tests/EndToEndTests/clients/helm_render_check.py [--collectord .build/debug/collectord]
 
@@ -53,6 +61,13 @@ WORKLOADS = ("DaemonSet", "Deployment", "StatefulSet")
 
 OFF = {"presets": {"logsCollection": {"enabled": False}, "kubernetesAttributes": {"enabled": False}}}
 ON = {"presets": {"logsCollection": {"enabled": True}, "kubernetesAttributes": {"enabled": True}}}
+GATEWAY_SERVICE = "collectord-gateway-headless.observability.svc.cluster.local"
+STATE_CLAIM = {"volumeClaimTemplates": [{"metadata": {"name": "state"}, "spec": {
+    "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}
+GATEWAY_PRESETS = {"logsCollection": {"enabled": False}, "kubernetesAttributes": {"enabled": False},
+                   "gateway": {"enabled": True}}
+SCALE_DOWN = {"scaleDown": {"stabilizationWindowSeconds": 600,
+                            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 120}]}}
 CASES = {
     "daemonset default": {},
     "daemonset, presets off": OFF,
@@ -68,12 +83,52 @@ CASES = {
         "exporters": {"debug": None, "nop": {}},
         "service": {"pipelines": {"traces": {"exporters": ["nop"]}}}}},
     "EndpointSlices rule asked for, presets off": {**OFF, "clusterRole": {"endpointSlices": True}},
+    "gateway statefulset, HPA, PDB": {
+        "mode": "statefulset", "presets": GATEWAY_PRESETS,
+        "statefulset": {**STATE_CLAIM, "persistentVolumeClaimRetentionPolicy": {"enabled": True, "whenScaled": "Delete"}},
+        "autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 12, "targetMemoryUtilizationPercentage": 75,
+                        "behavior": SCALE_DOWN},
+        "podDisruptionBudget": {"enabled": True, "minAvailable": 2},
+        "serviceMonitor": {"enabled": True}, "networkPolicy": {"enabled": True}},
+    "gateway deployment, HPA on CPU": {
+        "mode": "deployment", "presets": GATEWAY_PRESETS, "autoscaling": {"enabled": True},
+        "podDisruptionBudget": {"enabled": True}},
+    "agent with presets.loadBalancing": {
+        "presets": {"loadBalancing": {"enabled": True, "gatewayService": GATEWAY_SERVICE}},
+        "config": {"service": {"pipelines": {"traces": {"exporters": []}}}}},
 }
+GATEWAY_MODE = {"mode": "statefulset", "presets": {"logsCollection": {"enabled": False}}}
 REFUSED = {
     "deployment with logsCollection": ({"mode": "deployment"}, "needs mode daemonset"),
     "an unknown mode": ({"mode": "sidecar"}, "mode must be daemonset, deployment or statefulset"),
     "clusterRole.endpointSlices not auto/true/false": ({"clusterRole": {"endpointSlices": "sometimes"}},
                                                        "clusterRole.endpointSlices must be auto, true or false (is sometimes)"),
+    "loadBalancing without gatewayService": ({"presets": {"loadBalancing": {"enabled": True}}},
+                                             "presets.loadBalancing needs presets.loadBalancing.gatewayService"),
+    "loadBalancing without a traces pipeline": (
+        {"presets": {"loadBalancing": {"enabled": True, "gatewayService": GATEWAY_SERVICE}},
+         "config": {"service": {"pipelines": {"traces": None}}}},
+        "presets.loadBalancing adds loadbalancing to the traces pipeline: config.service.pipelines.traces must exist"),
+    "the gateway preset in daemonset mode": ({"presets": {"logsCollection": {"enabled": False}, "gateway": {"enabled": True}}},
+                                             "presets.gateway needs mode deployment or statefulset"),
+    "the gateway preset without the headless Service": (
+        {**GATEWAY_MODE, "presets": GATEWAY_PRESETS, "headlessService": {"enabled": False}},
+        "presets.gateway's query peers resolve the headless Service"),
+    "autoscaling a DaemonSet": ({"autoscaling": {"enabled": True}}, "autoscaling needs mode deployment or statefulset"),
+    "autoscaling on CPU without a CPU request": ({**GATEWAY_MODE, "autoscaling": {"enabled": True},
+                                                 "resources": {"requests": {"cpu": None}}},
+                                                "set resources.requests.cpu"),
+    "autoscaling with minReplicas over maxReplicas": ({**GATEWAY_MODE, "autoscaling": {"enabled": True, "minReplicas": 5,
+                                                                                       "maxReplicas": 3}},
+                                                      "autoscaling.minReplicas (5) is more than autoscaling.maxReplicas (3)"),
+    "a PDB with minAvailable and maxUnavailable": ({**GATEWAY_MODE, "podDisruptionBudget": {
+        "enabled": True, "minAvailable": 1, "maxUnavailable": 1}}, "one of minAvailable and maxUnavailable, not both"),
+    "a PDB on a DaemonSet": ({"podDisruptionBudget": {"enabled": True}}, "podDisruptionBudget needs mode deployment or statefulset"),
+    "a grace period shorter than the drain": ({**GATEWAY_MODE, "terminationGracePeriodSeconds": 30},
+                                              "terminationGracePeriodSeconds (30) is less than the preStop sleep (15 s) + "
+                                              "shutdown.timeoutSeconds (20)"),
+    "--shutdown-timeout in extraArgs": ({"command": {"extraArgs": ["--shutdown-timeout=5s"]}},
+                                        "set shutdown.timeoutSeconds instead of --shutdown-timeout"),
 }
 # Configs with a `k8s` resolver and clusterRole.endpointSlices auto (the default) or false: the
 # ClusterRole's rules only (name -> (values, kubernetesAttributes rule, EndpointSlices rule)).
@@ -146,6 +201,19 @@ class Render:
         return next(c for c in self.pod["containers"] if c["name"] == "collectord")
 
     @property
+    def service(self):
+        """The Service (the headless one apart)."""
+        found = [o for o in self.by_kind.get("Service", []) if o["spec"].get("clusterIP") != "None"]
+        assert len(found) == 1, [o["metadata"]["name"] for o in self.by_kind.get("Service", [])]
+        return found[0]
+
+    @property
+    def headless(self):
+        found = [o for o in self.by_kind.get("Service", []) if o["spec"].get("clusterIP") == "None"]
+        assert len(found) <= 1, [o["metadata"]["name"] for o in found]
+        return found[0] if found else None
+
+    @property
     def config_text(self):
         return self.one("ConfigMap")["data"]["collector.yaml"]
 
@@ -176,11 +244,12 @@ def check_references(r):
             assert m["name"] in volumes | claims, f"{c['name']} mounts {m['name']}, which is no volume"
     assert r.one("ConfigMap")["metadata"]["name"] == r.volume("config")["configMap"]["name"]
     assert r.pod["serviceAccountName"] == r.one("ServiceAccount")["metadata"]["name"]
-    service = r.one("Service")
-    assert subset(service["spec"]["selector"], pod_labels), "the Service selects no pod"
+    service = r.service
     port_names = {p["name"] for p in r.container["ports"]}
-    for p in service["spec"]["ports"]:
-        assert p["targetPort"] in port_names, f"Service port {p['name']} targets {p['targetPort']}"
+    for svc in filter(None, [service, r.headless]):
+        assert subset(svc["spec"]["selector"], pod_labels), f"the Service {svc['metadata']['name']} selects no pod"
+        for p in svc["spec"]["ports"]:
+            assert p["targetPort"] in port_names, f"Service port {p['name']} targets {p['targetPort']}"
     if "ClusterRoleBinding" in r.by_kind:
         binding = r.one("ClusterRoleBinding")
         assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
@@ -197,7 +266,8 @@ def check_references(r):
         policy = r.one("NetworkPolicy")
         assert subset(policy["spec"]["podSelector"]["matchLabels"], pod_labels)
         ports = {p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]}
-        assert ports == {4317, 4318, 8888, 13133}, ports
+        query = {16686} if "query" in r.config["extensions"] else set()
+        assert ports == {4317, 4318, 8888, 13133} | query, ports
 
 
 def check_security(r):
@@ -231,7 +301,9 @@ def check_config_fits_pod(r):
     state = r.mount("state")
     assert state and not state.get("readOnly"), "the state volume must be mounted writable"
     stores = [config["receivers"].get("filelog", {}).get("storage"),
-              config["exporters"].get("loki", {}).get("sending_queue", {}).get("storage")]
+              config["exporters"].get("loki", {}).get("sending_queue", {}).get("storage"),
+              config["exporters"].get("loadbalancing", {}).get("sending_queue", {}).get("storage"),
+              config["exporters"].get("store", {}).get("directory")]
     for path in filter(None, stores):
         assert path.startswith(state["mountPath"] + "/"), f"{path} is not on the state volume"
     container_ports = {p["containerPort"] for p in r.container["ports"]}
@@ -239,6 +311,9 @@ def check_config_fits_pod(r):
         assert int(proto["endpoint"].rsplit(":", 1)[1]) in container_ports, proto
     metrics = int(config["service"]["telemetry"]["metrics"]["address"].rsplit(":", 1)[1])
     assert metrics == next(p["containerPort"] for p in r.container["ports"] if p["name"] == "metrics")
+    if "query" in config["extensions"]:
+        query = int(config["extensions"]["query"]["endpoint"].rsplit(":", 1)[1])
+        assert query == next(p["containerPort"] for p in r.container["ports"] if p["name"] == "query")
     health = int(config["extensions"]["health_check"]["endpoint"].rsplit(":", 1)[1])
     assert health == r.container["livenessProbe"]["httpGet"]["port"] == r.container["readinessProbe"]["httpGet"]["port"]
     annotation = r.workload["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
@@ -249,11 +324,11 @@ def check_hostports(r, agent):
     ports = {p["name"]: p for c in r.pod["containers"] + r.pod.get("initContainers", []) for p in c.get("ports", [])}
     if agent:
         assert {n: p.get("hostPort") for n, p in ports.items()} == {"otlp": 4317, "otlp-http": 4318, "metrics": None}, ports
-        assert r.one("Service")["spec"]["internalTrafficPolicy"] == "Local"
+        assert r.service["spec"]["internalTrafficPolicy"] == "Local"
     else:
         assert not any("hostPort" in p for p in ports.values()), ports
         assert not any("hostPath" in v for v in r.pod.get("volumes", [])), r.pod["volumes"]
-        assert r.one("Service")["spec"]["internalTrafficPolicy"] == "Cluster"
+        assert r.service["spec"]["internalTrafficPolicy"] == "Cluster"
 
 
 # -- what the presets add -------------------------------------------------------------------------
@@ -330,6 +405,126 @@ def check_merge(r):
     assert traces == {"receivers": ["otlp"], "processors": ["k8sattributes", "batch"], "exporters": ["nop"]}, traces
 
 
+# -- the gateway tier ------------------------------------------------------------------------------
+
+HEADLESS = f"{RELEASE}-headless"
+
+
+def check_headless(r, gateway):
+    headless = r.headless
+    if not gateway:
+        assert headless is None, "a headless Service in daemonset mode"
+        return
+    spec = headless["spec"]
+    assert headless["metadata"]["name"] == HEADLESS, headless["metadata"]["name"]
+    assert spec["type"] == "ClusterIP" and spec["clusterIP"] == "None", spec
+    assert spec["publishNotReadyAddresses"] is False, "not-ready and terminating gateways must leave the DNS answer"
+    assert spec["selector"] == r.service["spec"]["selector"] == r.workload["spec"]["selector"]["matchLabels"]
+    # Every enabled port but metrics (the ServiceMonitor selects both Services by their labels
+    # and scrapes the `metrics` port: one Service with it means one scrape per pod).
+    expected = sorted((p["name"], p["containerPort"]) for p in r.container["ports"] if p["name"] != "metrics")
+    assert sorted((p["name"], p["port"]) for p in spec["ports"]) == expected, spec["ports"]
+    assert "metrics" in {p["name"] for p in r.service["spec"]["ports"]}
+    if r.workload["kind"] == "StatefulSet":
+        assert r.workload["spec"]["serviceName"] == HEADLESS, "the governing Service must be the headless one"
+        assert r.workload["spec"]["podManagementPolicy"] == "Parallel"
+
+
+def check_gateway_preset(r, on):
+    config = r.config
+    pipelines = config["service"]["pipelines"]
+    ports = {p["name"]: p["containerPort"] for p in r.container["ports"]}
+    if not on:
+        assert "store" not in config["exporters"] and "query" not in config["extensions"], config
+        assert "query" not in ports and "query" not in {p["name"] for p in r.service["spec"]["ports"]}
+        return
+    assert config["exporters"]["store"] == {"directory": "/var/lib/collectord/store"}, config["exporters"]["store"]
+    query = config["extensions"]["query"]
+    assert query == {"endpoint": "0.0.0.0:16686",
+                     "peers": {"dns": {"hostname": f"{HEADLESS}.{NAMESPACE}.svc", "port": 16686}}}, query
+    # The peers' name is the headless Service's, in this namespace, on the pods' query port.
+    name, namespace, svc = query["peers"]["dns"]["hostname"].split(".")
+    assert (name, namespace, svc) == (r.headless["metadata"]["name"], r.headless["metadata"]["namespace"], "svc")
+    assert {"name": "query", "port": 16686, "targetPort": "query", "protocol": "TCP"} in r.headless["spec"]["ports"]
+    assert ports["query"] == query["peers"]["dns"]["port"]
+    assert config["service"]["extensions"] == ["health_check", "query"], config["service"]["extensions"]
+    assert pipelines["traces"]["exporters"] == ["debug", "store"], pipelines["traces"]
+    assert pipelines["logs"]["exporters"] == ["loki", "store"], pipelines["logs"]
+
+
+def check_autoscaling(r, values):
+    workload = r.workload
+    hpa_values = values.get("autoscaling", {})
+    if not hpa_values.get("enabled"):
+        assert "HorizontalPodAutoscaler" not in r.by_kind
+        if workload["kind"] != "DaemonSet":
+            assert workload["spec"]["replicas"] == 1, workload["spec"].get("replicas")
+        return
+    hpa = r.one("HorizontalPodAutoscaler")
+    spec = hpa["spec"]
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": workload["kind"],
+                                      "name": workload["metadata"]["name"]}, spec["scaleTargetRef"]
+    assert "replicas" not in workload["spec"], "the HPA owns replicas: the workload must not set them"
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (hpa_values.get("minReplicas", 2), hpa_values.get("maxReplicas", 10))
+    expected = [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
+    if "targetMemoryUtilizationPercentage" in hpa_values:
+        expected.append({"type": "Resource", "resource": {"name": "memory", "target": {
+            "type": "Utilization", "averageUtilization": hpa_values["targetMemoryUtilizationPercentage"]}}})
+    assert spec["metrics"] == expected, spec["metrics"]
+    assert spec.get("behavior") == hpa_values.get("behavior"), spec.get("behavior")
+    requests = r.container["resources"]["requests"]
+    assert requests.get("cpu") and (len(expected) == 1 or requests.get("memory")), "utilization needs the requests"
+
+
+def check_pdb(r, values):
+    pdb_values = values.get("podDisruptionBudget", {})
+    if not pdb_values.get("enabled"):
+        assert "PodDisruptionBudget" not in r.by_kind
+        return
+    pdb = r.one("PodDisruptionBudget")
+    assert pdb["apiVersion"] == "policy/v1"
+    assert subset(pdb["spec"]["selector"]["matchLabels"], r.workload["spec"]["template"]["metadata"]["labels"])
+    budget = {k: v for k, v in pdb["spec"].items() if k in ("minAvailable", "maxUnavailable")}
+    expected = {k: v for k, v in pdb_values.items() if k in ("minAvailable", "maxUnavailable")} or {"maxUnavailable": 1}
+    assert budget == expected, budget
+    if r.headless is not None and "minAvailable" in budget:
+        hpa = r.by_kind.get("HorizontalPodAutoscaler")
+        assert not hpa or hpa[0]["spec"]["minReplicas"] > budget["minAvailable"], "a PDB the HPA's minimum can never satisfy"
+
+
+def check_drain(r, gateway):
+    """The stop sequence: (gateways) preStop sleep, then SIGTERM and --shutdown-timeout, inside the grace period."""
+    args = r.container["args"]
+    assert args[:4] == ["--config", "/etc/collectord/collector.yaml", "--shutdown-timeout", "20s"], args
+    hook = r.container.get("lifecycle")
+    grace = r.pod["terminationGracePeriodSeconds"]
+    if gateway:
+        assert hook == {"preStop": {"exec": {"command": ["/bin/sleep", "15"]}}}, hook
+        assert grace == 15 + 20 + 10, grace
+    else:
+        assert hook is None, hook
+        assert grace == 20 + 10, grace
+
+
+def check_load_balancing(r, on):
+    config = r.config
+    pipelines = config["service"]["pipelines"]
+    if not on:
+        assert "loadbalancing" not in config["exporters"]
+        assert all("loadbalancing" not in p.get("exporters", []) for p in pipelines.values())
+        return
+    assert config["exporters"]["loadbalancing"] == {
+        "protocol": {"otlp": {"tls": {"insecure": True}}},
+        "resolver": {"dns": {"hostname": GATEWAY_SERVICE, "port": 4317}},
+        "sending_queue": {"storage": "/var/lib/collectord/loadbalancing"}}, config["exporters"]["loadbalancing"]
+    assert pipelines["traces"]["exporters"] == ["loadbalancing"], pipelines["traces"]
+    assert pipelines["traces"]["processors"] == ["k8sattributes", "batch"], "enrich on the node, before forwarding"
+    assert pipelines["logs"]["exporters"] == ["loki"], pipelines["logs"]
+    # The disk queue is on the node: a new agent pod sends what the last one queued.
+    assert r.volume("state")["hostPath"]["path"] == f"/var/lib/collectord/{NAMESPACE}_{RELEASE}"
+
+
 def check_checked_in_manifest(r):
     with open(os.path.join(ROOT, "deploy", "kubernetes", "daemonset.yaml")) as f:
         checked_in = Render(f.read())
@@ -342,12 +537,20 @@ def case_checks(name, r):
     presets = {**{"logsCollection": {"enabled": True}, "kubernetesAttributes": {"enabled": True}}, **values.get("presets", {})}
     logs, k8s = presets["logsCollection"]["enabled"], presets["kubernetesAttributes"]["enabled"]
     slices = values.get("clusterRole", {}).get("endpointSlices") is True
-    expected = {"ConfigMap", "Service", "ServiceAccount", {"daemonset": "DaemonSet", "deployment": "Deployment",
-                                                           "statefulset": "StatefulSet"}[mode]}
+    gateway_preset = presets.get("gateway", {}).get("enabled", False)
+    load_balancing = presets.get("loadBalancing", {}).get("enabled", False)
+    gateway = mode != "daemonset"
+    expected = ["ConfigMap", "Service", "ServiceAccount", {"daemonset": "DaemonSet", "deployment": "Deployment",
+                                                           "statefulset": "StatefulSet"}[mode]]
+    if gateway:
+        expected.append("Service")  # the headless one
     if k8s or slices:
-        expected |= {"ClusterRole", "ClusterRoleBinding"}
-    if values.get("prometheusRule"):
-        expected |= {"NetworkPolicy", "ServiceMonitor", "PrometheusRule"}
+        expected += ["ClusterRole", "ClusterRoleBinding"]
+    for key, kinds in [("serviceMonitor", ["ServiceMonitor"]), ("prometheusRule", ["PrometheusRule"]),
+                       ("networkPolicy", ["NetworkPolicy"]), ("autoscaling", ["HorizontalPodAutoscaler"]),
+                       ("podDisruptionBudget", ["PodDisruptionBudget"])]:
+        if values.get(key, {}).get("enabled"):
+            expected += kinds
     checks = [
         ("objects rendered", lambda: check_kinds(r, expected)),
         ("references resolve", lambda: check_references(r)),
@@ -360,6 +563,12 @@ def case_checks(name, r):
         ("ClusterRole: exactly the rules the presets and resolvers need", lambda: check_cluster_role(r, k8s, slices)),
         ("state volume", lambda: check_state(r, {"daemonset": "hostPath", "deployment": "emptyDir",
                                                  "statefulset": "claim"}[mode])),
+        ("headless Service (gateway modes only)", lambda: check_headless(r, gateway)),
+        ("gateway preset: store, query peers on the headless Service", lambda: check_gateway_preset(r, gateway_preset)),
+        ("loadBalancing preset: DNS resolver, insecure OTLP, queue on the node", lambda: check_load_balancing(r, load_balancing)),
+        ("HorizontalPodAutoscaler", lambda: check_autoscaling(r, values)),
+        ("PodDisruptionBudget", lambda: check_pdb(r, values)),
+        ("drain: --shutdown-timeout, preStop sleep, grace period", lambda: check_drain(r, gateway)),
     ]
     for obj in r.objects:
         checks.append((f"{obj['kind']} {obj['metadata']['name']} matches its schema",
@@ -375,7 +584,8 @@ def case_checks(name, r):
 
 
 def check_kinds(r, expected):
-    assert r.kinds() == sorted(expected), f"{r.kinds()} != {sorted(expected)}"
+    rendered = sorted(o["kind"] for o in r.objects)
+    assert rendered == sorted(expected), f"{rendered} != {sorted(expected)}"
 
 
 def _no_problems(problems):
@@ -395,6 +605,15 @@ def check_validate(collectord, r, tmp):
                             env=env, cwd=tmp, timeout=60)
     assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}{result.stderr}"
     assert "configuration is valid" in result.stdout, result.stdout
+
+
+def check_flags(collectord, r):
+    """Every flag the container passes is one `collectord run` takes (the args go to its default subcommand)."""
+    result = subprocess.run([collectord, "run", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    known = set(re.findall(r"(--[a-z][a-z0-9-]*)", result.stdout))
+    flags = [a.split("=", 1)[0] for a in r.container["args"] if a.startswith("--")]
+    assert flags and set(flags) <= known, f"{flags} not all in {sorted(known)}"
 
 
 def main():
@@ -427,6 +646,7 @@ def main():
                 run(f"{name}: {check}", fn)
             if collectord:
                 run(f"{name}: collectord validate", lambda: check_validate(collectord, r, tmp))
+                run(f"{name}: collectord run takes the container's flags", lambda: check_flags(collectord, r))
         def lint():
             result = subprocess.run(helm_command() + ["lint", "--strict", CHART], capture_output=True, text=True,
                                     timeout=120)

@@ -1,7 +1,8 @@
 {{/*
 The collector config: the presets' parts, then `config` merged over them, then the presets'
 components put into the pipelines (filelog into the logs pipeline's receivers, k8sattributes
-first in every traces and logs pipeline's processors).
+first in every traces and logs pipeline's processors, loadbalancing and store into the
+exporters of their presets' pipelines, query into the service's extensions).
 */}}
 {{- define "collectord.config" -}}
 {{- $config := dict }}
@@ -11,8 +12,22 @@ first in every traces and logs pipeline's processors).
 {{- if .Values.presets.kubernetesAttributes.enabled }}
 {{- $config = include "collectord.deepMerge" (dict "dst" $config "src" (include "collectord.kubernetesAttributesConfig" . | fromYaml)) | fromYaml }}
 {{- end }}
+{{- if .Values.presets.loadBalancing.enabled }}
+{{- $config = include "collectord.deepMerge" (dict "dst" $config "src" (include "collectord.loadBalancingConfig" . | fromYaml)) | fromYaml }}
+{{- end }}
+{{- if .Values.presets.gateway.enabled }}
+{{- $config = include "collectord.deepMerge" (dict "dst" $config "src" (include "collectord.gatewayConfig" . | fromYaml)) | fromYaml }}
+{{- end }}
 {{- $config = include "collectord.deepMerge" (dict "dst" $config "src" .Values.config) | fromYaml }}
 {{- $pipelines := dig "service" "pipelines" dict $config }}
+{{- if .Values.presets.loadBalancing.enabled }}
+{{- include "collectord.addExporter" (dict "pipelines" $pipelines "names" .Values.presets.loadBalancing.pipelines "exporter" "loadbalancing" "preset" "loadBalancing") }}
+{{- end }}
+{{- if .Values.presets.gateway.enabled }}
+{{- include "collectord.addExporter" (dict "pipelines" $pipelines "names" .Values.presets.gateway.pipelines "exporter" "store" "preset" "gateway") }}
+{{- $service := index $config "service" }}
+{{- $_ := set $service "extensions" (append (default (list) $service.extensions) "query" | uniq) }}
+{{- end }}
 {{- if .Values.presets.logsCollection.enabled }}
 {{- $logs := index $pipelines "logs" }}
 {{- if not $logs }}
@@ -31,6 +46,20 @@ first in every traces and logs pipeline's processors).
 {{- end }}
 {{- end }}
 {{- toYaml $config }}
+{{- end }}
+
+{{/*
+Appends `exporter` to the exporters of the pipelines named in `names` (changing `pipelines` in
+place); a missing pipeline fails the render. Takes (dict "pipelines" "names" "exporter" "preset").
+*/}}
+{{- define "collectord.addExporter" -}}
+{{- range .names }}
+{{- $pipeline := index $.pipelines . }}
+{{- if not $pipeline }}
+{{- fail (printf "presets.%s adds %s to the %s pipeline: config.service.pipelines.%s must exist" $.preset $.exporter . .) }}
+{{- end }}
+{{- $_ := set $pipeline "exporters" (append (default (list) $pipeline.exporters) $.exporter | uniq) }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -112,4 +141,44 @@ processors:
           key_regex: (.*)
           from: pod
       {{- end }}
+{{- end }}
+
+{{/*
+presets.loadBalancing: traces routed by trace id to the gateways behind a headless Service,
+with a disk queue on the state volume.
+*/}}
+{{- define "collectord.loadBalancingConfig" -}}
+{{- $preset := .Values.presets.loadBalancing }}
+exporters:
+  loadbalancing:
+    protocol:
+      otlp:
+        {{- with $preset.tls }}
+        tls:
+          {{- toYaml . | nindent 10 }}
+        {{- end }}
+    resolver:
+      dns:
+        hostname: {{ $preset.gatewayService }}
+        port: {{ $preset.port }}
+    sending_queue:
+      storage: {{ .Values.state.mountPath }}/loadbalancing
+{{- end }}
+
+{{/*
+presets.gateway: the store on the state volume and the query extension, listening on the
+query port, with the other gateways (the headless Service's addresses) as its peers.
+*/}}
+{{- define "collectord.gatewayConfig" -}}
+{{- $query := (include "collectord.ports" . | fromYaml).query }}
+exporters:
+  store:
+    directory: {{ .Values.state.mountPath }}/store
+extensions:
+  query:
+    endpoint: 0.0.0.0:{{ $query.containerPort }}
+    peers:
+      dns:
+        hostname: {{ include "collectord.headlessHost" . }}
+        port: {{ $query.containerPort }}
 {{- end }}

@@ -126,6 +126,54 @@ resolver.k8s, an extension query[/name] with peers.k8s).
 {{- end }}
 {{- end }}
 
+{{/* "true" in deployment and statefulset modes: the pods are gateways. */}}
+{{- define "collectord.gateway" -}}
+{{- if ne .Values.mode "daemonset" }}true{{ end }}
+{{- end }}
+
+{{/* The headless Service's name: <fullname>-headless, within 63 characters. */}}
+{{- define "collectord.headlessName" -}}
+{{- printf "%s-headless" (include "collectord.fullname" . | trunc 54 | trimSuffix "-") }}
+{{- end }}
+
+{{/* "true" when the headless Service is rendered. */}}
+{{- define "collectord.headlessEnabled" -}}
+{{- if and (include "collectord.gateway" .) .Values.headlessService.enabled }}true{{ end }}
+{{- end }}
+
+{{/*
+The headless Service's DNS name inside the cluster (<name>.<namespace>.svc: the pods' search
+path adds the cluster domain, whatever it is).
+*/}}
+{{- define "collectord.headlessHost" -}}
+{{- printf "%s.%s.svc" (include "collectord.headlessName" .) (include "collectord.namespace" .) }}
+{{- end }}
+
+{{/* The ports with what the presets open (presets.gateway: query), as YAML. */}}
+{{- define "collectord.ports" -}}
+{{- $ports := deepCopy .Values.ports }}
+{{- if and .Values.presets.gateway.enabled $ports.query }}
+{{- $_ := set $ports.query "enabled" true }}
+{{- end }}
+{{- toYaml $ports }}
+{{- end }}
+
+{{/* The preStop sleep in seconds (0: none): gateways only, and only without lifecycleHooks. */}}
+{{- define "collectord.preStopSleep" -}}
+{{- if and (include "collectord.gateway" .) (not .Values.lifecycleHooks) }}
+{{- .Values.shutdown.preStopSleepSeconds | int }}
+{{- else }}0{{ end }}
+{{- end }}
+
+{{/* terminationGracePeriodSeconds: the value, or the preStop sleep + shutdown timeout + 10. */}}
+{{- define "collectord.terminationGracePeriod" -}}
+{{- if kindIs "invalid" .Values.terminationGracePeriodSeconds }}
+{{- add (include "collectord.preStopSleep" . | int) (.Values.shutdown.timeoutSeconds | int) 10 }}
+{{- else }}
+{{- .Values.terminationGracePeriodSeconds | int }}
+{{- end }}
+{{- end }}
+
 {{/* Fails the render on values that cannot work together. */}}
 {{- define "collectord.validateValues" -}}
 {{- if not (has .Values.mode (list "daemonset" "deployment" "statefulset")) }}
@@ -139,5 +187,52 @@ resolver.k8s, an extension query[/name] with peers.k8s).
 {{- end }}
 {{- if and (not .Values.configMap.create) (not .Values.configMap.existingName) }}
 {{- fail "configMap.create=false needs configMap.existingName" }}
+{{- end }}
+{{- $gateway := include "collectord.gateway" . }}
+{{- if and .Values.presets.loadBalancing.enabled (not .Values.presets.loadBalancing.gatewayService) }}
+{{- fail "presets.loadBalancing needs presets.loadBalancing.gatewayService: the DNS name of the gateways' headless Service (e.g. collectord-gateway-headless.observability.svc.cluster.local)" }}
+{{- end }}
+{{- if .Values.presets.gateway.enabled }}
+{{- if not $gateway }}
+{{- fail "presets.gateway needs mode deployment or statefulset" }}
+{{- end }}
+{{- if not .Values.headlessService.enabled }}
+{{- fail "presets.gateway's query peers resolve the headless Service: set headlessService.enabled=true" }}
+{{- end }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (not $gateway) }}
+{{- fail "autoscaling needs mode deployment or statefulset (a DaemonSet runs one pod per node)" }}
+{{- end }}
+{{- if .Values.autoscaling.enabled }}
+{{- if gt (.Values.autoscaling.minReplicas | int) (.Values.autoscaling.maxReplicas | int) }}
+{{- fail (printf "autoscaling.minReplicas (%v) is more than autoscaling.maxReplicas (%v)" .Values.autoscaling.minReplicas .Values.autoscaling.maxReplicas) }}
+{{- end }}
+{{- if not (or .Values.autoscaling.targetCPUUtilizationPercentage .Values.autoscaling.targetMemoryUtilizationPercentage) }}
+{{- fail "autoscaling needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage" }}
+{{- end }}
+{{- $requests := dig "requests" dict (default dict .Values.resources) }}
+{{- if and .Values.autoscaling.targetCPUUtilizationPercentage (not $requests.cpu) }}
+{{- fail "autoscaling.targetCPUUtilizationPercentage is a share of the pods' CPU request: set resources.requests.cpu" }}
+{{- end }}
+{{- if and .Values.autoscaling.targetMemoryUtilizationPercentage (not $requests.memory) }}
+{{- fail "autoscaling.targetMemoryUtilizationPercentage is a share of the pods' memory request: set resources.requests.memory" }}
+{{- end }}
+{{- end }}
+{{- if .Values.podDisruptionBudget.enabled }}
+{{- if not $gateway }}
+{{- fail "podDisruptionBudget needs mode deployment or statefulset (node drains skip DaemonSet pods)" }}
+{{- end }}
+{{- if and (hasKey .Values.podDisruptionBudget "minAvailable") (hasKey .Values.podDisruptionBudget "maxUnavailable") }}
+{{- fail "podDisruptionBudget takes one of minAvailable and maxUnavailable, not both" }}
+{{- end }}
+{{- end }}
+{{- range .Values.command.extraArgs }}
+{{- if hasPrefix "--shutdown-timeout" (toString .) }}
+{{- fail "command.extraArgs: set shutdown.timeoutSeconds instead of --shutdown-timeout (the grace period is computed from it)" }}
+{{- end }}
+{{- end }}
+{{- $needed := add (include "collectord.preStopSleep" . | int) (.Values.shutdown.timeoutSeconds | int) }}
+{{- if lt (include "collectord.terminationGracePeriod" . | int) $needed }}
+{{- fail (printf "terminationGracePeriodSeconds (%s) is less than the preStop sleep (%s s) + shutdown.timeoutSeconds (%v): the kubelet would kill collectord while it drains" (include "collectord.terminationGracePeriod" .) (include "collectord.preStopSleep" .) .Values.shutdown.timeoutSeconds) }}
 {{- end }}
 {{- end }}

@@ -1,6 +1,7 @@
 {{/* The pod template every mode shares. */}}
 {{- define "collectord.podTemplate" -}}
 {{- $agent := eq .Values.mode "daemonset" -}}
+{{- $preStopSleep := include "collectord.preStopSleep" . | int -}}
 metadata:
   annotations:
     checksum/config: {{ include "collectord.config" . | sha256sum }}
@@ -82,6 +83,8 @@ spec:
       args:
         - --config
         - /etc/collectord/collector.yaml
+        - --shutdown-timeout
+        - {{ printf "%ds" (.Values.shutdown.timeoutSeconds | int) }}
         {{- range .Values.command.extraArgs }}
         - {{ . | quote }}
         {{- end }}
@@ -106,7 +109,7 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       ports:
-        {{- range $key, $port := .Values.ports }}
+        {{- range $key, $port := include "collectord.ports" . | fromYaml }}
         {{- if $port.enabled }}
         - name: {{ $key }}
           containerPort: {{ $port.containerPort }}
@@ -116,6 +119,17 @@ spec:
           {{- end }}
         {{- end }}
         {{- end }}
+      {{- if .Values.lifecycleHooks }}
+      lifecycle:
+        {{- toYaml .Values.lifecycleHooks | nindent 8 }}
+      {{- else if gt $preStopSleep 0 }}
+      # Out of the Services' endpoints already: wait until the agents' resolvers drop this
+      # pod, then SIGTERM starts the drain (--shutdown-timeout).
+      lifecycle:
+        preStop:
+          exec:
+            command: [/bin/sleep, "{{ $preStopSleep }}"]
+      {{- end }}
       {{- with .Values.livenessProbe }}
       livenessProbe:
         {{- toYaml . | nindent 8 }}
@@ -153,7 +167,8 @@ spec:
     {{- with .Values.extraContainers }}
     {{- tpl (toYaml .) $ | nindent 4 }}
     {{- end }}
-  terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }}
+  # preStop sleep + --shutdown-timeout + a margin: the kubelet never kills a draining collector.
+  terminationGracePeriodSeconds: {{ include "collectord.terminationGracePeriod" . }}
   {{- with .Values.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
