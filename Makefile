@@ -6,6 +6,7 @@
 #   make bench-filelog  release build + Benchmarks/filelog.sh (tail 1.1 GiB of JSON lines; EXPORTER=nop|loki)
 #   make bench-sampling release build + Benchmarks/sampling.sh (plain, head and tail sampling, the 200k-trace hold)
 #   make bench-k8s      release build + Benchmarks/k8s.sh (k8sattributes with 110 pods beside the same pipeline without it)
+#   make bench-gateway  release build + Benchmarks/gateway.sh (an agent with loadbalancing before 1, 2, 3 gateways)
 #
 # Variables you may override: SWIFT, PYTHON, CONFIG, SWIFT_BUILD_FLAGS, SWIFT_TEST_FLAGS.
 
@@ -35,7 +36,7 @@ APT_PACKAGES := \
 	pkg-config protobuf-compiler protobuf-c-compiler nghttp2-client prometheus \
 	python3-venv curl openssl
 
-.PHONY: build run test deps venv bench bench-filelog bench-sampling bench-k8s clean distclean help
+.PHONY: build run test deps venv bench bench-filelog bench-sampling bench-k8s bench-gateway clean distclean help
 
 help:
 	@echo "targets: build (release), run, test, bench, bench-filelog, deps, venv, clean, distclean"
@@ -89,6 +90,9 @@ bench-sampling: deps venv build
 
 bench-k8s: deps venv build
 	Benchmarks/k8s.sh
+
+bench-gateway: deps venv build
+	Benchmarks/gateway.sh
 
 clean:
 	rm -rf .build data Benchmarks/out

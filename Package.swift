@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "ProbabilisticSampler", targets: ["ProbabilisticSampler"]),
         .library(name: "TailSampling", targets: ["TailSampling"]),
         .library(name: "BatchProcessor", targets: ["BatchProcessor"]),
+        .library(name: "LoadBalancingExporter", targets: ["LoadBalancingExporter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
