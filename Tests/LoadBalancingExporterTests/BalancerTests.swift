@@ -23,7 +23,11 @@ import Testing
 
         init(_ name: String) { self.name = name }
 
-        func send(_ payload: [UInt8], signal: Signal) -> SendAttempt {
+        func send(_ payload: [UInt8], signal: Signal, completion: @escaping @Sendable (SendAttempt) -> Void) {
+            completion(sendNow(payload))
+        }
+
+        func sendNow(_ payload: [UInt8]) -> SendAttempt {
             let answer: SendAttempt = lock.withLock { _ in
                 calls.withLock { $0 += 1 }
                 return script.isEmpty ? .delivered : script.removeFirst()

@@ -136,13 +136,21 @@ final class Balancer: Sendable {
             }
         }
         let results = Mutex<[SendAttempt]>(Array(repeating: .retry(after: nil, "not sent"), count: shares.count))
-        DispatchQueue.concurrentPerform(iterations: shares.count) { i in
+        // Every share at once; only this thread waits (the answers come on the connections'
+        // queues: blocking worker threads here would starve them).
+        let group = DispatchGroup()
+        for i in shares.indices {
+            group.enter()
             let start = clock.now()
-            let result = backends[i].send(shares[i].payload, signal: signal)
-            metrics.latency(shares[i].endpoint).observe(Double(clock.now() - start) / 1e6)
-            metrics.outcome(shares[i].endpoint, success: result == .delivered).increment()
-            results.withLock { $0[i] = result }
+            let endpoint = shares[i].endpoint
+            backends[i].send(shares[i].payload, signal: signal) { [metrics, clock] result in
+                metrics.latency(endpoint).observe(Double(clock.now() - start) / 1e6)
+                metrics.outcome(endpoint, success: result == .delivered).increment()
+                results.withLock { $0[i] = result }
+                group.leave()
+            }
         }
+        group.wait()
         return results.withLock { $0 }
     }
 

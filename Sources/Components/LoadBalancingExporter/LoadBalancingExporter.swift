@@ -137,8 +137,9 @@ public final class LoadBalancingExporter: Exporter {
                              giveUpAfter: settings.retry.maxElapsedTime).throwIfFailed(exporter: name)
     }
 
-    /// Shares go to gateways over multiplexed connections; stages may export at once.
-    public var exportsConcurrently: Bool { true }
+    /// With disk queues `export` only appends; without, each export blocks its thread until
+    /// every gateway answered, so stages take turns (one blocked thread per exporter at most).
+    public var exportsConcurrently: Bool { queues.isEnabled }
 
     public func shutdown() {
         guard !shutDown.exchange(true, ordering: .relaxed) else { return }
@@ -172,9 +173,9 @@ struct GatewayBackend: Backend {
         }
     }
 
-    func send(_ payload: [UInt8], signal: Signal) -> SendAttempt {
-        guard let sender else { return .retry(after: nil, failure) }
-        return sender.send(payload, signal: signal)
+    func send(_ payload: [UInt8], signal: Signal, completion: @escaping @Sendable (SendAttempt) -> Void) {
+        guard let sender else { return completion(.retry(after: nil, failure)) }
+        sender.send(payload, signal: signal, completion: completion)
     }
 
     func close() { sender?.close() }

@@ -78,9 +78,9 @@ public final class OTLPExporter: Exporter {
         }) { sender.send(merged, signal: signal) }
     }
 
-    /// With disk queues `export` only appends; without, the calls of several stages may share
-    /// the connection (the gRPC client multiplexes them), so exports run concurrently.
-    public var exportsConcurrently: Bool { true }
+    /// With disk queues `export` only appends; without, each export blocks its thread until
+    /// the server answers, so stages take turns (one blocked thread per exporter at most).
+    public var exportsConcurrently: Bool { queues.isEnabled }
 
     public func shutdown() {
         guard !shutDown.exchange(true, ordering: .relaxed) else { return }

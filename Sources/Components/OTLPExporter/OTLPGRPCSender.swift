@@ -40,31 +40,41 @@ public struct OTLPGRPCSender: Sendable {
         self.partiallyRejected = partiallyRejected
     }
 
-    /// One call, waited for (the exporter's threads block; the connection's work is on its queue).
+    /// One call, waited for (the caller's thread blocks; the connection's work is on its own
+    /// queue). Use `send(_:signal:completion:)` to send several at once without blocking threads.
     public func send(_ payload: [UInt8], signal: Signal) -> SendAttempt {
         let done = DispatchSemaphore(value: 0)
-        let result = Mutex<Result<[UInt8], GRPCCallError>?>(nil)
+        let result = Mutex<SendAttempt?>(nil)
+        send(payload, signal: signal) { answer in
+            result.withLock { $0 = answer }
+            done.signal()
+        }
+        done.wait()
+        return result.withLock { $0 }!
+    }
+
+    /// One call; `completion` gets its classified outcome on the connection's queue.
+    public func send(_ payload: [UInt8], signal: Signal, completion: @escaping @Sendable (SendAttempt) -> Void) {
         let compression: GRPCCompression = switch settings.compression {
         case .gzip: .gzip
         case .zstd: .zstd
         case .none: .none
         }
+        let logger = self.logger
+        let partiallyRejected = self.partiallyRejected
         client.call(path: Self.path(signal), message: payload, metadata: metadata, compression: compression,
                     timeoutNanos: settings.timeout) { answer in
-            result.withLock { $0 = answer }
-            done.signal()
-        }
-        done.wait()
-        switch result.withLock({ $0 })! {
-        case .success(let response):
-            if let partial = OTLPResponse.partialSuccess(response) {
-                partiallyRejected(signal, partial.rejected)
-                logger.warn("partial success: the server rejected \(partial.rejected) \(signal.itemMetricName): \(partial.message)")
+            switch answer {
+            case .success(let response):
+                if let partial = OTLPResponse.partialSuccess(response) {
+                    partiallyRejected(signal, partial.rejected)
+                    logger.warn("partial success: the server rejected \(partial.rejected) \(signal.itemMetricName): \(partial.message)")
+                }
+                completion(.delivered)
+            case .failure(let error):
+                let why = "export failed (\(error.status): \(error.message))"
+                completion(error.isRetryable ? .retry(after: error.retryDelayNanos, why) : .permanent(why))
             }
-            return .delivered
-        case .failure(let error):
-            let why = "export failed (\(error.status): \(error.message))"
-            return error.isRetryable ? .retry(after: error.retryDelayNanos, why) : .permanent(why)
         }
     }
 
