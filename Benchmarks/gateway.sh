@@ -109,6 +109,7 @@ for g in $GATEWAYS; do
         a0=$(ticks_of "$agent_pid"); g0=0
         for pid in "${gw_pids[@]}"; do g0=$(( g0 + $(ticks_of "$pid") )); done
         t0=$(date +%s.%N)
+        rm -f "$OUT_DIR/requests.log"
         "${H2[@]}" -n "$REQUESTS" --log-file="$OUT_DIR/requests.log" "$URL" >"$OUT_DIR/h2load.txt"
         t1=$(date +%s.%N)
         sleep 0.5

@@ -111,6 +111,17 @@ extension Exporter {
     public var exportsConcurrently: Bool { false }
 }
 
+/// An exporter whose deliveries finish later (a network round trip to a gateway that itself
+/// answers only once its exporters took the data): the stage hands it up to `maxInFlight`
+/// batches at once instead of one at a time, and completes each batch's tokens when its
+/// `completion` is called (exactly once, from any thread). `export(_:)` (the synchronous form)
+/// is still used where one batch at a time is wanted.
+public protocol AsyncExporter: Exporter {
+    /// Batches out at once (`sending_queue.num_consumers`).
+    var maxInFlight: Int { get }
+    func export(_ batch: TelemetryBatch, completion: @escaping @Sendable (ComponentError?) -> Void)
+}
+
 /// Something that runs beside the pipelines (health_check, and later the query API).
 /// Same lifecycle contract as receivers.
 public protocol Extension: AnyObject, Sendable {

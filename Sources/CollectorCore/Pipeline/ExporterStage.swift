@@ -7,8 +7,10 @@ import Synchronization
 /// Design: the pipeline pushes batches into `ring` (never blocking; a full ring is the
 /// pipeline's signal to hold its output, which backs up into the receivers). `drain` runs on
 /// `queue`, exports one batch at a time, counts sent/failed items, releases the batch's token
-/// references with the outcome, then wakes the pipeline in case it was waiting for room.
-/// `finish` drains what is queued and shuts the exporter down.
+/// references with the outcome, then wakes the pipeline in case it was waiting for room. An
+/// `AsyncExporter` gets up to `maxInFlight` batches at once; each is completed when its
+/// delivery calls back, and the stage drains again as slots free up. `finish` drains what is
+/// queued, waits for the deliveries out, and shuts the exporter down.
 public final class ExporterStage: Sendable {
     public let name: String
     public let signal: Signal
@@ -22,6 +24,9 @@ public final class ExporterStage: Sendable {
     private let gaugeIDs: [UInt64]
     /// Called after each batch leaves the ring (the pipeline uses it to resume a held fan-out).
     private let onSpace = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Batches handed to an `AsyncExporter` and not completed yet.
+    private let inFlight = Atomic<Int>(0)
+    private let outstanding = DispatchGroup()
 
     public init(name: String, signal: Signal, exporter: any Exporter, capacity: Int,
                 metrics: MetricsRegistry, logger: Logger) {
@@ -67,9 +72,33 @@ public final class ExporterStage: Sendable {
 
     private func drain() {
         scheduled.store(false, ordering: .releasing)
+        if let async = exporter as? any AsyncExporter {
+            while inFlight.load(ordering: .acquiring) < max(1, async.maxInFlight), let batch = ring.pop() {
+                onSpace.withLock { $0 }?()
+                exportAsync(batch, async)
+            }
+            return
+        }
         while let batch = ring.pop() {
             onSpace.withLock { $0 }?()
             exportOne(batch)
+        }
+    }
+
+    private func exportAsync(_ batch: TelemetryBatch, _ exporter: any AsyncExporter) {
+        inFlight.add(1, ordering: .acquiringAndReleasing)
+        outstanding.enter()
+        exporter.export(batch) { [self] error in
+            if let error {
+                failed.add(batch.itemCount)
+                logger.warn("exporting \(batch.itemCount) \(signal.itemMetricName) failed: \(error.message)")
+            } else {
+                sent.add(batch.itemCount)
+            }
+            batch.complete(error)
+            inFlight.subtract(1, ordering: .acquiringAndReleasing)
+            outstanding.leave()
+            if !ring.isEmpty { schedule() }
         }
     }
 
@@ -90,6 +119,11 @@ public final class ExporterStage: Sendable {
     func finish(completion: @escaping @Sendable () -> Void) {
         queue.async {
             self.drain()
+            // An async exporter's batches leave as slots free up: drain until all are out.
+            while !self.ring.isEmpty || self.inFlight.load(ordering: .acquiring) > 0 {
+                self.outstanding.wait()
+                self.drain()
+            }
             self.exporter.shutdown()
             completion()
         }

@@ -25,7 +25,7 @@ import Synchronization
 ///
 /// Lifecycle: `start` resolves and starts the timer and senders; `shutdown` (idempotent, safe
 /// without `start`) stops them, leaving what is queued on disk.
-public final class LoadBalancingExporter: Exporter {
+public final class LoadBalancingExporter: AsyncExporter {
     let settings: LoadBalancingSettings
     let balancer: Balancer
     private let resolver: any Resolver
@@ -40,6 +40,8 @@ public final class LoadBalancingExporter: Exporter {
     private let name: String
     private let logger: Logger
     private let metrics: Balancer.Metrics
+    /// Deliveries in flight without a disk queue (`sending_queue.num_consumers` of them).
+    private let slots: SenderSlots
 
     public init(settings: LoadBalancingSettings, name: String = "loadbalancing", logger: Logger, metrics registry: MetricsRegistry,
                 clock: any MonotonicClock = SystemClock()) throws(ComponentError) {
@@ -86,6 +88,7 @@ public final class LoadBalancingExporter: Exporter {
         }
         let retrier = Retrier(settings: settings.retry, clock: clock, stop: stop)
         self.retrier = retrier
+        slots = SenderSlots(count: settings.queue.numConsumers, label: "collectord.\(name).send")
         let keys = settings
         queues = try SignalQueues(settings: settings.queue, signals: [.traces, .logs], exporter: name,
                                   lockWait: otlp.timeout + 1_000_000_000, batchMaxBytes: settings.batchMaxBytes,
@@ -140,6 +143,22 @@ public final class LoadBalancingExporter: Exporter {
     /// With disk queues `export` only appends; without, each export blocks its thread until
     /// every gateway answered, so stages take turns (one blocked thread per exporter at most).
     public var exportsConcurrently: Bool { queues.isEnabled }
+
+    /// `sending_queue.num_consumers` batches out at once (each on its own slot), so the
+    /// round trip to the gateways (which answer once their own exporters took the data) does
+    /// not bound throughput.
+    public var maxInFlight: Int { slots.count }
+
+    public func export(_ batch: TelemetryBatch, completion: @escaping @Sendable (ComponentError?) -> Void) {
+        slots.run { [self] in
+            do throws(ComponentError) {
+                try export(batch)
+                completion(nil)
+            } catch {
+                completion(error)
+            }
+        }
+    }
 
     public func shutdown() {
         guard !shutDown.exchange(true, ordering: .relaxed) else { return }

@@ -15,7 +15,7 @@ import Synchronization
 ///
 /// Lifecycle: `start` starts the senders; `shutdown` (idempotent, safe without `start`) lets
 /// them send what is queued for up to `shutdown_timeout`, the rest stays on disk.
-public final class OTLPExporter: Exporter {
+public final class OTLPExporter: AsyncExporter {
     let settings: OTLPExporterSettings
     let sender: OTLPGRPCSender
     private let retrier: Retrier
@@ -25,6 +25,8 @@ public final class OTLPExporter: Exporter {
     private let name: String
     private let logger: Logger
     private let retries: Counter
+    /// Deliveries in flight without a disk queue (`sending_queue.num_consumers` of them).
+    private let slots: SenderSlots
 
     public init(settings: OTLPExporterSettings, name: String = "otlp", logger: Logger, metrics registry: MetricsRegistry,
                 clock: any MonotonicClock = SystemClock()) throws(ComponentError) {
@@ -46,6 +48,7 @@ public final class OTLPExporter: Exporter {
         self.sender = sender
         let retrier = Retrier(settings: settings.retry, clock: clock, stop: stop)
         self.retrier = retrier
+        slots = SenderSlots(count: settings.queue.numConsumers, label: "collectord.\(name).send")
         let retries = self.retries
         queues = try SignalQueues(settings: settings.queue, signals: [.traces, .logs], exporter: name,
                                   lockWait: settings.timeout + 1_000_000_000, batchMaxBytes: settings.batchMaxBytes,
@@ -81,6 +84,20 @@ public final class OTLPExporter: Exporter {
     /// With disk queues `export` only appends; without, each export blocks its thread until
     /// the server answers, so stages take turns (one blocked thread per exporter at most).
     public var exportsConcurrently: Bool { queues.isEnabled }
+
+    /// `sending_queue.num_consumers` calls out at once, each on its own slot.
+    public var maxInFlight: Int { slots.count }
+
+    public func export(_ batch: TelemetryBatch, completion: @escaping @Sendable (ComponentError?) -> Void) {
+        slots.run { [self] in
+            do throws(ComponentError) {
+                try export(batch)
+                completion(nil)
+            } catch {
+                completion(error)
+            }
+        }
+    }
 
     public func shutdown() {
         guard !shutDown.exchange(true, ordering: .relaxed) else { return }
