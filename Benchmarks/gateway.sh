@@ -60,7 +60,7 @@ start() {  # config file, address to wait for
 gateway_config() {  # ip
     cat >"$OUT_DIR/gw-$1.yaml" <<EOF
 receivers: {otlp: {protocols: {grpc: {endpoint: "$1:$GW_PORT"}}}}
-processors: {batch: {}}
+processors: {batch: {timeout: ${GATEWAY_BATCH_TIMEOUT:-200ms}}}
 exporters: {nop: {}}
 service:
   telemetry: {metrics: {address: ""}}

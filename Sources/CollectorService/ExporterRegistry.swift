@@ -72,8 +72,10 @@ public final class ExporterRegistry: Sendable {
     }
 }
 
-/// One stage's handle on a shared exporter (see `ExporterRegistry`).
-final class SharedExporter: Exporter {
+/// One stage's handle on a shared exporter (see `ExporterRegistry`). It passes an
+/// `AsyncExporter`'s in-flight deliveries through; any other exporter is exported to one
+/// batch at a time (`maxInFlight` 1, completed at once).
+final class SharedExporter: AsyncExporter {
     private let entry: ExporterRegistry.Entry
     private let registry: ExporterRegistry
     private let released = Atomic(false)
@@ -102,6 +104,18 @@ final class SharedExporter: Exporter {
         let exporter = entry.exporter
         if exporter.exportsConcurrently { return try exporter.export(batch) }
         try entry.exportLock.withLock { _ throws(ComponentError) in try exporter.export(batch) }
+    }
+
+    var maxInFlight: Int { (entry.exporter as? any AsyncExporter)?.maxInFlight ?? 1 }
+
+    func export(_ batch: TelemetryBatch, completion: @escaping @Sendable (ComponentError?) -> Void) {
+        if let async = entry.exporter as? any AsyncExporter { return async.export(batch, completion: completion) }
+        do throws(ComponentError) {
+            try export(batch)
+            completion(nil)
+        } catch {
+            completion(error)
+        }
     }
 
     /// Lets go of the instance; the last handle shuts it down. Idempotent.
