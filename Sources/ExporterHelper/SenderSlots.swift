@@ -1,3 +1,4 @@
+import CollectorCore
 import Dispatch
 import Synchronization
 
@@ -23,6 +24,28 @@ public final class SenderSlots: Sendable {
         queues[slot].async { [self] in
             work()
             free.withLock { if !$0.contains(slot) { $0.append(slot) } }
+        }
+    }
+}
+
+/// An exporter whose synchronous `export` blocks until its delivery ends (it sends and
+/// retries on the calling thread): the asynchronous form runs it on one of its `slots`, so the
+/// stage keeps `slots.count` batches out at once.
+public protocol SlottedExporter: AsyncExporter {
+    var slots: SenderSlots { get }
+}
+
+extension SlottedExporter {
+    public var maxInFlight: Int { slots.count }
+
+    public func export(_ batch: TelemetryBatch, completion: @escaping @Sendable (ComponentError?) -> Void) {
+        slots.run { [self] in
+            do throws(ComponentError) {
+                try export(batch)
+                completion(nil)
+            } catch {
+                completion(error)
+            }
         }
     }
 }

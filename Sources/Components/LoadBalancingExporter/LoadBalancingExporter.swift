@@ -25,7 +25,7 @@ import Synchronization
 ///
 /// Lifecycle: `start` resolves and starts the timer and senders; `shutdown` (idempotent, safe
 /// without `start`) stops them, leaving what is queued on disk.
-public final class LoadBalancingExporter: AsyncExporter {
+public final class LoadBalancingExporter: SlottedExporter {
     let settings: LoadBalancingSettings
     let balancer: Balancer
     private let resolver: any Resolver
@@ -41,7 +41,7 @@ public final class LoadBalancingExporter: AsyncExporter {
     private let logger: Logger
     private let metrics: Balancer.Metrics
     /// Deliveries in flight without a disk queue (`sending_queue.num_consumers` of them).
-    private let slots: SenderSlots
+    public let slots: SenderSlots
 
     public init(settings: LoadBalancingSettings, name: String = "loadbalancing", logger: Logger, metrics registry: MetricsRegistry,
                 clock: any MonotonicClock = SystemClock()) throws(ComponentError) {
@@ -144,21 +144,6 @@ public final class LoadBalancingExporter: AsyncExporter {
     /// every gateway answered, so stages take turns (one blocked thread per exporter at most).
     public var exportsConcurrently: Bool { queues.isEnabled }
 
-    /// `sending_queue.num_consumers` batches out at once (each on its own slot), so the
-    /// round trip to the gateways (which answer once their own exporters took the data) does
-    /// not bound throughput.
-    public var maxInFlight: Int { slots.count }
-
-    public func export(_ batch: TelemetryBatch, completion: @escaping @Sendable (ComponentError?) -> Void) {
-        slots.run { [self] in
-            do throws(ComponentError) {
-                try export(batch)
-                completion(nil)
-            } catch {
-                completion(error)
-            }
-        }
-    }
 
     public func shutdown() {
         guard !shutDown.exchange(true, ordering: .relaxed) else { return }

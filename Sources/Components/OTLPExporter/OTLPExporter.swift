@@ -15,7 +15,7 @@ import Synchronization
 ///
 /// Lifecycle: `start` starts the senders; `shutdown` (idempotent, safe without `start`) lets
 /// them send what is queued for up to `shutdown_timeout`, the rest stays on disk.
-public final class OTLPExporter: AsyncExporter {
+public final class OTLPExporter: SlottedExporter {
     let settings: OTLPExporterSettings
     let sender: OTLPGRPCSender
     private let retrier: Retrier
@@ -26,7 +26,7 @@ public final class OTLPExporter: AsyncExporter {
     private let logger: Logger
     private let retries: Counter
     /// Deliveries in flight without a disk queue (`sending_queue.num_consumers` of them).
-    private let slots: SenderSlots
+    public let slots: SenderSlots
 
     public init(settings: OTLPExporterSettings, name: String = "otlp", logger: Logger, metrics registry: MetricsRegistry,
                 clock: any MonotonicClock = SystemClock()) throws(ComponentError) {
@@ -85,19 +85,6 @@ public final class OTLPExporter: AsyncExporter {
     /// the server answers, so stages take turns (one blocked thread per exporter at most).
     public var exportsConcurrently: Bool { queues.isEnabled }
 
-    /// `sending_queue.num_consumers` calls out at once, each on its own slot.
-    public var maxInFlight: Int { slots.count }
-
-    public func export(_ batch: TelemetryBatch, completion: @escaping @Sendable (ComponentError?) -> Void) {
-        slots.run { [self] in
-            do throws(ComponentError) {
-                try export(batch)
-                completion(nil)
-            } catch {
-                completion(error)
-            }
-        }
-    }
 
     public func shutdown() {
         guard !shutDown.exchange(true, ordering: .relaxed) else { return }
