@@ -147,7 +147,8 @@ extension HTTP2ClientConnection {
         }
     }
 
-    /// After a refusal, no new stream until another one ends or 10 ms x 2^(n-1) passed.
+    /// After a refusal, no new stream until another one ends or 10 ms x 2^(n-1) passed (at
+    /// most 640 ms).
     private func holdBack(for refusals: Int) {
         holdBackGeneration += 1
         let generation = holdBackGeneration

@@ -50,8 +50,10 @@ final class HTTP2ClientConnection: ClientSocketDelegate, @unchecked Sendable {
         case connecting, ready, goingAway, closed
     }
 
-    /// How often one request is sent again after REFUSED_STREAM before it fails as refused.
-    static let maxRefusals = 5
+    /// How often one request is sent again after REFUSED_STREAM before it fails as refused
+    /// (the waits add up to about 4 s: a loaded server may refuse streams for a while; the
+    /// request's own deadline still ends it sooner).
+    static let maxRefusals = 10
 
     let id: UInt64
     let queue: DispatchQueue
