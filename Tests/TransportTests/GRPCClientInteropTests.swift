@@ -210,18 +210,18 @@ struct GRPCClientInteropTests {
     }
 
     /// REFUSED_STREAM on a healthy connection: the call is sent again on the same connection
-    /// (it was not processed), up to 5 times; then it fails as not processed.
+    /// (it was not processed), up to 10 times; then it fails as not processed.
     @Test func refusedStreamsAreSentAgainAFewTimes() async throws {
-        let server = try await PythonServer("h2_goaway_server.py", ["--mode", "refuse", "--refuse", "8"])
+        let server = try await PythonServer("h2_goaway_server.py", ["--mode", "refuse", "--refuse", "14"])
         let client = try Self.client(server.port)
         await #expect(throws: GRPCCallError(status: .unavailable,
                                             message: "not processed: localhost:\(server.port) refused the stream; send it again",
                                             notProcessed: true)) {
             try await client.call(path: "/t.S/M", message: Array("first".utf8))
         }
-        // 6 refusals used (1 + 5 attempts again); the next call is refused twice, then answered
-        // on the same connection, as stream 6 + 3 = 9th, id 17.
-        #expect(Self.text(try await client.call(path: "/t.S/M", message: Array("second".utf8))) == "conn1 stream17 second")
+        // 11 refusals used (1 + 10 attempts again); the next call is refused 3 times, then
+        // answered on the same connection, as stream 11 + 4 = 15th, id 29.
+        #expect(Self.text(try await client.call(path: "/t.S/M", message: Array("second".utf8))) == "conn1 stream29 second")
         #expect(client.http2.connectionsOpened == 1)
         await client.shutdown(deadline: .now() + 5)
     }
