@@ -14,13 +14,19 @@ let package = Package(
     products: [
         .executable(name: "collectord", targets: ["collectord"]),
         .executable(name: "collectorctl", targets: ["collectorctl"]),
-        // Libraries for the benchmark packages under Benchmarks/.
+        // Libraries for the benchmark packages under Benchmarks/ and the fuzz targets under Fuzz/.
         .library(name: "Store", targets: ["Store"]),
         .library(name: "OTLPCodec", targets: ["OTLPCodec"]),
         .library(name: "CollectorCore", targets: ["CollectorCore"]),
         .library(name: "ProbabilisticSampler", targets: ["ProbabilisticSampler"]),
         .library(name: "TailSampling", targets: ["TailSampling"]),
         .library(name: "BatchProcessor", targets: ["BatchProcessor"]),
+        // For the fuzz targets under Fuzz/ (with the root package's Store, OTLPCodec, CollectorCore).
+        .library(name: "Transport", targets: ["Transport"]),
+        .library(name: "FileLogReceiver", targets: ["FileLogReceiver"]),
+        .library(name: "LokiExporter", targets: ["LokiExporter"]),
+        .library(name: "CollectorService", targets: ["CollectorService"]),
+        .library(name: "Checksums", targets: ["Checksums"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
