@@ -4,7 +4,7 @@
 #   Fuzz/run.sh build                 build every target (.build-fuzz, release, ASan + libFuzzer)
 #   Fuzz/run.sh smoke [TARGET...]     run each target over its seed corpus plus FUZZ_SMOKE_RUNS mutations
 #   Fuzz/run.sh fuzz [TARGET...]      fuzz each target, one after the other, for FUZZ_SECONDS (default
-#                                     60) or FUZZ_RUNS executions; the corpus grows in
+#                                     60) and/or FUZZ_RUNS executions; the corpus grows in
 #                                     .build-fuzz/corpus/TARGET, crashes go to .build-fuzz/artifacts
 #   Fuzz/run.sh leaks [TARGET...]     re-run the grown corpus of the targets fuzzed without leak
 #                                     checks (HTTP/1, HTTP/2) with LeakSanitizer on
@@ -90,8 +90,11 @@ case "$command" in
         done
         ;;
     fuzz)
-        limit=(-max_total_time="${FUZZ_SECONDS:-60}")
-        [[ -z "${FUZZ_RUNS:-}" ]] || limit=(-runs="$FUZZ_RUNS")
+        # Whichever comes first when both are given; 60 seconds when neither is.
+        limit=()
+        [[ -z "${FUZZ_SECONDS:-}" ]] || limit+=(-max_total_time="$FUZZ_SECONDS")
+        [[ -z "${FUZZ_RUNS:-}" ]] || limit+=(-runs="$FUZZ_RUNS")
+        [[ ${#limit[@]} -gt 0 ]] || limit=(-max_total_time=60)
         for target in "${targets[@]}"; do
             run "$target" "$SCRATCH/corpus/$target" "${limit[@]}" "$(leak_flag "$target")"
         done

@@ -12,7 +12,7 @@ import Glibc
 /// This is `Connection.deliver` without the reactor: the session is chosen by the harness
 /// instead of by the first bytes, and nothing waits on epoll, so one run is synchronous and
 /// deterministic. Responses that handlers complete later (`queue.async`) are run by draining the
-/// connection's queue a few rounds after each chunk.
+/// connection's queue after each chunk.
 public enum ConnectionHarness {
     public enum SessionKind {
         case http1
@@ -56,13 +56,18 @@ public enum ConnectionHarness {
             connection.queue.sync { connection.close() }
             return outcome
         }
-        for chunk in chunks {
+        for (k, chunk) in chunks.enumerated() {
             connection.queue.sync {
                 guard connection.phase == .open else { return }
                 chunk.withUnsafeBytes { session.receive($0) }
             }
-            settle(connection, peer, into: &outcome.output)
+            // Answers queued by the handlers, and the pumps they schedule, run before the next
+            // read; the output is collected now and then (the socket buffer holds megabytes).
+            connection.queue.sync {}
+            connection.queue.sync {}
+            if k % 64 == 63 { read(peer, into: &outcome.output) }
         }
+        settle(connection, peer, into: &outcome.output)
         if endInput {
             connection.queue.sync {
                 if connection.phase == .open { session.inputEnded() }
