@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs the libFuzzer targets (see Fuzz/README.md).
 #
-#   Fuzz/run.sh build                 build every target (.build-fuzz, release, ASan + libFuzzer)
+#   Fuzz/run.sh build                 build every target (.build-fuzz, FUZZ_CONFIG=release by
+#                                     default, or debug; ASan + libFuzzer)
 #   Fuzz/run.sh smoke [TARGET...]     run each target over its seed corpus plus FUZZ_SMOKE_RUNS mutations
 #   Fuzz/run.sh fuzz [TARGET...]      fuzz each target, one after the other, for FUZZ_SECONDS (default
 #                                     60) and/or FUZZ_RUNS executions; the corpus grows in
@@ -15,7 +16,9 @@ set -euo pipefail
 FUZZ_DIR="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(dirname "$FUZZ_DIR")"
 SCRATCH="$ROOT/.build-fuzz"
-BIN="$SCRATCH/release"
+# release for fuzzing; `make test`'s smoke run uses debug, which builds in half the time.
+CONFIG="${FUZZ_CONFIG:-release}"
+BIN="$SCRATCH/$CONFIG"
 SWIFT="${SWIFT:-swift}"
 
 ALL_TARGETS=(FuzzOTLPProtobuf FuzzOTLPJSON FuzzHTTP1 FuzzHTTP2 FuzzGRPC FuzzConfig FuzzSegment FuzzIndex FuzzFileLog FuzzLoki)
@@ -45,7 +48,7 @@ build() {
     cd "$FUZZ_DIR"
     # `--sanitize fuzzer` tells SwiftPM that libFuzzer provides `main`; the -Xswiftc flag then
     # sets both sanitizers at once (swiftc keeps only the last -sanitize= it is given).
-    "$SWIFT" build -c release --scratch-path "$SCRATCH" --sanitize fuzzer \
+    "$SWIFT" build -c "$CONFIG" --scratch-path "$SCRATCH" --sanitize fuzzer \
         -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing \
         -Xcc -fsanitize=fuzzer-no-link,address -Xcxx -fsanitize=fuzzer-no-link,address
 }
@@ -54,7 +57,7 @@ build() {
 run() {
     local target="$1" corpus="$2"
     shift 2
-    local log="$SCRATCH/logs/$target.log"
+    local log="$SCRATCH/logs/$target-$CONFIG.log"
     mkdir -p "$SCRATCH/logs" "$SCRATCH/artifacts" "$corpus"
     local status=0
     (cd "$SCRATCH/artifacts" && nice -n "${FUZZ_NICE:-0}" "$BIN/$target" "$corpus" "$FUZZ_DIR/corpus/$target" \
@@ -102,8 +105,8 @@ case "$command" in
     leaks)
         for target in "${targets[@]}"; do
             run "$target" "$SCRATCH/corpus/$target" -runs=0 -detect_leaks=1
-            if grep -q "LeakSanitizer" "$SCRATCH/logs/$target.log"; then
-                echo "fuzz: $target leaks; log: $SCRATCH/logs/$target.log" >&2
+            if grep -q "LeakSanitizer" "$SCRATCH/logs/$target-$CONFIG.log"; then
+                echo "fuzz: $target leaks; log: $SCRATCH/logs/$target-$CONFIG.log" >&2
                 exit 1
             fi
         done
