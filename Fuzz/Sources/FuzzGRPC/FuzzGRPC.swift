@@ -39,8 +39,11 @@ public func fuzzGRPC(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     do {
         let inflated = try Gzip.decompress(body, limit: limit)
         require(inflated.count <= limit, "gzip produced \(inflated.count) bytes past the limit \(limit)")
-        let again = try Gzip.decompress(Gzip.compress(inflated, level: 1), limit: limit)
-        require(again == inflated, "gzip does not round-trip \(describe(inflated))")
+        // (Round trips of bombs inflated to megabytes would take most of the time.)
+        if inflated.count <= 65536 {
+            let again = try Gzip.decompress(Gzip.compress(inflated, level: 1), limit: limit)
+            require(again == inflated, "gzip does not round-trip \(describe(inflated))")
+        }
     } catch {
         require(!error.description.isEmpty, "a gzip error without a description")
     }
