@@ -14,7 +14,7 @@ let package = Package(
     products: [
         .executable(name: "collectord", targets: ["collectord"]),
         .executable(name: "collectorctl", targets: ["collectorctl"]),
-        // Libraries for the benchmark packages under Benchmarks/.
+        // Libraries for the benchmark packages under Benchmarks/ and the fuzz targets under Fuzz/.
         .library(name: "Store", targets: ["Store"]),
         .library(name: "OTLPCodec", targets: ["OTLPCodec"]),
         .library(name: "CollectorCore", targets: ["CollectorCore"]),
@@ -22,6 +22,12 @@ let package = Package(
         .library(name: "TailSampling", targets: ["TailSampling"]),
         .library(name: "BatchProcessor", targets: ["BatchProcessor"]),
         .library(name: "LoadBalancingExporter", targets: ["LoadBalancingExporter"]),
+        // For the fuzz targets under Fuzz/ (with the root package's Store, OTLPCodec, CollectorCore).
+        .library(name: "Transport", targets: ["Transport"]),
+        .library(name: "FileLogReceiver", targets: ["FileLogReceiver"]),
+        .library(name: "LokiExporter", targets: ["LokiExporter"]),
+        .library(name: "CollectorService", targets: ["CollectorService"]),
+        .library(name: "Checksums", targets: ["Checksums"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

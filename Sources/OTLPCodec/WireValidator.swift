@@ -2,12 +2,16 @@
 /// and counts resource / scope / item entries on the way.
 ///
 /// The walk is driven by `OTLPSchema` (the protobuf-c descriptors) and accepts what
-/// `protobuf_c_message_unpack` accepts, with three deliberate differences:
+/// `protobuf_c_message_unpack` accepts, with four deliberate differences:
 /// - nesting is limited to `maxDepth` messages. protobuf-c recurses once per nested message
 ///   without a limit, so a few kilobytes of nested `AnyValue`s would overflow the thread's
 ///   stack; everything that hands bytes to protobuf-c validates them here first;
 /// - field number 0 is rejected (protobuf-c keeps it as an unknown field);
-/// - a `bool` field must use the varint wire type (protobuf-c takes any).
+/// - a `bool` field must use the varint wire type (protobuf-c takes any);
+/// - a field number above 2^29 - 1 (the protobuf maximum) is rejected: protobuf-c keeps the low
+///   32 bits of a 5-byte key, `ProtoWire.Reader` (the scanner, splitter and samplers, which read
+///   validated requests later) refuses such a key, and one request the receiver accepted but
+///   the store could not read would fail a whole batch merged from many clients.
 /// Known fields must carry their declared wire type; unknown fields are skipped (their framing
 /// is still checked); groups (wire types 3, 4) and types 6, 7 are rejected. Strings are not
 /// checked for UTF-8, as protobuf-c does not check them either.
@@ -92,23 +96,27 @@ struct WireValidator: Sendable {
         var p = start
         while p < end {
             let fieldStart = p
-            // Key: a varint of at most 5 bytes, as protobuf-c reads it.
-            var key = UInt32(base[p])
+            // Key: a varint of at most 5 bytes, as protobuf-c reads it, holding a field number
+            // of at most 29 bits, as `ProtoWire.Reader` (every reader after this one) requires.
+            var key = UInt64(base[p])
             p += 1
             if key & 0x80 != 0 {
                 key &= 0x7F
-                var shift: UInt32 = 7
+                var shift: UInt64 = 7
                 while true {
                     guard p < end, shift < 35 else { throw ProtoWire.WireError("bad field key", offset: fieldStart) }
-                    let byte = UInt32(base[p])
+                    let byte = UInt64(base[p])
                     p += 1
                     key |= (byte & 0x7F) << shift
                     if byte & 0x80 == 0 { break }
                     shift += 7
                 }
+                guard key >> 3 <= 0x1FFF_FFFF else {
+                    throw ProtoWire.WireError("invalid field number \(key >> 3)", offset: fieldStart)
+                }
             }
             let number = Int(key >> 3)
-            let wireType = key & 7
+            let wireType = UInt32(key & 7)
             guard number != 0 else { throw ProtoWire.WireError("field number 0", offset: fieldStart) }
             let rule = number < numberOfRules ? table[firstRule + number] : Self.unknownRule
             let expected = rule & 7

@@ -107,7 +107,9 @@ extension SealedIndex {
         for r in stride(from: blocks.lowerBound, to: blocks.upperBound, by: 48) {
             let offset: UInt64 = bytes.le(r)
             let length = UInt64(bytes.le(r + 8, as: UInt32.self))
-            guard offset >= next, length >= UInt64(StoreFormat.blockHeaderSize), offset + length <= p.dataLength,
+            // (`offset + length` could overflow: a corrupt record must be refused, not trap.)
+            guard offset >= next, length >= UInt64(StoreFormat.blockHeaderSize), length <= p.dataLength,
+                  offset <= p.dataLength - length,
                   BlockKind(rawValue: bytes[r + 12]) != nil else {
                 throw BlockProblem("bad block record at index offset \(r)")
             }

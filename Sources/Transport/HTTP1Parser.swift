@@ -127,6 +127,9 @@ struct HTTP1Parser {
                     // Tolerate empty lines before a request line (RFC 9112 section 2.2).
                     while pos + 1 < view.count && view[pos] == 0x0D && view[pos + 1] == 0x0A { pos += 2 }
                     if pos >= view.count { return pos }
+                    // A CR alone may be the first half of an empty line: wait for the next byte
+                    // (deciding now made the parse depend on where a read ended).
+                    if pos + 1 == view.count && view[pos] == 0x0D { return pos }
                 }
                 var bareLF = false
                 let headEnd = findHeadEnd(view, from: pos, scanned: scanned, bareLF: &bareLF)

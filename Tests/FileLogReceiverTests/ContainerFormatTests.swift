@@ -114,4 +114,23 @@ import Testing
         #expect(TimestampParser.parse(Array("2024-13-02T03:04:05Z".utf8)) == nil)
         #expect(TimestampParser.parse(Array("garbage".utf8)) == nil)
     }
+
+    /// Found by fuzzing (Fuzz/corpus/FuzzFileLog/regression-timestamp-overflow): a time past
+    /// 2554 overflowed the nanosecond count and trapped, so one CRI line, docker line or JSON
+    /// `time` field crashed the collector. It is now no time: the line is passed on whole.
+    @Test func timestampsPastUInt64NanosecondsAreNoTime() {
+        #expect(TimestampParser.parse(Array("2554-07-21T23:34:33.709551615Z".utf8)) == UInt64.max)
+        #expect(TimestampParser.parse(Array("2554-07-21T23:34:33.709551616Z".utf8)) == nil)
+        #expect(TimestampParser.parse(Array("4329-01-02T03:04:07Z".utf8)) == nil)
+        #expect(TimestampParser.parse(Array("9999-12-31T23:59:60.999999999-23:59".utf8)) == nil)
+        let line = Array("9999-01-02T03:04:07Z stderr F an error".utf8)
+        #expect(ContainerLine.cri(line) == nil)
+        let docker = ContainerLine.docker(Array(#"{"log":"x\n","stream":"stdout","time":"9999-01-02T03:04:07Z"}"#.utf8))
+        #expect(docker?.time == 0)
+        #expect(docker?.message == Array("x".utf8))
+        var entry = LogEntry(body: Array(#"{"time":"3000-01-01T00:00:00Z","level":"info"}"#.utf8), endOffset: 1)
+        JSONBody.enrich(&entry)
+        #expect(entry.timeUnixNano == 0)
+        #expect(entry.severityText == "info")
+    }
 }

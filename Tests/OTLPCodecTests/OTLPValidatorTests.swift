@@ -106,6 +106,24 @@ import Testing
         #expect(protobufCAccepts(traces: bytes))
     }
 
+    /// Found by fuzzing (Fuzz/corpus/FuzzOTLPProtobuf/regression-field-number-above-29-bits):
+    /// a 5-byte key whose field number needs more than 29 bits passed the validator (it kept 32
+    /// bits of the key) but not the readers after it (the store's scanner, the splitter), so a
+    /// request the receiver accepted made the store refuse the whole batch it was merged into.
+    @Test func fieldNumbersAbove29BitsAreRejectedLikeTheScannerDoes() throws {
+        func request(spanField key: [UInt8], _ value: [UInt8]) -> [UInt8] {
+            PB.field(1, PB.field(2, PB.field(2, PB.string(5, "s") + key + value)))
+        }
+        let largest = request(spanField: [0xF8, 0xFF, 0xFF, 0xFF, 0x0F], [0x01])  // field 2^29 - 1, varint
+        #expect(try OTLPValidator.count(.traces, protobuf: largest) == 1)
+        #expect(try OTLPScanner.spans(largest).spans.count == 1)
+        let tooLarge = request(spanField: [0xB5, 0xF8, 0xF5, 0xFE, 0x6E], [1, 2, 3, 4])  // field 3724259206, fixed32
+        let error = #expect(throws: OTLPDecodeError.self) { try OTLPValidator.count(.traces, protobuf: tooLarge) }
+        #expect(error?.message == "malformed protobuf: ExportTraceServiceRequest could not be decoded "
+            + "(invalid field number 3724259206 at offset 9)")
+        #expect(throws: OTLPDecodeError.self) { try OTLPScanner.spans(tooLarge) }
+    }
+
     @Test func logsAreNotTraces() throws {
         // A logs request is also a structurally valid traces request (same field numbers and
         // wire types at the top levels) only while its records parse as spans; the fixture's

@@ -1,3 +1,4 @@
+import Checksums
 import CollectorTesting
 import Foundation
 import OTLPCodec
@@ -169,6 +170,33 @@ import Testing
             #expect(try Data(contentsOf: URL(fileURLWithPath: indexPath)) == Data(bytes))
             #expect(try Data(contentsOf: URL(fileURLWithPath: dir.file(Self.segment1))) == segmentBefore)
         }
+    }
+
+    /// Found by fuzzing (Fuzz/corpus/FuzzIndex/regression-block-record-offset-overflow): a
+    /// block record whose offset plus length overflows 64 bits (with a right checksum, as disk
+    /// damage or a bug could leave it) trapped while the index was checked, so the store, and
+    /// the collector with it, crashed at every start instead of rebuilding the index.
+    @Test func blockRecordOverflowingTheDataLengthIsACorruptIndex() throws {
+        let dir = TempDirectory("index")
+        _ = try Self.writeBlocks(dir, count: 3, seal: true)
+        let indexPath = dir.file(Self.index1)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: indexPath)))
+        func le64(_ at: Int) -> Int { (0..<8).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
+        // The blocks section (id 1) from the directory after the 64-byte header; its first
+        // record's offset becomes 2^64 - 16.
+        let sections = Int(bytes[56])
+        let entry = try #require((0..<sections).map { 64 + $0 * 24 }.first { bytes[$0] == 1 })
+        let record = le64(entry + 8)
+        for i in 0..<8 { bytes[record + i] = i == 0 ? 0xF0 : 0xFF }
+        let end = bytes.count - 8
+        let crc = CRC32C.checksum(Array(bytes[..<end]))
+        for i in 0..<4 { bytes[end + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
+        try Data(bytes).write(to: URL(fileURLWithPath: indexPath))
+        let events = EventLog()
+        let store = try TraceStore(config: testConfig(dir.path), onEvent: events.sink)
+        #expect(events.kinds == [.corruptIndex(file: indexPath, reason: "bad block record at index offset \(record)")])
+        Self.expectReadable(store, 0..<3)
+        store.close()
     }
 
     @Test func badSegmentHeadersAreReportedAndSkipped() throws {

@@ -46,6 +46,28 @@ struct HTTP1ParserTests {
         #expect(request.headers.fields.map(\.name) == ["Host", "Content-Type", "Content-Length"])
     }
 
+    /// Found by fuzzing (Fuzz/corpus/FuzzHTTP1/regression-split-empty-line): the empty lines
+    /// allowed before a request line (RFC 9112 section 2.2, e.g. the CRLF some clients send
+    /// after a body) were refused with 400 when a read ended between their CR and LF.
+    @Test func emptyLineBeforeARequestSplitBetweenCRAndLF() {
+        let text = Array("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok\r\nGET /b HTTP/1.0\r\n\r\n".utf8)
+        let whole = parse(String(decoding: text, as: UTF8.self))
+        #expect(whole.count == 2)
+        guard case .request(let second, let keepAlive) = whole.last else {
+            Issue.record("no second request: \(whole)")
+            return
+        }
+        #expect(second.target == "/b")
+        #expect(keepAlive == false)
+        #expect(parseByteByByte(text) == whole)
+        var parser = HTTP1Parser(limits: HTTPServerLimits(), remoteAddress: "1.2.3.4:5")
+        let cr = text.firstIndex(of: 0x6B)! + 2   // just after "ok\r"
+        let first = parser.feed(Array(text[..<cr]))
+        #expect(first == [whole[0]])
+        #expect(!parser.isIdle)
+        #expect(parser.feed(Array(text[cr...])) == [whole[1]])
+    }
+
     @Test func pipelinedRequestsInOneBuffer() {
         let text = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
             + "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"

@@ -1,5 +1,6 @@
 /// RFC 3339 timestamps as written by container runtimes (`2024-01-02T03:04:05.123456789Z`,
-/// or with a `+hh:mm` offset) to nanoseconds since the Unix epoch. No Foundation.
+/// or with a `+hh:mm` offset) to nanoseconds since the Unix epoch. No Foundation. nil for text
+/// that is not such a time, and for times before 1970 or after 2554 (outside `UInt64` ns).
 enum TimestampParser {
     static func parse(_ text: some Collection<UInt8>) -> UInt64? {
         let b = Array(text)
@@ -43,7 +44,11 @@ enum TimestampParser {
         guard i == b.count else { return nil }
         let seconds = daysFromCivil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset
         guard seconds >= 0 else { return nil }
-        return UInt64(seconds) * 1_000_000_000 + UInt64(nanos)
+        // Nanoseconds since the epoch fit in 64 bits until 2554-07-21T23:34:33.709551615Z; a
+        // later time (a log line's, so anyone's) is not one, rather than an overflow trap.
+        let (scaled, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, carry) = scaled.addingReportingOverflow(UInt64(nanos))
+        return overflow || carry ? nil : total
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (era arithmetic, years from March).

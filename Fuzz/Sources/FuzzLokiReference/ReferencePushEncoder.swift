@@ -1,0 +1,1 @@
+../../../Tests/LokiExporterTests/ReferencePushEncoder.swift
