@@ -43,8 +43,9 @@ public enum ConnectionHarness {
         }
         let peer = pair[1]
         defer { close(peer) }
-        let connection = Connection(id: 1, fd: pair[0], remoteAddress: "192.0.2.1:40000", router: router, target: target,
-                                    onClose: { _ in })
+        // A budget of its own (bounded, so the fuzzer drives the busy refusals too).
+        let connection = Connection(id: 1, fd: pair[0], remoteAddress: "192.0.2.1:40000", router: router,
+                                    budget: RequestBudget(limit: 8 << 20), target: target, onClose: { _ in })
         var outcome = Outcome()
         let session: (any ProtocolSession)? = connection.queue.sync {
             switch kind {
