@@ -35,7 +35,7 @@ VENV_STAMP := $(VENV)/.requirements.installed
 CONFIG ?= config/collector.yaml
 
 APT_PACKAGES := \
-	libnghttp2-dev libprotobuf-c-dev libzstd-dev liblz4-dev libssl-dev zlib1g-dev libsnappy-dev libre2-dev \
+	libnghttp2-dev libprotobuf-c-dev libzstd-dev liblz4-dev libssl-dev zlib1g-dev libsnappy-dev libre2-dev libyaml-dev \
 	pkg-config protobuf-compiler protobuf-c-compiler nghttp2-client prometheus \
 	python3-venv curl openssl
 

@@ -31,7 +31,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         systemLibrary("CNghttp2", pkg: "libnghttp2", apt: "libnghttp2-dev"),
@@ -41,6 +40,8 @@ let package = Package(
         systemLibrary("COpenSSL", pkg: "openssl", apt: "libssl-dev"),
         systemLibrary("CZlib", pkg: "zlib", apt: "zlib1g-dev"),
         systemLibrary("CSnappy", pkg: "snappy", apt: "libsnappy-dev"),
+        // YAML 1.1 events for the config loader (its composer builds `ConfigNode`s directly).
+        systemLibrary("CYAML", pkg: "yaml-0.1", apt: "libyaml-dev"),
         // re2's pkg-config adds -pthread, which SwiftPM refuses; its headers and library are in
         // the default paths, so the module map's `link "re2"` is all it needs.
         .systemLibrary(name: "CRE2", path: "Sources/CRE2", providers: [.apt(["libre2-dev"])]),
@@ -72,7 +73,7 @@ let package = Package(
         // Data model, component protocols, rings, pipeline, config, metrics. No C, no I/O.
         .target(
             name: "CollectorCore",
-            dependencies: [.product(name: "Yams", package: "Yams"), "TLSSettings"],
+            dependencies: ["CYAML", "TLSSettings"],
             swiftSettings: strict
         ),
         // OTLP protobuf/JSON codecs and the debug formatter, on top of protobuf-c.
@@ -138,7 +139,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "collectord",
-            dependencies: ["CollectorService", "CollectorCore", "CShims", "Transport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CollectorService", "CollectorCore", "CShims", "Transport", "SystemIO", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         // The CLI: prints a stored trace as a tree, searches traces (talks to the query API).

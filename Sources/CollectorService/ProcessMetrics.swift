@@ -4,7 +4,7 @@ import Glibc
 import CollectorCore
 import MemoryLimiterProcessor
 import Transport
-import Foundation
+import FoundationEssentials
 
 /// The process's own resource use, sampled at scrape time: RSS, CPU seconds, uptime.
 enum ProcessMetrics {

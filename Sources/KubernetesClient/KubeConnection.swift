@@ -93,7 +93,7 @@ public struct KubeConnection: Sendable {
     /// none says (not in a pod).
     public static func podNamespace(environment: [String: String], directory: String = serviceAccountDirectory) -> String? {
         if let text = try? String(contentsOfFile: directory + "/namespace", encoding: .utf8) {
-            let namespace = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let namespace = text.trimmingWhitespace
             if !namespace.isEmpty { return namespace }
         }
         for name in ["POD_NAMESPACE", "K8S_NAMESPACE"] {
@@ -109,7 +109,7 @@ public struct KubeConnection: Sendable {
         case .fixed(let t): return "Bearer \(t)"
         case .file(let path):
             do {
-                let t = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                let t = try String(contentsOfFile: path, encoding: .utf8).trimmingWhitespace
                 return "Bearer \(t)"
             } catch {
                 throw KubeError.config("cannot read the token \(path): \(error)")

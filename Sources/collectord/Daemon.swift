@@ -3,7 +3,10 @@ import CollectorService
 import Transport
 internal import CShims
 import Dispatch
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// The running daemon: loads the config, starts the service, and turns signals into actions.

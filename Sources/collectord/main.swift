@@ -1,7 +1,9 @@
 import ArgumentParser
 import CollectorCore
 import CollectorService
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Collectord: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,13 +42,25 @@ struct Validate: ParsableCommand {
     func run() throws {
         do {
             let config = try ConfigLoader.load(path: options.config)
-            for warning in config.warnings { FileHandle.standardError.write(Data("\(options.config): warning: \(warning)\n".utf8)) }
+            for warning in config.warnings { standardError("\(options.config): warning: \(warning)\n") }
             print("\(options.config): configuration is valid")
         } catch {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            standardError("\(error)\n")
             throw ExitCode(1)
         }
     }
 }
 
 Collectord.main()
+
+/// Writes `text` to standard error unbuffered (the daemon links no Foundation).
+func standardError(_ text: String) {
+    let bytes = Array(text.utf8)
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress! + done, $0.count - done) }
+        if n < 0, errno == EINTR { continue }
+        if n <= 0 { return }
+        done += n
+    }
+}

@@ -145,7 +145,7 @@ struct FakeFactory: ComponentFactory {
 
     /// Duplicate keys are found in one pass: 80,000 keys (14.5 s when each was compared with
     /// all before it) with one repeated at the end, reported by name and the line of its first
-    /// occurrence (not with the whole document quoted, as Yams words it).
+    /// occurrence (not with the whole document quoted, as Yams worded it).
     @Test func duplicateKeysInALargeMapping() {
         let yaml = (0..<80_000).map { "k\($0): \($0)" }.joined(separator: "\n") + "\nk17: again\n"
         do {

@@ -3,7 +3,7 @@ import CollectorService
 import FuzzSupport
 
 /// The config file (`collectord validate`, start and SIGHUP reload): `YAMLLoader` (libyaml's
-/// alias scan, Yams composing, `${env:...}` expansion) and `ConfigParser` with every
+/// event stream composed into nodes, aliases refused, `${env:...}` expansion) and `ConfigParser` with every
 /// component factory of the daemon validating its section.
 ///
 /// Input: the file. Oracles: no crash, hang or blow-up on any text; a refusal names at least

@@ -158,7 +158,7 @@ extension String {
 /// Parses Go-style durations.
 public enum DurationParser {
     public static func nanoseconds(_ text: String) -> UInt64? {
-        let s = text.trimmingSpaces
+        let s = text.trimmingWhitespace
         if s == "0" { return 0 }
         var total: Double = 0
         var rest = Substring(s)
@@ -183,14 +183,5 @@ public enum DurationParser {
         }
         guard total < 1e19 else { return nil }
         return UInt64(total)
-    }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while s.first?.isWhitespace == true { s.removeFirst() }
-        while s.last?.isWhitespace == true { s.removeLast() }
-        return String(s)
     }
 }

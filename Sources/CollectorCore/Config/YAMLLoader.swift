@@ -1,6 +1,3 @@
-import CYaml
-import Yams
-
 /// Turns YAML text into `ConfigNode`s, expanding `${env:NAME}` (and `${NAME}`) in scalars as
 /// the OpenTelemetry Collector does; `$$` stands for a literal `$`.
 public enum YAMLLoader {
@@ -12,22 +9,13 @@ public enum YAMLLoader {
     /// The same, with what deserves a warning (a reference to an unset variable) in `warnings`.
     public static func load(_ text: String, environment: [String: String],
                             warnings: inout [ConfigProblem]) throws(ConfigError) -> ConfigNode {
-        // Aliases are refused before anything is composed: Yams expands every alias while
-        // composing, so a "billion laughs" document would take gigabytes before a check on
-        // the composed tree could run. libyaml's event stream sees them in linear time.
-        let aliases = aliasLines(text)
-        if !aliases.isEmpty {
-            throw ConfigError(file: "", problems: aliases.prefix(20).map {
-                ConfigProblem(path: "", line: $0, message: "YAML aliases are not supported")
-            })
-        }
-        let root: Node?
+        // libyaml's events are composed in one pass; aliases are refused, never expanded (a
+        // "billion laughs" document costs what its text costs).
+        let root: YAMLNode?
         do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw ConfigError(file: "", problems: [problem(from: error)])
+            root = try YAMLComposer.compose(text)
         } catch {
-            throw ConfigError(file: "", problems: [ConfigProblem(path: "", line: 0, message: "invalid YAML: \(error)")])
+            throw ConfigError(file: "", problems: problems(from: error))
         }
         var problems: [ConfigProblem] = []
         guard let root else { return ConfigNode(.mapping([]), path: "", line: 1) }
@@ -38,73 +26,71 @@ public enum YAMLLoader {
         return node
     }
 
-    /// The 1-based lines of every alias (`*name`) in `text`, from libyaml's events (nothing is
-    /// built). A syntax error ends the scan; composing reports it.
+    /// The 1-based lines of every alias (`*name`) in `text`; none when it has a syntax error
+    /// before the first.
     static func aliasLines(_ text: String) -> [Int] {
-        var parser = yaml_parser_t()
-        guard yaml_parser_initialize(&parser) == 1 else { return [] }
-        defer { yaml_parser_delete(&parser) }
-        var bytes = Array(text.utf8)
-        var lines: [Int] = []
-        return bytes.withUnsafeMutableBufferPointer { buffer -> [Int] in
-            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
-            var event = yaml_event_t()
-            while yaml_parser_parse(&parser, &event) == 1 {
-                let type = event.type
-                if type == YAML_ALIAS_EVENT { lines.append(Int(event.start_mark.line) + 1) }
-                yaml_event_delete(&event)
-                if type == YAML_STREAM_END_EVENT { break }
-            }
-            return lines
+        do {
+            _ = try YAMLComposer.compose(text)
+        } catch {
+            if case .aliases(let lines) = error { return lines }
+        }
+        return []
+    }
+
+    private static func problems(from failure: YAMLComposer.Failure) -> [ConfigProblem] {
+        switch failure {
+        case .syntax(let problem, let line, let column):
+            return [ConfigProblem(path: "", line: line, message: "invalid YAML: \(problem) (column \(column))")]
+        case .aliases(let lines):
+            return lines.prefix(20).map { ConfigProblem(path: "", line: $0, message: "YAML aliases are not supported") }
+        case .tooDeep(let line):
+            return [ConfigProblem(path: "", line: line,
+                                  message: "invalid YAML: nested deeper than \(YAMLComposer.maxDepth) levels")]
+        case .multipleDocuments(let line):
+            return [ConfigProblem(path: "", line: line,
+                                  message: "invalid YAML: expected a single document in the stream, found another")]
         }
     }
 
-    private static func problem(from error: YamlError) -> ConfigProblem {
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
-             .composer(_, let problem, let mark, _):
-            return ConfigProblem(path: "", line: mark.line, message: "invalid YAML: \(problem) (column \(mark.column))")
-        case .duplicatedKeysInMapping(let keys, let context):
-            // Yams' own message quotes the whole document; the keys and the line say enough.
-            return ConfigProblem(path: "", line: context.mark.line,
-                                 message: "duplicate key" + (keys.count > 1 ? "s " : " ") + keys.map { "\"\($0)\"" }.joined(separator: ", "))
-        default:
-            return ConfigProblem(path: "", line: 0, message: "invalid YAML: \(error)")
-        }
-    }
-
-    private static func convert(_ node: Node, path: String, environment: [String: String],
+    private static func convert(_ node: YAMLNode, path: String, environment: [String: String],
                                 problems: inout [ConfigProblem], unset: inout [ConfigProblem]) -> ConfigNode {
-        let line = node.mark?.line ?? 0
         switch node {
-        case .scalar(let scalar):
-            if scalar.style == .plain, ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
+        case .scalar(let text, let plain, let tagged, let line):
+            if plain, !tagged, ["", "~", "null", "Null", "NULL"].contains(text) {
                 return ConfigNode(.null, path: path, line: line)
             }
-            let expanded = expand(scalar.string, environment: environment, path: path, line: line, problems: &problems,
+            let expanded = expand(text, environment: environment, path: path, line: line, problems: &problems,
                                   unset: &unset)
             return ConfigNode(.scalar(expanded), path: path, line: line)
-        case .mapping(let mapping):
+        case .mapping(let mapping, let line):
             var pairs: [(key: String, node: ConfigNode)] = []
-            var seen = Set<String>()   // duplicate keys found in linear time
+            pairs.reserveCapacity(mapping.count)
+            var seen: [String: Int] = [:]   // key -> line of its first occurrence: duplicates in linear time
+            var duplicates: [(key: String, line: Int)] = []
             for (keyNode, valueNode) in mapping {
                 let key = keyNode.string ?? ""
-                let childPath = path.isEmpty ? key : "\(path).\(key)"
-                if !seen.insert(key).inserted {
-                    problems.append(ConfigProblem(path: childPath, line: keyNode.mark?.line ?? line, message: "duplicate key"))
+                if let first = seen[key] {
+                    duplicates.append((key, first))
                     continue
                 }
+                seen[key] = keyNode.line
+                let childPath = path.isEmpty ? key : "\(path).\(key)"
                 pairs.append((key, convert(valueNode, path: childPath, environment: environment, problems: &problems, unset: &unset)))
             }
+            if let first = duplicates.first {
+                // One problem per mapping, naming its repeated keys, at the first one's first line.
+                var names: [String] = []
+                for (key, _) in duplicates where !names.contains(key) { names.append(key) }
+                problems.append(ConfigProblem(path: path, line: first.line,
+                                              message: "duplicate key" + (names.count > 1 ? "s " : " ")
+                                                  + names.prefix(20).map { "\"\($0)\"" }.joined(separator: ", ")))
+            }
             return ConfigNode(.mapping(pairs), path: path, line: line)
-        case .sequence(let sequence):
+        case .sequence(let sequence, let line):
             let items = sequence.enumerated().map { i, item in
                 convert(item, path: "\(path)[\(i)]", environment: environment, problems: &problems, unset: &unset)
             }
             return ConfigNode(.sequence(items), path: path, line: line)
-        case .alias:
-            problems.append(ConfigProblem(path: path, line: line, message: "YAML aliases are not supported"))
-            return ConfigNode(.null, path: path, line: line)
         }
     }
 

@@ -70,7 +70,7 @@ public final class K8sAttributesProcessor: Processor {
         func isExcluded(_ pod: KubePod) -> Bool {
             guard let name = pod.metadata.name else { return true }
             if let ignore = pod.metadata.annotations?["opentelemetry.io/k8s-processor/ignore"],
-               ignore.trimmingCharacters(in: .whitespaces).lowercased() == "true" { return true }
+               ignore.trimmingWhitespace.lowercased() == "true" { return true }
             return excluded.contains { $0.matches(name) }
         }
 

@@ -204,7 +204,7 @@ struct PodMetadata: Sendable {
         let bytes = Array(key.utf8)
         var out = ""
         var chars = Array(template)
-        if template.contains("$$") { chars = Array(template.replacingOccurrences(of: "$$", with: "$")) }
+        if template.contains("$$") { chars = Array(template.replacing("$$", with: "$")) }
         var i = 0
         while i < chars.count {
             if chars[i] == "$", i + 1 < chars.count, let n = chars[i + 1].wholeNumberValue, n < groups.count {
@@ -235,7 +235,7 @@ struct PodMetadata: Sendable {
     }
 
     static func bareContainerID(_ id: String) -> String {
-        guard let r = id.range(of: "://") else { return id }
+        guard let r = id.firstRange(of: "://") else { return id }
         return String(id[r.upperBound...])
     }
 
