@@ -39,7 +39,7 @@ APT_PACKAGES := \
 	pkg-config protobuf-compiler protobuf-c-compiler nghttp2-client prometheus \
 	python3-venv curl openssl
 
-.PHONY: build run test deps venv bench bench-filelog bench-sampling bench-k8s bench-gateway fuzz fuzz-smoke clean distclean help
+.PHONY: build run test deps venv bench bench-filelog bench-sampling bench-k8s bench-gateway bench-idle fuzz fuzz-smoke clean distclean help
 
 help:
 	@echo "targets: build (release), run, test, bench, bench-filelog, fuzz, deps, venv, clean, distclean"
@@ -114,8 +114,12 @@ bench-k8s: deps venv build
 bench-gateway: deps venv build
 	Benchmarks/gateway.sh
 
+## bench-idle: idle RSS of the dynamic and static release builds, and the binaries' sizes.
+bench-idle: deps build
+	Benchmarks/idle.sh
+
 clean:
-	rm -rf .build .build-fuzz data Benchmarks/out
+	rm -rf .build .build-fuzz .build-static data Benchmarks/out
 
 distclean: clean
 	rm -rf $(VENV)

@@ -8,6 +8,7 @@ import FoundationEssentials
 import Glibc
 #endif
 import Synchronization
+import SystemIO
 
 /// The running daemon: loads the config, starts the service, and turns signals into actions.
 /// SIGHUP reloads (an invalid file is logged and the running config keeps going untouched);
@@ -57,6 +58,14 @@ final class Daemon: Sendable {
                                env["MALLOC_TRIM_THRESHOLD_"] == nil ? 4 << 20 : 0)
     }
 
+    /// Drops the code pages that starting (or reloading) faulted in from this process's resident
+    /// set (`CodePages`); COLLECTORD_KEEP_CODE_PAGES=1 keeps them (for comparisons).
+    static func releaseStartupCode(_ logger: Logger) {
+        guard ProcessInfo.processInfo.environment["COLLECTORD_KEEP_CODE_PAGES"] != "1" else { return }
+        let advised = CodePages.release()
+        logger.debug("released the startup code pages of \(advised >> 20) MiB of code mappings")
+    }
+
     /// Applies `service.limits` to the process-wide bounds; returns the descriptor limit.
     @discardableResult
     static func applyLimits(_ limits: ServiceLimits) -> Int {
@@ -86,6 +95,7 @@ final class Daemon: Sendable {
         logger.info("collectord started with \(configPath): \(config.pipelines.count) pipeline(s); "
                     + "\(descriptors) descriptors, at most \(ConnectionBudget.limit) client connections, "
                     + "\(config.limits.requestMemoryLimitMiB) MiB for requests in progress")
+        Daemon.releaseStartupCode(logger)
         // Locals of a function that never returns: the sources live as long as the process.
         let sources = [
             watch(SIGHUP) { self.reload() },
@@ -113,6 +123,7 @@ final class Daemon: Sendable {
             Daemon.level.store(config.logLevel.rawValue, ordering: .relaxed)
             Daemon.applyLimits(config.limits)
             logger.info("configuration reloaded: \(config.pipelines.count) pipeline(s)")
+            Daemon.releaseStartupCode(logger)
         } catch {
             logger.error("reload failed, keeping the running configuration: \(error)")
         }
