@@ -142,6 +142,15 @@ public enum Sys {
         return FileStatus(st)
     }
 
+    /// Tells the kernel the file's pages in `from..<to` will not be read again
+    /// (`POSIX_FADV_DONTNEED`): clean pages leave the page cache. Advice only, so it reports
+    /// nothing; false when the kernel refused it.
+    @discardableResult
+    public static func dropCachedPages(_ fd: Int32, from: Int64, to: Int64) -> Bool {
+        guard to > from else { return true }
+        return posix_fadvise(fd, off_t(from), off_t(to - from), POSIX_FADV_DONTNEED) == 0
+    }
+
     /// The whole file, or nil when it does not exist.
     public static func readFile(_ path: String) throws(SystemError) -> [UInt8]? {
         let fd: Int32

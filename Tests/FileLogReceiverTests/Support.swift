@@ -122,8 +122,8 @@ final class FakeConsumer: Consumer {
 /// A temporary directory removed at deinit.
 final class TempDir {
     let path: String
-    init() {
-        path = NSTemporaryDirectory() + "filelog-test-" + UUID().uuidString
+    init(base: String = NSTemporaryDirectory()) {
+        path = base + "filelog-test-" + UUID().uuidString
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }

@@ -143,6 +143,10 @@ struct HTTP1ServerTests {
             if request.target == "/slow" { held.withLock { $0.append(respond) } } else { respond(.text(200, "ok")) }
         }
         defer { server.shutdown(deadline: .now()) {} }
+        // Taken before the connections exist: whichever sweep (the test's or the real one, when
+        // the machine is slow) starts a clock, it starts at t0 or later, so the times below
+        // hold however long the setup takes (up to 49 s).
+        let t0 = DispatchTime.now().uptimeNanoseconds
         let idle = try RawHTTPClient(port: port, timeoutSeconds: 5)
         let slow = try RawHTTPClient(port: port, timeoutSeconds: 5)
         let handled = try RawHTTPClient(port: port, timeoutSeconds: 5)
@@ -151,15 +155,14 @@ struct HTTP1ServerTests {
         try await waitUntil("the server sees one connection of each") {
             server.connectionActivities.sorted { "\($0)" < "\($1)" } == [.busy, .idle, .receivingHead]
         }
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        server.sweepTimeouts(now: t0)                       // the slow request's clock starts
-        server.sweepTimeouts(now: t0 + 101_000_000_000)     // idle: 101 s > 100 s
+        server.sweepTimeouts(now: max(t0, DispatchTime.now().uptimeNanoseconds))   // the slow request's clock starts
+        server.sweepTimeouts(now: t0 + 150_000_000_000)     // idle: more than 100 s
         try await waitUntil("idle closed") { server.connectionCount == 2 }
         #expect(try await blocking { try idle.isClosedByPeer() })
         try slow.send("st")                                 // bytes arrive, the request does not complete
         server.sweepTimeouts(now: t0 + 190_000_000_000)
-        #expect(server.connectionCount == 2, "190 s: within the request-read timeout")
-        server.sweepTimeouts(now: t0 + 201_000_000_000)     // 201 s since the request began
+        #expect(server.connectionCount == 2, "at most 190 s: within the request-read timeout")
+        server.sweepTimeouts(now: t0 + 250_000_000_000)     // more than 200 s since the request began
         try await waitUntil("slow closed") { server.connectionCount == 1 }
         #expect(try await blocking { try slow.isClosedByPeer() })
         // The request being handled is untouched however late, and is answered.

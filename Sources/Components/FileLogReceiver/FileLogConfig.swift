@@ -54,6 +54,12 @@ public struct FileLogSettings: ComponentSettings, Equatable {
     /// Payload bytes sent and not yet acknowledged before reading pauses (internal bound: it
     /// caps the receiver's share of memory, as Fluent Bit's `Mem_Buf_Limit` does).
     public var maxInFlightBytes = 4 << 20
+    /// `file_cache_advise` (Fluent Bit's key; true): file pages read and acknowledged are
+    /// dropped from the page cache (`POSIX_FADV_DONTNEED`), so tailing a node's logs does not
+    /// push everything else out of it.
+    public var fileCacheAdvise = true
+    /// Acknowledged bytes of a file gathered before the kernel is advised (internal bound).
+    public var fileCacheAdviseStep: Int64 = 256 << 10
     /// After a file left the globs (renamed away or deleted), how long it is still read from its
     /// open descriptor before being closed.
     public var rotateWait: UInt64 = 5_000_000_000
@@ -109,6 +115,7 @@ public struct FileLogFactory: ReceiverFactory {
         s.forceFlushPeriod = reader.duration("force_flush_period", default: s.forceFlushPeriod)
         s.parseJSON = reader.bool("parse_json", default: s.parseJSON)
         s.fingerprintSize = reader.int("fingerprint_size", default: s.fingerprintSize, range: 16...(1 << 20))
+        s.fileCacheAdvise = reader.bool("file_cache_advise", default: s.fileCacheAdvise)
         if (s.lineStartPattern != nil || s.lineEndPattern != nil) && s.format != .none {
             reader.problem("multiline", "multiline cannot be combined with format \(s.format.rawValue)")
         }

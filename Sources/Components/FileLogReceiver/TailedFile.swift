@@ -26,6 +26,8 @@ struct TailedFile {
     var splitter: LineSplitter
     var assembler: RecordAssembler
     var inFlight: [InFlight] = []
+    /// How far the page cache was advised to drop the file's pages (`file_cache_advise`).
+    var advised: Int64 = 0
     /// Monotonic time of the last read that returned data.
     var lastDataAt: UInt64
     /// Monotonic time since which no include path leads to this file (rotated away, deleted).
@@ -45,6 +47,16 @@ struct TailedFile {
             moved = true
         }
         return moved
+    }
+
+    /// Drops the pages of the acknowledged bytes from the page cache once at least `step` of
+    /// them gathered since the last advice. The kernel drops only whole folios inside the
+    /// range, and a folio (up to 2 MiB) may straddle the last advice's end, so each advice
+    /// reaches 2 MiB back.
+    mutating func adviseCommitted(step: Int64) {
+        guard isOpen, committed - advised >= step else { return }
+        Sys.dropCachedPages(fd, from: max(0, advised - (2 << 20)), to: committed)
+        advised = committed
     }
 
     /// Whether the file still starts with `fingerprint` (false also when it cannot be read).

@@ -78,7 +78,10 @@ extension Tailer {
         resumeReading()
         guard var f = files[fileID], let i = f.inFlight.firstIndex(where: { $0.sequence == sequence }) else { return }
         f.inFlight[i].acknowledged = true
-        if f.advanceCommitted() { checkpointDirty = true }
+        if f.advanceCommitted() {
+            checkpointDirty = true
+            if settings.fileCacheAdvise { f.adviseCommitted(step: settings.fileCacheAdviseStep) }
+        }
         files[fileID] = f
         scheduleCheckpoint()
     }
