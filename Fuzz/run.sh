@@ -5,7 +5,8 @@
 #                                     default, or debug; ASan + libFuzzer)
 #   Fuzz/run.sh smoke [TARGET...]     run each target over its seed corpus plus FUZZ_SMOKE_RUNS mutations
 #   Fuzz/run.sh fuzz [TARGET...]      fuzz each target, one after the other, for FUZZ_SECONDS (default
-#                                     60) and/or FUZZ_RUNS executions; the corpus grows in
+#                                     60) and/or FUZZ_RUNS executions (FUZZ_FLAGS: more libFuzzer
+#                                     flags, e.g. -timeout=60 on a busy machine); the corpus grows in
 #                                     .build-fuzz/corpus/TARGET, crashes go to .build-fuzz/artifacts
 #   Fuzz/run.sh leaks [TARGET...]     re-run the grown corpus of the targets fuzzed without leak
 #                                     checks (HTTP/1, HTTP/2) with LeakSanitizer on
@@ -99,7 +100,8 @@ case "$command" in
         [[ -z "${FUZZ_RUNS:-}" ]] || limit+=(-runs="$FUZZ_RUNS")
         [[ ${#limit[@]} -gt 0 ]] || limit=(-max_total_time=60)
         for target in "${targets[@]}"; do
-            run "$target" "$SCRATCH/corpus/$target" "${limit[@]}" "$(leak_flag "$target")"
+            # shellcheck disable=SC2086  # FUZZ_FLAGS: more libFuzzer flags, split on spaces
+            run "$target" "$SCRATCH/corpus/$target" "${limit[@]}" "$(leak_flag "$target")" ${FUZZ_FLAGS:-}
         done
         ;;
     leaks)
