@@ -39,7 +39,7 @@ APT_PACKAGES := \
 	pkg-config protobuf-compiler protobuf-c-compiler nghttp2-client prometheus \
 	python3-venv curl openssl
 
-.PHONY: build run test deps venv bench bench-filelog bench-sampling bench-k8s bench-gateway bench-idle fuzz fuzz-smoke clean distclean help
+.PHONY: build run test deps venv bench bench-filelog bench-sampling bench-k8s bench-gateway bench-idle bench-connections fuzz fuzz-smoke clean distclean help
 
 help:
 	@echo "targets: build (release), run, test, bench, bench-filelog, fuzz, deps, venv, clean, distclean"
@@ -113,6 +113,10 @@ bench-k8s: deps venv build
 
 bench-gateway: deps venv build
 	Benchmarks/gateway.sh
+
+## bench-connections: RSS per idle HTTP/1.1 and HTTP/2 (gRPC) client connection.
+bench-connections: deps venv build
+	Benchmarks/connections.sh
 
 ## bench-idle: idle RSS of the dynamic and static release builds, and the binaries' sizes.
 bench-idle: deps build

@@ -37,6 +37,8 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
     let router: any RequestRouter
     /// Owned; deleted in `deinit` (never while a call into nghttp2 may be on the stack).
     private var session: OpaquePointer?
+    /// The session's allocator (its long-lived blocks mapped); outlives `session`.
+    private let memory = HTTP2SessionMemory()
     var streams: [Int32: HTTP2Stream] = [:]
     private var draining = false
     private(set) var closed = false
@@ -61,9 +63,11 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
         guard let callbacks = Self.makeCallbacks() else { return nil }
         defer { nghttp2_session_callbacks_del(callbacks) }
         var created: OpaquePointer?
-        guard nghttp2_session_server_new(&created, callbacks, Unmanaged.passUnretained(self).toOpaque()) == 0,
-              let created
-        else { return nil }
+        var allocator = memory.allocator
+        memory.creating = true
+        let status = nghttp2_session_server_new3(&created, callbacks, Unmanaged.passUnretained(self).toOpaque(), nil, &allocator)
+        memory.creating = false
+        guard status == 0, let created else { return nil }
         session = created
         let none = UInt8(NGHTTP2_FLAG_NONE.rawValue)
         let settings = [
