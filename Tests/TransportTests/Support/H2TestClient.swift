@@ -38,8 +38,10 @@ final class H2TestClient {
     private(set) var goawayReceived = false
     private(set) var peerClosed = false
 
+    /// The descriptor is stored only once connected (`deinit` closes it; a second close of a
+    /// failed connect's number could close another test's socket).
     init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -48,9 +50,11 @@ final class H2TestClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard rc == 0 else {
+            let e = errno
             Glibc.close(fd)
-            throw TestFailure("connect failed: errno \(errno)")
+            throw TestFailure("connect failed: errno \(e)")
         }
+        self.fd = fd
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
 

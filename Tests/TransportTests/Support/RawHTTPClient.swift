@@ -17,8 +17,11 @@ final class RawHTTPClient: @unchecked Sendable {
     let fd: Int32
     private var buffer: [UInt8] = []
 
+    /// The descriptor is stored only once connected: a throwing init of a fully initialized
+    /// object runs `deinit`, which would close it a second time (by then, maybe another
+    /// test's socket).
     init(port: Int, timeoutSeconds: Int = 10) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket failed") }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -30,9 +33,11 @@ final class RawHTTPClient: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard rc == 0 else {
+            let e = errno
             Glibc.close(fd)
-            throw TestFailure("connect failed: errno \(errno)")
+            throw TestFailure("connect failed: errno \(e)")
         }
+        self.fd = fd
     }
 
     deinit { Glibc.close(fd) }
