@@ -321,7 +321,12 @@ def check_client_certs(f):
         raise AssertionError("a request without a client certificate should fail")
     except requests.exceptions.RequestException:
         pass
+    # The server logs the refused handshake after the client has seen it fail: wait for it.
+    deadline = time.monotonic() + 10
     log = f.requests_log()
+    while log[-1]["auth"] != "tls-error" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        log = f.requests_log()
     assert log[0]["auth"] == "cert" and log[0]["user"] == "collectord" and log[-1]["auth"] == "tls-error", log
     check_official_client(f)
     check_official_client(f, context="fake-alt")
