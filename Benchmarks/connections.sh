@@ -9,6 +9,7 @@
 #   RUNS=5 COUNT=1000 Benchmarks/connections.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. Benchmarks/lib.sh   # port_open
 
 RUNS=${RUNS:-5}
 COUNT=${COUNT:-1000}
@@ -28,7 +29,7 @@ for run in $(seq 1 "$RUNS"); do
     .build/release/collectord --config Benchmarks/bench-connections-config.yaml >/dev/null 2>"$OUT_DIR/collectord-connections.stderr" &
     PID=$!
     for _ in $(seq 1 100); do
-        curl -s -o /dev/null http://127.0.0.1:18888/metrics && break
+        port_open 127.0.0.1:18888 && break
         sleep 0.1
     done
     "$PYTHON" Benchmarks/connections.py --pid "$PID" --count "$COUNT" --body "$OUT_DIR/connections/traces.pb" \

@@ -12,6 +12,7 @@
 # Prints each run (VmRSS, RssAnon, RssFile in KiB) and the median VmRSS of each build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. Benchmarks/lib.sh   # median
 
 RUNS=${RUNS:-5}
 SETTLE=${SETTLE:-5}
@@ -65,11 +66,10 @@ for run in $(seq 1 "$RUNS"); do
     done
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo
 for build in dynamic dynamic-keep static; do
     m=$(awk -v b=$build '$1==b{print $2}' "$results" | median)
-    printf '%-13s median VmRSS %6d KiB = %5.1f MiB\n' "$build" "$m" "$(echo "$m/1024" | bc -l)"
+    printf '%-13s median VmRSS %6.0f KiB = %5.1f MiB\n' "$build" "$m" "$(echo "$m/1024" | bc -l)"
 done
 runtime=$(ldd "$DYNAMIC" | awk '/\/swift\/linux\//{print $3}' | xargs du -cbL | tail -1 | cut -f1)
 printf 'binary sizes: dynamic %d bytes (+ %d bytes of Swift runtime libraries it loads), static stripped %d bytes\n' \

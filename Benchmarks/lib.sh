@@ -12,6 +12,10 @@ cpu_ticks() {
     echo $(( f[11] + f[12] ))
 }
 
+# The median of the numbers on standard input, one per line (the mean of the middle two for
+# an even count).
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
 # Sum of a counter over all its label sets at $METRICS_URL (empty when absent).
 metric_sum() {
     { curl -fsS --max-time 5 "$METRICS_URL" 2>/dev/null || true; } |

@@ -103,8 +103,6 @@ run_one() {  # scenario requests -> "spans_per_cpu_second peak_rss_mib spans_per
         'BEGIN { printf "%.0f %.1f %.0f %d\n", s / (t / hz), hwm / 1024, s / w, held }'
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
-
 echo "scenario      run  spans/CPU-s  peak-RSS-MiB  spans/s  held-traces" | tee "$OUT_DIR/results.txt"
 for run in $(seq 1 "$RUNS"); do
     for scenario in $SCENARIOS; do

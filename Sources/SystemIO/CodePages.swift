@@ -49,16 +49,7 @@ public enum CodePages {
         guard fields.count >= 5 else { return nil }
         let range = fields[0].split(separator: "-")
         guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16) else { return nil }
-        let path = fields.count == 6 ? String(fields[5]).trimmingSpacesOnly : ""
+        let path = fields.count == 6 ? String(fields[5].drop { $0 == " " }) : ""
         return Mapping(start: start, end: end, permissions: String(fields[1]), path: path)
-    }
-}
-
-private extension String {
-    var trimmingSpacesOnly: String {
-        var s = Substring(self)
-        while s.first == " " { s.removeFirst() }
-        while s.last == " " { s.removeLast() }
-        return String(s)
     }
 }
