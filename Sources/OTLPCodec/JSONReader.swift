@@ -129,7 +129,15 @@ struct JSONReader {
         let start = position
         var i = position
         let n = text.count
-        // Fast path: no escapes.
+        // Fast path: no escapes. Eight bytes at a time while none of them is a quote, a
+        // backslash, a control character or non-ASCII (then byte by byte from there).
+        if let base = UnsafeRawPointer(text.baseAddress) {
+            while i + 8 <= n {
+                let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if Self.needsAttention(w) { break }
+                i += 8
+            }
+        }
         while i < n {
             let c = text[i]
             if c == UInt8(ascii: "\"") {
@@ -207,6 +215,20 @@ struct JSONReader {
                 i += 1
             }
         }
+    }
+
+    /// Whether any of the eight bytes in `w` is `"`, `\\`, below 0x20 or above 0x7F (exact,
+    /// with the "has a byte less than n" bit trick: `(x - n*0x01..) & ~x & 0x80..`).
+    @inline(__always)
+    static func needsAttention(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = w ^ (ones &* 0x22)
+        let backslash = w ^ (ones &* 0x5C)
+        let hasQuote = (quote &- ones) & ~quote
+        let hasBackslash = (backslash &- ones) & ~backslash
+        let hasControl = (w &- ones &* 0x20) & ~w
+        return ((hasQuote | hasBackslash | hasControl) & highs) | (w & highs) != 0
     }
 
     private func hex4(at i: Int) throws(OTLPDecodeError) -> UInt32 {

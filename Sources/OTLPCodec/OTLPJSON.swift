@@ -3,7 +3,7 @@
 /// See https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding. Both directions are
 /// generic over the protobuf-c descriptors of the pinned opentelemetry-proto, with OTLP's
 /// changes to proto3 JSON: hex trace/span ids, integer enums, lowerCamelCase keys. The exact
-/// rules are on `OTLPJSONDecoder` (input) and `OTLPJSONEncoder` (output). Thread-safe.
+/// rules are on `OTLPJSONTranscoder` (input) and `OTLPJSONEncoder` (output). Thread-safe.
 public enum OTLPJSON {
     /// Converts an OTLP/JSON request body into the serialized protobuf request.
     ///
@@ -27,7 +27,22 @@ public enum OTLPJSON {
         var text = json
         let result = text.withUnsafeMutableBytes { buffer in
             capture { () throws(OTLPDecodeError) in
-                var decoder = OTLPJSONDecoder(text: buffer)
+                var transcoder = OTLPJSONTranscoder(text: buffer)
+                return try transcoder.decode(message: message)
+            }
+        }
+        return try result.get()
+    }
+
+    /// `decode` by the reference decoder (protobuf-c messages, packed by protobuf-c), which tests
+    /// and the fuzz target hold the transcoder to, and benchmarks compare it with. Not for
+    /// production: it is several times slower.
+    public static func referenceDecode(_ signal: OTLPSignal, json: [UInt8]) throws(OTLPDecodeError) -> [UInt8] {
+        var text = json
+        let message = OTLPSchema.shared.request(signal)
+        let result = text.withUnsafeMutableBytes { buffer in
+            capture { () throws(OTLPDecodeError) in
+                var decoder = OTLPJSONReferenceDecoder(text: buffer)
                 return try decoder.decode(message: message)
             }
         }

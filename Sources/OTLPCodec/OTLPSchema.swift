@@ -1,5 +1,8 @@
 internal import CProtobufC
 internal import OTLPProto
+#if canImport(Glibc)
+internal import Glibc
+#endif
 
 /// A Swift-side table of the protobuf-c descriptors of every OTLP message this module handles,
 /// built once from the generated C descriptors and shared read-only by all threads.
@@ -20,6 +23,10 @@ struct OTLPSchema: Sendable {
     private(set) var fields: [FieldSchema] = []
     /// Field number -> index into `fields` (-1: unknown); message `m` owns `messages[m].numbers`.
     private(set) var fieldByNumber: [Int32] = []
+    /// Open-addressing hash tables of field names (JSON and proto) -> index into `fields` (-1:
+    /// empty slot), a power of two per message, at most a quarter full; message `m` owns
+    /// `messages[m].keys`.
+    private(set) var keyTable: [Int32] = []
     /// The bytes of every field name (proto and JSON), referenced by `NameRef`.
     private(set) var names: [UInt8] = []
     private(set) var enums: [EnumSchema] = []
@@ -42,6 +49,44 @@ struct OTLPSchema: Sendable {
         guard Int(number) < m.numbers.count else { return nil }
         let i = Int(fieldByNumber[m.numbers.lowerBound + Int(number)])
         return i < 0 ? nil : fields[i]
+    }
+
+    /// The field of `message` whose JSON or proto name is the key at `key` in `reader`'s text:
+    /// a hash of the key's length and three of its bytes, then (almost always) one comparison.
+    func field(_ message: Int, key: Range<Int>, in reader: JSONReader) -> FieldSchema? {
+        let text = reader.bytes(key)
+        let table = messages[message].keys
+        let mask = table.count - 1
+        var slot = Int(Self.keyHash(text)) & mask
+        return names.withUnsafeBytes { names in
+            while true {
+                let i = Int(keyTable[table.lowerBound + slot])
+                if i < 0 { return nil }
+                if Self.equal(text, names, fields[i].jsonName) || Self.equal(text, names, fields[i].protoName) {
+                    return fields[i]
+                }
+                slot = (slot + 1) & mask
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func equal(_ text: UnsafeRawBufferPointer, _ names: UnsafeRawBufferPointer, _ name: NameRef) -> Bool {
+        text.count == Int(name.count)
+            && (text.count == 0 || memcmp(text.baseAddress!, names.baseAddress! + Int(name.start), text.count) == 0)
+    }
+
+    /// The key tables' hash: the length and the first, middle and last bytes (no loop over the
+    /// key; collisions only cost a probe).
+    @inline(__always)
+    static func keyHash(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        let n = bytes.count
+        guard n > 0 else { return 0 }
+        var h = UInt32(truncatingIfNeeded: n) &* 0x9E37_79B1
+        h ^= UInt32(bytes[0]) &* 0x85EB_CA6B
+        h ^= UInt32(bytes[n / 2]) &* 0xC2B2_AE35
+        h ^= UInt32(bytes[n - 1]) &* 0x27D4_EB2F
+        return h ^ (h >> 15)
     }
 
     /// A field name as a string (for error messages).
@@ -83,7 +128,8 @@ struct OTLPSchema: Sendable {
         let index = messages.count
         messageIndex[address] = index
         let d = descriptor.pointee
-        messages.append(MessageSchema(descriptorAddress: address, size: Int(d.sizeof_message), fields: 0..<0, numbers: 0..<0))
+        messages.append(MessageSchema(descriptorAddress: address, size: Int(d.sizeof_message), fields: 0..<0, numbers: 0..<0,
+                                      keys: 0..<0))
         messageNames.append(String(cString: d.name))
         // Sub-messages first (recursively), then this message's fields as one block.
         var own: [FieldSchema] = []
@@ -116,6 +162,19 @@ struct OTLPSchema: Sendable {
         for (i, f) in own.enumerated() { byNumber[Int(f.number)] = Int32(fields.count + i) }
         messages[index].fields = fields.count..<(fields.count + own.count)
         messages[index].numbers = fieldByNumber.count..<(fieldByNumber.count + byNumber.count)
+        var size = 8
+        while size < own.count * 2 * 4 { size *= 2 }
+        var table = [Int32](repeating: -1, count: size)
+        for (i, f) in own.enumerated() {
+            let nameRefs = [f.jsonName, f.protoName]
+            for name in nameRefs {
+                var slot = names[name.range].withUnsafeBytes { Int(Self.keyHash($0)) } & (size - 1)
+                while table[slot] >= 0 { slot = (slot + 1) & (size - 1) }
+                table[slot] = Int32(fields.count + i)
+            }
+        }
+        messages[index].keys = keyTable.count..<(keyTable.count + size)
+        keyTable.append(contentsOf: table)
         fields.append(contentsOf: own)
         fieldByNumber.append(contentsOf: byNumber)
         return index
@@ -168,6 +227,8 @@ struct MessageSchema: Sendable {
     var fields: Range<Int>
     /// Its slice of `OTLPSchema.fieldByNumber`, indexed by field number.
     var numbers: Range<Int>
+    /// Its hash table of field names in `OTLPSchema.keyTable`.
+    var keys: Range<Int>
 
     var descriptor: UnsafePointer<ProtobufCMessageDescriptor> {
         UnsafePointer(bitPattern: descriptorAddress)!

@@ -1,20 +1,10 @@
-/// Parses OTLP JSON into protobuf-c messages, generically from `OTLPSchema`, then packs them.
-///
-/// Input rules (OTLP/JSON, lenient where the spec allows):
-/// - keys: the lowerCamelCase JSON name or the original `snake_case` name; unknown keys are
-///   skipped (their syntax is still checked); a key given twice: the last value wins for
-///   singular fields, repeated fields append;
-/// - `null` for any field means "not set";
-/// - `traceId` / `spanId` / `parentSpanId`: hex, either case, exactly 32 / 16 digits; `""` is
-///   absent; other bytes fields: base64, standard or URL-safe, padding optional;
-/// - integers: JSON numbers or strings holding a JSON number; fractions and exponents are
-///   accepted when the value is integral and in range (`"1e3"`, `2.0`);
-/// - doubles: numbers, numeric strings, `"NaN"`, `"Infinity"`, `"-Infinity"`;
-/// - enums: integers or value names (`2` or `"SPAN_KIND_SERVER"`);
-/// - a oneof (AnyValue's `value`) may have only one member set.
-/// Messages nest at most `WireValidator.maxDepth` deep, so the output always passes
-/// `OTLPValidator`.
-struct OTLPJSONDecoder {
+/// The first OTLP/JSON decoder, kept as the reference the transcoder is tested and fuzzed
+/// against (`OTLPJSON.referenceDecode`): it parses into protobuf-c messages, generically from
+/// `OTLPSchema`, and packs them with protobuf-c, so its output is protobuf-c's canonical form
+/// (fields in number order, proto3 defaults left out, the last value of a field given twice).
+/// The input rules are `OTLPJSONTranscoder`'s. Strings are cut at a U+0000 (protobuf-c's
+/// strings are C strings), where the transcoder keeps them whole.
+struct OTLPJSONReferenceDecoder {
     let schema: OTLPSchema
     var reader: JSONReader
 
@@ -33,25 +23,12 @@ struct OTLPJSONDecoder {
         return CMessageBuilder.pack(root)
     }
 
-    func invalid(_ reason: String, at offset: Int) -> OTLPDecodeError {
-        OTLPDecodeError(.invalidOTLPJSON, offset: offset, reason)
+    private func invalid(_ reason: String, at offset: Int) -> OTLPDecodeError {
+        reader.invalid(reason, at: offset)
     }
 
-    /// The next value is not of the JSON type the field needs: an OTLP error when it is some
-    /// other valid value ("expected a string, found a number"), a JSON error otherwise.
-    mutating func mismatch(expected: String) -> OTLPDecodeError {
-        let found: String
-        switch reader.peekKind() {
-        case .object: found = "an object"
-        case .array: found = "an array"
-        case .string: found = "a string"
-        case .number: found = "a number"
-        case .literalTrue: found = "true"
-        case .literalFalse: found = "false"
-        case .null: found = "null"
-        case .end, .invalid: return reader.unexpected(expected: expected)
-        }
-        return invalid("expected \(expected), found \(found)", at: reader.position)
+    private mutating func mismatch(expected: String) -> OTLPDecodeError {
+        reader.mismatch(expected: expected)
     }
 
     // MARK: Messages
@@ -64,7 +41,7 @@ struct OTLPJSONDecoder {
         repeat {
             let key = try reader.string()
             try reader.expect(UInt8(ascii: ":"), "':' after an object key")
-            guard let field = lookup(index, key) else {
+            guard let field = schema.field(index, key: key, in: reader) else {
                 try reader.skipValue()
                 continue
             }
@@ -78,14 +55,6 @@ struct OTLPJSONDecoder {
                 throw error.inField(schema.string(field.jsonName))
             }
         } while try reader.nextMember(close: UInt8(ascii: "}"), in: "an object")
-    }
-
-    /// The field of message `index` whose JSON or proto name is the key at `key`.
-    private func lookup(_ index: Int, _ key: Range<Int>) -> FieldSchema? {
-        let range = schema.messages[index].fields
-        for i in range where reader.equals(key, schema.names, schema.fields[i].jsonName) { return schema.fields[i] }
-        for i in range where reader.equals(key, schema.names, schema.fields[i].protoName) { return schema.fields[i] }
-        return nil
     }
 
     private mutating func parseField(
@@ -168,7 +137,7 @@ struct OTLPJSONDecoder {
             try parseBytes(field, slot)
             stored()
         default:
-            try parseScalar(field, slot)
+            store(try reader.scalarBits(field, schema), field.kind, slot)
             stored()
         }
     }
@@ -190,6 +159,17 @@ struct OTLPJSONDecoder {
         } else {
             guard let data = Base64.decode(text) else { throw invalid("invalid base64", at: start) }
             try data.withBytes { (raw) throws(OTLPDecodeError) in try CMessageBuilder.setBytes(slot, raw) }
+        }
+    }
+
+    /// Stores a scalar in `slot` with the C type protobuf-c uses for the field
+    /// (`protobuf_c_boolean` is a 4-byte int).
+    private func store(_ bits: UInt64, _ kind: FieldKind, _ slot: UnsafeMutableRawPointer) {
+        switch kind {
+        case .bool, .enumeration, .int32, .sint32, .sfixed32, .uint32, .fixed32, .float:
+            slot.storeBytes(of: UInt32(truncatingIfNeeded: bits), as: UInt32.self)
+        default:
+            slot.storeBytes(of: bits, as: UInt64.self)
         }
     }
 }
