@@ -25,10 +25,17 @@ enum Hex {
     /// Decodes hex text (either case) into `out`; false on an odd length or a non-hex digit.
     static func decode(_ text: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Bool {
         guard text.count == out.count * 2 else { return false }
-        for i in 0..<out.count {
-            guard let hi = value(text[2 * i]), let lo = value(text[2 * i + 1]) else { return false }
-            out[i] = hi << 4 | lo
+        return nibbles.withUnsafeBufferPointer { table in
+            var bad: UInt8 = 0
+            for i in 0..<out.count {
+                let hi = table[Int(text[2 * i])], lo = table[Int(text[2 * i + 1])]
+                bad |= hi | lo
+                out[i] = hi << 4 | lo & 15
+            }
+            return bad & 0xF0 == 0
         }
-        return true
     }
+
+    /// Each byte's value as a hex digit (either case), 0xFF for the others.
+    private static let nibbles: [UInt8] = (0...255).map { value(UInt8($0)) ?? 0xFF }
 }

@@ -48,6 +48,7 @@ struct JSONReader {
     }
 
     /// The kind of the next value, after whitespace.
+    @inline(__always)
     mutating func peekKind() -> Kind {
         skipWhitespace()
         guard position < text.count else { return .end }
@@ -75,6 +76,7 @@ struct JSONReader {
     }
 
     /// Consumes `c` or throws "expected <what>".
+    @inline(__always)
     mutating func expect(_ c: UInt8, _ what: String) throws(OTLPDecodeError) {
         guard consume(c) else { throw unexpected(expected: what) }
     }
@@ -89,9 +91,20 @@ struct JSONReader {
     }
 
     /// After a member or element: true for `,`, false for `close`; anything else throws.
+    @inline(__always)
     mutating func nextMember(close: UInt8, in container: String) throws(OTLPDecodeError) -> Bool {
-        if consume(UInt8(ascii: ",")) { return true }
-        if consume(close) { return false }
+        skipWhitespace()
+        if position < text.count {
+            let c = text[position]
+            if c == UInt8(ascii: ",") {
+                position += 1
+                return true
+            }
+            if c == close {
+                position += 1
+                return false
+            }
+        }
         throw unexpected(expected: "',' or '\(Character(Unicode.Scalar(close)))' in \(container)")
     }
 
@@ -123,21 +136,38 @@ struct JSONReader {
     // MARK: Strings
 
     /// Reads a string (the next value must be one) and returns the range of its unescaped
-    /// UTF-8 bytes in `text`.
+    /// UTF-8 bytes in `text`. Inlined: most strings end within a few 8-byte steps without an
+    /// escape or a non-ASCII byte; the rest goes on in `stringContinued`.
+    @inline(__always)
     mutating func string() throws(OTLPDecodeError) -> Range<Int> {
         guard consume(UInt8(ascii: "\"")) else { throw unexpected(expected: "a string") }
         let start = position
         var i = position
         let n = text.count
-        // Fast path: no escapes. Eight bytes at a time while none of them is a quote, a
-        // backslash, a control character or non-ASCII (then byte by byte from there).
+        // Eight bytes at a time while none of them is a quote, a backslash, a control character
+        // or non-ASCII.
         if let base = UnsafeRawPointer(text.baseAddress) {
             while i + 8 <= n {
-                let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                if Self.needsAttention(w) { break }
+                let mask = Self.attention(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+                if mask != 0 {
+                    i += mask.trailingZeroBitCount >> 3
+                    if text[i] == UInt8(ascii: "\"") {
+                        position = i + 1
+                        return start..<i
+                    }
+                    break
+                }
                 i += 8
             }
         }
+        return try stringContinued(start: start, at: i)
+    }
+
+    /// The rest of `string()` from `i`: byte by byte, then unescaping in place.
+    @inline(never)
+    private mutating func stringContinued(start: Int, at scanned: Int) throws(OTLPDecodeError) -> Range<Int> {
+        var i = scanned
+        let n = text.count
         while i < n {
             let c = text[i]
             if c == UInt8(ascii: "\"") {
@@ -217,10 +247,11 @@ struct JSONReader {
         }
     }
 
-    /// Whether any of the eight bytes in `w` is `"`, `\\`, below 0x20 or above 0x7F (exact,
-    /// with the "has a byte less than n" bit trick: `(x - n*0x01..) & ~x & 0x80..`).
+    /// The high bit of each of the eight bytes of `w` (little-endian) that is `"`, `\\`, below
+    /// 0x20 or above 0x7F, with the "has a byte less than n" trick `(x - n*0x01..) & ~x & 0x80..`.
+    /// Bits above the lowest one may be false; the lowest one is always right.
     @inline(__always)
-    static func needsAttention(_ w: UInt64) -> Bool {
+    static func attention(_ w: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         let quote = w ^ (ones &* 0x22)
@@ -228,7 +259,7 @@ struct JSONReader {
         let hasQuote = (quote &- ones) & ~quote
         let hasBackslash = (backslash &- ones) & ~backslash
         let hasControl = (w &- ones &* 0x20) & ~w
-        return ((hasQuote | hasBackslash | hasControl) & highs) | (w & highs) != 0
+        return ((hasQuote | hasBackslash | hasControl) | w) & highs
     }
 
     private func hex4(at i: Int) throws(OTLPDecodeError) -> UInt32 {

@@ -41,10 +41,12 @@ struct OTLPJSONReferenceDecoder {
         repeat {
             let key = try reader.string()
             try reader.expect(UInt8(ascii: ":"), "':' after an object key")
-            guard let field = schema.field(index, key: key, in: reader) else {
+            let fieldIndex = schema.fieldIndex(index, key: key, in: reader)
+            guard fieldIndex >= 0 else {
                 try reader.skipValue()
                 continue
             }
+            let field = schema.fields[fieldIndex]
             if reader.peekKind() == .null {
                 try reader.literal("null")
                 continue

@@ -23,8 +23,8 @@
 /// Repeated scalar fields, which no traces or logs message has, are written unpacked.
 ///
 /// How: a message's fields are written as they come. A nested message gets its key, a gap
-/// for its length (`WireOutput.openLength`), its body, then its length in the shortest form
-/// with the body moved down. A message's fields almost always come in ascending order with no
+/// for its length (`WireOutput.openLength`) as long as the last one of its type needed, its
+/// body, then its length in the shortest form (the body moved if the guess was wrong). A message's fields almost always come in ascending order with no
 /// singular field twice (the order every SDK writes), and then nothing more happens. Otherwise
 /// (noticed on the way) the body is rebuilt when the message closes: its fields are read back
 /// from the bytes written, ordered by number, and of a singular field only the last value is
@@ -35,21 +35,42 @@ struct OTLPJSONTranscoder {
     let schema: OTLPSchema
     var reader: JSONReader
     private var out: WireOutput
+    /// By message type: the size of the length prefix of the last one written, the guess for
+    /// the next (a span's is 2 bytes, an attribute's 1), so that bodies rarely have to move.
+    private var lengthSizes: [UInt8]
 
     init(schema: OTLPSchema = .shared, text: UnsafeMutableRawBufferPointer) {
         self.schema = schema
         self.reader = JSONReader(text)
-        // Protobuf is usually about half the size of the same data in JSON.
-        out = WireOutput(capacity: text.count / 2 + 64)
+        out = WireOutput(capacity: 64)
+        lengthSizes = [UInt8](repeating: 1, count: schema.messages.count)
     }
 
     /// Transcodes the whole text as message `index`. Call once.
     mutating func decode(message index: Int) throws(OTLPDecodeError) -> [UInt8] {
+        // Protobuf is usually about half the size of the same data in JSON: the result array
+        // is allocated with room for 5/8 of it and written in place. Should it not fit, the
+        // writing goes on in a buffer of the output's own, copied into an array at the end.
+        let capacity = reader.text.count / 2 + reader.text.count / 8 + 64
+        var spilled = false
+        var failure: OTLPDecodeError?
+        out.release()
+        var result = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+            out = WireOutput(lent: buffer)
+            do throws(OTLPDecodeError) {
+                guard reader.peekKind() == .object else { throw mismatch(expected: "an object") }
+                try message(index, depth: 1)
+                try reader.expectEnd()
+            } catch {
+                failure = error
+            }
+            spilled = out.owned
+            initialized = failure == nil && !spilled ? out.count : 0
+        }
         defer { out.release() }
-        guard reader.peekKind() == .object else { throw mismatch(expected: "an object") }
-        try message(index, depth: 1)
-        try reader.expectEnd()
-        return out.bytes()
+        if let failure { throw failure }
+        if spilled { result = out.bytes() }
+        return result
     }
 
     private func invalid(_ reason: String, at offset: Int) -> OTLPDecodeError {
@@ -79,10 +100,12 @@ struct OTLPJSONTranscoder {
             repeat {
                 let key = try reader.string()
                 try reader.expect(UInt8(ascii: ":"), "':' after an object key")
-                guard let field = schema.field(index, key: key, in: reader) else {
+                let fieldIndex = schema.fieldIndex(index, key: key, in: reader)
+                guard fieldIndex >= 0 else {
                     try reader.skipValue()
                     continue
                 }
+                let field = schema.fields[fieldIndex]
                 if reader.peekKind() == .null {
                     try reader.literal("null")
                     continue
@@ -154,9 +177,10 @@ struct OTLPJSONTranscoder {
             }
             guard reader.peekKind() == .object else { throw mismatch(expected: "an object") }
             key(field.number, wireType: 2)
-            let gap = out.openLength()
+            let guess = Int(lengthSizes[field.message])
+            let gap = out.openLength(size: guess)
             try message(field.message, depth: depth + 1)
-            out.closeLength(gap: gap)
+            lengthSizes[field.message] = UInt8(out.closeLength(gap: gap, reserved: guess))
         case .string:
             guard reader.peekKind() == .string else { throw mismatch(expected: "a string") }
             let text = reader.bytes(try reader.string())

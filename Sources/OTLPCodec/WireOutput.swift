@@ -1,21 +1,33 @@
 /// A growable byte buffer for writing protobuf, with the few operations a one-pass encoder
 /// needs beyond appending: a gap reserved for a length that is known only later, and moving a
-/// written body down when that length turns out shorter than the gap.
+/// written body when that length turns out to need another number of bytes than the gap.
 ///
-/// The memory is owned by the value and freed by `release()`, which the owner calls exactly
-/// once (the buffer is a plain pointer so that appending costs no uniqueness check).
+/// It writes into memory it is lent (usually the final array's, so the result needs no copy)
+/// until that is full, then into memory of its own, which `release()` frees: the owner calls it
+/// exactly once. (A plain pointer, so that appending costs no uniqueness check.)
 struct WireOutput {
     private(set) var base: UnsafeMutablePointer<UInt8>
     private(set) var count = 0
     private var capacity: Int
+    /// Whether `base` is this value's own allocation (else it is the lent buffer).
+    private(set) var owned: Bool
 
     init(capacity: Int) {
         self.capacity = max(capacity, 64)
         base = .allocate(capacity: self.capacity)
+        owned = true
+    }
+
+    /// Writes into `buffer` (not freed here) while it has room.
+    init(lent buffer: UnsafeMutableBufferPointer<UInt8>) {
+        precondition(buffer.count > 0)
+        base = buffer.baseAddress!
+        capacity = buffer.count
+        owned = false
     }
 
     func release() {
-        base.deallocate()
+        if owned { base.deallocate() }
     }
 
     /// The bytes written, as an array.
@@ -36,8 +48,9 @@ struct WireOutput {
         let newCapacity = max(needed, capacity * 2)
         let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
         grown.update(from: base, count: count)
-        base.deallocate()
+        if owned { base.deallocate() }
         base = grown
+        owned = true
         capacity = newCapacity
     }
 
@@ -88,20 +101,25 @@ struct WireOutput {
         body(UnsafeMutableRawBufferPointer(start: base + offset, count: n))
     }
 
-    /// Number of bytes a length gap holds: enough for any length below 2^35.
-    static let lengthGap = 5
-
-    /// Reserves a gap for a length prefix; returns its offset for `closeLength(gap:)`.
-    mutating func openLength() -> Int {
-        appendUninitialized(Self.lengthGap)
+    /// Reserves `size` bytes (1...5) for a length prefix; returns its offset for `closeLength`.
+    mutating func openLength(size: Int) -> Int {
+        appendUninitialized(size)
     }
 
-    /// Writes the length of everything after the gap at `gap` in its shortest varint form and
-    /// moves those bytes down to follow it.
-    mutating func closeLength(gap: Int) {
-        let bodyStart = gap + Self.lengthGap
+    /// Writes the length of everything after the gap of `reserved` bytes at `gap`, in its
+    /// shortest varint form, moving those bytes up or down when that form is not `reserved`
+    /// bytes long. Returns the size used.
+    @discardableResult
+    mutating func closeLength(gap: Int, reserved: Int) -> Int {
+        let bodyStart = gap + reserved
         let length = count - bodyStart
         let size = ProtobufVarint.size(UInt64(length))
+        if size != reserved {
+            if size > reserved { reserve(size - reserved) }
+            // Overlapping: copyMemory is a memmove.
+            UnsafeMutableRawPointer(base + gap + size).copyMemory(from: base + bodyStart, byteCount: length)
+            count += size - reserved
+        }
         var v = UInt64(length)
         var p = gap
         while v >= 0x80 {
@@ -110,11 +128,7 @@ struct WireOutput {
             v >>= 7
         }
         base[p] = UInt8(v)
-        if size < Self.lengthGap {
-            // Overlapping: copyMemory is a memmove.
-            UnsafeMutableRawPointer(base + gap + size).copyMemory(from: base + bodyStart, byteCount: length)
-            count -= Self.lengthGap - size
-        }
+        return size
     }
 
     /// Replaces everything from `offset` on with `bytes` (no longer than what it replaces).
