@@ -7,6 +7,7 @@
 #   make bench-sampling release build + Benchmarks/sampling.sh (plain, head and tail sampling, the 200k-trace hold)
 #   make bench-k8s      release build + Benchmarks/k8s.sh (k8sattributes with 110 pods beside the same pipeline without it)
 #   make bench-gateway  release build + Benchmarks/gateway.sh (an agent with loadbalancing before 1, 2, 3 gateways)
+#   make bench-clients  release build + Benchmarks/clients.sh (1,000 clients: throughput, p99 to acknowledgement, RSS)
 #   make bench-micro    Benchmarks/MicroBench (package-benchmark): codecs, splitter, batch merge, store append on the
 #                       1,000-span request, throughput and allocations; BASELINE=compare checks the committed one
 #   make fuzz    build the libFuzzer targets (Fuzz/, .build-fuzz, ASan) and fuzz each for FUZZ_SECONDS
@@ -41,7 +42,7 @@ APT_PACKAGES := \
 	pkg-config protobuf-compiler protobuf-c-compiler nghttp2-client prometheus \
 	python3-venv curl openssl
 
-.PHONY: build run test deps venv bench bench-micro bench-filelog bench-sampling bench-k8s bench-gateway bench-idle bench-connections fuzz fuzz-smoke clean distclean help
+.PHONY: build run test deps venv bench bench-micro bench-filelog bench-sampling bench-k8s bench-gateway bench-idle bench-connections bench-clients fuzz fuzz-smoke clean distclean help
 
 help:
 	@echo "targets: build (release), run, test, bench, bench-filelog, fuzz, deps, venv, clean, distclean"
@@ -126,6 +127,10 @@ bench-micro: deps venv
 	$(VENV)/bin/python Benchmarks/gen_request.py >/dev/null
 	cd Benchmarks/MicroBench && $(SWIFT) package --allow-writing-to-package-directory benchmark --no-progress \
 		$(if $(filter compare,$(BASELINE)),baseline compare default,$(if $(filter update,$(BASELINE)),baseline update default,))
+
+## bench-clients: 1,000 concurrent OTLP clients (gRPC and HTTP/1.1) sending 10-span requests at a steady rate.
+bench-clients: deps venv build
+	Benchmarks/clients.sh
 
 ## bench-idle: idle RSS of the dynamic and static release builds, and the binaries' sizes.
 bench-idle: deps build

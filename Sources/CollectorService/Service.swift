@@ -45,15 +45,16 @@ public final class Service: Sendable {
     private let logger: Logger
     private let host = ComponentHost()
     private let graph = Mutex(Graph())
-    private let ringCapacity: Int
+    /// Batches an exporter's ring holds when its settings have no `sending_queue.queue_size`.
+    private let exporterQueueSize: Int
     private let stores: StoreRegistry
     private let exporters = ExporterRegistry()
 
     public init(metrics: MetricsRegistry = MetricsRegistry(), logger: Logger, stdout: StandardOutput = StandardOutput(),
-                ringCapacity: Int = 64) {
+                exporterQueueSize: Int = 64) {
         self.metrics = metrics
         self.logger = logger
-        self.ringCapacity = ringCapacity
+        self.exporterQueueSize = exporterQueueSize
         self.stores = StoreRegistry(logger: logger.named("store"), metrics: metrics)
         host.provide(stores)
         host.provide(TextOutput { stdout.write($0) })
@@ -133,7 +134,7 @@ public final class Service: Sendable {
                             try ComponentCatalog.makeExporter(settings, context(id, .exporter, config))
                         }
                         acquired.append(exporter)
-                        let capacity = (settings as? any ExporterQueueSettings)?.queueSize ?? ringCapacity
+                        let capacity = (settings as? any ExporterQueueSettings)?.queueSize ?? exporterQueueSize
                         return ExporterStage(name: id.description, signal: pc.signal, exporter: exporter,
                                              capacity: capacity, metrics: metrics, logger: logger.named("exporter/\(id)"))
                     }
@@ -142,7 +143,8 @@ public final class Service: Sendable {
                     throw error
                 }
                 let pipeline = Pipeline(name: pc.name, signal: pc.signal, processors: chain, exporters: stages,
-                                        capacity: ringCapacity, metrics: metrics, logger: logger.named("pipeline/\(pc.name)"))
+                                        capacity: config.limits.pipelineQueueSize, metrics: metrics,
+                                        logger: logger.named("pipeline/\(pc.name)"))
                 built.append(pipeline)
                 try pipeline.start()
             }

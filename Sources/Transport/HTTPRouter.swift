@@ -41,7 +41,7 @@ final class HTTPRouter: RequestRouter {
         .accept(config.withLock { $0.policy })
     }
 
-    func dispatch(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+    func dispatch(_ request: consuming HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let handler = config.withLock { $0.handler }
         handler(request, respond)
     }

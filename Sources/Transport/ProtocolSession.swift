@@ -47,7 +47,8 @@ protocol RequestRouter: Sendable {
     /// Called once the head (method, target, headers) is known, before any body byte is kept.
     func admit(_ head: HTTPRequest) -> BodyAdmission
     /// Called with the complete request; `respond` must eventually be called exactly once.
-    func dispatch(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void)
+    /// Consuming: the router owns the body's buffer (a gRPC message is cut out of it in place).
+    func dispatch(_ request: consuming HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void)
     /// The transport answered a request itself with `response` (malformed, too large, refused
     /// by `admit` or the body policy): for the owner's metrics.
     func refused(_ response: HTTPResponse)

@@ -80,6 +80,32 @@ struct FakeFactory: ComponentFactory {
                                                   message: "${env:PORT} is not set; it expands to an empty value")])
     }
 
+    @Test func serviceLimits() throws {
+        func parse(_ limits: String) throws(ConfigError) -> ServiceLimits {
+            try parser.parse(yaml: """
+                receivers:
+                  otlp:
+                exporters:
+                  debug:
+                service:
+                \(limits)
+                  pipelines:
+                    traces:
+                      receivers: [otlp]
+                      exporters: [debug]
+                """, file: "l.yaml", environment: [:]).limits
+        }
+        let defaults = try parse("")
+        #expect(defaults.maxConnections == nil)
+        #expect(defaults.requestMemoryLimitMiB == 128)
+        #expect(defaults.pipelineQueueSize == 4096)
+        let set = try parse("  limits:\n    max_connections: 500\n    request_memory_limit_mib: 64\n    pipeline_queue_size: 64")
+        #expect(set.maxConnections == 500)
+        #expect(set.requestMemoryLimitMiB == 64)
+        #expect(set.pipelineQueueSize == 64)
+        #expect(throws: ConfigError.self) { try parse("  limits:\n    pipeline_queue_size: 1") }
+    }
+
     @Test func reportsEveryProblemWithPathAndLine() {
         let yaml = """
         receivers:

@@ -17,6 +17,8 @@ extension E2E {
             // flight into one batch) and a small exporter queue, so the rings fill quickly.
             config.batch = ["timeout: 20ms", "send_batch_size: 1"]
             config.queueSize = 2
+            // A pipeline ring of 64 (the default, 4096, holds bursts of thousands of clients).
+            config.limits = ["pipeline_queue_size: 64"]
             let collector = try await config.start()
             defer { collector.resumeStdout() }
 

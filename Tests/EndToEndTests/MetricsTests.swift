@@ -60,7 +60,7 @@ extension E2E {
                 #expect(m.value("otelcol_exporter_queue_size", labels: q) == 0)
                 #expect(m.value("otelcol_exporter_queue_capacity", labels: q) == 128)
                 #expect(m.value("collectord_pipeline_ring_size", labels: ["pipeline": signal]) == 0)
-                #expect(m.value("collectord_pipeline_ring_capacity", labels: ["pipeline": signal]) == 64)
+                #expect(m.value("collectord_pipeline_ring_capacity", labels: ["pipeline": signal]) == 4096)
             }
             #expect((m.value("otelcol_process_memory_rss_bytes") ?? 0) > 1_000_000)
             #expect((m.value("otelcol_process_cpu_seconds_total") ?? 0) > 0)

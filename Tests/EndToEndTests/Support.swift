@@ -40,6 +40,8 @@ struct TestConfig: Sendable {
     var debugExtra: [String] = []
     /// Lines under `processors.memory_limiter`; when set, it is the first processor of both pipelines.
     var memoryLimiter: [String]?
+    /// Lines under `service.limits`.
+    var limits: [String] = []
     /// `--shutdown-timeout` (nil: the daemon's default, 20s). Short, so that a shutdown that
     /// never completes costs seconds.
     var shutdownTimeout: String? = "5s"
@@ -72,7 +74,7 @@ struct TestConfig: Sendable {
                 endpoint: 127.0.0.1:\(ports.health)
             service:
               extensions: [health_check]
-              telemetry:
+            \(limits.isEmpty ? "" : "  limits:\n" + lines(limits, indent: 4))  telemetry:
                 metrics:
                   address: 127.0.0.1:\(ports.metrics)
               pipelines:

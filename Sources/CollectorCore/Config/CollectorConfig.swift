@@ -18,6 +18,11 @@ public struct ServiceLimits: Sendable, Equatable {
     /// `request_memory_limit_mib`: bytes held by requests still arriving, plus the decoded
     /// footprint of requests being handed to pipelines.
     public var requestMemoryLimitMiB = 128
+    /// `pipeline_queue_size`: requests (batches) a pipeline's input ring holds while its
+    /// processors catch up; one arriving when it is full is refused as retryable. Large, so
+    /// that a burst of many clients' small requests fits: the bytes those requests hold are
+    /// bounded by `request_memory_limit_mib`, not by this count.
+    public var pipelineQueueSize = 4096
 
     public init() {}
 }

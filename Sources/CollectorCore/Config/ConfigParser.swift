@@ -39,6 +39,8 @@ public struct ConfigParser: Sendable {
                 }
                 limits.requestMemoryLimitMiB = section.int("request_memory_limit_mib", default: limits.requestMemoryLimitMiB,
                                                            range: 1...1_048_576)
+                limits.pipelineQueueSize = section.int("pipeline_queue_size", default: limits.pipelineQueueSize,
+                                                       range: 2...1_048_576)
             }
             serviceExtensions = ids(service, "extensions", kind: .extension, defined: components, sink: sink)
             if let telemetry = service.section("telemetry") {
