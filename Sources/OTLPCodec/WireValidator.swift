@@ -87,14 +87,48 @@ struct WireValidator: Sendable {
         return counters
     }
 
+    /// One message being walked: where it ends and its rules.
+    private struct Frame {
+        var message: Int
+        var end: Int
+        var firstRule: Int
+        var numberOfRules: Int
+    }
+
+    /// Walks the message at `start..<end` and everything nested in it, depth first, with a
+    /// stack of frames rather than recursion (a call per nested message cost more than its
+    /// fields: OTLP requests are mostly small nested messages, attributes and their values).
     private func walk(
         _ message: Int, _ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ depth: Int,
         _ counters: inout Counters, _ table: UnsafeBufferPointer<UInt32>
     ) throws(ProtoWire.WireError) {
-        let firstRule = ruleStart[message]
-        let numberOfRules = ruleCount[message]
+        try withUnsafeTemporaryAllocation(of: Frame.self, capacity: Self.maxDepth + 1) { (stack) throws(ProtoWire.WireError) in
+            try walk(message, base, start, end, depth, &counters, table, stack)
+        }
+    }
+
+    private func walk(
+        _ message: Int, _ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ startDepth: Int,
+        _ counters: inout Counters, _ table: UnsafeBufferPointer<UInt32>, _ stack: UnsafeMutableBufferPointer<Frame>
+    ) throws(ProtoWire.WireError) {
+        var depth = startDepth
+        var top = 0
+        stack[0] = Frame(message: message, end: end, firstRule: ruleStart[message], numberOfRules: ruleCount[message])
+        var frame = stack[0]
         var p = start
-        while p < end {
+        while true {
+            if p >= frame.end {
+                // This message is done: back to the one it is nested in.
+                guard top > 0 else { return }
+                top -= 1
+                depth -= 1
+                frame = stack[top]
+                continue
+            }
+            let message = frame.message
+            let end = frame.end
+            let firstRule = frame.firstRule
+            let numberOfRules = frame.numberOfRules
             let fieldStart = p
             // Key: a varint of at most 5 bytes, as protobuf-c reads it, holding a field number
             // of at most 29 bits, as `ProtoWire.Reader` (every reader after this one) requires.
@@ -128,6 +162,11 @@ struct WireValidator: Sendable {
             }
             switch wireType {
             case 0:
+                // Most varints are one byte.
+                if p < end && base[p] < 0x80 {
+                    p += 1
+                    break
+                }
                 var length = 0
                 while true {
                     guard p < end else { throw ProtoWire.WireError("truncated varint", offset: fieldStart) }
@@ -144,9 +183,13 @@ struct WireValidator: Sendable {
                 guard end - p >= 4 else { throw ProtoWire.WireError("truncated fixed32 field", offset: fieldStart) }
                 p += 4
             case 2:
-                // Length: a varint of at most 5 bytes (protobuf-c's limit).
+                // Length: a varint of at most 5 bytes (protobuf-c's limit); most are one byte.
                 var length = 0
                 var shift = 0
+                if p < end && base[p] < 0x80 {
+                    length = Int(base[p])
+                    p += 1
+                } else {
                 while true {
                     guard p < end, shift < 35 else {
                         throw ProtoWire.WireError("bad length prefix", offset: fieldStart)
@@ -157,6 +200,7 @@ struct WireValidator: Sendable {
                     if byte & 0x80 == 0 { break }
                     shift += 7
                 }
+                }
                 guard length <= end - p else {
                     throw ProtoWire.WireError("truncated length-delimited field", offset: fieldStart)
                 }
@@ -166,7 +210,15 @@ struct WireValidator: Sendable {
                         throw ProtoWire.WireError(
                             "messages nested deeper than \(Self.maxDepth) levels", offset: fieldStart)
                     }
-                    try walk(Int(rule >> 16), base, p, payloadEnd, depth + 1, &counters, table)
+                    countField(rule, &counters)
+                    // Into the nested message: its fields come next; then back to this one
+                    // at its end.
+                    let sub = Int(rule >> 16)
+                    stack[top] = frame
+                    top += 1
+                    depth += 1
+                    frame = Frame(message: sub, end: payloadEnd, firstRule: ruleStart[sub], numberOfRules: ruleCount[sub])
+                    continue
                 } else if rule & (1 << 4) != 0 {
                     try checkPacked(wireType: expected, base, p, payloadEnd, fieldStart)
                 }
@@ -174,12 +226,19 @@ struct WireValidator: Sendable {
             default:
                 throw ProtoWire.WireError("unsupported wire type \(wireType)", offset: fieldStart)
             }
-            switch (rule >> 5) & 3 {
-            case 1: counters.resources += 1
-            case 2: counters.scopes += 1
-            case 3: counters.items += 1
-            default: break
-            }
+            countField(rule, &counters)
+        }
+    }
+
+    /// Counts a resource, scope or item entry (only the request, resource and scope levels have
+    /// counted fields).
+    @inline(__always)
+    private func countField(_ rule: UInt32, _ counters: inout Counters) {
+        guard rule & (3 << 5) != 0 else { return }
+        switch (rule >> 5) & 3 {
+        case 1: counters.resources += 1
+        case 2: counters.scopes += 1
+        default: counters.items += 1
         }
     }
 
