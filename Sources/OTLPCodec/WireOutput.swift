@@ -64,14 +64,21 @@ struct WireOutput {
     @inline(__always)
     mutating func appendVarint(_ value: UInt64) {
         reserve(10)
+        count = writeVarint(value, at: count)
+    }
+
+    /// Writes `value` as a varint at `offset` (room for it is there); returns the end.
+    @inline(__always)
+    private func writeVarint(_ value: UInt64, at offset: Int) -> Int {
         var v = value
+        var p = offset
         while v >= 0x80 {
-            base[count] = UInt8(truncatingIfNeeded: v) | 0x80
-            count += 1
+            base[p] = UInt8(truncatingIfNeeded: v) | 0x80
+            p += 1
             v >>= 7
         }
-        base[count] = UInt8(v)
-        count += 1
+        base[p] = UInt8(v)
+        return p + 1
     }
 
     /// Appends the low `size` bytes of `value`, little-endian (fixed32 / fixed64).
@@ -120,14 +127,7 @@ struct WireOutput {
             UnsafeMutableRawPointer(base + gap + size).copyMemory(from: base + bodyStart, byteCount: length)
             count += size - reserved
         }
-        var v = UInt64(length)
-        var p = gap
-        while v >= 0x80 {
-            base[p] = UInt8(truncatingIfNeeded: v) | 0x80
-            p += 1
-            v >>= 7
-        }
-        base[p] = UInt8(v)
+        _ = writeVarint(UInt64(length), at: gap)
         return size
     }
 
