@@ -8,12 +8,18 @@
 # per run and as the median over RUNS (3): lines/s, MB/s, lines and MB per CPU-second of the
 # collector (utime+stime from /proc), and peak RSS (VmHWM).
 #
+# FORMAT=cri: the same lines as a container's CRI log (stdout and stderr interleaved, one line in
+# 50 split into a partial and its rest) under the /var/log/pods layout, through the `container`
+# and `json_parser` operators (Benchmarks/bench-filelog-cri.yaml), to nop.
+#
 #   make bench-filelog                   (builds release and the venv first)
 #   EXPORTER=loki RUNS=1 Benchmarks/filelog.sh
+#   FORMAT=cri Benchmarks/filelog.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 EXPORTER=${EXPORTER:-nop}
+FORMAT=${FORMAT:-json}
 RUNS=${RUNS:-3}
 SIZE_MIB=${SIZE_MIB:-1100}
 COLLECTORD_BIN=${COLLECTORD_BIN:-.build/release/collectord}
@@ -22,9 +28,11 @@ OUT_DIR=${OUT_DIR:-Benchmarks/out}
 TIMEOUT=${TIMEOUT:-900}
 METRICS_URL=http://127.0.0.1:18888/metrics
 CONFIG=Benchmarks/bench-filelog-$EXPORTER.yaml
+[[ "$FORMAT" == cri ]] && CONFIG=Benchmarks/bench-filelog-cri.yaml
 
 die() { echo "filelog.sh: $*" >&2; exit 1; }
 [[ -f "$CONFIG" ]] || die "EXPORTER must be nop or loki"
+[[ "$FORMAT" == json || ( "$FORMAT" == cri && "$EXPORTER" == nop ) ]] || die "FORMAT must be json, or cri with EXPORTER=nop"
 [[ -x "$COLLECTORD_BIN" ]] || die "$COLLECTORD_BIN not found: run 'swift build -c release' (or make bench-filelog)"
 command -v curl >/dev/null || die "curl not found: apt-get install curl"
 . Benchmarks/lib.sh   # port_open, cpu_ticks, metric_sum
@@ -33,10 +41,17 @@ port_open 127.0.0.1:18888 && die "127.0.0.1:18888 is already in use"
 mkdir -p "$OUT_DIR"
 export BENCH_LOG BENCH_STATE
 BENCH_LOG=$(realpath "$OUT_DIR")/json-$SIZE_MIB.log
+GEN_FLAGS=()
+if [[ "$FORMAT" == cri ]]; then
+    # The kubelet's layout: /var/log/pods/<namespace>_<pod>_<uid>/<container>/<restart>.log
+    BENCH_LOG=$(realpath "$OUT_DIR")/pods/shop_checkout-$SIZE_MIB-x2x9q_5f0e7c1a-2b3d-4e5f-8a9b-0c1d2e3f4a5b/checkout/0.log
+    mkdir -p "$(dirname "$BENCH_LOG")"
+    GEN_FLAGS=(--cri)
+fi
 BENCH_STATE=$(realpath "$OUT_DIR")/filelog-state
 if [[ ! -s "$BENCH_LOG.meta" ]]; then
-    echo "== generating $SIZE_MIB MiB of JSON lines into $BENCH_LOG"
-    "$PYTHON" Benchmarks/gen_json_lines.py --out "$BENCH_LOG" --size-mib "$SIZE_MIB" >"$BENCH_LOG.meta"
+    echo "== generating $SIZE_MIB MiB of $FORMAT lines into $BENCH_LOG"
+    "$PYTHON" Benchmarks/gen_json_lines.py "${GEN_FLAGS[@]}" --out "$BENCH_LOG" --size-mib "$SIZE_MIB" >"$BENCH_LOG.meta"
 fi
 read -r LINES BYTES <"$BENCH_LOG.meta"
 echo "== $LINES lines, $BYTES bytes ($(awk -v b="$BYTES" -v l="$LINES" 'BEGIN { printf "%.0f", b / l }') bytes/line), exporter $EXPORTER"

@@ -1,9 +1,15 @@
 #!/usr/bin/env python3
 """Writes a file of realistic JSON log lines (the shape of a Go/Java service's structured logs:
 time, level, logger, message, HTTP fields, trace context, sometimes an error) for the filelog
-benchmark. Deterministic for a given --seed. Prints "<lines> <bytes>" when done.
+benchmark. Deterministic for a given --seed. Prints "<records> <bytes>" when done.
+
+With --cri the lines are a container's log as the kubelet's CRI runtime writes it under
+/var/log/pods: `<RFC 3339 nano time> <stdout|stderr> <P|F> <text>`, errors and warnings on
+stderr interleaved with stdout, and about one line in 50 cut in two, a partial `P` line and its
+final `F` rest (a record is then two lines of the file).
 
     gen_json_lines.py --out Benchmarks/out/app.log --size-mib 1100
+    gen_json_lines.py --cri --out Benchmarks/out/pods/default_app-0_<uid>/app/0.log --size-mib 1100
 """
 import argparse, random
 
@@ -23,6 +29,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--size-mib", type=int, default=1100)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--cri", action="store_true", help="CRI container log lines (see above)")
     args = ap.parse_args()
     rnd = random.Random(args.seed)
     limit = args.size_mib << 20
@@ -47,6 +54,14 @@ def main():
             if level == "error":
                 line += ',"error":"%s"' % rnd.choice(ERRORS)
             line += "}\n"
+            if args.cri:
+                stamp = "2026-11-27T%02d:%02d:%02d.%09dZ" % ((t // 3600) % 24, (t // 60) % 60, t % 60, lines % 1000000000)
+                stream = "stderr" if level in ("warn", "error") else "stdout"
+                if lines % 50 == 0:
+                    cut = len(line) // 2
+                    line = "%s %s P %s\n%s %s F %s" % (stamp, stream, line[:cut], stamp, stream, line[cut:])
+                else:
+                    line = "%s %s F %s" % (stamp, stream, line)
             chunk.append(line)
             written += len(line)
             if len(chunk) == 10000:

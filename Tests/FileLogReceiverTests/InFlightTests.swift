@@ -69,7 +69,8 @@ import Testing
         // More than the bound plus the one 64 KiB read that may pass it (~130 KiB encoded),
         // less than the 2x the overdraft allows.
         let consumer = ThresholdConsumer(threshold: 450 << 10)
-        let receiver = FileLogReceiver(name: "filelog", settings: s, metrics: MetricsRegistry(), logger: .discarding)
+        let metrics = MetricsRegistry()
+        let receiver = FileLogReceiver(name: "filelog", settings: s, metrics: metrics, logger: .discarding)
         receiver.setConsumer(consumer, for: .logs)
         try receiver.start()
         defer {
@@ -80,5 +81,11 @@ import Testing
         // Without the overdraft the tailer would stop near 256 KiB, and the consumer wait forever.
         #expect(eventually(timeout: 20) { consumer.inner.records.count >= 30_000 })
         #expect(lineNumbers(consumer.inner.bodies).prefix(30_000).elementsEqual(0..<30_000))
+        // Granted once and kept (for 10 s), not taken back after every batch: the ~2.8 MB go
+        // out in about six batches, each of which waited 100 ms for a new grant when it was
+        // taken back (5 grants). A second grant only if this ran for more than 10 s.
+        let line = metrics.render().split(separator: "\n").first { $0.hasPrefix("collectord_filelog_in_flight_overdrafts_total{") }
+        let grants = line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? -1
+        #expect((1...2).contains(grants), "\(String(describing: line))")
     }
 }

@@ -12,6 +12,7 @@ struct FileLogMetrics: Sendable {
     let accepted: Counter
     let refused: Counter
     let ackFailures: Counter
+    let overdrafts: Counter
 
     init(registry: MetricsRegistry, receiver: String) {
         let l: MetricsRegistry.Labels = [("receiver", receiver)]
@@ -26,5 +27,8 @@ struct FileLogMetrics: Sendable {
         accepted = registry.counter("otelcol_receiver_accepted_log_records_total", help: "Log records accepted by the pipeline.", labels: rl)
         refused = registry.counter("otelcol_receiver_refused_log_records_total", help: "Log records refused by the pipeline (retried later by the filelog receiver).", labels: rl)
         ackFailures = registry.counter("collectord_filelog_ack_failures_total", help: "Batches whose delivery failed (retryable ones are sent again).", labels: l)
+        overdrafts = registry.counter("collectord_filelog_in_flight_overdrafts_total",
+                                      help: "Times reading, paused at the in-flight bound with no acknowledgement for 100 ms, was allowed twice the bound.",
+                                      labels: l)
     }
 }

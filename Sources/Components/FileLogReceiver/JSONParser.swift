@@ -20,14 +20,22 @@ struct JSONParser {
 
     func apply(_ e: inout LogEntry) {
         guard let first = e.body.first(where: { $0 != 0x20 && $0 != 0x09 }), first == UInt8(ascii: "{"),
-              let json = MiniJSON.parse(e.body), case .object(let fields) = json else {
+              let members = MiniJSON.parseObjectMembers(e.body) else {
             if parseJSON { JSONBody.enrich(&e) }
             return
         }
+        // The whole object as a tree only when something looks fields up by path.
+        let needsTree = parseJSON || settings.timestamp != nil || settings.severity != nil || settings.traceID != nil
+            || settings.spanID != nil || settings.traceFlags != nil
+        let json: MiniJSON = needsTree ? .object(Dictionary(members, uniquingKeysWith: { _, last in last })) : .null
         if parseJSON { JSONBody.enrich(&e, json) }
+        // By key; of a key given twice the last value (as a JSON object's).
+        let order = members.indices.sorted { members[$0].0 != members[$1].0 ? members[$0].0 < members[$1].0 : $0 < $1 }
         var typed: [(String, AttributeValue)] = []
-        typed.reserveCapacity(fields.count)
-        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+        typed.reserveCapacity(members.count)
+        for (k, index) in order.enumerated() {
+            let (key, value) = members[index]
+            if k + 1 < order.count && members[order[k + 1]].0 == key { continue }
             guard let v = attributeValue(value), !fileAttributeKeys.contains(key) else { continue }
             typed.append((key, v))
         }

@@ -16,6 +16,17 @@ enum MiniJSON: Equatable {
         return p.i == bytes.count ? v : nil
     }
 
+    /// The members of a JSON object text, in the order written (a key given twice appears
+    /// twice), or nil when `bytes` is not exactly one object. For `json_parser`'s hot path:
+    /// no dictionary is built for the top level.
+    static func parseObjectMembers(_ bytes: [UInt8]) -> [(String, MiniJSON)]? {
+        var p = Parser(b: bytes)
+        p.skipSpace()
+        guard p.i < bytes.count, bytes[p.i] == UInt8(ascii: "{"), let members = p.objectMembers(depth: 0) else { return nil }
+        p.skipSpace()
+        return p.i == bytes.count ? members : nil
+    }
+
     subscript(key: String) -> MiniJSON? {
         if case .object(let o) = self { return o[key] }
         return nil
@@ -90,24 +101,8 @@ enum MiniJSON: Equatable {
             guard i < b.count else { return nil }
             switch b[i] {
             case UInt8(ascii: "{"):
-                i += 1
-                var o: [String: MiniJSON] = [:]
-                skipSpace()
-                if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
-                while true {
-                    skipSpace()
-                    guard let k = string() else { return nil }
-                    skipSpace()
-                    guard i < b.count, b[i] == UInt8(ascii: ":") else { return nil }
-                    i += 1
-                    guard let v = value(depth: depth + 1) else { return nil }
-                    o[k] = v
-                    skipSpace()
-                    guard i < b.count else { return nil }
-                    if b[i] == UInt8(ascii: ",") { i += 1; continue }
-                    if b[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
-                    return nil
-                }
+                // A key given twice: the last value wins.
+                return objectMembers(depth: depth).map { .object(Dictionary($0, uniquingKeysWith: { _, last in last })) }
             case UInt8(ascii: "["):
                 i += 1
                 var a: [MiniJSON] = []
@@ -132,6 +127,28 @@ enum MiniJSON: Equatable {
                 while i < b.count, b[i] == 0x2d || b[i] == 0x2b || b[i] == 0x2e || b[i] == 0x65 || b[i] == 0x45 || (b[i] >= 0x30 && b[i] <= 0x39) { i += 1 }
                 guard i > start else { return nil }
                 return .number(String(decoding: b[start..<i], as: UTF8.self))
+            }
+        }
+
+        /// An object's members in the order written (at `{`).
+        mutating func objectMembers(depth: Int) -> [(String, MiniJSON)]? {
+            i += 1
+            var members: [(String, MiniJSON)] = []
+            skipSpace()
+            if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return members }
+            while true {
+                skipSpace()
+                guard let k = string() else { return nil }
+                skipSpace()
+                guard i < b.count, b[i] == UInt8(ascii: ":") else { return nil }
+                i += 1
+                guard let v = value(depth: depth + 1) else { return nil }
+                members.append((k, v))
+                skipSpace()
+                guard i < b.count else { return nil }
+                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                if b[i] == UInt8(ascii: "}") { i += 1; return members }
+                return nil
             }
         }
 
@@ -163,7 +180,16 @@ enum MiniJSON: Equatable {
         mutating func string() -> String? {
             guard i < b.count, b[i] == UInt8(ascii: "\"") else { return nil }
             i += 1
-            var out: [UInt8] = []
+            // Most strings have no escape: made straight from the bytes, without a copy.
+            let start = i
+            var j = i
+            while j < b.count, b[j] != UInt8(ascii: "\""), b[j] != UInt8(ascii: "\\") { j += 1 }
+            if j < b.count, b[j] == UInt8(ascii: "\"") {
+                i = j + 1
+                return String(decoding: b[start..<j], as: UTF8.self)
+            }
+            var out: [UInt8] = Array(b[start..<j])
+            i = j
             while i < b.count {
                 let c = b[i]
                 i += 1

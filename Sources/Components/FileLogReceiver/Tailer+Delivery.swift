@@ -74,7 +74,10 @@ extension Tailer {
         }
         inFlightBytes -= payload.count
         acknowledgements &+= 1
-        if inFlightBytes < settings.maxInFlightBytes { overdraft = 0 }
+        if overdraft > 0, inFlightBytes < settings.maxInFlightBytes,
+           Sys.monotonicNanos() &- overdraftGrantedAt > Self.overdraftHoldNanos {
+            overdraft = 0
+        }
         resumeReading()
         guard var f = files[fileID], let i = f.inFlight.firstIndex(where: { $0.sequence == sequence }) else { return }
         f.inFlight[i].acknowledged = true

@@ -39,8 +39,10 @@ extension Tailer {
     /// Reading is paused by the in-flight bound and no acknowledgement came for 100 ms: the
     /// pipeline may be waiting for more data before it sends anything (a batch processor whose
     /// `send_batch_size` holds more than the bound, with long lines), so the bound is raised,
-    /// to twice the bound; it is reset once the bytes in flight fall below the bound again. A
-    /// pipeline that is really stuck (an exporter retrying) thus holds at most twice the bound.
+    /// to twice the bound; it is reset once the bytes in flight are below the bound again and
+    /// 10 s have passed since it was granted (`overdraftHoldNanos`: a pipeline that needs it for
+    /// every batch keeps it rather than stalling before each). A pipeline that is really stuck
+    /// (an exporter retrying) thus holds at most twice the bound.
     /// (The wait is long enough not to mistake an exporter's fsync for a stall: every extra
     /// byte in flight is memory.)
     func scheduleStallCheck() {
@@ -55,6 +57,8 @@ extension Tailer {
             // At the cap, nothing more: the next acknowledgement resumes reading.
             guard t.overdraft < t.settings.maxInFlightBytes else { return }
             t.overdraft = t.settings.maxInFlightBytes
+            t.overdraftGrantedAt = Sys.monotonicNanos()
+            t.metrics.overdrafts.increment()
             t.throttled = false
             t.readAll(now: Sys.monotonicNanos())
         }

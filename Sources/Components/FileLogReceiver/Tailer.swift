@@ -86,6 +86,12 @@ final class Tailer {
     var throttled = false
     /// Extra in-flight bytes allowed while acknowledgements stall (see `scheduleStallCheck`).
     var overdraft = 0
+    /// When the overdraft was last granted (monotonic ns); it is kept for `overdraftHoldNanos`.
+    var overdraftGrantedAt: UInt64 = 0
+    /// How long a granted overdraft stays once in-flight bytes are back under the bound: a
+    /// pipeline whose batches need it (records larger once parsed than the bound's 4 MiB holds
+    /// for a full `send_batch_size`) would otherwise stall 100 ms before every batch.
+    static let overdraftHoldNanos: UInt64 = 10_000_000_000
     var stallCheckScheduled = false
     /// Acknowledgements processed so far (a stall is a period without any).
     var acknowledgements: UInt64 = 0
