@@ -18,8 +18,110 @@ import Testing
         LogEntry(body: Array(body.utf8), attributes: attributes, endOffset: 1)
     }
 
-    /// `[(key, value)]` of the typed attributes, for exact comparisons.
-    func typed(_ e: LogEntry) -> [String] { e.typedAttributes.map { "\($0.0)=\($0.1)" } }
+    /// `[(key, value)]` of the typed attributes (or of the fast path's encoded ones, decoded),
+    /// for exact comparisons.
+    func typed(_ e: LogEntry) -> [String] {
+        (e.encodedAttributes.isEmpty ? e.typedAttributes : Self.decode(e.encodedAttributes)).map { "\($0.0)=\($0.1)" }
+    }
+
+    /// LogRecord `attributes` fields (tag 6) back to `(key, value)`, by a small reader of their
+    /// own (KeyValue{1 key, 2 AnyValue{1 string, 2 bool, 3 int, 4 double}}).
+    static func decode(_ bytes: [UInt8]) -> [(String, AttributeValue)] {
+        var i = 0
+        func varint() -> UInt64 {
+            var v: UInt64 = 0, shift: UInt64 = 0
+            while true {
+                let b = bytes[i]
+                i += 1
+                v |= UInt64(b & 0x7F) << shift
+                if b < 0x80 { return v }
+                shift += 7
+            }
+        }
+        var out: [(String, AttributeValue)] = []
+        while i < bytes.count {
+            precondition(bytes[i] == 0x32)
+            i += 1
+            let end = Int(varint()) + i
+            var key = "", value = AttributeValue.string("")
+            while i < end {
+                let tag = bytes[i]
+                i += 1
+                let length = Int(varint())
+                if tag == 0x0a {
+                    key = String(decoding: bytes[i..<(i + length)], as: UTF8.self)
+                    i += length
+                    continue
+                }
+                let valueEnd = i + length
+                let kind = bytes[i]
+                i += 1
+                switch kind {
+                case 0x0a:
+                    let n = Int(varint())
+                    value = .string(String(decoding: bytes[i..<(i + n)], as: UTF8.self))
+                    i += n
+                case 0x10: value = .bool(varint() != 0)
+                case 0x18: value = .int(Int64(bitPattern: varint()))
+                default:
+                    value = .double(Double(bitPattern: bytes[i..<(i + 8)].reversed().reduce(0) { $0 << 8 | UInt64($1) }))
+                    i += 8
+                }
+                precondition(i == valueEnd)
+            }
+            out.append((key, value))
+        }
+        return out
+    }
+
+    /// The whole encoded record of `e` (its attributes included), to compare the two paths.
+    func encoded(_ e: LogEntry) -> [UInt8] {
+        var encoder = LogsRequestEncoder(scratch: ScratchBuffer(capacity: 64), resourceAttributes: [],
+                                         fileAttributes: [("log.file.name", "app.log")], observedUnixNano: 7)
+        encoder.add(e)
+        return encoder.take().payload
+    }
+
+    /// Bodies the fast path takes: the same attributes, in the same order, byte for byte, and
+    /// the same record attributes left; with `parse_ints` on and off.
+    @Test(arguments: [
+        #"{"time":"2026-11-27T10:00:00.000001Z","level":"info","logger":"http.server","msg":"request completed","status":200,"duration_ms":12.5,"trace_id":"5b8efff798038103d269b633813fc60c"}"#,
+        #"{}"#, #" { } "#, #"{"b":1,"a":2,"b":null}"#, #"{"a":null,"a":"x"}"#, #"{"k":"v","k":"w"}"#,
+        #"{"i":-42,"z":0,"big":123456789012345678901,"e":1e3,"neg0":-0,"f":-0.125,"inf":1e999,"odd":1-2,"lead":007}"#,
+        #"{"t":true,"f":false,"n":null,"s":"","u":"é日本語😀","ctl":"a"# + "\t" + #"b"}"#,
+        #"{"log.file.name":"dropped","log.iostream":"replaces","other":"x"}"#,
+        #"{"long":""# + String(repeating: "x", count: 300) + #"","k":1}"#,
+        #"{ "spaced" : "yes" , "n" : 1 }"#,
+    ])
+    func fastPathGivesTheGeneralPathsBytes(body: String) {
+        for parseInts in [true, false] {
+            let p = parser { $0.parseInts = parseInts }
+            var fast = entry(body, attributes: [("log.iostream", "stdout")])
+            var general = fast
+            var probe = fast.attributes
+            #expect(p.encodeMembers(fast.body, recordAttributes: &probe) != nil, "\(body)")
+            p.apply(&fast)
+            p.applyGenerally(&general)
+            #expect(fast.typedAttributes.isEmpty && general.encodedAttributes.isEmpty)
+            #expect(typed(fast) == typed(general), "\(body)")
+            #expect(fast.attributes.map(\.0) == general.attributes.map(\.0), "\(body)")
+            #expect(encoded(fast) == encoded(general), "\(body)")
+        }
+    }
+
+    /// Escapes, nested values, keys beyond printable ASCII, invalid UTF-8 and anything
+    /// malformed go to the general path.
+    @Test func fastPathLeavesTheRestToTheGeneralPath() {
+        let bodies = [#"{"s":"a\"b"}"#, #"{"k\n":1}"#, #"{"o":{"a":1}}"#, #"{"a":[1]}"#, #"{"é":1}"#, #"{"a":1"#, #"{"a":1,}"#,
+                      #"{"a" 1}"#, #"{"a":tru}"#, #"{"a":1} x"#, "[1]", "plain", "", #"{"a":}"#]
+        var invalid = Array(#"{"a":"x"}"#.utf8)
+        invalid[6] = 0xFF
+        var attributes: [(String, String)] = []
+        for body in bodies {
+            #expect(parser().encodeMembers(Array(body.utf8), recordAttributes: &attributes) == nil, "\(body)")
+        }
+        #expect(parser().encodeMembers(invalid, recordAttributes: &attributes) == nil)
+    }
 
     @Test func fieldsBecomeTypedAttributesInKeyOrder() {
         let body = #"{"s":"a\"b\u00e9","i":-42,"f":2.5,"e":1e3,"huge":123456789012345678901,"t":true,"n":null,"#
@@ -51,7 +153,8 @@ import Testing
         for body in ["plain text", "[1,2]", "\"str\"", "42", "{\"unclosed\":1", "{} trailing", ""] {
             var e = entry(body, attributes: [("log.iostream", "stderr")])
             parser { $0.severity = ["level"] }.apply(&e)
-            #expect(e.body == Array(body.utf8) && e.typedAttributes.isEmpty && e.attributes.count == 1 && e.severityText == nil, "\(body)")
+            #expect(e.body == Array(body.utf8) && e.typedAttributes.isEmpty && e.encodedAttributes.isEmpty && e.attributes.count == 1
+                    && e.severityText == nil, "\(body)")
         }
         var spaced = entry(" \t{\"k\":1}")
         parser().apply(&spaced)

@@ -17,16 +17,40 @@ struct JSONParser {
     /// `parse_json` is on too: its well-known fields are read from the same parse.
     let parseJSON: Bool
     let fileAttributeKeys: [String]
+    /// `fileAttributeKeys` as bytes, and the fast path's buffers reused from record to record
+    /// (see `JSONParser+Wire.swift`).
+    let fileAttributeKeyBytes: [[UInt8]]
+    let scratch = MemberScratch()
+
+    init(settings: JSONParserSettings, parseJSON: Bool, fileAttributeKeys: [String]) {
+        self.settings = settings
+        self.parseJSON = parseJSON
+        self.fileAttributeKeys = fileAttributeKeys
+        fileAttributeKeyBytes = fileAttributeKeys.map { Array($0.utf8) }
+    }
+
+    /// Something looks fields up by path (time, severity, trace context, `parse_json`).
+    var needsTree: Bool {
+        parseJSON || settings.timestamp != nil || settings.severity != nil || settings.traceID != nil
+            || settings.spanID != nil || settings.traceFlags != nil
+    }
 
     func apply(_ e: inout LogEntry) {
+        if !needsTree, let encoded = encodeMembers(e.body, recordAttributes: &e.attributes) {
+            e.encodedAttributes = encoded
+            return
+        }
+        applyGenerally(&e)
+    }
+
+    /// The general path: the body parsed into `MiniJSON`, then typed attributes.
+    func applyGenerally(_ e: inout LogEntry) {
         guard let first = e.body.first(where: { $0 != 0x20 && $0 != 0x09 }), first == UInt8(ascii: "{"),
               let members = MiniJSON.parseObjectMembers(e.body) else {
             if parseJSON { JSONBody.enrich(&e) }
             return
         }
         // The whole object as a tree only when something looks fields up by path.
-        let needsTree = parseJSON || settings.timestamp != nil || settings.severity != nil || settings.traceID != nil
-            || settings.spanID != nil || settings.traceFlags != nil
         let json: MiniJSON = needsTree ? .object(Dictionary(members, uniquingKeysWith: { _, last in last })) : .null
         if parseJSON { JSONBody.enrich(&e, json) }
         // By key; of a key given twice the last value (as a JSON object's).

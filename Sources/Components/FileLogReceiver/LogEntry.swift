@@ -8,6 +8,9 @@ struct LogEntry {
     var attributes: [(String, String)] = []
     /// From `json_parser`: the body's JSON fields, typed (written after `attributes`).
     var typedAttributes: [(String, AttributeValue)] = []
+    /// From `json_parser`'s fast path: the same attributes already encoded as LogRecord
+    /// `attributes` fields (written after `attributes`; set instead of `typedAttributes`).
+    var encodedAttributes: [UInt8] = []
     /// From `parse_json` or `json_parser`: severity, and the trace context (16 and 8 bytes, or
     /// empty; W3C trace flags, 0 when unknown).
     var severityText: String?

@@ -41,11 +41,13 @@ struct LogsRequestEncoder {
     /// Adds a record whose body is `body` (invalid UTF-8 is replaced with U+FFFD).
     mutating func add(body: UnsafeRawBufferPointer, endOffset: Int64) {
         if UTF8Validation.isValid(body) {
-            write(body: body, time: 0, severityNumber: 0, severityText: nil, attributes: [], typed: [], traceID: [], spanID: [], flags: 0)
+            write(body: body, time: 0, severityNumber: 0, severityText: nil, attributes: [], typed: [], encoded: [],
+                  traceID: [], spanID: [], flags: 0)
         } else {
             let fixed = Array(String(decoding: body, as: UTF8.self).utf8)
             fixed.withUnsafeBytes {
-                write(body: $0, time: 0, severityNumber: 0, severityText: nil, attributes: [], typed: [], traceID: [], spanID: [], flags: 0)
+                write(body: $0, time: 0, severityNumber: 0, severityText: nil, attributes: [], typed: [], encoded: [],
+                      traceID: [], spanID: [], flags: 0)
             }
         }
         count += 1
@@ -58,11 +60,13 @@ struct LogsRequestEncoder {
             let fixed: [UInt8]? = UTF8Validation.isValid(raw) ? nil : Array(String(decoding: raw, as: UTF8.self).utf8)
             if let fixed {
                 fixed.withUnsafeBytes { write(body: $0, time: e.timeUnixNano, severityNumber: e.severityNumber, severityText: e.severityText,
-                                              attributes: e.attributes, typed: e.typedAttributes, traceID: e.traceID, spanID: e.spanID,
+                                              attributes: e.attributes, typed: e.typedAttributes, encoded: e.encodedAttributes,
+                                              traceID: e.traceID, spanID: e.spanID,
                                               flags: e.traceFlags) }
             } else {
                 write(body: raw, time: e.timeUnixNano, severityNumber: e.severityNumber, severityText: e.severityText,
-                      attributes: e.attributes, typed: e.typedAttributes, traceID: e.traceID, spanID: e.spanID, flags: e.traceFlags)
+                      attributes: e.attributes, typed: e.typedAttributes, encoded: e.encodedAttributes,
+                                              traceID: e.traceID, spanID: e.spanID, flags: e.traceFlags)
             }
         }
         count += 1
@@ -73,7 +77,8 @@ struct LogsRequestEncoder {
     /// (AnyValue.string_value), 6 attributes, 8 flags (fixed32), 9 trace_id, 10 span_id,
     /// 11 observed time.
     private mutating func write(body: UnsafeRawBufferPointer, time: UInt64, severityNumber: UInt64, severityText: String?,
-                                attributes: [(String, String)], typed: [(String, AttributeValue)], traceID: [UInt8], spanID: [UInt8],
+                                attributes: [(String, String)], typed: [(String, AttributeValue)], encoded: [UInt8],
+                                traceID: [UInt8], spanID: [UInt8],
                                 flags: UInt32) {
         let anyValue = 1 + varintSize(body.count) + body.count
         var size = 1 + varintSize(anyValue) + anyValue + fileAttributes.count + 9
@@ -82,6 +87,7 @@ struct LogsRequestEncoder {
         if let severityText { size += 1 + varintSize(severityText.utf8.count) + severityText.utf8.count }
         for (k, v) in attributes { size += 1 + varintSize(ProtoBytes.attributeSize(k, v)) + ProtoBytes.attributeSize(k, v) }
         for (k, v) in typed { size += 1 + varintSize(ProtoBytes.attributeSize(k, v)) + ProtoBytes.attributeSize(k, v) }
+        size += encoded.count
         if flags != 0 { size += 5 }
         if !traceID.isEmpty { size += 2 + traceID.count }
         if !spanID.isEmpty { size += 2 + spanID.count }
@@ -100,6 +106,7 @@ struct LogsRequestEncoder {
         fileAttributes.withUnsafeBytes { w.bytes($0) }
         for (k, v) in attributes { w.attribute(0x32, k, v) }
         for (k, v) in typed { w.attribute(0x32, k, v) }
+        encoded.withUnsafeBytes { w.bytes($0) }
         if flags != 0 { w.byte(0x45); w.fixed32(flags) }
         if !traceID.isEmpty { w.byte(0x4a); w.varint(UInt64(traceID.count)); traceID.withUnsafeBytes { w.bytes($0) } }
         if !spanID.isEmpty { w.byte(0x52); w.varint(UInt64(spanID.count)); spanID.withUnsafeBytes { w.bytes($0) } }
