@@ -113,7 +113,9 @@ import Testing
     /// malformed go to the general path.
     @Test func fastPathLeavesTheRestToTheGeneralPath() {
         let bodies = [#"{"s":"a\"b"}"#, #"{"k\n":1}"#, #"{"o":{"a":1}}"#, #"{"a":[1]}"#, #"{"é":1}"#, #"{"a":1"#, #"{"a":1,}"#,
-                      #"{"a" 1}"#, #"{"a":tru}"#, #"{"a":1} x"#, "[1]", "plain", "", #"{"a":}"#]
+                      #"{"a" 1}"#, #"{"a":tru}"#, #"{"a":1} x"#, "[1]", "plain", "", #"{"a":}"#,
+                      // Found by FuzzFileLog: only spaces and tabs may come before the object.
+                      "\r" + #"{"time":"20.EEEEEE"}"#, "\n" + #"{"a":1}"#]
         var invalid = Array(#"{"a":"x"}"#.utf8)
         invalid[6] = 0xFF
         var attributes: [(String, String)] = []
@@ -121,6 +123,10 @@ import Testing
             #expect(parser().encodeMembers(Array(body.utf8), recordAttributes: &attributes) == nil, "\(body)")
         }
         #expect(parser().encodeMembers(invalid, recordAttributes: &attributes) == nil)
+        // And through apply: not JSON, so no attributes.
+        var e = entry("\r" + #"{"time":"20.EEEEEE"}"#)
+        parser().apply(&e)
+        #expect(typed(e).isEmpty)
     }
 
     @Test func fieldsBecomeTypedAttributesInKeyOrder() {

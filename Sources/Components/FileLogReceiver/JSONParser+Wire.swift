@@ -87,7 +87,9 @@ extension JSONParser {
         func skipSpace() {
             while i < n, b[i] == 0x20 || b[i] == 0x0a || b[i] == 0x0d || b[i] == 0x09 { i += 1 }
         }
-        skipSpace()
+        // Before the object only spaces and tabs, as the general path allows (a body starting
+        // with CR or LF is not taken for JSON there).
+        while i < n, b[i] == 0x20 || b[i] == 0x09 { i += 1 }
         guard i < n, b[i] == UInt8(ascii: "{") else { return false }
         i += 1
         skipSpace()
