@@ -21,19 +21,19 @@ struct JSONParser {
     /// (see `JSONParser+Wire.swift`).
     let fileAttributeKeyBytes: [[UInt8]]
     let scratch = MemberScratch()
+    /// Something looks fields up by path (time, severity, trace context, `parse_json`): the
+    /// general path with its tree, for every record. Fixed by the settings, so decided once.
+    let needsTree: Bool
 
     init(settings: JSONParserSettings, parseJSON: Bool, fileAttributeKeys: [String]) {
         self.settings = settings
         self.parseJSON = parseJSON
         self.fileAttributeKeys = fileAttributeKeys
         fileAttributeKeyBytes = fileAttributeKeys.map { Array($0.utf8) }
-    }
-
-    /// Something looks fields up by path (time, severity, trace context, `parse_json`).
-    var needsTree: Bool {
-        parseJSON || settings.timestamp != nil || settings.severity != nil || settings.traceID != nil
+        needsTree = parseJSON || settings.timestamp != nil || settings.severity != nil || settings.traceID != nil
             || settings.spanID != nil || settings.traceFlags != nil
     }
+
 
     func apply(_ e: inout LogEntry) {
         if !needsTree, let encoded = encodeMembers(e.body, recordAttributes: &e.attributes) {
