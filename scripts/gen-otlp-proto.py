@@ -22,14 +22,17 @@ from google.protobuf import descriptor_pb2  # noqa: E402
 import opentelemetry.proto.version as otel_version  # noqa: E402
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: E402
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2  # noqa: E402
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2  # noqa: E402
 
 FILES = [
     "opentelemetry/proto/common/v1/common.proto",
     "opentelemetry/proto/resource/v1/resource.proto",
     "opentelemetry/proto/trace/v1/trace.proto",
     "opentelemetry/proto/logs/v1/logs.proto",
+    "opentelemetry/proto/metrics/v1/metrics.proto",
     "opentelemetry/proto/collector/trace/v1/trace_service.proto",
     "opentelemetry/proto/collector/logs/v1/logs_service.proto",
+    "opentelemetry/proto/collector/metrics/v1/metrics_service.proto",
 ]
 
 
@@ -39,12 +42,20 @@ def main() -> int:
         print(f"opentelemetry-proto {version} installed, {PINNED} pinned", file=sys.stderr)
         return 1
     pool = trace_service_pb2.DESCRIPTOR.pool
-    _ = logs_service_pb2
+    _ = logs_service_pb2, metrics_service_pb2
     fds = descriptor_pb2.FileDescriptorSet()
     for name in FILES:
         fd = pool.FindFileByName(name)
         proto = descriptor_pb2.FileDescriptorProto()
         fd.CopyToProto(proto)
+        # Debian's protoc-c predates proto3 `optional` (HistogramDataPoint's sum, min, max).
+        # Such a field is already a one-field oneof (`_sum`) in the descriptor; dropping the
+        # flag makes it an ordinary oneof, which has the same wire format and the same
+        # presence (protobuf-c's `_sum_case`).
+        for message in proto.message_type:
+            for field in message.field:
+                if field.proto3_optional:
+                    field.ClearField("proto3_optional")
         fds.file.append(proto)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = os.path.join(root, "Sources", "OTLPProto")
@@ -58,7 +69,8 @@ def main() -> int:
                        check=True)
         # Headers go under include/ (the module's public path, so Swift clients resolve the
         # generated headers' own "opentelemetry/proto/..." includes); sources under generated/.
-        for d in (gen, os.path.join(out, "include", "opentelemetry")):
+        # (generated/otlp_shim.c is ours, not generated: it stays.)
+        for d in (os.path.join(gen, "opentelemetry"), os.path.join(out, "include", "opentelemetry")):
             if os.path.isdir(d):
                 shutil.rmtree(d)
         headers = []

@@ -132,6 +132,7 @@ public struct DebugFormatter: Sendable {
             switch signal {
             case .traces: formatTraces(request, into: &out)
             case .logs: formatLogs(request, into: &out)
+            case .metrics: formatMetrics(request, into: &out)
             }
             return out.string
         }
@@ -148,6 +149,8 @@ public struct DebugFormatter: Sendable {
             out.text("Traces: \(counts.resources) resource spans, \(counts.scopes) scope spans, \(counts.items) spans")
         case .logs:
             out.text("Logs: \(counts.resources) resource logs, \(counts.scopes) scope logs, \(counts.items) log records")
+        case .metrics:
+            out.text("Metrics: \(counts.resources) resource metrics, \(counts.scopes) scope metrics, \(counts.items) data points")
         }
         out.newline()
     }

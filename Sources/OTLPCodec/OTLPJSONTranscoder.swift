@@ -92,7 +92,9 @@ struct OTLPJSONTranscoder {
         var lastNumber: UInt32 = 0
         // Field numbers below 64 seen so far (OTLP's are all below 20).
         var seen: UInt64 = 0
-        // The oneof member set (OTLP messages have at most one oneof): its case slot and number.
+        // The member set of the message's oneof with several members (OTLP messages have at
+        // most one such oneof; proto3 `optional` fields are one-member oneofs, never in conflict):
+        // its case slot and number.
         var oneofGroup = -1
         var oneofNumber: UInt32 = 0
         try reader.expect(UInt8(ascii: "{"), "'{'")
@@ -110,7 +112,7 @@ struct OTLPJSONTranscoder {
                     try reader.literal("null")
                     continue
                 }
-                if field.number < lastNumber || (field.number == lastNumber && !field.repeated) { canonical = false }
+                if field.number < lastNumber || (field.number == lastNumber && (!field.repeated || field.packed)) { canonical = false }
                 lastNumber = field.number
                 let bit: UInt64 = field.number < 64 ? 1 << UInt64(field.number) : 0
                 // A zero value must be written when it overrides an earlier value.
@@ -121,7 +123,7 @@ struct OTLPJSONTranscoder {
                     if field.repeated {
                         try repeated(field, depth: depth)
                     } else {
-                        if field.oneof {
+                        if field.sharedOneof {
                             if oneofGroup < 0 || oneofGroup == field.quantifierOffset && oneofNumber == field.number {
                                 oneofGroup = field.quantifierOffset
                                 oneofNumber = field.number
@@ -140,7 +142,7 @@ struct OTLPJSONTranscoder {
     }
 
     /// A second oneof member in one message: an error when it belongs to the same oneof as the
-    /// member already set (OTLP has no message with two oneofs).
+    /// member already set (OTLP has no message with two oneofs of several members).
     private func selectAnother(_ field: FieldSchema, of index: Int, group: Int, number: UInt32) throws(OTLPDecodeError) {
         guard group == field.quantifierOffset else {
             preconditionFailure("a message with two oneofs: \(schema.messageNames[index])")
@@ -154,16 +156,27 @@ struct OTLPJSONTranscoder {
         guard reader.peekKind() == .array else { throw mismatch(expected: "an array") }
         try reader.expect(UInt8(ascii: "["), "'['")
         if reader.consume(UInt8(ascii: "]")) { return }
+        // Packed (as protobuf-c packs): one key and length, then the values without keys.
+        var gap = -1
+        if field.packed {
+            key(field.number, wireType: 2)
+            gap = out.openLength(size: 1)
+        }
         var index = 0
         repeat {
             do throws(OTLPDecodeError) {
                 if reader.peekKind() == .null { throw invalid("null is not allowed in an array", at: reader.position) }
-                try value(field, depth: depth, always: true)
+                if field.packed {
+                    scalarValue(try reader.scalarBits(field, schema), field.kind)
+                } else {
+                    try value(field, depth: depth, always: true)
+                }
             } catch {
                 throw error.inField("[\(index)]")
             }
             index += 1
         } while try reader.nextMember(close: UInt8(ascii: "]"), in: "an array")
+        if gap >= 0 { out.closeLength(gap: gap, reserved: 1) }
     }
 
     /// Writes one value of `field` with its key. Unless `always` (oneof members and repeated
@@ -246,24 +259,25 @@ struct OTLPJSONTranscoder {
 
     /// Writes key and value of a scalar from `scalarBits`' 64-bit form.
     private mutating func scalar(_ bits: UInt64, _ field: FieldSchema) {
-        switch field.kind {
+        key(field.number, wireType: UInt64(field.kind.wireType.rawValue))
+        scalarValue(bits, field.kind)
+    }
+
+    /// Writes the value of a scalar (no key) from `scalarBits`' 64-bit form.
+    private mutating func scalarValue(_ bits: UInt64, _ kind: FieldKind) {
+        switch kind {
         case .bool, .enumeration, .int32, .uint32, .int64, .uint64:
             // Negative int32 and enum values are sign-extended to 10 bytes, as protobuf requires.
-            key(field.number, wireType: 0)
             out.appendVarint(bits)
         case .sint32:
             let n = Int32(truncatingIfNeeded: bits)
-            key(field.number, wireType: 0)
             out.appendVarint(UInt64(UInt32(bitPattern: (n << 1) ^ (n >> 31))))
         case .sint64:
             let n = Int64(bitPattern: bits)
-            key(field.number, wireType: 0)
             out.appendVarint(UInt64(bitPattern: (n << 1) ^ (n >> 63)))
         case .fixed32, .sfixed32, .float:
-            key(field.number, wireType: 5)
             out.appendFixed(bits, size: 4)
         case .fixed64, .sfixed64, .double:
-            key(field.number, wireType: 1)
             out.appendFixed(bits, size: 8)
         case .string, .bytes, .message:
             preconditionFailure("not a scalar")
@@ -286,11 +300,31 @@ struct OTLPJSONTranscoder {
         }
         var body: [UInt8] = []
         body.reserveCapacity(out.count - bodyStart)
-        for (k, i) in order.enumerated() {
-            let f = fields[i]
+        var k = 0
+        while k < order.count {
+            let f = fields[order[k]]
+            k += 1
             guard let schemaField = schema.field(index, number: f.number) else { continue }
+            if schemaField.packed {
+                // A packed field given more than once: one run of all its values, as protobuf-c
+                // packs the array it read.
+                var payloads = [f.payload]
+                while k < order.count, fields[order[k]].number == f.number {
+                    payloads.append(fields[order[k]].payload)
+                    k += 1
+                }
+                guard payloads.count > 1 else {
+                    body.append(contentsOf: out.bytes(f.whole))
+                    continue
+                }
+                var header = ProtoWire.Writer(capacity: 16)
+                header.appendLengthDelimitedHeader(f.number, payloadSize: payloads.reduce(0) { $0 + $1.count })
+                body.append(contentsOf: header.bytes)
+                for p in payloads { body.append(contentsOf: out.bytes(p)) }
+                continue
+            }
             if !schemaField.repeated {
-                if k + 1 < order.count, fields[order[k + 1]].number == f.number { continue }
+                if k < order.count, fields[order[k]].number == f.number { continue }
                 if !schemaField.oneof, isZero(f, schemaField.kind) { continue }
             }
             body.append(contentsOf: out.bytes(f.whole))

@@ -2,13 +2,13 @@ internal import CProtobufC
 internal import OTLPProto
 
 /// The bodies OTLP receivers answer an export with:
-/// `ExportTraceServiceResponse` / `ExportLogsServiceResponse`.
+/// `ExportTraceServiceResponse` / `ExportLogsServiceResponse` / `ExportMetricsServiceResponse`.
 public enum OTLPResponse {
     /// The serialized protobuf response.
     ///
     /// Full success (`rejected == 0` and `errorMessage` nil or empty) is the empty message
     /// (zero bytes), leaving `partial_success` unset as the spec requires. Otherwise
-    /// `partial_success` holds `rejected_spans` / `rejected_log_records` (negative values are
+    /// `partial_success` holds `rejected_spans` / `rejected_log_records` / `rejected_data_points` (negative values are
     /// clamped to 0) and `error_message`.
     public static func encode(_ signal: OTLPSignal, rejected: Int, errorMessage: String?) -> [UInt8] {
         let rejected = Int64(max(rejected, 0))
@@ -36,6 +36,17 @@ public enum OTLPResponse {
                 return withUnsafeMutablePointer(to: &partial) { partialPointer in
                     var response = Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse()
                     opentelemetry__proto__collector__logs__v1__export_logs_service_response__init(&response)
+                    response.partial_success = partialPointer
+                    return withUnsafeMutableBytes(of: &response) { CMessageBuilder.pack($0.baseAddress!) }
+                }
+            case .metrics:
+                var partial = Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsPartialSuccess()
+                opentelemetry__proto__collector__metrics__v1__export_metrics_partial_success__init(&partial)
+                partial.rejected_data_points = rejected
+                partial.error_message = text
+                return withUnsafeMutablePointer(to: &partial) { partialPointer in
+                    var response = Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse()
+                    opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__init(&response)
                     response.partial_success = partialPointer
                     return withUnsafeMutableBytes(of: &response) { CMessageBuilder.pack($0.baseAddress!) }
                 }
@@ -78,9 +89,8 @@ public enum OTLPResponse {
     public static func encodeJSON(_ signal: OTLPSignal, rejected: Int, errorMessage: String?) -> [UInt8] {
         let protobuf = encode(signal, rejected: rejected, errorMessage: errorMessage)
         let schema = OTLPSchema.shared
-        let name = signal == .traces ? "ExportTraceServiceResponse" : "ExportLogsServiceResponse"
         do {
-            return try OTLPJSON.encode(message: schema.response(signal), name: name, protobuf: protobuf)
+            return try OTLPJSON.encode(message: schema.response(signal), name: signal.responseMessageName, protobuf: protobuf)
         } catch {
             preconditionFailure("re-encoding a response this module packed failed: \(error)")
         }

@@ -31,13 +31,23 @@ struct OTLPSchema: Sendable {
     private(set) var logsRequest = -1
     private(set) var traceResponse = -1
     private(set) var logsResponse = -1
+    private(set) var metricsRequest = -1
+    private(set) var metricsResponse = -1
 
     func request(_ signal: OTLPSignal) -> Int {
-        signal == .traces ? traceRequest : logsRequest
+        switch signal {
+        case .traces: traceRequest
+        case .logs: logsRequest
+        case .metrics: metricsRequest
+        }
     }
 
     func response(_ signal: OTLPSignal) -> Int {
-        signal == .traces ? traceResponse : logsResponse
+        switch signal {
+        case .traces: traceResponse
+        case .logs: logsResponse
+        case .metrics: metricsResponse
+        }
     }
 
     /// The field of `message` with `number`, or nil when the message has no such field.
@@ -131,10 +141,16 @@ struct OTLPSchema: Sendable {
         opentelemetry__proto__collector__trace__v1__export_trace_service_response__init(&traceResp)
         var logsResp = Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse()
         opentelemetry__proto__collector__logs__v1__export_logs_service_response__init(&logsResp)
+        var metricsReq = Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest()
+        opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__init(&metricsReq)
+        var metricsResp = Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse()
+        opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__init(&metricsResp)
         traceRequest = add(traceReq.base.descriptor)
         logsRequest = add(logsReq.base.descriptor)
         traceResponse = add(traceResp.base.descriptor)
         logsResponse = add(logsResp.base.descriptor)
+        metricsRequest = add(metricsReq.base.descriptor)
+        metricsResponse = add(metricsResp.base.descriptor)
     }
 
     /// Adds `descriptor` and everything reachable from it; returns its index.
@@ -165,13 +181,18 @@ struct OTLPSchema: Sendable {
                 if name == "trace_id" { idBytes = 16 }
                 if name == "span_id" || name == "parent_span_id" { idBytes = 8 }
             }
-            own.append(FieldSchema(
+            var schemaField = FieldSchema(
                 number: f.id, kind: kind, repeated: f.label == PROTOBUF_C_LABEL_REPEATED,
                 oneof: f.flags & UInt32(PROTOBUF_C_FIELD_FLAG_ONEOF.rawValue) != 0,
                 offset: Int(f.offset), quantifierOffset: Int(f.quantifier_offset),
                 message: sub, enumeration: enumeration, idBytes: idBytes,
                 defaultAddress: UInt(bitPattern: f.default_value),
-                protoName: addName(name), jsonName: addName(Self.jsonName(name))))
+                protoName: addName(name), jsonName: addName(Self.jsonName(name)))
+            schemaField.packed = schemaField.repeated && f.flags & UInt32(PROTOBUF_C_FIELD_FLAG_PACKED.rawValue) != 0
+            own.append(schemaField)
+        }
+        for i in own.indices where own[i].oneof {
+            own[i].sharedOneof = own.contains { $0.oneof && $0.quantifierOffset == own[i].quantifierOffset && $0.number != own[i].number }
         }
         let maxNumber = own.map { Int($0.number) }.max() ?? 0
         var byNumber = [Int32](repeating: -1, count: maxNumber + 1)
@@ -265,6 +286,12 @@ struct FieldSchema: Sendable {
     var repeated: Bool
     /// Member of a oneof: `quantifierOffset` holds the `uint32_t` case (the set field's number).
     var oneof: Bool
+    /// Member of a oneof with other members (AnyValue's `value`), as opposed to a proto3
+    /// `optional` field, which the generator turned into a oneof of its own (HistogramDataPoint's
+    /// `sum`, `min`, `max`): only members of such a oneof can exclude each other.
+    var sharedOneof = false
+    /// A repeated scalar written packed (proto3's default: HistogramDataPoint's `bucket_counts`).
+    var packed = false
     /// Byte offset of the value in the C struct.
     var offset: Int
     /// Repeated: offset of the `size_t` count. Oneof: offset of the case.

@@ -1,7 +1,11 @@
 /// Splits a serialized export request into requests of at most `maxItems` spans / log records
-/// (the batch processor's `send_batch_max_size`), working on the wire format: only the
-/// request, resource and scope levels are parsed; spans, log records and the other fields of
-/// those levels are copied as raw bytes.
+/// / metric data points (the batch processor's `send_batch_max_size`), working on the wire
+/// format: only the request, resource and scope levels are parsed; spans, log records, metrics
+/// and the other fields of those levels are copied as raw bytes.
+///
+/// Metrics are cut between metrics, never inside one: a metric weighs its data points, and one
+/// with more than `maxItems` points travels alone in a piece of its own (the OTel Collector
+/// would cut its points apart).
 ///
 /// Each piece keeps the items' order. Every resource or scope entry a piece draws items from is
 /// repeated in that piece with all its other fields (`resource`, `scope`, `schema_url`, and
@@ -30,7 +34,7 @@ public enum OTLPSplitter {
         try protobuf.withBytes { (raw) throws(OTLPDecodeError) in
             let layout: RequestLayout
             do throws(ProtoWire.WireError) {
-                layout = try RequestLayout(raw)
+                layout = try RequestLayout(raw, weighMetrics: signal == .metrics)
             } catch {
                 throw OTLPDecodeError.malformed(signal, error.detail)
             }
@@ -51,6 +55,8 @@ private struct RequestLayout {
         var header: [Range<Int>] = []
         /// Whole item fields (key 2 included), in order.
         var items: [Range<Int>] = []
+        /// Metrics only: each item's data points.
+        var weights: [Int] = []
     }
 
     struct Resource {
@@ -60,6 +66,7 @@ private struct RequestLayout {
 
     var resources: [Resource] = []
     var itemCount = 0
+    let weighed: Bool
 
     /// Field numbers shared by both signals: request.resource_* = 1,
     /// resource.scope_* = 2, scope.spans / log_records = 2.
@@ -67,7 +74,8 @@ private struct RequestLayout {
     static let scopeField: UInt32 = 2
     static let itemField: UInt32 = 2
 
-    init(_ bytes: UnsafeRawBufferPointer) throws(ProtoWire.WireError) {
+    init(_ bytes: UnsafeRawBufferPointer, weighMetrics: Bool) throws(ProtoWire.WireError) {
+        weighed = weighMetrics
         var request = ProtoWire.Reader(bytes, range: 0..<bytes.count)
         while let field = try request.next() {
             guard field.number == Self.resourceField else { continue }
@@ -86,15 +94,29 @@ private struct RequestLayout {
                     if item.number == Self.itemField {
                         try Self.expectMessage(item)
                         scope.items.append(item.whole)
+                        if weighMetrics { scope.weights.append(try Self.dataPoints(bytes, item.payload)) }
                     } else {
                         scope.header.append(item.whole)
                     }
                 }
-                itemCount += scope.items.count
+                itemCount += weighMetrics ? scope.weights.reduce(0, +) : scope.items.count
                 resource.scopes.append(scope)
             }
             resources.append(resource)
         }
+    }
+
+    /// The data points of a serialized `Metric`: the `data_points` (1) of its gauge (5), sum
+    /// (7), histogram (9), exponential_histogram (10) or summary (11).
+    private static func dataPoints(_ bytes: UnsafeRawBufferPointer, _ metric: Range<Int>) throws(ProtoWire.WireError) -> Int {
+        var count = 0
+        var reader = ProtoWire.Reader(bytes, range: metric)
+        while let field = try reader.next() {
+            guard [5, 7, 9, 10, 11].contains(field.number), field.wireType == .lengthDelimited else { continue }
+            var data = ProtoWire.Reader(bytes, range: field.payload)
+            while let point = try data.next() { if point.number == 1 { count += 1 } }
+        }
+        return count
     }
 
     private static func expectMessage(_ field: ProtoWire.Field) throws(ProtoWire.WireError) {
@@ -119,35 +141,39 @@ private struct RequestLayout {
 
         var resources: [ResourceRun] = []
         var count = 0
+
+        /// Makes resource `r` (and scope `s` of it, starting at `item`) the last run, adding
+        /// what is not there yet.
+        mutating func enter(_ r: Int, _ s: Int?, at item: Int) {
+            if resources.last?.resource != r {
+                resources.append(ResourceRun(resource: r))
+            }
+            guard let s else { return }
+            let last = resources.count - 1
+            if resources[last].scopes.last?.scope != s {
+                resources[last].scopes.append(ScopeRun(scope: s, items: item..<item))
+            }
+        }
     }
 
     /// Cuts the items into pieces of at most `maxItems`, in order. A piece is closed only
     /// when an item does not fit, so entries without items join the piece being filled, and
     /// an entry is added to a piece only when something of it goes there.
     func pieces(maxItems: Int) -> [Piece] {
+        if weighed { return weighedPieces(maxItems: maxItems) }
         var out: [Piece] = []
         var current = Piece()
-        func enter(_ r: Int, _ s: Int?, at item: Int) {
-            if current.resources.last?.resource != r {
-                current.resources.append(Piece.ResourceRun(resource: r))
-            }
-            guard let s else { return }
-            let last = current.resources.count - 1
-            if current.resources[last].scopes.last?.scope != s {
-                current.resources[last].scopes.append(Piece.ScopeRun(scope: s, items: item..<item))
-            }
-        }
         for (r, resource) in resources.enumerated() {
-            if resource.scopes.isEmpty { enter(r, nil, at: 0) }
+            if resource.scopes.isEmpty { current.enter(r, nil, at: 0) }
             for (s, scope) in resource.scopes.enumerated() {
-                if scope.items.isEmpty { enter(r, s, at: 0) }
+                if scope.items.isEmpty { current.enter(r, s, at: 0) }
                 var i = 0
                 while i < scope.items.count {
                     if current.count == maxItems {
                         out.append(current)
                         current = Piece()
                     }
-                    enter(r, s, at: i)
+                    current.enter(r, s, at: i)
                     let take = min(maxItems - current.count, scope.items.count - i)
                     let last = current.resources.count - 1
                     let run = current.resources[last].scopes.count - 1
@@ -155,6 +181,33 @@ private struct RequestLayout {
                     current.resources[last].scopes[run].items = first..<(i + take)
                     current.count += take
                     i += take
+                }
+            }
+        }
+        out.append(current)
+        return out
+    }
+
+    /// `pieces` for metrics: whole metrics, a piece closed when the next metric's points do
+    /// not fit (a metric heavier than `maxItems` fills a piece alone).
+    private func weighedPieces(maxItems: Int) -> [Piece] {
+        var out: [Piece] = []
+        var current = Piece()
+        for (r, resource) in resources.enumerated() {
+            if resource.scopes.isEmpty { current.enter(r, nil, at: 0) }
+            for (s, scope) in resource.scopes.enumerated() {
+                if scope.items.isEmpty { current.enter(r, s, at: 0) }
+                for (i, weight) in scope.weights.enumerated() {
+                    if current.count > 0 && current.count + weight > maxItems {
+                        out.append(current)
+                        current = Piece()
+                    }
+                    current.enter(r, s, at: i)
+                    let last = current.resources.count - 1
+                    let run = current.resources[last].scopes.count - 1
+                    let first = current.resources[last].scopes[run].items.lowerBound
+                    current.resources[last].scopes[run].items = first..<(i + 1)
+                    current.count += weight
                 }
             }
         }

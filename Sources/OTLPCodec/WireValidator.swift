@@ -42,7 +42,8 @@ struct WireValidator: Sendable {
         var rules: [UInt32] = []
         var ruleStart: [Int] = []
         var ruleCount: [Int] = []
-        // Counter slots: request.resource_* -> 1, resource.scope_* -> 2, scope.items -> 3.
+        // Counter slots: request.resource_* -> 1, resource.scope_* -> 2, scope.items -> 3 (for
+        // metrics, the data points of each metric kind -> 3).
         var slots: [Int: [UInt32: UInt32]] = [:]
         for signal in OTLPSignal.allCases {
             let request = schema.request(signal)
@@ -51,7 +52,17 @@ struct WireValidator: Sendable {
             let resource = resourceField.message
             guard let scopeField = schema.field(resource, number: 2) else { continue }
             slots[resource, default: [:]][2] = 2
-            slots[scopeField.message, default: [:]][2] = 3
+            guard signal == .metrics else {
+                slots[scopeField.message, default: [:]][2] = 3
+                continue
+            }
+            // A metric's items are the data points of whichever of gauge, sum, histogram,
+            // exponential_histogram or summary it holds (each one's field 1).
+            guard let metricField = schema.field(scopeField.message, number: 2) else { continue }
+            for number: UInt32 in [5, 7, 9, 10, 11] {
+                guard let data = schema.field(metricField.message, number: number), data.message >= 0 else { continue }
+                slots[data.message, default: [:]][1] = 3
+            }
         }
         for (index, message) in schema.messages.enumerated() {
             ruleStart.append(rules.count)

@@ -2,9 +2,11 @@
 #ifndef OTLP_PROTO_H
 #define OTLP_PROTO_H
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "opentelemetry/proto/common/v1/common.pb-c.h"
 #include "opentelemetry/proto/logs/v1/logs.pb-c.h"
+#include "opentelemetry/proto/metrics/v1/metrics.pb-c.h"
 #include "opentelemetry/proto/resource/v1/resource.pb-c.h"
 #include "opentelemetry/proto/trace/v1/trace.pb-c.h"
 #include "otlp_shim.h"

@@ -22,10 +22,13 @@ Outputs (generated, committed):
                                          rewriting hex ids to base64, which is all that differs
                                          from proto3 JSON), serialized: what OTLPJSON.decode
                                          must produce, byte for byte
+    metrics.pb, metrics.json             every kind of metric (see metrics_request), and the
+                                         OTLP/JSON OTLPJSON.encode must produce for it
     split.pb                             4 resources x 3/2/2/0 scopes x 0-5 spans named
                                          "r<R>.s<S>.span<I>" for the splitter tests
     traces_response.pb, logs_response.pb partial-success responses (rejected 3, message
-                                         "3 spans rejected" / "3 log records rejected")
+    metrics_response.pb                  "3 spans rejected" / "3 log records rejected" /
+                                         "3 data points rejected")
 
 The golden debug-exporter outputs (*.detailed.txt) are written by the Swift tests themselves:
     UPDATE_GOLDEN=1 swift test --filter OTLPCodecTests
@@ -38,9 +41,11 @@ import sys
 
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.logs.v1 import logs_pb2
+from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -244,6 +249,105 @@ def logs_request():
     return req
 
 
+def metrics_request():
+    """2 resources, 3 scopes, 7 metrics (one of each kind, an empty one, a second gauge), 11 data
+    points: int and double gauges, a monotonic cumulative sum, a delta histogram with sum, min
+    and max present (min 0.0: present though zero) and one without them, an exponential
+    histogram, a summary; exemplars with ids; attributes of every type."""
+    req = metrics_service_pb2.ExportMetricsServiceRequest()
+    rm = req.resource_metrics.add()
+    rm.schema_url = "https://opentelemetry.io/schemas/1.21.0"
+    rm.resource.attributes.append(kv("service.name", s("checkout")))
+    rm.resource.attributes.append(kv("host.cpus", i(8)))
+    sm = rm.scope_metrics.add()
+    sm.scope.name = "io.opentelemetry.runtime"
+    sm.scope.version = "1.2.3"
+    g = sm.metrics.add()
+    g.name = "process.memory.usage"
+    g.description = "RSS " + TRICKY
+    g.unit = "By"
+    p = g.gauge.data_points.add()
+    p.time_unix_nano = T0 + 5
+    p.as_int = -9007199254740993
+    p.attributes.append(kv("state", s("used")))
+    p = g.gauge.data_points.add()
+    p.time_unix_nano = T0 + 6
+    p.as_int = 0
+    sm2 = rm.scope_metrics.add()
+    sm2.scope.name = "checkout.http"
+    c = sm2.metrics.add()
+    c.name = "http.server.requests"
+    c.unit = "{request}"
+    c.sum.aggregation_temporality = metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE
+    c.sum.is_monotonic = True
+    for n, code in enumerate([200, 500]):
+        p = c.sum.data_points.add()
+        p.start_time_unix_nano = T0
+        p.time_unix_nano = T0 + 1_000_000_000
+        p.as_double = 12.5 * (n + 1)
+        p.attributes.append(kv("http.response.status_code", i(code)))
+        p.attributes.append(kv("ok", b(code < 500)))
+        p.flags = n
+    h = sm2.metrics.add()
+    h.name = "http.server.duration"
+    h.unit = "ms"
+    h.histogram.aggregation_temporality = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
+    p = h.histogram.data_points.add()
+    p.start_time_unix_nano = T0
+    p.time_unix_nano = T0 + 2_000_000_000
+    p.count = 6
+    p.sum = 1234.5
+    p.min = 0.0
+    p.max = 900.25
+    p.explicit_bounds.extend([5.0, 50.0, 500.0])
+    p.bucket_counts.extend([1, 2, 0, 3])
+    p.attributes.append(kv("route", s("/pay")))
+    e = p.exemplars.add()
+    e.time_unix_nano = T0 + 7
+    e.as_double = 900.25
+    e.trace_id = bytes(range(1, 17))
+    e.span_id = bytes(range(1, 9))
+    e.filtered_attributes.append(kv("user", s("u1")))
+    p = h.histogram.data_points.add()
+    p.time_unix_nano = T0 + 3_000_000_000
+    p.count = 0
+    p.bucket_counts.extend([0])
+    x = sm2.metrics.add()
+    x.name = "rpc.latency"
+    x.exponential_histogram.aggregation_temporality = metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE
+    p = x.exponential_histogram.data_points.add()
+    p.time_unix_nano = T0 + 4
+    p.count = 10
+    p.sum = 55.0
+    p.scale = -2
+    p.zero_count = 1
+    p.zero_threshold = 1e-9
+    p.positive.offset = -3
+    p.positive.bucket_counts.extend([4, 0, 5])
+    p.negative.bucket_counts.extend([0])
+    sm2.metrics.add().name = "empty.metric"
+    rm2 = req.resource_metrics.add()
+    sm3 = rm2.scope_metrics.add()
+    q = sm3.metrics.add()
+    q.name = "gc.pause"
+    q.unit = "s"
+    p = q.summary.data_points.add()
+    p.time_unix_nano = T0 + 8
+    p.count = 3
+    p.sum = 0.75
+    for quantile, value in [(0.0, 0.1), (0.5, 0.25), (1.0, 0.4)]:
+        v = p.quantile_values.add()
+        v.quantile = quantile
+        v.value = value
+    p.attributes.append(kv("gc", arr(s("young"), i(1))))
+    g2 = sm3.metrics.add()
+    g2.name = "queue.depth"
+    for v in [1.5, float("inf"), -0.0]:
+        p = g2.gauge.data_points.add()
+        p.as_double = v
+    return req
+
+
 def split_request():
     """4 resources: r0 has 2 scopes of 5 spans, r1 has 2 scopes of 5 spans and an empty third
     scope, r2 has 2 scopes of 5 spans, r3 has no scopes. 30 spans in all."""
@@ -276,7 +380,10 @@ def responses():
     lg = logs_service_pb2.ExportLogsServiceResponse()
     lg.partial_success.rejected_log_records = 3
     lg.partial_success.error_message = "3 log records rejected"
-    return t, lg
+    m = metrics_service_pb2.ExportMetricsServiceResponse()
+    m.partial_success.rejected_data_points = 3
+    m.partial_success.error_message = "3 data points rejected"
+    return t, lg, m
 
 
 # ------------------------------------------------------------------------------------------
@@ -328,10 +435,14 @@ def main():
     with open(os.path.join(HERE, "logs_input.json"), "rb") as f:
         parsed = parse_otlp_json(f.read(), logs_service_pb2.ExportLogsServiceRequest())
     write("logs_input.pb", parsed.SerializeToString())
+    metrics = metrics_request()
+    write("metrics.pb", metrics.SerializeToString())
+    write("metrics.json", otlp_json(metrics))
     write("split.pb", split_request().SerializeToString())
-    t, lg = responses()
+    t, lg, m = responses()
     write("traces_response.pb", t.SerializeToString())
     write("logs_response.pb", lg.SerializeToString())
+    write("metrics_response.pb", m.SerializeToString())
     return 0
 
 

@@ -1,0 +1,2 @@
+
+3 data points rejected
