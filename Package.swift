@@ -107,6 +107,8 @@ let package = Package(
         .target(name: "AttributesProcessor", dependencies: ["CollectorCore", "OTLPCodec", "AttributeActions", "Patterns"], path: "Sources/Components/AttributesProcessor", swiftSettings: strict),
         .target(name: "DebugExporter", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/DebugExporter", swiftSettings: strict),
         .target(name: "NopExporter", dependencies: ["CollectorCore"], path: "Sources/Components/NopExporter", swiftSettings: strict),
+        // The `forward` connector: batches from pipelines of one signal into others of the same signal.
+        .target(name: "ForwardConnector", dependencies: ["CollectorCore"], path: "Sources/Components/ForwardConnector", swiftSettings: strict),
         // The `bearertokenauth` extension: a token (or a file holding it) that listeners with `auth` require.
         .target(name: "BearerTokenAuth", dependencies: ["CollectorCore", "SystemIO"], path: "Sources/Components/BearerTokenAuth", swiftSettings: strict),
         .target(name: "HealthCheck", dependencies: ["CollectorCore", "Transport", "TLSSettings"], path: "Sources/Components/HealthCheck", swiftSettings: strict),
@@ -134,7 +136,7 @@ let package = Package(
         .target(
             name: "CollectorService",
             dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "ProbabilisticSampler", "TailSampling", "MemoryLimiterProcessor", "ResourceProcessor", "AttributesProcessor", "K8sAttributesProcessor", "DebugExporter", "HealthCheck",
-                           "StoreExporter", "QueryAPI", "Store", "FileLogReceiver", "LokiExporter", "OTLPHTTPExporter", "OTLPExporter", "LoadBalancingExporter", "NopExporter", "BearerTokenAuth", "TLSSettings"],
+                           "StoreExporter", "QueryAPI", "Store", "FileLogReceiver", "LokiExporter", "OTLPHTTPExporter", "OTLPExporter", "LoadBalancingExporter", "NopExporter", "ForwardConnector", "BearerTokenAuth", "TLSSettings"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -172,7 +174,7 @@ let package = Package(
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "CollectorTesting"]),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "HTTPClient", "CollectorTesting"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["Fixtures"]),
-        .testTarget(name: "ComponentsTests", dependencies: ["BatchProcessor", "DebugExporter", "OTLPReceiver", "CollectorCore", "CollectorTesting", "OTLPCodec", "BearerTokenAuth", "TLSSettings"]),
+        .testTarget(name: "ComponentsTests", dependencies: ["BatchProcessor", "DebugExporter", "ForwardConnector", "OTLPReceiver", "CollectorCore", "CollectorTesting", "OTLPCodec", "BearerTokenAuth", "TLSSettings"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CollectorTesting", "Store", "OTLPCodec"], exclude: ["clients"]),
         .testTarget(name: "QueryAPITests", dependencies: ["QueryAPI", "Store", "OTLPCodec", "CollectorCore", "Transport", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "LokiExporterTests", dependencies: ["LokiExporter", "ExporterHelper", "HTTPClient", "CollectorCore", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["fake_loki.py", "Fixtures"]),

@@ -262,10 +262,12 @@ def main():
         write("FuzzOTLPProtobuf", f"traces-{i}", bytes([(i % 8) << 1]) + payload)
     for i, payload in enumerate(LOGS):
         write("FuzzOTLPProtobuf", f"logs-{i}", bytes([1 | (i % 8) << 1]) + payload)
+    write("FuzzOTLPProtobuf", "metrics", bytes([0x10 | 2 << 1]) + read(f"{OTLP}/metrics.pb"))
     write("FuzzOTLPJSON", "traces", b"\x00" + read(f"{OTLP}/traces.json"))
     write("FuzzOTLPJSON", "traces-input", b"\x00" + read(f"{OTLP}/traces_input.json"))
     write("FuzzOTLPJSON", "logs", b"\x01" + read(f"{OTLP}/logs.json"))
     write("FuzzOTLPJSON", "logs-input", b"\x01" + read(f"{OTLP}/logs_input.json"))
+    write("FuzzOTLPJSON", "metrics", b"\x02" + read(f"{OTLP}/metrics.json"))
     write("FuzzOTLPJSON", "edge-cases", b"\x00" + b'{"resource_spans":[{"scopeSpans":[{"spans":[{"traceId":"", "kind":"SPAN_KIND_SERVER",'
           b'"startTimeUnixNano":"1e3","status":{"code":2},"attributes":[{"key":"d","value":{"doubleValue":"NaN"}},'
           b'{"key":"b","value":{"bytesValue":"AQID"}},{"key":"a","value":{"arrayValue":{"values":[{"intValue":-1}]}}}]}]}]}],'

@@ -4,6 +4,7 @@ import BearerTokenAuth
 import CollectorCore
 import DebugExporter
 import FileLogReceiver
+import ForwardConnector
 import HealthCheck
 import LoadBalancingExporter
 import LokiExporter
@@ -27,6 +28,7 @@ public enum ComponentCatalog {
         BatchFactory(), MemoryLimiterFactory(), ProbabilisticSamplerFactory(), TailSamplingFactory(), ResourceFactory(), AttributesFactory(), K8sAttributesFactory(),
         DebugFactory(), StoreExporterFactory(), LokiFactory(), OTLPExporterFactory(), LoadBalancingFactory(), OTLPHTTPFactory(), NopFactory(),
         HealthCheckFactory(), QueryFactory(), BearerTokenAuthFactory(),
+        ForwardFactory(),
     ]
 
     public static var parser: ConfigParser { ConfigParser(factories: factories) }
@@ -50,6 +52,12 @@ public enum ComponentCatalog {
 
     static func makeExporter(_ settings: any ComponentSettings, _ ctx: ComponentContext) throws -> any Exporter {
         try factory(.exporter, ctx, as: (any ExporterFactory).self).makeExporter(settings, context: ctx)
+    }
+
+    static func makeConnector(_ settings: any ComponentSettings, from: Signal, to: Signal, _ ctx: ComponentContext,
+                              next: any Consumer) throws -> any Exporter {
+        try factory(.connector, ctx, as: (any ConnectorFactory).self).makeConnector(settings, from: from, to: to, context: ctx,
+                                                                                      next: next)
     }
 
     static func makeExtension(_ settings: any ComponentSettings, _ ctx: ComponentContext) throws -> any Extension {

@@ -20,6 +20,13 @@ import Synchronization
 /// 3. Point every receiver at the new pipelines' entries.
 /// 4. Shut the old pipelines down: they drain their rings and flush their batches into their
 ///    own exporters, whose acknowledgements still answer the clients that sent the data.
+///    Pipelines fed through connectors are stopped only after every pipeline feeding them
+///    (producers first), so what the old connectors pass on or flush still has a way out.
+///
+/// Connectors: pipelines are built consumers first (those a connector feeds before those it
+/// exports from), so that each connector instance is made with the entries of its downstream
+/// pipelines. Connector instances are built anew for every config (they are wired to the new
+/// pipelines); the old ones drain into the old pipelines.
 /// 5. Restart extensions and the metrics endpoint only where their settings changed.
 ///
 /// Threading: every public method must be called from one serial queue (the daemon's control
@@ -89,9 +96,10 @@ public final class Service: Sendable {
         current.pipelines = pipelines
         current.processors = processors
         current.config = config
-        for p in oldPipelines {
-            p.shutdown(successors: successors) { [logger] in logger.debug("pipeline \(p.name) of the previous config drained") }
-        }
+        let previous = graph.withLock { $0.config }
+        StopOrder.producersFirst(oldPipelines, connections: previous?.connections ?? [], stop: { p, done in
+            p.shutdown(successors: successors, completion: done)
+        }) { [logger] in logger.debug("the pipelines of the previous config drained") }
         let failures = updateExtensions(config, graph: &current) + updateMetricsEndpoint(config, graph: &current)
         graph.withLock { $0 = current }
         if initial, !failures.isEmpty {
@@ -108,9 +116,13 @@ public final class Service: Sendable {
     /// the others are built and started here.
     private func buildPipelines(_ config: CollectorConfig, running: ProcessorMap) throws -> ([Pipeline], ProcessorMap) {
         var built: [Pipeline] = []
+        var byIndex = [Pipeline?](repeating: nil, count: config.pipelines.count)
         var processors: ProcessorMap = [:]
+        // One handle source per connector instance in use, shared by its upstream pipelines.
+        var connectors: [Int: ExporterRegistry] = [:]
         do {
-            for pc in config.pipelines {
+            for index in config.consumersFirst {
+                let pc = config.pipelines[index]
                 let chain = try pc.processors.map { id -> SerializedProcessor in
                     let key = ProcessorKey(pipeline: pc.name, id: id)
                     let settings = config.component(.processor, id)!.settings
@@ -126,9 +138,27 @@ public final class Service: Sendable {
                 // Handles acquired for this pipeline are given back if a later exporter fails,
                 // or the shared instances would never be shut down.
                 var acquired: [any Exporter] = []
-                let stages: [ExporterStage]
+                var stages: [ExporterStage] = []
                 do {
-                    stages = try pc.exporters.map { id in
+                    for id in pc.exporters where config.isConnector(id) {
+                        let settings = config.component(.connector, id)!.settings
+                        for (c, connection) in config.connections.enumerated()
+                        where connection.connector == id && connection.upstream.contains(index) {
+                            let registry = connectors[c] ?? ExporterRegistry()
+                            connectors[c] = registry
+                            let next = connection.downstream.map { byIndex[$0]!.entry }
+                            let connector = try registry.acquire(id, settings: settings) {
+                                try ComponentCatalog.makeConnector(settings, from: connection.from, to: connection.to,
+                                                                   context(id, .connector, config),
+                                                                   next: next.count == 1 ? next[0] : FanOutConsumer(next))
+                            }
+                            acquired.append(connector)
+                            stages.append(ExporterStage(name: id.description, signal: pc.signal, exporter: connector,
+                                                        capacity: exporterQueueSize, metrics: metrics,
+                                                        logger: logger.named("connector/\(id)")))
+                        }
+                    }
+                    stages += try pc.exporters.filter { !config.isConnector($0) }.map { id in
                         let settings = config.component(.exporter, id)!.settings
                         let exporter = try exporters.acquire(id, settings: settings) {
                             try ComponentCatalog.makeExporter(settings, context(id, .exporter, config))
@@ -146,13 +176,15 @@ public final class Service: Sendable {
                                         capacity: config.limits.pipelineQueueSize, metrics: metrics,
                                         logger: logger.named("pipeline/\(pc.name)"))
                 built.append(pipeline)
+                byIndex[index] = pipeline
                 try pipeline.start()
             }
         } catch {
             abandon(built, built: processors, running: running)
             throw error
         }
-        return (built, processors)
+        // In config order: receivers are wired by zipping the config's pipelines with these.
+        return (byIndex.map { $0! }, processors)
     }
 
     /// Tears down pipelines built for a config that will not run: the processors built for
@@ -183,7 +215,7 @@ public final class Service: Sendable {
     }
 
     private func updateReceivers(_ config: CollectorConfig, pipelines: [Pipeline], graph: inout Graph) throws {
-        let wanted = Set(config.pipelines.flatMap(\.receivers))
+        let wanted = config.receiverIDs
         // What was changed, to undo it if a later receiver fails to start: receivers shut down
         // (removed or replaced) and reconfigured in place, with their previous settings.
         var stopped: [(ComponentID, any ComponentSettings, any Receiver)] = []
@@ -354,13 +386,10 @@ public final class Service: Sendable {
         let g = graph.withLock { g in defer { g = Graph() }; return g }
         for (_, e) in g.extensions { e.ext.pipelinesChanged(running: false) }
         for (_, r) in g.receivers { r.receiver.stopAccepting() }
-        let group = DispatchGroup()
-        for p in g.pipelines {
-            group.enter()
-            p.shutdown { group.leave() }
-        }
         let logger = self.logger
-        group.notify(queue: .global()) {
+        StopOrder.producersFirst(g.pipelines, connections: g.config?.connections ?? [], stop: { p, done in
+            p.shutdown(completion: done)
+        }) {
             let rest = DispatchGroup()
             for (_, r) in g.receivers {
                 rest.enter()

@@ -128,7 +128,7 @@ struct FakeFactory: ComponentFactory {
             logs:
               receivers: [otlp]
               exporters: [tracesonly]
-            metrics:
+            profiles:
               receivers: [otlp]
               exporters: [debug]
           unknown_section: 1
@@ -143,13 +143,131 @@ struct FakeFactory: ComponentFactory {
                 "processors.batch.timeout (line 7): expected a duration such as 200ms, 5s or 1m, found \"soon\"",
                 "processors.batch.size (line 8): -1 is out of range 0...100000",
                 "service.pipelines.traces.processors[1] (line 16): references processor \"memory_limiter\" which is not configured in processors",
-                "service.pipelines.traces.exporters[1] (line 17): references exporter \"nope\" which is not configured in exporters",
+                "service.pipelines.traces.exporters[1] (line 17): references exporter \"nope\" which is not configured in exporters or connectors",
                 "service.pipelines.logs.exporters (line 20): exporter \"tracesonly\" does not support logs",
-                "service.pipelines.metrics (line 22): unknown pipeline type \"metrics\"; expected traces or logs (metrics pipelines are not supported yet)",
+                "service.pipelines.profiles (line 22): unknown pipeline type \"profiles\"; expected traces, metrics or logs",
                 "service.unknown_section (line 24): unknown key \"unknown_section\"",
             ])
             #expect(error.description.hasPrefix("invalid configuration bad.yaml (9 errors):\n  - receivers.otlp.endpont (line 3)"))
         }
+    }
+
+    /// A connector joining pipelines: `forward` (same signal) and `counter` (traces to metrics).
+    struct FakeConnectorFactory: ConnectorFactory {
+        var type: String
+        var kind: ComponentKind { .connector }
+        var signals: Set<Signal> { Set(Signal.allCases) }
+        func supports(from: Signal, to: Signal) -> Bool { type == "forward" ? from == to : (from == .traces && to == .metrics) }
+        func parseSettings(_ reader: ConfigReader) -> any ComponentSettings { FakeSettings() }
+        func makeConnector(_ settings: any ComponentSettings, from: Signal, to: Signal, context: ComponentContext,
+                           next: any Consumer) throws -> any Exporter {
+            throw ComponentError.permanent("not built in parser tests")
+        }
+    }
+
+    var connectorParser: ConfigParser {
+        ConfigParser(factories: [
+            FakeFactory(type: "otlp", kind: .receiver, signals: Set(Signal.allCases)),
+            FakeFactory(type: "debug", kind: .exporter, signals: Set(Signal.allCases)),
+            FakeConnectorFactory(type: "forward"), FakeConnectorFactory(type: "counter"),
+        ])
+    }
+
+    private func connectorConfig(_ pipelines: String, connectors: String = "  forward:\n  counter:\n") -> String {
+        "receivers:\n  otlp:\nexporters:\n  debug:\nconnectors:\n" + connectors + "service:\n  pipelines:\n" + pipelines
+    }
+
+    @Test func connectorsJoinPipelines() throws {
+        let config = try connectorParser.parse(yaml: connectorConfig("""
+                traces/in:
+                  receivers: [otlp]
+                  exporters: [forward, counter]
+                traces/out:
+                  receivers: [forward]
+                  exporters: [debug]
+                metrics:
+                  receivers: [otlp, counter]
+                  exporters: [debug]
+                logs:
+                  receivers: [otlp]
+                  exporters: [forward]
+                logs/out:
+                  receivers: [forward]
+                  exporters: [debug]
+
+            """), file: "c.yaml", environment: [:])
+        let forward = ComponentID(type: "forward"), counter = ComponentID(type: "counter")
+        #expect(config.connections == [
+            PipelineConnection(connector: forward, from: .traces, to: .traces, upstream: [0], downstream: [1]),
+            PipelineConnection(connector: forward, from: .logs, to: .logs, upstream: [3], downstream: [4]),
+            PipelineConnection(connector: counter, from: .traces, to: .metrics, upstream: [0], downstream: [2]),
+        ])
+        #expect(config.isConnector(forward) && !config.isConnector(ComponentID(type: "otlp")))
+        #expect(config.receiverIDs == [ComponentID(type: "otlp")])
+        // Consumers first: each pipeline after those it feeds.
+        let order = config.consumersFirst
+        #expect(Set(order) == Set(0..<5))
+        for c in config.connections {
+            for u in c.upstream {
+                for d in c.downstream { #expect(order.firstIndex(of: d)! < order.firstIndex(of: u)!) }
+            }
+        }
+    }
+
+    @Test func connectorProblems() {
+        func problems(_ pipelines: String, connectors: String = "  forward:\n  counter:\n") -> [String] {
+            do {
+                _ = try connectorParser.parse(yaml: connectorConfig(pipelines, connectors: connectors), file: "c.yaml", environment: [:])
+                return []
+            } catch {
+                return error.problems.map(\.message)
+            }
+        }
+        // Exported to, but nothing receives from it in a signal it can give.
+        #expect(problems("""
+                traces:
+                  receivers: [otlp]
+                  exporters: [forward]
+                logs:
+                  receivers: [forward]
+                  exporters: [debug]
+
+            """) == [
+            "connector \"forward\" used as exporter in traces pipeline traces but not used in any supported receiver pipeline",
+            "connector \"forward\" used as receiver in logs pipeline logs but not used in any supported exporter pipeline",
+        ])
+        // A cycle through two pipelines, named in order.
+        #expect(problems("""
+                traces/a:
+                  receivers: [otlp, forward/2]
+                  exporters: [forward]
+                traces/b:
+                  receivers: [forward]
+                  exporters: [forward/2, debug]
+
+            """, connectors: "  forward:\n  forward/2:\n") == [
+            "connectors form a cycle: traces/a -> connector forward -> traces/b -> connector forward/2 -> traces/a",
+        ])
+        // A pipeline feeding itself.
+        #expect(problems("""
+                traces:
+                  receivers: [otlp, forward]
+                  exporters: [forward, debug]
+
+            """) == ["connectors form a cycle: traces -> connector forward -> traces"])
+        // An id that is both a receiver and a connector; one that is neither.
+        #expect(problems("""
+                traces:
+                  receivers: [otlp, nothing]
+                  exporters: [debug]
+
+            """) == ["references receiver \"nothing\" which is not configured in receivers or connectors"])
+        #expect(problems("""
+                traces:
+                  receivers: [otlp]
+                  exporters: [debug]
+
+            """, connectors: "  otlp:\n").contains { $0.contains("unknown connector type") })
     }
 
     /// A "billion laughs" document: refused from libyaml's events before anything is expanded

@@ -92,7 +92,7 @@ extension E2E {
             try await waitUntil("the agent's queue is empty and the gateway took what was acknowledged", timeout: .seconds(60)) {
                 let m = try await SimpleHTTP.metrics(port: agentPorts.metrics)
                 let g = try await SimpleHTTP.metrics(port: gatewayPorts[1])
-                return m.matching("collectord_exporter_disk_queue_batches", labels: ["exporter": "otlp"]).count == 2
+                return m.matching("collectord_exporter_disk_queue_batches", labels: ["exporter": "otlp"]).count == 3   // traces, metrics, logs
                     && m.sum("collectord_exporter_disk_queue_batches", labels: ["exporter": "otlp"]) == 0
                     && g.sum("otelcol_receiver_accepted_spans_total") >= Double(acknowledged.spans.count)
             }

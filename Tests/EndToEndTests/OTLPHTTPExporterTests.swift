@@ -93,7 +93,7 @@ extension E2E {
             try await again.waitForOutput(containing: "collectord started", in: .stderr)
             try await waitUntil("the agent's queue is empty", timeout: .seconds(60)) {
                 let m = try await SimpleHTTP.metrics(port: agentPorts.metrics)
-                return m.matching("collectord_exporter_disk_queue_batches", labels: ["exporter": "otlphttp"]).count == 2
+                return m.matching("collectord_exporter_disk_queue_batches", labels: ["exporter": "otlphttp"]).count == 3   // traces, metrics, logs
                     && m.sum("collectord_exporter_disk_queue_batches", labels: ["exporter": "otlphttp"]) == 0
                     && m.sum("collectord_otlphttp_requests_total", labels: ["status": "200"]) >= 1
             }

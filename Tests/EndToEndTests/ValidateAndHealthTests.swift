@@ -72,7 +72,7 @@ extension E2E {
                 "  - receivers.otlp.protocols.grpc.max_recv_msg_size_mb (line 6): unknown key \"max_recv_msg_size_mb\"",
                 "  - processors.batch.timeout (line 9): expected a duration such as 200ms, 5s or 1m, found \"soon\"",
                 "  - exporters.debug.verbosity (line 12): \"loud\" is not one of basic, normal, detailed",
-                "  - service.pipelines.traces.receivers[1] (line 16): references receiver \"zipkin\" which is not configured in receivers",
+                "  - service.pipelines.traces.receivers[1] (line 16): references receiver \"zipkin\" which is not configured in receivers or connectors",
             ] {
                 #expect(lines.contains(expected), "missing: \(expected)\nstderr:\n\(result.stderr)")
             }

@@ -4,7 +4,7 @@ import FuzzSupport
 /// OTLP/JSON from a client (`OTLPJSON.decode`: the JSON reader and the schema-driven transcoder
 /// straight to protobuf wire bytes).
 ///
-/// Input: one option byte (bit 0: logs instead of traces), then the JSON body. Oracles: the
+/// Input: one option byte (bit 0: logs instead of traces; bit 1: metrics), then the JSON body. Oracles: the
 /// reference decoder (protobuf-c messages, packed by protobuf-c) gives the same bytes or the same
 /// error (but for strings holding U+0000, which protobuf-c cuts); what the transcoder returns
 /// passes `OTLPValidator` and protobuf-c unpacks it; encoding it to JSON and decoding again
@@ -13,7 +13,8 @@ import FuzzSupport
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOTLPJSON(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var input = FuzzInput(data, size)
-    let signal: OTLPSignal = input.byte() & 1 == 0 ? .traces : .logs
+    let option = input.byte()
+    let signal: OTLPSignal = option & 2 != 0 ? .metrics : (option & 1 == 0 ? .traces : .logs)
     let json = input.rest()
 
     let protobuf: [UInt8]

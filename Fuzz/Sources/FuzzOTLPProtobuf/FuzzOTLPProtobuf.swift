@@ -7,15 +7,16 @@ import FuzzSupport
 /// log record reader, the debug exporter (protobuf-c unpacking through `ArenaPool`) and the
 /// OTLP/JSON encoder.
 ///
-/// Input: one option byte (bit 0: logs instead of traces; bits 1-3: the split size - 1), then
-/// the request. Oracles, for a request the validator accepts: every reader accepts it too and
-/// counts the same items; split pieces and rewritten requests validate and hold the items they
-/// should; JSON written from it reads back to a request with the same counts.
+/// Input: one option byte (bit 0: logs instead of traces; bits 1-3: the split size - 1; bit 4:
+/// metrics, whatever bit 0 says), then the request. Oracles, for a request the validator
+/// accepts: every reader accepts it too and counts the same items; split pieces and rewritten
+/// requests validate and hold the items they should (split metrics keep their metrics in
+/// order); JSON written from it reads back to a request with the same counts.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOTLPProtobuf(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var input = FuzzInput(data, size)
     let options = input.byte()
-    let signal: OTLPSignal = options & 1 == 0 ? .traces : .logs
+    let signal: OTLPSignal = options & 0x10 != 0 ? .metrics : (options & 1 == 0 ? .traces : .logs)
     let maxItems = Int((options >> 1) & 7) + 1
     let request = input.rest()
 
@@ -26,8 +27,10 @@ public func fuzzOTLPProtobuf(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         return 0
     }
     checkSplit(signal, request, counts, maxItems: maxItems)
-    checkLayout(signal, request, counts)
-    checkScanners(signal, request, counts)
+    if signal != .metrics {   // the samplers' layout, the scanners and the assembler take no metrics
+        checkLayout(signal, request, counts)
+        checkScanners(signal, request, counts)
+    }
     checkFormatters(signal, request, counts)
     return 0
 }
@@ -50,8 +53,17 @@ private func checkSplit(_ signal: OTLPSignal, _ request: [UInt8], _ counts: OTLP
     }
     require(pieces.reduce(0) { $0 + $1.count } == counts.items, "split pieces hold \(pieces.map(\.count)), not \(counts.items) items")
     for piece in pieces {
-        require(piece.count <= maxItems || pieces.count == 1, "a piece of \(piece.count) items (max \(maxItems))")
+        // A metric heavier than the limit goes alone in its piece.
+        require(piece.count <= maxItems || pieces.count == 1 || signal == .metrics, "a piece of \(piece.count) items (max \(maxItems))")
         require(validated(signal, piece.bytes, "a split piece").items == piece.count, "a piece's item count")
+    }
+    if signal == .metrics, pieces.count > 1 {
+        // Whole metrics, in order: the normal debug lines (one per metric) of the pieces
+        // together are the request's.
+        let formatter = DebugFormatter(verbosity: .normal)
+        let whole = (try? formatter.format(signal, protobuf: request))?.split(separator: "\n").dropFirst()
+        let parts = (try? formatter.format(signal, protobuf: pieces.flatMap(\.bytes)))?.split(separator: "\n").dropFirst()
+        require(whole != nil && whole.map(Array.init) == parts.map(Array.init), "split metrics differ from the request's")
     }
 }
 
@@ -127,6 +139,8 @@ private func checkScanners(_ signal: OTLPSignal, _ request: [UInt8], _ counts: O
         require(visited == counts.items, "the log record visitor sees \(visited) of \(counts.items)")
         let ids = Array(Set(scan.records.compactMap(\.traceID))).sorted().prefix(3)
         for id in ids { assemble(signal, request, id, expected: nil) }
+    case .metrics:
+        break
     }
 }
 

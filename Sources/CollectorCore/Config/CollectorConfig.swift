@@ -1,12 +1,32 @@
 import TLSSettings
 
-/// `service.pipelines.<signal>[/<name>]`.
+/// `service.pipelines.<signal>[/<name>]`. `receivers` and `exporters` may name connectors
+/// (`CollectorConfig.connections` says which pipelines they join).
 public struct PipelineConfig: Sendable {
     public var name: String
     public var signal: Signal
     public var receivers: [ComponentID]
     public var processors: [ComponentID]
     public var exporters: [ComponentID]
+}
+
+/// One connector instance in use: `connector` exports from the pipelines of signal `from`
+/// that list it among their exporters into those of signal `to` that list it among their
+/// receivers (indexes into `CollectorConfig.pipelines`).
+public struct PipelineConnection: Sendable, Equatable {
+    public var connector: ComponentID
+    public var from: Signal
+    public var to: Signal
+    public var upstream: [Int]
+    public var downstream: [Int]
+
+    public init(connector: ComponentID, from: Signal, to: Signal, upstream: [Int], downstream: [Int]) {
+        self.connector = connector
+        self.from = from
+        self.to = to
+        self.upstream = upstream
+        self.downstream = downstream
+    }
 }
 
 /// `service.limits`: process-wide bounds on what clients may make the process hold (ours; the
@@ -47,11 +67,46 @@ public struct CollectorConfig: Sendable {
     public var logLevel: LogLevel
     /// `service.limits`.
     public var limits = ServiceLimits()
+    /// The connectors in use, in config order (the parser checks that the pipelines they join
+    /// form no cycle).
+    public var connections: [PipelineConnection] = []
     /// What the file does that is allowed but probably wrong (an unset `${env:...}`), for the
     /// daemon and `validate` to say.
     public var warnings: [ConfigProblem] = []
 
     public func component(_ kind: ComponentKind, _ id: ComponentID) -> Component? {
         components[kind]?.first { $0.id == id }
+    }
+
+    /// Whether `id`, in a pipeline's receivers or exporters, is a connector.
+    public func isConnector(_ id: ComponentID) -> Bool {
+        component(.connector, id) != nil
+    }
+
+    /// The receivers (not connectors) of every pipeline, each once.
+    public var receiverIDs: Set<ComponentID> {
+        Set(pipelines.flatMap(\.receivers).filter { !isConnector($0) })
+    }
+
+    /// Pipeline indexes with every pipeline after those it feeds through connectors: the order
+    /// to build and start them in (consumers first). Its reverse stops producers first.
+    public var consumersFirst: [Int] {
+        var feeds = [Set<Int>](repeating: [], count: pipelines.count)
+        for c in connections {
+            for u in c.upstream { feeds[u].formUnion(c.downstream) }
+        }
+        var order: [Int] = []
+        var placed = Set<Int>()
+        // Depth first from each pipeline: its downstream pipelines are placed before it (the
+        // parser refused cycles; `visiting` keeps a bad config from recursing forever).
+        var visiting = Set<Int>()
+        func place(_ p: Int) {
+            guard !placed.contains(p), visiting.insert(p).inserted else { return }
+            for d in feeds[p].sorted() { place(d) }
+            placed.insert(p)
+            order.append(p)
+        }
+        for p in pipelines.indices { place(p) }
+        return order
     }
 }

@@ -29,6 +29,8 @@ public struct ComponentID: Hashable, Sendable, CustomStringConvertible, Comparab
 public enum ComponentKind: String, Sendable, CaseIterable {
     case receiver, processor, exporter
     case `extension`
+    /// An exporter of one pipeline and a receiver of others (`forward`, `spanmetrics`).
+    case connector
 
     /// The top-level config section of this kind.
     public var section: String {
@@ -37,6 +39,7 @@ public enum ComponentKind: String, Sendable, CaseIterable {
         case .processor: "processors"
         case .exporter: "exporters"
         case .extension: "extensions"
+        case .connector: "connectors"
         }
     }
 }
@@ -58,7 +61,8 @@ extension ComponentSettings where Self: Equatable {
 public protocol ComponentFactory: Sendable {
     var type: String { get }
     var kind: ComponentKind { get }
-    /// Signals the component can be used with (empty for extensions).
+    /// Signals the component can be used with (empty for extensions; for connectors, every
+    /// signal of a pair it supports).
     var signals: Set<Signal> { get }
     /// Reads the settings; problems go to the reader's sink. Must read every known key.
     func parseSettings(_ reader: ConfigReader) -> any ComponentSettings

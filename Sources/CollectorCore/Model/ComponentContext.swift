@@ -78,6 +78,23 @@ public protocol ExporterFactory: ComponentFactory {
     func makeExporter(_ settings: any ComponentSettings, context: ComponentContext) throws -> any Exporter
 }
 
+/// Builds connectors of one type: one instance per (id, from signal, to signal) pair in use,
+/// shared by every pipeline of the `from` signal that lists it as an exporter and feeding every
+/// pipeline of the `to` signal that lists it as a receiver.
+///
+/// The instance is the upstream pipelines' exporter: `export` hands what it makes to `next`
+/// (the downstream pipelines' entries) and follows the `Consumer` contract's token rules: a
+/// connector that passes a batch's data on (`forward`) passes its acknowledgement on too
+/// (it retains the tokens for the batch it hands over), one that only derives data from it
+/// (`spanmetrics`) sends its own batches without tokens. `shutdown` emits what it holds into
+/// `next`: the service stops a connector's upstream pipelines before its downstream ones.
+public protocol ConnectorFactory: ComponentFactory {
+    /// Whether a connector of this type takes `from` in and gives `to` out.
+    func supports(from: Signal, to: Signal) -> Bool
+    func makeConnector(_ settings: any ComponentSettings, from: Signal, to: Signal, context: ComponentContext,
+                       next: any Consumer) throws -> any Exporter
+}
+
 public protocol ExtensionFactory: ComponentFactory {
     func makeExtension(_ settings: any ComponentSettings, context: ComponentContext) throws -> any Extension
 }

@@ -2,12 +2,15 @@
 public enum Signal: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case traces
     case logs
+    case metrics
 
-    /// What one item of this signal is called in metric names: `spans` or `log_records`.
+    /// What one item of this signal is called in metric names: `spans`, `log_records` or
+    /// `metric_points` (the OTel Collector's `otelcol_receiver_accepted_metric_points`).
     public var itemMetricName: String {
         switch self {
         case .traces: "spans"
         case .logs: "log_records"
+        case .metrics: "metric_points"
         }
     }
 

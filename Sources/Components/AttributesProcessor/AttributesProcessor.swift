@@ -29,7 +29,7 @@ public final class AttributesProcessor: Processor {
     public func flush(emit: (TelemetryBatch) -> Void) {}
 
     public func process(_ batch: TelemetryBatch, now: UInt64, emit: (TelemetryBatch) -> Void) {
-        WireRewrite.process(batch, logger: logger, what: "attribute actions", emit: emit) { try rewrite($0, batch.signal == .traces ? .traces : .logs) }
+        WireRewrite.process(batch, logger: logger, what: "attribute actions", emit: emit) { try rewrite($0, OTLPSignal(batch.signal)) }
     }
 
     /// The attributes field of an item: 9 in a Span, 6 in a LogRecord.

@@ -17,7 +17,7 @@ public struct BatchFactory: ProcessorFactory {
     public init() {}
     public var type: String { "batch" }
     public var kind: ComponentKind { .processor }
-    public var signals: Set<Signal> { [.traces, .logs] }
+    public var signals: Set<Signal> { [.traces, .logs, .metrics] }
 
     public func parseSettings(_ reader: ConfigReader) -> any ComponentSettings {
         var s = BatchSettings()
@@ -37,7 +37,7 @@ extension BatchFactory {
     public func makeProcessor(_ settings: any ComponentSettings, context: ComponentContext) throws -> any Processor {
         BatchProcessor(settings: try context.settings(settings, as: BatchSettings.self), name: context.id.description,
                        metrics: context.metrics) { signal, bytes, max in
-            try OTLPSplitter.splitTracingResources(signal == .traces ? .traces : .logs, protobuf: bytes, maxItems: max)
+            try OTLPSplitter.splitTracingResources(OTLPSignal(signal), protobuf: bytes, maxItems: max)
         }
     }
 }

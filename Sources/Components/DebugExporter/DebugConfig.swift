@@ -20,7 +20,7 @@ public struct DebugFactory: ExporterFactory {
     public init() {}
     public var type: String { "debug" }
     public var kind: ComponentKind { .exporter }
-    public var signals: Set<Signal> { [.traces, .logs] }
+    public var signals: Set<Signal> { [.traces, .logs, .metrics] }
 
     public func parseSettings(_ reader: ConfigReader) -> any ComponentSettings {
         var s = DebugSettings()

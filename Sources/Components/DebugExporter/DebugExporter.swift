@@ -32,7 +32,7 @@ public final class DebugExporter: Exporter {
 
     public func export(_ batch: TelemetryBatch) throws(ComponentError) {
         guard sampler.withLock({ $0.admit() }) else { return }
-        let signal: OTLPSignal = batch.signal == .traces ? .traces : .logs
+        let signal = OTLPSignal(batch.signal)
         let text: String
         do {
             text = try formatter.format(signal, batch.payload)

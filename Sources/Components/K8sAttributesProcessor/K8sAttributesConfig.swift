@@ -77,7 +77,7 @@ public struct K8sAttributesFactory: ProcessorFactory {
     public init() {}
     public var type: String { "k8sattributes" }
     public var kind: ComponentKind { .processor }
-    public var signals: Set<Signal> { [.traces, .logs] }
+    public var signals: Set<Signal> { [.traces, .logs, .metrics] }
 
     public func parseSettings(_ reader: ConfigReader) -> any ComponentSettings {
         var s = K8sAttributesSettings()

@@ -33,7 +33,7 @@ public struct MemoryLimiterFactory: ProcessorFactory {
 
     public var type: String { "memory_limiter" }
     public var kind: ComponentKind { .processor }
-    public var signals: Set<Signal> { [.traces, .logs] }
+    public var signals: Set<Signal> { [.traces, .logs, .metrics] }
 
     public func parseSettings(_ reader: ConfigReader) -> any ComponentSettings {
         var s = MemoryLimiterSettings()

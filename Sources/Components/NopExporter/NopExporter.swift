@@ -22,7 +22,7 @@ public struct NopFactory: ExporterFactory {
     public init() {}
     public var type: String { "nop" }
     public var kind: ComponentKind { .exporter }
-    public var signals: Set<Signal> { [.traces, .logs] }
+    public var signals: Set<Signal> { [.traces, .logs, .metrics] }
 
     public func parseSettings(_ reader: ConfigReader) -> any ComponentSettings {
         var s = NopSettings()

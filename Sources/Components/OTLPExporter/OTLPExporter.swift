@@ -50,7 +50,7 @@ public final class OTLPExporter: SlottedExporter {
         self.retrier = retrier
         slots = SenderSlots(count: settings.queue.numConsumers, label: "collectord.\(name).send")
         let retries = self.retries
-        queues = try SignalQueues(settings: settings.queue, signals: [.traces, .logs], exporter: name,
+        queues = try SignalQueues(settings: settings.queue, signals: Signal.allCases, exporter: name,
                                   lockWait: settings.timeout + 1_000_000_000, batchMaxBytes: settings.batchMaxBytes,
                                   shutdownTimeout: settings.shutdownTimeout, stop: stop, clock: clock, logger: logger,
                                   registry: registry) { signal, payloads in

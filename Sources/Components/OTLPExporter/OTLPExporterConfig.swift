@@ -51,7 +51,7 @@ public struct OTLPExporterFactory: ExporterFactory {
     public init() {}
     public var type: String { "otlp" }
     public var kind: ComponentKind { .exporter }
-    public var signals: Set<Signal> { [.traces, .logs] }
+    public var signals: Set<Signal> { [.traces, .logs, .metrics] }
 
     public func parseSettings(_ reader: ConfigReader) -> any ComponentSettings {
         var s = OTLPExporterSettings()

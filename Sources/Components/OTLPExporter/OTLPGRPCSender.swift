@@ -19,8 +19,7 @@ public struct OTLPGRPCSender: Sendable {
     let partiallyRejected: @Sendable (Signal, Int) -> Void
 
     public static func path(_ signal: Signal) -> String {
-        signal == .traces ? "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-            : "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+        OTLPSignal(signal).grpcPath
     }
 
     public init(host: String, port: Int, settings: OTLPExporterSettings, logger: Logger,

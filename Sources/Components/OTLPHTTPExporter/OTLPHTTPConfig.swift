@@ -7,9 +7,10 @@ import HTTPClient
 /// ```yaml
 /// exporters:
 ///   otlphttp:
-///     endpoint: https://gateway:4318          # /v1/traces and /v1/logs are appended
+///     endpoint: https://gateway:4318          # /v1/traces, /v1/logs, /v1/metrics are appended
 ///     traces_endpoint: https://x/v1/traces    # or per signal, as they are
 ///     logs_endpoint: https://y/v1/logs
+///     metrics_endpoint: https://z/v1/metrics
 ///     tls: {ca_file: ca.pem, cert_file: c.pem, key_file: k.pem, insecure_skip_verify: false}
 ///     headers: {Authorization: "Bearer t"}
 ///     compression: gzip                       # or none
@@ -26,6 +27,7 @@ public struct OTLPHTTPSettings: ComponentSettings, Equatable {
     public var endpoint: String?
     public var tracesEndpoint: String?
     public var logsEndpoint: String?
+    public var metricsEndpoint: String?
     public var tls = TLSClientSettings()
     public var headers: [String: String] = [:]
     public var compression = Compression.gzip
@@ -41,12 +43,19 @@ public struct OTLPHTTPSettings: ComponentSettings, Equatable {
 
     public init() {}
 
-    /// The URL a signal is sent to: its own endpoint, else `endpoint` + `/v1/traces` or `/v1/logs`.
+    /// The URL a signal is sent to: its own endpoint, else `endpoint` + `/v1/traces`,
+    /// `/v1/logs` or `/v1/metrics`.
     public func url(for signal: Signal) -> String? {
-        if let own = signal == .traces ? tracesEndpoint : logsEndpoint { return own }
+        let own: String?
+        switch signal {
+        case .traces: own = tracesEndpoint
+        case .logs: own = logsEndpoint
+        case .metrics: own = metricsEndpoint
+        }
+        if let own { return own }
         guard var base = endpoint else { return nil }
         while base.hasSuffix("/") { base.removeLast() }
-        return base + (signal == .traces ? "/v1/traces" : "/v1/logs")
+        return base + "/v1/\(signal.rawValue)"
     }
 }
 
@@ -54,7 +63,7 @@ public struct OTLPHTTPFactory: ExporterFactory {
     public init() {}
     public var type: String { "otlphttp" }
     public var kind: ComponentKind { .exporter }
-    public var signals: Set<Signal> { [.traces, .logs] }
+    public var signals: Set<Signal> { [.traces, .logs, .metrics] }
 
     public func parseSettings(_ reader: ConfigReader) -> any ComponentSettings {
         var s = OTLPHTTPSettings()
@@ -67,9 +76,9 @@ public struct OTLPHTTPFactory: ExporterFactory {
         s.endpoint = url("endpoint")
         s.tracesEndpoint = url("traces_endpoint")
         s.logsEndpoint = url("logs_endpoint")
-        _ = reader.string("metrics_endpoint", default: "")
-        if s.endpoint == nil && (s.tracesEndpoint == nil || s.logsEndpoint == nil) {
-            reader.sink.add(reader.node, "at least one endpoint must be specified (endpoint, or traces_endpoint and logs_endpoint)")
+        s.metricsEndpoint = url("metrics_endpoint")
+        if s.endpoint == nil && s.tracesEndpoint == nil && s.logsEndpoint == nil && s.metricsEndpoint == nil {
+            reader.sink.add(reader.node, "at least one endpoint must be specified (endpoint, or traces_endpoint, logs_endpoint, metrics_endpoint)")
         }
         s.tls = reader.tlsClientSettings()
         if let headers = reader.section("headers") {

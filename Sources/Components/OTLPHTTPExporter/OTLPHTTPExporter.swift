@@ -5,7 +5,7 @@ import HTTPClient
 import Synchronization
 
 /// The `otlphttp` exporter: sends spans and log records to another collector (or any OTLP/HTTP
-/// server) as `POST /v1/traces` and `/v1/logs`.
+/// server) as `POST /v1/traces`, `/v1/logs` and `/v1/metrics`.
 ///
 /// ## Without a disk queue
 /// `export` sends (synchronously, on the exporter stage's queue) and retries what is
@@ -37,7 +37,7 @@ public final class OTLPHTTPExporter: Exporter {
         var senders: [Signal: OTLPHTTPSender] = [:]
         var clients: [String: HTTPClient] = [:]
         let retrier = Retrier(settings: settings.retry, clock: clock, stop: stop)
-        for signal in [Signal.traces, .logs] {
+        for signal in Signal.allCases {
             guard let url = settings.url(for: signal) else { continue }
             guard var endpoint = HTTPEndpoint(url) else { throw .permanent("\(name): invalid endpoint \(url)") }
             // The client connects to the host; each signal's request carries its own path.

@@ -24,7 +24,7 @@ struct OTLPHTTPSender: Sendable {
     func deliver(_ payloads: [[UInt8]], giveUpAfter: UInt64?) -> Delivery {
         var merged = payloads.count == 1 ? payloads[0] : []
         if payloads.count > 1 { for payload in payloads { merged += payload } }
-        let otlp: OTLPSignal = signal == .traces ? .traces : .logs
+        let otlp = OTLPSignal(signal)
         var headers: [(name: String, value: String)] = []
         var body = merged
         if settings.encoding == .json {

@@ -27,6 +27,7 @@ public struct OTLPSettings: ComponentSettings, Equatable {
         public var endpoint = "0.0.0.0:4318"
         public var tracesURLPath = "/v1/traces"
         public var logsURLPath = "/v1/logs"
+        public var metricsURLPath = "/v1/metrics"
         public var maxRequestBodySize = 20 * 1024 * 1024
         /// confighttp's `idle_timeout`, `read_header_timeout` and `read_timeout`.
         public var listener = ListenerLimits()
@@ -58,7 +59,7 @@ public struct OTLPFactory: ReceiverFactory {
     public init() {}
     public var type: String { "otlp" }
     public var kind: ComponentKind { .receiver }
-    public var signals: Set<Signal> { [.traces, .logs] }
+    public var signals: Set<Signal> { [.traces, .logs, .metrics] }
 
     public func parseSettings(_ reader: ConfigReader) -> any ComponentSettings {
         var s = OTLPSettings()
@@ -84,13 +85,15 @@ public struct OTLPFactory: ReceiverFactory {
             http.endpoint = endpoint(h, default: http.endpoint)
             http.tracesURLPath = h.string("traces_url_path", default: http.tracesURLPath)
             http.logsURLPath = h.string("logs_url_path", default: http.logsURLPath)
+            http.metricsURLPath = h.string("metrics_url_path", default: http.metricsURLPath)
             http.maxRequestBodySize = h.int("max_request_body_size", default: http.maxRequestBodySize, range: 1...(1 << 30))
             http.listener = h.httpListenerLimits()
             _ = h.bool("include_metadata", default: false)
             _ = h.section("cors").map(ignoreAll)
             http.tls = h.tlsServerSettings()
             http.auth = h.authenticator()
-            for (key, path) in [("traces_url_path", http.tracesURLPath), ("logs_url_path", http.logsURLPath)] where !path.hasPrefix("/") {
+            for (key, path) in [("traces_url_path", http.tracesURLPath), ("logs_url_path", http.logsURLPath),
+                                 ("metrics_url_path", http.metricsURLPath)] where !path.hasPrefix("/") {
                 h.problem(key, "must start with /")
             }
             s.http = http

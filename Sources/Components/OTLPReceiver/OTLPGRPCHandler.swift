@@ -2,10 +2,10 @@ import CollectorCore
 import OTLPCodec
 import Transport
 
-/// Serves `TraceService/Export` and `LogsService/Export` over gRPC.
+/// Serves `TraceService/Export`, `LogsService/Export` and `MetricsService/Export` over gRPC.
 enum OTLPGRPCHandler {
-    static let tracePath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-    static let logsPath = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+    /// The pipeline signal of each export method's path.
+    static let paths: [String: Signal] = Dictionary(uniqueKeysWithValues: Signal.allCases.map { (OTLPSignal($0).grpcPath, $0) })
 
     /// `handler(ingest)` behind `auth`: a call without an accepted `authorization` is answered
     /// UNAUTHENTICATED and counted as rejected.
@@ -23,11 +23,7 @@ enum OTLPGRPCHandler {
 
     static func handler(_ ingest: OTLPIngest) -> GRPCHandler {
         { request, respond in
-            let signal: Signal
-            switch request.path {
-            case tracePath: signal = .traces
-            case logsPath: signal = .logs
-            default:
+            guard let signal = paths[request.path] else {
                 ingest.rejected(code: "UNIMPLEMENTED", transport: "grpc")
                 return respond(GRPCResponse(status: .unimplemented, message: "unknown method \(request.path)"))
             }
@@ -46,7 +42,7 @@ enum OTLPGRPCHandler {
     static func response(for outcome: OTLPIngest.Outcome, signal: Signal) -> GRPCResponse {
         switch outcome {
         case .success:
-            let body = OTLPResponse.encode(signal == .traces ? .traces : .logs, rejected: 0, errorMessage: nil)
+            let body = OTLPResponse.encode(OTLPSignal(signal), rejected: 0, errorMessage: nil)
             return GRPCResponse(status: .ok, message: nil, body: body)
         case .invalid(let reason):
             return GRPCResponse(status: .invalidArgument, message: reason)

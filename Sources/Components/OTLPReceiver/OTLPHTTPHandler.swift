@@ -2,7 +2,7 @@ import CollectorCore
 import OTLPCodec
 import Transport
 
-/// Serves OTLP/HTTP: `POST /v1/traces` and `/v1/logs` with protobuf or JSON bodies, optionally
+/// Serves OTLP/HTTP: `POST /v1/traces`, `/v1/logs` and `/v1/metrics` with protobuf or JSON bodies, optionally
 /// gzip-compressed. Answers in the request's encoding; errors carry a `google.rpc.Status` body
 /// as the OTLP/HTTP spec asks, with 400 (bad request), 413, 415, 503 + Retry-After (full),
 /// 404 and 405.
@@ -38,6 +38,7 @@ struct OTLPHTTPHandler: Sendable {
         switch request.path {
         case settings.tracesURLPath: signal = .traces
         case settings.logsURLPath: signal = .logs
+        case settings.metricsURLPath: signal = .metrics
         default:
             return respond(Self.plain(404, "404 page not found"))
         }
@@ -75,7 +76,7 @@ struct OTLPHTTPHandler: Sendable {
         let protobuf: [UInt8]
         if encoding == .json {
             do {
-                protobuf = try OTLPJSON.decode(signal == .traces ? .traces : .logs, json: body)
+                protobuf = try OTLPJSON.decode(OTLPSignal(signal), json: body)
             } catch {
                 return respond(Self.status(400, code: 3, "\(error)", encoding))
             }
@@ -95,7 +96,7 @@ struct OTLPHTTPHandler: Sendable {
     static func response(for outcome: OTLPIngest.Outcome, signal: Signal, encoding: Encoding) -> HTTPResponse {
         switch outcome {
         case .success:
-            let otlpSignal: OTLPSignal = signal == .traces ? .traces : .logs
+            let otlpSignal = OTLPSignal(signal)
             let proto = OTLPResponse.encode(otlpSignal, rejected: 0, errorMessage: nil)
             if encoding == .json {
                 // The JSON form of an empty Export*ServiceResponse (nothing rejected).

@@ -58,7 +58,7 @@ final class OTLPIngest: Sendable {
         }
         let counts: OTLPCounts
         do {
-            counts = try OTLPValidator.counts(signal == .traces ? .traces : .logs, protobuf: protobuf)
+            counts = try OTLPValidator.counts(OTLPSignal(signal), protobuf: protobuf)
         } catch {
             return respond(.invalid("\(error)"))
         }

@@ -11,7 +11,7 @@ public struct ResourceFactory: ProcessorFactory {
     public init() {}
     public var type: String { "resource" }
     public var kind: ComponentKind { .processor }
-    public var signals: Set<Signal> { [.traces, .logs] }
+    public var signals: Set<Signal> { [.traces, .logs, .metrics] }
 
     public func parseSettings(_ reader: ConfigReader) -> any ComponentSettings {
         var s = ResourceSettings()

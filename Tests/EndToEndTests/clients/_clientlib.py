@@ -340,6 +340,33 @@ class Report:
         return doc
 
 
+def flatten_metrics(req) -> list[str]:
+    """One canonical JSON string per data point of an ExportMetricsServiceRequest: its
+    resource's service.name, scope name, metric name, unit, kind, temporality and monotonicity,
+    and the point itself (protobuf's MessageToDict, so every field of it). Two requests carry
+    the same points exactly when their sorted lists are equal, however resources were merged
+    or split on the way."""
+    from google.protobuf import json_format
+
+    out = []
+    for rm in req.resource_metrics:
+        service = next((kv.value.string_value for kv in rm.resource.attributes if kv.key == "service.name"), "")
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                kind = m.WhichOneof("data")
+                if kind is None:
+                    continue
+                data = getattr(m, kind)
+                for point in data.data_points:
+                    out.append(json.dumps({
+                        "service": service, "scope": sm.scope.name, "name": m.name, "unit": m.unit, "kind": kind,
+                        "temporality": getattr(data, "aggregation_temporality", 0),
+                        "monotonic": getattr(data, "is_monotonic", False),
+                        "point": json_format.MessageToDict(point),
+                    }, sort_keys=True, separators=(",", ":")))
+    return out
+
+
 def make_recording_exporter(base_cls, inner, encode, add, success, failure, stop_after_failure=True):
     """Wrap an SDK exporter: encode each batch (as the exporter does), forward it, record the result.
 

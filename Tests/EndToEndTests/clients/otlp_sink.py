@@ -4,13 +4,15 @@ receives with the official opentelemetry-proto classes (Python protobuf) and, wh
 SIGTERM or --seconds pass, prints ONE JSON document on stdout:
 
     {"requests": N, "spans": [{"traceId": hex, "spanId": hex, "name": ...}, ...],
-     "logs": [{"traceId": hex, "body": ...}, ...], "encodings": ["gzip", ...],
+     "logs": [{"traceId": hex, "body": ...}, ...], "metrics": [point, ...],
+     "encodings": ["gzip", ...],
      "contentTypes": [...], "paths": [...], "headers": [{...}, ...]}
 
     otlp_sink.py --http-port P [--grpc-port Q] [--seconds 60] [--fail-first N]
 
---http-port serves OTLP/HTTP (protobuf or JSON bodies, gzip) on /v1/traces and /v1/logs;
---grpc-port serves the OTLP gRPC TraceService/LogsService with grpcio. --fail-first N answers
+--http-port serves OTLP/HTTP (protobuf or JSON bodies, gzip) on /v1/traces, /v1/logs and
+/v1/metrics; --grpc-port serves the OTLP gRPC TraceService/LogsService/MetricsService with
+grpcio. Metric data points are listed as _clientlib.flatten_metrics writes them. --fail-first N answers
 the first N requests 503 (HTTP) / UNAVAILABLE (gRPC), for retry tests. It prints "listening" on
 stderr once both are up.
 """
@@ -27,12 +29,16 @@ import time
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.dont_write_bytecode = True  # keep the Swift test target's folder free of __pycache__
+import _clientlib as lib  # noqa: E402
+
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 lock = threading.Lock()
-state = {"requests": 0, "spans": [], "logs": [], "encodings": [], "contentTypes": [], "paths": [], "headers": []}
+state = {"requests": 0, "spans": [], "logs": [], "metrics": [], "encodings": [], "contentTypes": [], "paths": [], "headers": []}
 fail_first = 0
 
 
@@ -53,6 +59,8 @@ def record(request, path: str, encoding: str, content_type: str, headers: dict) 
                 for ss in rs.scope_spans:
                     for span in ss.spans:
                         state["spans"].append({"traceId": span.trace_id.hex(), "spanId": span.span_id.hex(), "name": span.name})
+        elif isinstance(request, metrics_service_pb2.ExportMetricsServiceRequest):
+            state["metrics"].extend(lib.flatten_metrics(request))
         else:
             for rl in request.resource_logs:
                 for sl in rl.scope_logs:
@@ -78,7 +86,8 @@ class Handler(BaseHTTPRequestHandler):
         if encoding == "gzip":
             body = gzip.decompress(body)
         cls = {"/v1/traces": trace_service_pb2.ExportTraceServiceRequest,
-               "/v1/logs": logs_service_pb2.ExportLogsServiceRequest}.get(self.path)
+               "/v1/logs": logs_service_pb2.ExportLogsServiceRequest,
+               "/v1/metrics": metrics_service_pb2.ExportMetricsServiceRequest}.get(self.path)
         if cls is None:
             self.send_response(404)
             self.send_header("Content-Length", "0")
@@ -91,8 +100,9 @@ class Handler(BaseHTTPRequestHandler):
         else:
             request.ParseFromString(body)
         record(request, self.path, encoding, content_type, {k.lower(): v for k, v in self.headers.items()})
-        answer = (trace_service_pb2.ExportTraceServiceResponse() if self.path == "/v1/traces"
-                  else logs_service_pb2.ExportLogsServiceResponse()).SerializeToString()
+        answer = {"/v1/traces": trace_service_pb2.ExportTraceServiceResponse,
+                  "/v1/logs": logs_service_pb2.ExportLogsServiceResponse,
+                  "/v1/metrics": metrics_service_pb2.ExportMetricsServiceResponse}[self.path]().SerializeToString()
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
         self.send_header("Content-Length", str(len(answer)))
@@ -103,6 +113,7 @@ class Handler(BaseHTTPRequestHandler):
 def serve_grpc(port: int):
     import grpc
     from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
     from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
     class Traces(trace_service_pb2_grpc.TraceServiceServicer):
@@ -121,7 +132,16 @@ def serve_grpc(port: int):
             record(request, "LogsService/Export", metadata.get("grpc-encoding", ""), "application/grpc", metadata)
             return logs_service_pb2.ExportLogsServiceResponse()
 
+    class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
+        def Export(self, request, context):
+            if should_fail():
+                context.abort(grpc.StatusCode.UNAVAILABLE, "failing on purpose")
+            metadata = {k: v for k, v in context.invocation_metadata()}
+            record(request, "MetricsService/Export", metadata.get("grpc-encoding", ""), "application/grpc", metadata)
+            return metrics_service_pb2.ExportMetricsServiceResponse()
+
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), server)
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), server)
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(Logs(), server)
     server.add_insecure_port(f"127.0.0.1:{port}")
