@@ -109,6 +109,10 @@ let package = Package(
         .target(name: "NopExporter", dependencies: ["CollectorCore"], path: "Sources/Components/NopExporter", swiftSettings: strict),
         // The `forward` connector: batches from pipelines of one signal into others of the same signal.
         .target(name: "ForwardConnector", dependencies: ["CollectorCore"], path: "Sources/Components/ForwardConnector", swiftSettings: strict),
+        // The `prometheus` exporter: metrics served at /metrics with the OTel-to-Prometheus names.
+        .target(name: "PrometheusExporter", dependencies: ["CollectorCore", "OTLPCodec", "Transport"], path: "Sources/Components/PrometheusExporter", swiftSettings: strict),
+        // The `spanmetrics` connector: RED metrics (calls, duration histogram) from spans.
+        .target(name: "SpanMetricsConnector", dependencies: ["CollectorCore", "OTLPCodec", "Sampling"], path: "Sources/Components/SpanMetricsConnector", swiftSettings: strict),
         // The `bearertokenauth` extension: a token (or a file holding it) that listeners with `auth` require.
         .target(name: "BearerTokenAuth", dependencies: ["CollectorCore", "SystemIO"], path: "Sources/Components/BearerTokenAuth", swiftSettings: strict),
         .target(name: "HealthCheck", dependencies: ["CollectorCore", "Transport", "TLSSettings"], path: "Sources/Components/HealthCheck", swiftSettings: strict),
@@ -136,7 +140,7 @@ let package = Package(
         .target(
             name: "CollectorService",
             dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "ProbabilisticSampler", "TailSampling", "MemoryLimiterProcessor", "ResourceProcessor", "AttributesProcessor", "K8sAttributesProcessor", "DebugExporter", "HealthCheck",
-                           "StoreExporter", "QueryAPI", "Store", "FileLogReceiver", "LokiExporter", "OTLPHTTPExporter", "OTLPExporter", "LoadBalancingExporter", "NopExporter", "ForwardConnector", "BearerTokenAuth", "TLSSettings"],
+                           "StoreExporter", "QueryAPI", "Store", "FileLogReceiver", "LokiExporter", "OTLPHTTPExporter", "OTLPExporter", "LoadBalancingExporter", "NopExporter", "ForwardConnector", "SpanMetricsConnector", "PrometheusExporter", "BearerTokenAuth", "TLSSettings"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -174,7 +178,7 @@ let package = Package(
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "CollectorTesting"]),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "HTTPClient", "CollectorTesting"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["Fixtures"]),
-        .testTarget(name: "ComponentsTests", dependencies: ["BatchProcessor", "DebugExporter", "ForwardConnector", "OTLPReceiver", "CollectorCore", "CollectorTesting", "OTLPCodec", "BearerTokenAuth", "TLSSettings"]),
+        .testTarget(name: "ComponentsTests", dependencies: ["BatchProcessor", "DebugExporter", "ForwardConnector", "SpanMetricsConnector", "PrometheusExporter", "OTLPReceiver", "CollectorCore", "CollectorTesting", "OTLPCodec", "BearerTokenAuth", "TLSSettings"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CollectorTesting", "Store", "OTLPCodec"], exclude: ["clients"]),
         .testTarget(name: "QueryAPITests", dependencies: ["QueryAPI", "Store", "OTLPCodec", "CollectorCore", "Transport", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "LokiExporterTests", dependencies: ["LokiExporter", "ExporterHelper", "HTTPClient", "CollectorCore", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["fake_loki.py", "Fixtures"]),

@@ -14,9 +14,11 @@ import MemoryLimiterProcessor
 import NopExporter
 import OTLPReceiver
 import ProbabilisticSampler
+import PrometheusExporter
 import QueryAPI
 import K8sAttributesProcessor
 import ResourceProcessor
+import SpanMetricsConnector
 import StoreExporter
 import TailSampling
 
@@ -26,9 +28,9 @@ public enum ComponentCatalog {
     public static let factories: [any ComponentFactory] = [
         OTLPFactory(), FileLogFactory(),
         BatchFactory(), MemoryLimiterFactory(), ProbabilisticSamplerFactory(), TailSamplingFactory(), ResourceFactory(), AttributesFactory(), K8sAttributesFactory(),
-        DebugFactory(), StoreExporterFactory(), LokiFactory(), OTLPExporterFactory(), LoadBalancingFactory(), OTLPHTTPFactory(), NopFactory(),
+        DebugFactory(), StoreExporterFactory(), LokiFactory(), OTLPExporterFactory(), LoadBalancingFactory(), OTLPHTTPFactory(), NopFactory(), PrometheusFactory(),
         HealthCheckFactory(), QueryFactory(), BearerTokenAuthFactory(),
-        ForwardFactory(),
+        ForwardFactory(), SpanMetricsFactory(), SpanMetricsFactory(type: "span_metrics"),
     ]
 
     public static var parser: ConfigParser { ConfigParser(factories: factories) }

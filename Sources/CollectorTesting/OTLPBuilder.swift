@@ -20,9 +20,13 @@ public struct TestSpan: Hashable, Sendable {
     /// `Status.code` when not `error` (0 unset, 1 ok); `error` writes 2.
     public var statusCode: UInt64 = 0
     public var attributes: [String: TestValue] = [:]
+    /// `SpanKind` number (2: server).
+    public var kind: UInt64 = 2
 
     public init(traceID: [UInt8], spanID: [UInt8], traceState: String = "", parentSpanID: [UInt8] = [], name: String,
-                start: UInt64, end: UInt64, error: Bool = false, statusCode: UInt64 = 0, attributes: [String: TestValue] = [:]) {
+                start: UInt64, end: UInt64, error: Bool = false, statusCode: UInt64 = 0, attributes: [String: TestValue] = [:],
+                kind: UInt64 = 2) {
+        self.kind = kind
         self.traceID = traceID
         self.spanID = spanID
         self.traceState = traceState
@@ -107,7 +111,7 @@ public enum OTLPBuild {
         if !s.traceState.isEmpty { w.string(3, s.traceState) }
         if !s.parentSpanID.isEmpty { w.bytesField(4, s.parentSpanID) }
         w.string(5, s.name)
-        w.varintField(6, 2)  // SPAN_KIND_SERVER
+        if s.kind != 0 { w.varintField(6, s.kind) }
         w.fixed64(7, s.start)
         w.fixed64(8, s.end)
         for (k, v) in s.attributes.sorted(by: { $0.key < $1.key }) { keyValue(&w, 9, k, v) }

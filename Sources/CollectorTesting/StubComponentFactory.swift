@@ -10,7 +10,7 @@ public struct StubSettings: ComponentSettings, Equatable {
 public struct StubComponentFactory: ComponentFactory {
     public var type: String
     public var kind: ComponentKind
-    public var signals: Set<Signal> { [.traces, .logs] }
+    public var signals: Set<Signal> { Set(Signal.allCases) }
 
     public init(type: String, kind: ComponentKind) {
         self.type = type

@@ -448,6 +448,14 @@ public struct OTLPWireWriter: Sendable {
 
     /// Bytes copied as they are (whole fields of the source).
     public mutating func raw(_ source: UnsafeRawBufferPointer, _ range: Range<Int>) { w.appendRaw(source, range) }
+
+    /// Bytes written earlier (whole fields), appended as they are.
+    public mutating func raw(_ bytes: [UInt8]) { w.bytes.append(contentsOf: bytes) }
+
+    /// A fixed64 value without a key (an element of a packed field).
+    public mutating func fixed64(_ value: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { w.bytes.append(contentsOf: $0) }
+    }
 }
 
 /// The top-level fields of a message, for walking a request without decoding it.

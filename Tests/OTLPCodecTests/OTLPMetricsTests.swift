@@ -103,6 +103,25 @@ import Testing
         try Fixture.expectGolden(try DebugFormatter(verbosity: .detailed).format(.metrics, protobuf: bytes), "metrics.detailed.txt")
     }
 
+    @Test func pointsReadOnTheWire() throws {
+        var seen: [(String, String, OTLPMetricPoints.Point)] = []
+        try OTLPMetricPoints.visit(try Fixture.bytes("metrics.pb")) { resource, metric, point in
+            let service = resource.first { $0.key == "service.name" }?.value.text ?? ""
+            seen.append((service, metric.name, point))
+        }
+        #expect(seen.map(\.1) == ["process.memory.usage", "process.memory.usage", "http.server.requests", "http.server.requests",
+                                  "http.server.duration", "http.server.duration", "rpc.latency", "gc.pause",
+                                  "queue.depth", "queue.depth", "queue.depth"])
+        #expect(seen.map(\.0) == Array(repeating: "checkout", count: 7) + Array(repeating: "", count: 4))
+        #expect(seen[0].2.value == -9007199254740993 && seen[0].2.attributes.map(\.key) == ["state"])
+        #expect(seen[3].2.value == 25 && seen[3].2.attributes.map(\.value) == [.int(500), .bool(false)])
+        let histogram = seen[4].2
+        #expect(histogram.count == 6 && histogram.sum == 1234.5 && histogram.bounds == [5, 50, 500] && histogram.bucketCounts == [1, 2, 0, 3])
+        #expect(histogram.exemplars.map(\.value) == [900.25] && histogram.exemplars[0].traceID == Array(1...16))
+        #expect(seen[7].2.quantiles.map(\.0) == [0, 0.5, 1] && seen[7].2.quantiles.map(\.1) == [0.1, 0.25, 0.4] && seen[7].2.count == 3)
+        #expect(seen[8...].map(\.2.value) == [1.5, .infinity, 0])
+    }
+
     @Test func everyPipelineSignalHasAnOTLPSignal() {
         for signal in OTLPSignal.allCases {
             #expect(OTLPSignal(signal) == signal)

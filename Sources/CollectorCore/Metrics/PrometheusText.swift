@@ -1,5 +1,5 @@
 /// Formatting helpers for the Prometheus text exposition format.
-enum PrometheusText {
+public enum PrometheusText {
     enum Sample {
         case value(Double)
         case histogram(bounds: [Double], cumulative: [UInt64], sum: Double, count: UInt64)
@@ -19,19 +19,19 @@ enum PrometheusText {
         }
     }
 
-    static func labelText(_ labels: MetricsRegistry.Labels) -> String {
+    public static func labelText(_ labels: MetricsRegistry.Labels) -> String {
         guard !labels.isEmpty else { return "" }
         return "{" + labels.map { "\($0.0)=\"\(LabelValue.escaped($0.1))\"" }.joined(separator: ",") + "}"
     }
 
-    static func number(_ v: Double) -> String {
+    public static func number(_ v: Double) -> String {
         if v.isNaN { return "NaN" }
         if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
         return "\(v)"
     }
 
-    static func escapeHelp(_ s: String) -> String {
+    public static func escapeHelp(_ s: String) -> String {
         s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
     }
 }
