@@ -111,6 +111,8 @@ let package = Package(
         .target(name: "ForwardConnector", dependencies: ["CollectorCore"], path: "Sources/Components/ForwardConnector", swiftSettings: strict),
         // The `prometheus` exporter: metrics served at /metrics with the OTel-to-Prometheus names.
         .target(name: "PrometheusExporter", dependencies: ["CollectorCore", "OTLPCodec", "Transport"], path: "Sources/Components/PrometheusExporter", swiftSettings: strict),
+        // The `servicegraph` connector: requests, failures and latencies between services from span pairs.
+        .target(name: "ServiceGraphConnector", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/ServiceGraphConnector", swiftSettings: strict),
         // The `spanmetrics` connector: RED metrics (calls, duration histogram) from spans.
         .target(name: "SpanMetricsConnector", dependencies: ["CollectorCore", "OTLPCodec", "Sampling"], path: "Sources/Components/SpanMetricsConnector", swiftSettings: strict),
         // The `bearertokenauth` extension: a token (or a file holding it) that listeners with `auth` require.
@@ -140,7 +142,7 @@ let package = Package(
         .target(
             name: "CollectorService",
             dependencies: ["CollectorCore", "Transport", "OTLPReceiver", "BatchProcessor", "ProbabilisticSampler", "TailSampling", "MemoryLimiterProcessor", "ResourceProcessor", "AttributesProcessor", "K8sAttributesProcessor", "DebugExporter", "HealthCheck",
-                           "StoreExporter", "QueryAPI", "Store", "FileLogReceiver", "LokiExporter", "OTLPHTTPExporter", "OTLPExporter", "LoadBalancingExporter", "NopExporter", "ForwardConnector", "SpanMetricsConnector", "PrometheusExporter", "BearerTokenAuth", "TLSSettings"],
+                           "StoreExporter", "QueryAPI", "Store", "FileLogReceiver", "LokiExporter", "OTLPHTTPExporter", "OTLPExporter", "LoadBalancingExporter", "NopExporter", "ForwardConnector", "SpanMetricsConnector", "ServiceGraphConnector", "PrometheusExporter", "BearerTokenAuth", "TLSSettings"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -178,7 +180,7 @@ let package = Package(
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "CollectorTesting"]),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "HTTPClient", "CollectorTesting"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["Fixtures"]),
-        .testTarget(name: "ComponentsTests", dependencies: ["BatchProcessor", "DebugExporter", "ForwardConnector", "SpanMetricsConnector", "PrometheusExporter", "OTLPReceiver", "CollectorCore", "CollectorTesting", "OTLPCodec", "BearerTokenAuth", "TLSSettings"]),
+        .testTarget(name: "ComponentsTests", dependencies: ["BatchProcessor", "DebugExporter", "ForwardConnector", "SpanMetricsConnector", "ServiceGraphConnector", "PrometheusExporter", "OTLPReceiver", "CollectorCore", "CollectorTesting", "OTLPCodec", "BearerTokenAuth", "TLSSettings"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CollectorTesting", "Store", "OTLPCodec"], exclude: ["clients"]),
         .testTarget(name: "QueryAPITests", dependencies: ["QueryAPI", "Store", "OTLPCodec", "CollectorCore", "Transport", "CollectorTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "LokiExporterTests", dependencies: ["LokiExporter", "ExporterHelper", "HTTPClient", "CollectorCore", "OTLPCodec", "Checksums", "CollectorTesting"], exclude: ["fake_loki.py", "Fixtures"]),

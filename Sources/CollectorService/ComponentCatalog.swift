@@ -18,6 +18,7 @@ import PrometheusExporter
 import QueryAPI
 import K8sAttributesProcessor
 import ResourceProcessor
+import ServiceGraphConnector
 import SpanMetricsConnector
 import StoreExporter
 import TailSampling
@@ -30,7 +31,7 @@ public enum ComponentCatalog {
         BatchFactory(), MemoryLimiterFactory(), ProbabilisticSamplerFactory(), TailSamplingFactory(), ResourceFactory(), AttributesFactory(), K8sAttributesFactory(),
         DebugFactory(), StoreExporterFactory(), LokiFactory(), OTLPExporterFactory(), LoadBalancingFactory(), OTLPHTTPFactory(), NopFactory(), PrometheusFactory(),
         HealthCheckFactory(), QueryFactory(), BearerTokenAuthFactory(),
-        ForwardFactory(), SpanMetricsFactory(), SpanMetricsFactory(type: "span_metrics"),
+        ForwardFactory(), SpanMetricsFactory(), SpanMetricsFactory(type: "span_metrics"), ServiceGraphFactory(),
     ]
 
     public static var parser: ConfigParser { ConfigParser(factories: factories) }

@@ -13,8 +13,9 @@ import OTLPCodec
 /// - `/api/services`: service names, `{"data":["checkout","frontend"],"total":2,...}`.
 /// - `/api/services/{service}/operations`: span names of a service, same shape.
 /// - `/api/operations?service=S`: `{"data":[{"name":"GET /cart","spanKind":""}],...}`.
-/// - `/api/dependencies`: `{"data":[],...}` (the service graph is not computed; Jaeger UI and
-///   Grafana ask for it).
+/// - `/api/dependencies?endTs=&lookback=`: the service graph of the stored traces in the window,
+///   `{"data":[{"parent":"frontend","child":"checkout","callCount":3}],...}` (see
+///   `dependencies`).
 /// - `/api/traces/{traceID}`: `{"data":[<trace>],...}`. The trace's log records are shown
 ///   as span logs (under their span, else under the root span); `logs=false` leaves them out.
 /// - `/api/traces?service=&operation=&tags=&start=&end=&minDuration=&maxDuration=&limit=`
@@ -70,7 +71,7 @@ public struct QueryHandler: Sendable {
         case 2 where segments == ["api", "operations"]:
             return operations(p)
         case 2 where segments == ["api", "dependencies"]:
-            return .json(JaegerEnvelope.strings([]))
+            return dependencies(p)
         case 2 where segments == ["api", "traces"]:
             return jaegerSearch(p)
         case 2 where segments == ["api", "search"]:

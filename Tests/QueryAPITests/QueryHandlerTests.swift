@@ -23,6 +23,11 @@ import Testing
         #expect(get(handler, "/api/operations?service=checkout").text.hasPrefix(#"{"data":[{"name":"POST /api/checkout","spanKind":""},"#))
         #expect(get(handler, "/api/operations").status == 400)
         #expect(get(handler, "/api/dependencies?endTs=1&lookback=2").text == #"{"data":[],"total":0,"limit":0,"offset":0,"errors":null}"#)
+        // The fixture's trace (at 1,700,000,000 s): frontend's client span calls checkout's
+        // server span, which calls payments; the span whose parent is missing counts nothing.
+        #expect(get(handler, "/api/dependencies?endTs=1700000001000&lookback=60000").text
+            == #"{"data":[{"parent":"checkout","child":"payments","callCount":1},{"parent":"frontend","child":"checkout","callCount":1}],"total":2,"limit":0,"offset":0,"errors":null}"#)
+        #expect(get(handler, "/api/dependencies?endTs=soon").status == 400)
     }
 
     @Test func percentEncodedServiceName() {

@@ -112,7 +112,7 @@ struct SeriesTable {
     /// `otel.metric.overflow = true`, as data point attributes.
     static let overflowAttributes: [UInt8] = {
         var w = OTLPWireWriter()
-        SpanMetricsWire.attribute(&w, key: Array("otel.metric.overflow".utf8), anyValue: SpanMetricsWire.boolValue(true))
+        OTLPMetricsWriter.attribute(&w, key: Array("otel.metric.overflow".utf8), anyValue: OTLPMetricsWriter.boolValue(true))
         return w.bytes
     }()
 

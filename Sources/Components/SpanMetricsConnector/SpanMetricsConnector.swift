@@ -52,8 +52,8 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
     private let resourceKeys: [[UInt8]]
 
     static let kindNames = ["SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT",
-                            "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"].map { SpanMetricsWire.stringValue(Array($0.utf8)) }
-    static let statusNames = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"].map { SpanMetricsWire.stringValue(Array($0.utf8)) }
+                            "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"].map { OTLPMetricsWriter.stringValue(Array($0.utf8)) }
+    static let statusNames = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"].map { OTLPMetricsWriter.stringValue(Array($0.utf8)) }
 
     init(settings: SpanMetricsSettings, name: String, next: any Consumer, metrics: MetricsRegistry, logger: Logger,
          wallClock: @escaping @Sendable () -> UInt64 = SpanMetricsConnector.unixNanos) {
@@ -74,7 +74,7 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
                                        help: "Spans not counted because their resource has no service.name.", labels: labels)
         standard = SpanMetricsSettings.standardDimensions.filter { !settings.excludeDimensions.contains($0) }
         dimensionKeys = settings.dimensions.map { Array($0.name.utf8) }
-        dimensionDefaults = settings.dimensions.map { d in d.defaultValue.map { SpanMetricsWire.stringValue(Array($0.utf8)) } }
+        dimensionDefaults = settings.dimensions.map { d in d.defaultValue.map { OTLPMetricsWriter.stringValue(Array($0.utf8)) } }
         resourceKeys = settings.resourceKeyAttributes.map { Array($0.utf8) }
         gaugeID = metrics.callback("collectord_spanmetrics_series", help: "Series the spanmetrics connector holds.",
                                    labels: labels) { Double(state.table.withLock { $0.seriesCount }) }
@@ -172,25 +172,25 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
             switch dimension {
             case "service.name":
                 if case .string(let range)? = OTLPAttributes.find(raw, resourceAttributes, key: Array("service.name".utf8)) {
-                    SpanMetricsWire.attribute(&w, key: Array(dimension.utf8), anyValue: SpanMetricsWire.stringValue(Array(UnsafeRawBufferPointer(rebasing: raw[range]))))
+                    OTLPMetricsWriter.attribute(&w, key: Array(dimension.utf8), anyValue: OTLPMetricsWriter.stringValue(Array(UnsafeRawBufferPointer(rebasing: raw[range]))))
                 }
             case "span.name":
-                SpanMetricsWire.attribute(&w, key: Array(dimension.utf8), anyValue: SpanMetricsWire.stringValue(Array(UnsafeRawBufferPointer(rebasing: raw[span.name]))))
+                OTLPMetricsWriter.attribute(&w, key: Array(dimension.utf8), anyValue: OTLPMetricsWriter.stringValue(Array(UnsafeRawBufferPointer(rebasing: raw[span.name]))))
             case "span.kind":
                 let kind = Self.kindNames.indices.contains(span.kind) ? Self.kindNames[span.kind]
-                    : SpanMetricsWire.stringValue(Array(String(span.kind).utf8))
-                SpanMetricsWire.attribute(&w, key: Array(dimension.utf8), anyValue: kind)
+                    : OTLPMetricsWriter.stringValue(Array(String(span.kind).utf8))
+                OTLPMetricsWriter.attribute(&w, key: Array(dimension.utf8), anyValue: kind)
             default:
                 let status = Self.statusNames.indices.contains(span.statusCode) ? Self.statusNames[span.statusCode]
-                    : SpanMetricsWire.stringValue(Array(String(span.statusCode).utf8))
-                SpanMetricsWire.attribute(&w, key: Array(dimension.utf8), anyValue: status)
+                    : OTLPMetricsWriter.stringValue(Array(String(span.statusCode).utf8))
+                OTLPMetricsWriter.attribute(&w, key: Array(dimension.utf8), anyValue: status)
             }
         }
         for (i, key) in dimensionKeys.enumerated() {
             if let value = anyValue(raw, span.attributes, key) ?? anyValue(raw, resourceAttributes, key) {
-                SpanMetricsWire.attribute(&w, key: key, anyValue: raw, value)
+                OTLPMetricsWriter.attribute(&w, key: key, anyValue: Array(UnsafeRawBufferPointer(rebasing: raw[value])))
             } else if let fallback = dimensionDefaults[i] {
-                SpanMetricsWire.attribute(&w, key: key, anyValue: fallback)
+                OTLPMetricsWriter.attribute(&w, key: key, anyValue: fallback)
             }
         }
         let nanos = span.endTimeUnixNano > span.startTimeUnixNano ? span.endTimeUnixNano - span.startTimeUnixNano : 0
