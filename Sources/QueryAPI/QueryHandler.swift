@@ -79,6 +79,8 @@ public struct QueryHandler: Sendable {
         case 4 where segments == ["api", "collectord", "v1", "search"]:
             guard let query = PeerSearch.query(p) else { return .text(400, "malformed peer search parameters") }
             return QueryResponse(status: 200, contentType: QueryResponse.plain, body: PeerSearch.lines(reader.search(query, budget: budget)))
+        case 4 where segments == ["api", "collectord", "v1", "sli"]:
+            return sli(p)
         case 2 where segments == ["api", "echo"]:
             return QueryResponse(status: 200, contentType: QueryResponse.plain, body: Array("echo".utf8))
         case 3 where segments[0] == "api" && segments[1] == "traces":

@@ -10,5 +10,5 @@ struct Collectorctl: ParsableCommand {
             Talks to the query extension's HTTP API, chosen with --endpoint, else the \
             COLLECTORCTL_ENDPOINT environment variable, else http://127.0.0.1:16686.
             """,
-        subcommands: [TraceCommand.self, SearchCommand.self])
+        subcommands: [TraceCommand.self, SearchCommand.self, SLOCommand.self])
 }

@@ -54,6 +54,20 @@ struct QueryClient {
         }
     }
 
+    /// `/api/collectord/v1/sli`: the service's requests, errors and slow requests per window.
+    func sli(service: String, latencyNanos: UInt64, end: UInt64, windows: [UInt64]) throws(CLIError) -> SLICounts {
+        let query = [("service", service), ("latency", String(latencyNanos)), ("end", String(end)),
+                     ("windows", windows.map(String.init).joined(separator: ","))]
+            .map { Self.percentEncode($0.0) + "=" + Self.percentEncode($0.1) }.joined(separator: "&")
+        let response = try http.get("/api/collectord/v1/sli?" + query, accept: "application/json")
+        guard response.status == 200 else { throw Self.failure(response, "sli") }
+        do {
+            return try JSONDecoder().decode(SLICounts.self, from: Data(response.body))
+        } catch {
+            throw CLIError(.server, "\(http.server) answered /api/collectord/v1/sli with unexpected JSON: \(error)")
+        }
+    }
+
     /// 400: the server refused our input; anything else: a server failure.
     static func failure(_ response: HTTPResponse, _ what: String) -> CLIError {
         let reason = Self.reason(response.text)

@@ -75,8 +75,10 @@ CASES = {
     "statefulset": {"mode": "statefulset", "presets": {"logsCollection": {"enabled": False}},
                     "statefulset": {"volumeClaimTemplates": [{"metadata": {"name": "state"}, "spec": {
                         "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}},
-    "presets on, monitoring": {**ON, "serviceMonitor": {"enabled": True}, "prometheusRule": {"enabled": True},
-                               "networkPolicy": {"enabled": True}},
+    "presets on, monitoring": {**ON, "serviceMonitor": {"enabled": True}, "networkPolicy": {"enabled": True},
+                               "prometheusRule": {"enabled": True, "slo": {"enabled": True, "services": [
+                                   {"service": "checkout", "objective": 99.9, "latencyMs": 300},
+                                   {"service": "payments", "objective": 99}]}}},
     "config merged over the presets": {"config": {
         "receivers": {"filelog": {"start_at": "beginning", "include_file_path": False}},
         "processors": {"batch": {"send_batch_size": 4096, "timeout": "1s"}},

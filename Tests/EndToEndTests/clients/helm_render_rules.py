@@ -21,7 +21,10 @@ ALERTS = {"CollectordRefusingSpans", "CollectordSpanExportsFailing", "Collectord
           "CollectordExporterQueueNearlyFull", "CollectordDroppingLogLines", "CollectordLogFilesUnreadable",
           "CollectordFilelogCheckpointHeldBack", "CollectordPodRestarting", "CollectordDown"}
 K8S_ALERTS = {"CollectordKubernetesAPIFailing", "CollectordPodTableEmpty"}  # with presets.kubernetesAttributes
+SLO_ALERTS = {"SLOErrorBudgetBurnFast", "SLOErrorBudgetBurnSlow", "SlowResponseTime"}  # with prometheusRule.slo
 NOT_COLLECTORD = {"up", "kube_pod_container_status_restarts_total"}
+# What the spanmetrics connector makes, as the prometheus exporter names it (the SLO rules).
+SPAN_METRICS = {"traces_span_metrics_calls_total", "traces_span_metrics_duration_milliseconds_bucket"}
 
 
 def registered_metrics(root):
@@ -75,6 +78,21 @@ def _tests(summaries):
         s("collectord_k8s_watch_failures_total", "0x40", pod=B, resource="pods"),
         s("otelcol_otelsvc_k8s_pod_table_size", "0x40", pod=A),
         s("otelcol_otelsvc_k8s_pod_table_size", "12x40", pod=B),
+        # Span metrics of two services' server spans: checkout fails 2% of its requests (a 99.9%
+        # objective: 20x its budget) with a p99 of 460 ms; payments 0.5% (99%: half its budget).
+        s("traces_span_metrics_calls_total", "0+980x40", pod=A, service_name="checkout", span_kind="SPAN_KIND_SERVER",
+          status_code="STATUS_CODE_UNSET"),
+        s("traces_span_metrics_calls_total", "0+20x40", pod=A, service_name="checkout", span_kind="SPAN_KIND_SERVER",
+          status_code="STATUS_CODE_ERROR"),
+        s("traces_span_metrics_calls_total", "0+50x40", pod=A, service_name="checkout", span_kind="SPAN_KIND_CLIENT",
+          status_code="STATUS_CODE_ERROR"),
+        s("traces_span_metrics_calls_total", "0+995x40", pod=A, service_name="payments", span_kind="SPAN_KIND_SERVER",
+          status_code="STATUS_CODE_UNSET"),
+        s("traces_span_metrics_calls_total", "0+5x40", pod=A, service_name="payments", span_kind="SPAN_KIND_SERVER",
+          status_code="STATUS_CODE_ERROR"),
+        *[s("traces_span_metrics_duration_milliseconds_bucket", f"0+{n}x40", pod=A, service_name="checkout",
+            span_kind="SPAN_KIND_SERVER", status_code="STATUS_CODE_UNSET", le=le)
+          for le, n in (("100", 900), ("500", 1000), ("+Inf", 1000))],
         s("up", "0x40", pod=A, instance="10.0.0.1:8888"),
         s("up", "1x40", pod=B, instance="10.0.0.2:8888"),
     ]
@@ -105,6 +123,14 @@ def _tests(summaries):
             _d="collectord-a: the k8sattributes pod table has been empty for 15 minutes; nothing gets Kubernetes attributes.")],
         "CollectordDown": [dict(pod=A, job="collectord", instance="10.0.0.1:8888", severity="critical",
                                 _d="collectord-a has not answered a scrape for 5 minutes.")],
+        "SLOErrorBudgetBurnFast": [dict(service_name="checkout", severity="critical",
+                                        _d="checkout spends the error budget of its 99.9% objective 14.4 times too fast: "
+                                           "2% of its requests failed over the last hour.")],
+        "SLOErrorBudgetBurnSlow": [dict(service_name="checkout", severity="warning",
+                                        _d="checkout spends the error budget of its 99.9% objective 6 times too fast: "
+                                           "2% of its requests failed over the last 6 hours.")],
+        "SlowResponseTime": [dict(service_name="checkout", severity="warning",
+                                  _d="checkout: p99 latency 460 ms over 5 minutes, above its 300 ms target.")],
     }
     tests = []
     for alert, alerts in expect.items():
@@ -130,7 +156,8 @@ def check_rules(rule, root, kubernetes_attributes):
     groups = rule["spec"]["groups"]
     rules = [r for g in groups for r in g["rules"]]
     alerts = {r["alert"] for r in rules if "alert" in r}
-    expected = ALERTS | (K8S_ALERTS if kubernetes_attributes else set())
+    slo = any(g["name"] == "collectord-slo" for g in groups)
+    expected = ALERTS | (K8S_ALERTS if kubernetes_attributes else set()) | (SLO_ALERTS if slo else set())
     assert alerts == expected, f"alerts {sorted(alerts)} != {sorted(expected)}"
     known = registered_metrics(root)
     assert "otelcol_exporter_send_failed_spans_total" in known, "no metric names found in Sources/"
@@ -139,7 +166,7 @@ def check_rules(rule, root, kubernetes_attributes):
         assert set(r["annotations"]) >= {"summary", "description"}, r
         used = set(re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{", r["expr"]))
         assert used, f"{r['alert']}: no metric found in {r['expr']}"
-        unknown = used - known - NOT_COLLECTORD
+        unknown = used - known - NOT_COLLECTORD - SPAN_METRICS
         assert not unknown, f"{r['alert']} reads {sorted(unknown)}, which collectord does not register"
     summaries = {r["alert"]: r["annotations"]["summary"] for r in rules if "alert" in r}
     with tempfile.TemporaryDirectory(prefix="helm-render-rules-") as tmp:
