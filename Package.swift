@@ -136,7 +136,7 @@ let package = Package(
         // Tails log files (rotation, checkpoints, CRI/docker); the `filelog` receiver.
         .target(name: "FileLogReceiver", dependencies: ["CollectorCore", "OTLPCodec", "Transport", "Patterns", "SystemIO"], path: "Sources/Components/FileLogReceiver", swiftSettings: strict),
         // Jaeger- and Tempo-compatible query API over the store (the `query` extension).
-        .target(name: "QueryAPI", dependencies: ["CollectorCore", "Store", "StoreExporter", "OTLPCodec", "OTLPProto", "CProtobufC", "Transport", "TLSSettings", "HTTPClient", "BackendResolver"], swiftSettings: strict),
+        .target(name: "QueryAPI", dependencies: ["CollectorCore", "Store", "StoreExporter", "OTLPCodec", "OTLPProto", "CProtobufC", "Transport", "TLSSettings", "HTTPClient", "BackendResolver", "Patterns"], swiftSettings: strict),
 
         // Builds pipelines from config, runs them, reloads them, serves /metrics.
         .target(

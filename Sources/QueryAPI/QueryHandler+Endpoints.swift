@@ -122,6 +122,7 @@ extension QueryHandler {
 
     /// `/api/search` (Tempo).
     func tempoSearch(_ p: QueryParameters) -> QueryResponse {
+        if let q = p["q"], !q.isEmpty { return traceQLSearch(p, q) }
         let query: TraceQuery
         do throws(ParameterError) {
             query = try SearchParameters.tempo(p)

@@ -81,6 +81,16 @@ public struct QueryHandler: Sendable {
             return QueryResponse(status: 200, contentType: QueryResponse.plain, body: PeerSearch.lines(reader.search(query, budget: budget)))
         case 4 where segments == ["api", "collectord", "v1", "sli"]:
             return sli(p)
+        case 3 where segments == ["api", "search", "tags"]:
+            return tagNames(p, v2: false)
+        case 4 where segments == ["api", "v2", "search", "tags"]:
+            return tagNames(p, v2: true)
+        case 5 where segments[0] == "api" && segments[1] == "search" && segments[2] == "tag" && segments[4] == "values":
+            return tagValues(segments[3], p, v2: false)
+        case 6 where segments[0] == "api" && segments[1] == "v2" && segments[2] == "search" && segments[3] == "tag" && segments[5] == "values":
+            return tagValues(segments[4], p, v2: true)
+        case 3 where segments == ["api", "status", "buildinfo"]:
+            return buildInfo()
         case 2 where segments == ["api", "echo"]:
             return QueryResponse(status: 200, contentType: QueryResponse.plain, body: Array("echo".utf8))
         case 3 where segments[0] == "api" && segments[1] == "traces":

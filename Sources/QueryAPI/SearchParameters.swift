@@ -62,9 +62,9 @@ enum SearchParameters {
     ///   (`error=true` also matches spans with status ERROR). As in Tempo, conditions apply to
     ///   one same span;
     /// - `start`, `end`: unix seconds; `limit`: 1 or more (default 20, capped at 1500);
-    /// - TraceQL (`q=`) is not supported: `TraceQL (q=) is not supported; search with tags=`.
+    /// - TraceQL (`q=`) goes to `QueryHandler.traceQLSearch` before this is asked.
     static func tempo(_ p: QueryParameters) throws(ParameterError) -> TraceQuery {
-        if p["q"] != nil { throw ParameterError("TraceQL (q=) is not supported; search with tags=") }
+        // A TraceQL query (q=) is answered by QueryHandler.traceQLSearch; an empty one is a tag search.
         var query = TraceQuery(limit: tempoDefaultLimit)
         if let text = p["tags"] {
             var tags: [String: String]

@@ -90,7 +90,6 @@ import Testing
         #expect(tempoError("tags=a%3D1+a%3D2") == "invalid tags: tag a has been set twice")
         #expect(tempoError("tags=a") == "invalid tags: expected '=' after key \"a\" at position 1")
         #expect(tempoError("tags=a%3D%22open") == "invalid tags: unterminated quoted value at position 7")
-        #expect(tempoError("q=%7B%7D") == "TraceQL (q=) is not supported; search with tags=")
     }
 
     @Test func logfmtAndJSONTags() throws {

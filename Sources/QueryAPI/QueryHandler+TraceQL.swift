@@ -1,0 +1,135 @@
+import OTLPCodec
+import Store
+
+/// `/api/search?q=<TraceQL>&limit=&start=&end=&spss=` (Tempo's search, as Grafana's Tempo data
+/// source and people send it): the newest traces with a matching spanset, each with its
+/// matched spansets (at most `spss` spans shown per spanset, 3 by default). A query outside the
+/// supported subset (`TraceQLQuery`) is a 400 naming the unsupported part.
+///
+/// How: the store's search gives candidate traces in the time range, newest first, narrowed by
+/// the service and span name the query requires of one span when it requires them (its
+/// index); each candidate is read and evaluated until `limit` traces matched or
+/// `traceQLCandidateLimit` candidates were read, within the query's read budget (a cut
+/// answer is marked partial).
+extension QueryHandler {
+    static let traceQLCandidateLimit = 20_000
+
+    func traceQLSearch(_ p: QueryParameters, _ text: String) -> QueryResponse {
+        let evaluator: TraceQLEvaluator
+        do throws(TraceQLParser.ParseError) {
+            evaluator = try TraceQLEvaluator(try TraceQLParser.parse(text))
+        } catch {
+            return .text(400, "invalid TraceQL query: \(error.message)")
+        }
+        let limit = p["limit"].flatMap { Int($0) } ?? 20
+        let spss = p["spss"].flatMap { Int($0) } ?? 3
+        guard limit > 0, spss > 0 else { return .text(400, "limit and spss must be positive integers") }
+        var start: UInt64?, end: UInt64?
+        for (name, slot) in [("start", 0), ("end", 1)] {
+            guard let value = p[name] else { continue }
+            guard let seconds = UInt64(value) else { return .text(400, "\(name) must be unix seconds") }
+            if slot == 0 { start = seconds * 1_000_000_000 } else { end = seconds * 1_000_000_000 }
+        }
+        let query = evaluator.query
+        let candidates = reader.search(TraceQuery(service: query.requiredService, operation: query.requiredName, start: start, end: end,
+                                                  limit: Self.traceQLCandidateLimit), budget: budget)
+        var out = JSONOutput(capacity: 1024)
+        out.raw("{\"traces\":[")
+        var first = true
+        var found = 0
+        var inspected = 0
+        var inspectedBytes = 0
+        let names = evaluator.attributeNames
+        for summary in candidates {
+            guard found < limit, budget.mayContinue() else { break }
+            guard let stored = reader.trace(id: summary.traceID.bytes, budget: budget) else { continue }
+            inspected += 1
+            inspectedBytes += stored.spans.count
+            let trace = TraceQLTrace(spans: stored.spans)
+            let spansets = evaluator.spansets(trace)
+            guard !spansets.isEmpty else { continue }
+            found += 1
+            out.comma(&first)
+            out.raw("{\"traceID\":")
+            out.string(summary.traceID.hex)
+            out.raw(",\"rootServiceName\":")
+            out.string(trace.rootService)
+            out.raw(",\"rootTraceName\":")
+            out.string(trace.rootName)
+            out.raw(",\"startTimeUnixNano\":\"\(trace.start)\",\"durationMs\":\((trace.end > trace.start ? trace.end - trace.start : 0) / 1_000_000)")
+            out.raw(",\"spanSet\":")
+            Self.spanset(&out, spansets[0], trace, spss: spss, names: names)
+            out.raw(",\"spanSets\":[")
+            var firstSet = true
+            for set in spansets {
+                out.comma(&firstSet)
+                Self.spanset(&out, set, trace, spss: spss, names: names)
+            }
+            out.raw("]}")
+        }
+        out.raw("],\"metrics\":{\"inspectedTraces\":\(inspected),\"inspectedBytes\":\"\(inspectedBytes)\",\"completedJobs\":1,\"totalJobs\":1}")
+        if let partial = budget.partialReason {
+            out.raw(",\"partial\":")
+            out.string(partial)
+        }
+        out.raw("}")
+        return .json(out.bytes)
+    }
+
+    private static func spanset(_ out: inout JSONOutput, _ indexes: [Int], _ trace: TraceQLTrace, spss: Int, names: [String]) {
+        out.raw("{\"spans\":[")
+        var first = true
+        for i in indexes.prefix(spss) {
+            let span = trace.spans[i]
+            out.comma(&first)
+            out.raw("{\"spanID\":")
+            out.string(Self.hex(span.spanID))
+            out.raw(",\"name\":")
+            out.string(span.name)
+            out.raw(",\"startTimeUnixNano\":\"\(span.start)\",\"durationNanos\":\"\(span.end > span.start ? span.end - span.start : 0)\"")
+            out.raw(",\"attributes\":[")
+            var firstAttribute = true
+            var attributes: [(key: String, value: TraceQLTrace.Value)] = [("service.name", .string(trace.service(of: span)))]
+            for name in names where name != "service.name" {
+                if let v = span.attributes.first(where: { $0.key == name })?.value ?? trace.resources[span.resource].first(where: { $0.key == name })?.value {
+                    attributes.append((name, v))
+                }
+            }
+            for (key, value) in attributes {
+                out.comma(&firstAttribute)
+                out.raw("{\"key\":")
+                out.string(key)
+                out.raw(",\"value\":")
+                Self.value(&out, value)
+                out.raw("}")
+            }
+            out.raw("]}")
+        }
+        out.raw("],\"matched\":\(indexes.count)}")
+    }
+
+    static func value(_ out: inout JSONOutput, _ value: TraceQLTrace.Value) {
+        switch value {
+        case .string(let s), .other(let s):
+            out.raw("{\"stringValue\":")
+            out.string(s)
+            out.raw("}")
+        case .int(let i): out.raw("{\"intValue\":\"\(i)\"}")
+        case .double(let d):
+            out.raw("{\"doubleValue\":")
+            out.double(d)
+            out.raw("}")
+        case .bool(let b): out.raw("{\"boolValue\":\(b)}")
+        }
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef")
+        var s = ""
+        for b in bytes {
+            s.append(digits[Int(b >> 4)])
+            s.append(digits[Int(b & 15)])
+        }
+        return s
+    }
+}
