@@ -6,6 +6,7 @@
 #   make bench-filelog  release build + Benchmarks/filelog.sh (tail 1.1 GiB of JSON lines; EXPORTER=nop|loki)
 #   make bench-sampling release build + Benchmarks/sampling.sh (plain, head and tail sampling, the 200k-trace hold)
 #   make bench-k8s      release build + Benchmarks/k8s.sh (k8sattributes with 110 pods beside the same pipeline without it)
+#   make bench-spanmetrics release build + Benchmarks/spanmetrics.sh (spanmetrics + servicegraph -> prometheus beside batch -> nop)
 #   make bench-gateway  release build + Benchmarks/gateway.sh (an agent with loadbalancing before 1, 2, 3 gateways)
 #   make bench-clients  release build + Benchmarks/clients.sh (1,000 clients: throughput, p99 to acknowledgement, RSS)
 #   make bench-micro    Benchmarks/MicroBench (package-benchmark): codecs, splitter, batch merge, store append on the
@@ -42,7 +43,7 @@ APT_PACKAGES := \
 	pkg-config protobuf-compiler protobuf-c-compiler nghttp2-client prometheus \
 	python3-venv curl openssl
 
-.PHONY: build run test deps venv bench bench-micro bench-filelog bench-sampling bench-k8s bench-gateway bench-idle bench-connections bench-clients fuzz fuzz-smoke clean distclean help
+.PHONY: build run test deps venv bench bench-micro bench-filelog bench-sampling bench-k8s bench-spanmetrics bench-gateway bench-idle bench-connections bench-clients fuzz fuzz-smoke clean distclean help
 
 help:
 	@echo "targets: build (release), run, test, bench, bench-filelog, fuzz, deps, venv, clean, distclean"
@@ -113,6 +114,10 @@ bench-sampling: deps venv build
 
 bench-k8s: deps venv build
 	Benchmarks/k8s.sh
+
+## bench-spanmetrics: the cost of spanmetrics + servicegraph -> prometheus beside batch -> nop (about 1,000 series).
+bench-spanmetrics: deps venv build
+	Benchmarks/spanmetrics.sh
 
 bench-gateway: deps venv build
 	Benchmarks/gateway.sh

@@ -345,7 +345,17 @@ public enum OTLPAttributes {
     }
 
     public static func equal(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ text: [UInt8]) -> Bool {
-        range.count == text.count && UnsafeRawBufferPointer(rebasing: bytes[range]).elementsEqual(text)
+        guard range.count == text.count else { return false }
+        guard let base = bytes.baseAddress, !text.isEmpty else { return true }
+        return text.withUnsafeBytes { memcmp(base + range.lowerBound, $0.baseAddress!, text.count) == 0 }
+    }
+
+    /// `equal` against bytes that are not an array (no reference counting in hot loops).
+    @inline(__always)
+    public static func equal(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ text: UnsafeRawBufferPointer) -> Bool {
+        guard range.count == text.count else { return false }
+        guard let base = bytes.baseAddress, let other = text.baseAddress, text.count > 0 else { return true }
+        return memcmp(base + range.lowerBound, other, text.count) == 0
     }
 
     public static func string(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {

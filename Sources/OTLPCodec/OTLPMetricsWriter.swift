@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
 /// Writes OTLP metrics on the wire, for components that make metrics (the `spanmetrics` and
 /// `servicegraph` connectors): sums and explicit-bucket histograms with their data points,
 /// wrapped in a resource and scope, field numbers as in opentelemetry/proto/metrics/v1.
@@ -168,5 +171,50 @@ public enum OTLPMetricsWriter {
         if !resource.isEmpty { resourceMetrics.bytesField(1, resource) }
         resourceMetrics.bytesField(2, scopeMetrics.bytes)
         request.bytesField(1, resourceMetrics.bytes)
+    }
+}
+
+extension OTLPMetricsWriter {
+    /// A string data point attribute (a `KeyValue` as field 7) written in place: `key` and the
+    /// string `value`, no temporary buffers (the connectors write one per dimension per span).
+    public static func stringAttribute(_ w: inout OTLPWireWriter, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        let valueField = ProtoWire.lengthDelimitedFieldSize(payloadSize: value.count)        // AnyValue.string_value
+        let kv = ProtoWire.lengthDelimitedFieldSize(payloadSize: key.count)
+            + ProtoWire.lengthDelimitedFieldSize(payloadSize: valueField)
+        w.lengthDelimitedHeader(7, kv)
+        w.lengthDelimitedHeader(1, key.count)
+        w.raw(key, 0..<key.count)
+        w.lengthDelimitedHeader(2, valueField)
+        w.lengthDelimitedHeader(1, value.count)
+        w.raw(value, 0..<value.count)
+    }
+
+    /// A data point attribute whose value is a serialized `AnyValue` (`anyValue`), in place.
+    public static func rawAttribute(_ w: inout OTLPWireWriter, key: UnsafeRawBufferPointer, anyValue: UnsafeRawBufferPointer) {
+        let kv = ProtoWire.lengthDelimitedFieldSize(payloadSize: key.count)
+            + ProtoWire.lengthDelimitedFieldSize(payloadSize: anyValue.count)
+        w.lengthDelimitedHeader(7, kv)
+        w.lengthDelimitedHeader(1, key.count)
+        w.raw(key, 0..<key.count)
+        w.lengthDelimitedHeader(2, anyValue.count)
+        w.raw(anyValue, 0..<anyValue.count)
+    }
+}
+
+/// Bytes as a dictionary key, hashed in one call (`[UInt8]`'s own hashing feeds the hasher a
+/// byte at a time, which dominated the connectors' profiles).
+public struct WireKey: Hashable, Sendable {
+    public let bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    public static func == (a: WireKey, b: WireKey) -> Bool {
+        a.bytes.count == b.bytes.count && a.bytes.withUnsafeBytes { x in b.bytes.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
     }
 }

@@ -78,9 +78,11 @@ struct MetricStore {
         for (k, v) in settings.constLabels { labels[PrometheusNames.label(k)] = v }
         let sorted = labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let key = PrometheusText.labelText(sorted)
-        var family = families[name] ?? Family(type: type, help: metric.description)
-        var series = family.series[key] ?? Series(labels: sorted)
-        let accumulate = delta && (type == .counter || type == .histogram) && family.series[key] != nil
+        if families[name] == nil { families[name] = Family(type: type, help: metric.description) }
+        // Taken out of the family and put back, so neither the dictionary of families nor the
+        // family's series are copied (each `add` would otherwise copy every series).
+        var series = families[name]!.series.removeValue(forKey: key) ?? Series(labels: sorted)
+        let accumulate = delta && (type == .counter || type == .histogram) && series.updated != 0
         switch type {
         case .counter, .gauge:
             series.value = accumulate ? series.value + point.value : point.value
@@ -104,8 +106,7 @@ struct MetricStore {
         }
         series.time = point.time
         series.updated = now
-        family.series[key] = series
-        families[name] = family
+        families[name]!.series[key] = series
         if !resourceLabels.info.isEmpty {
             let infoLabels = (resourceLabels.jobAndInstance + resourceLabels.info).sorted { $0.0 < $1.0 }
             targets[PrometheusText.labelText(infoLabels)] = Series(labels: infoLabels, value: 1, updated: now)

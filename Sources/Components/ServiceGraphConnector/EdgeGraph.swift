@@ -14,8 +14,16 @@ import OTLPCodec
 /// keyed by their data point attributes (client, server, connection_type, dimensions),
 /// serialized. Not thread-safe: the connector holds it in a mutex.
 struct EdgeGraph {
+    /// Trace id and span id (of the client span), without allocating.
+    struct EdgeKey: Hashable {
+        var high: UInt64
+        var low: UInt64
+        var span: UInt64
+    }
+
     struct Side {
-        var service: String
+        /// An id from `intern`.
+        var service: Int
         var durationSeconds: Double
         var failed: Bool
         /// Values of the configured dimensions (nil: absent).
@@ -28,6 +36,14 @@ struct EdgeGraph {
         var client: Side?
         var server: Side?
         var expires: UInt64
+    }
+
+    struct SeriesKey: Hashable {
+        var client: Int
+        var server: Int
+        var type: String
+        var clientDimensions: [String?]
+        var serverDimensions: [String?]
     }
 
     struct Series {
@@ -46,8 +62,12 @@ struct EdgeGraph {
     }
 
     let settings: ServiceGraphSettings
-    private(set) var pending: [[UInt8]: Pending] = [:]
-    private(set) var series: [[UInt8]: Int] = [:]
+    private(set) var pending: [EdgeKey: Pending] = [:]
+    /// Service names, by the ids sides carry.
+    private(set) var services: [String] = []
+    private var serviceIDs: [String: Int] = [:]
+    /// Series by what makes them: client, server, connection type, dimension values.
+    private(set) var series: [SeriesKey: Int] = [:]
     private(set) var all: [Series] = []
     /// Sides dropped: expired without their other side, or the store full.
     private(set) var expired = 0
@@ -58,25 +78,33 @@ struct EdgeGraph {
         self.settings = settings
     }
 
-    mutating func client(_ key: [UInt8], _ side: Side, database: String?, now: UInt64) {
+    /// The id of service `name`.
+    mutating func intern(_ name: String) -> Int {
+        if let id = serviceIDs[name] { return id }
+        serviceIDs[name] = services.count
+        services.append(name)
+        return services.count - 1
+    }
+
+    mutating func client(_ key: EdgeKey, _ side: Side, database: String?, now: UInt64) {
         if let database {
-            return record(client: side, server: Side(service: database, durationSeconds: 0, failed: false,
+            return record(client: side, server: Side(service: intern(database), durationSeconds: 0, failed: false,
                                                      dimensions: side.dimensions.map { _ in nil }, peer: nil, messaging: false),
                           type: "database", now: now, serverLatency: false)
         }
         pair(key, now: now) { $0.client = side }
     }
 
-    mutating func server(_ key: [UInt8]?, _ side: Side, now: UInt64) {
+    mutating func server(_ key: EdgeKey?, _ side: Side, now: UInt64) {
         guard let key else {
-            let user = Side(service: "user", durationSeconds: 0, failed: false, dimensions: side.dimensions.map { _ in nil },
+            let user = Side(service: intern("user"), durationSeconds: 0, failed: false, dimensions: side.dimensions.map { _ in nil },
                             peer: nil, messaging: false)
             return record(client: user, server: side, type: "virtual_node", now: now, clientLatency: false)
         }
         pair(key, now: now) { $0.server = side }
     }
 
-    private mutating func pair(_ key: [UInt8], now: UInt64, _ set: (inout Pending) -> Void) {
+    private mutating func pair(_ key: EdgeKey, now: UInt64, _ set: (inout Pending) -> Void) {
         var entry = pending[key] ?? Pending(expires: now &+ settings.ttl)
         if pending[key] == nil && pending.count >= settings.maxItems {
             expire(now: now)
@@ -99,7 +127,7 @@ struct EdgeGraph {
         for (key, entry) in pending where entry.expires <= now {
             pending[key] = nil
             if let client = entry.client, entry.server == nil, let peer = client.peer {
-                record(client: client, server: Side(service: peer, durationSeconds: 0, failed: false,
+                record(client: client, server: Side(service: intern(peer), durationSeconds: 0, failed: false,
                                                     dimensions: client.dimensions.map { _ in nil }, peer: nil, messaging: false),
                        type: "virtual_node", now: now, serverLatency: false)
             } else {
@@ -110,38 +138,42 @@ struct EdgeGraph {
 
     private mutating func record(client: Side, server: Side, type: String, now: UInt64,
                                  clientLatency: Bool = true, serverLatency: Bool = true) {
-        var w = OTLPWireWriter(capacity: 96)
-        OTLPMetricsWriter.attribute(&w, key: Array("client".utf8), anyValue: OTLPMetricsWriter.stringValue(client.service))
-        OTLPMetricsWriter.attribute(&w, key: Array("server".utf8), anyValue: OTLPMetricsWriter.stringValue(server.service))
-        OTLPMetricsWriter.attribute(&w, key: Array("connection_type".utf8), anyValue: OTLPMetricsWriter.stringValue(type))
-        for (i, name) in settings.dimensions.enumerated() {
-            if let v = client.dimensions[i] {
-                OTLPMetricsWriter.attribute(&w, key: Array("client_\(name)".utf8), anyValue: OTLPMetricsWriter.stringValue(v))
-            }
-            if let v = server.dimensions[i] {
-                OTLPMetricsWriter.attribute(&w, key: Array("server_\(name)".utf8), anyValue: OTLPMetricsWriter.stringValue(v))
-            }
-        }
-        let attributes = w.bytes
+        let key = SeriesKey(client: client.service, server: server.service, type: type, clientDimensions: client.dimensions,
+                            serverDimensions: server.dimensions)
         let index: Int
-        if let known = series[attributes] {
+        if let known = series[key] {
             index = known
         } else {
+            var w = OTLPWireWriter(capacity: 96)
+            OTLPMetricsWriter.attribute(&w, key: Array("client".utf8), anyValue: OTLPMetricsWriter.stringValue(services[client.service]))
+            OTLPMetricsWriter.attribute(&w, key: Array("server".utf8), anyValue: OTLPMetricsWriter.stringValue(services[server.service]))
+            OTLPMetricsWriter.attribute(&w, key: Array("connection_type".utf8), anyValue: OTLPMetricsWriter.stringValue(type))
+            for (i, name) in settings.dimensions.enumerated() {
+                if let v = client.dimensions[i] {
+                    OTLPMetricsWriter.attribute(&w, key: Array("client_\(name)".utf8), anyValue: OTLPMetricsWriter.stringValue(v))
+                }
+                if let v = server.dimensions[i] {
+                    OTLPMetricsWriter.attribute(&w, key: Array("server_\(name)".utf8), anyValue: OTLPMetricsWriter.stringValue(v))
+                }
+            }
+            let attributes = w.bytes
             index = all.count
-            series[attributes] = index
+            series[key] = index
             let empty = Histogram(buckets: [UInt64](repeating: 0, count: settings.buckets.count + 1))
             all.append(Series(attributes: attributes, start: now, server: empty, client: empty))
         }
         all[index].total &+= 1
         if client.failed || server.failed { all[index].failed &+= 1 }
-        if serverLatency { observe(&all[index].server, server.durationSeconds) }
-        if clientLatency { observe(&all[index].client, client.durationSeconds) }
+        let bounds = settings.buckets
+        if serverLatency { Self.observe(&all[index].server, server.durationSeconds, bounds) }
+        if clientLatency { Self.observe(&all[index].client, client.durationSeconds, bounds) }
     }
 
-    private func observe(_ h: inout Histogram, _ value: Double) {
+    /// Static: a method of `self` called with `self.all[i]` inout would copy `self` whole.
+    private static func observe(_ h: inout Histogram, _ value: Double, _ bounds: [Double]) {
         h.count &+= 1
         h.sum += value
-        h.buckets[settings.buckets.firstIndex { value <= $0 } ?? settings.buckets.count] &+= 1
+        h.buckets[bounds.firstIndex { value <= $0 } ?? bounds.count] &+= 1
     }
 
     /// Drops not reported yet (for the connector's counter).

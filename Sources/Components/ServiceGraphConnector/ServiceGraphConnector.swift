@@ -91,41 +91,82 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
         do {
             try batch.payload.withBytes { (raw) throws(OTLPDecodeError) in
                 let layout = try OTLPRequestLayout(.traces, raw)
-                var sides: [(kind: Int, key: [UInt8]?, side: EdgeGraph.Side, database: String?)] = []
+                // Per resource, once: its attributes and service.
+                let resources = layout.resources.map { r -> (attributes: [Range<Int>], service: String) in
+                    let attributes = OTLPAttributes.list(raw, r.resourceMessage, field: 1)
+                    return (attributes, Self.string(raw, OTLPAttributes.find(raw, attributes, key: Self.serviceKey)) ?? OTLPScanner.unknownService)
+                }
+                var sides: [(client: Bool, key: EdgeGraph.EdgeKey?, resource: Int, side: EdgeGraph.Side, database: String?)] = []
+                var span = OTLPSpanFields()
+                let wanted = dimensionKeys + peerKeys + databaseKeys
                 for item in layout.items {
-                    let span = try OTLPSpanFields(raw, item.payload)
+                    try span.read(raw, item.payload)
                     guard span.kind >= 2 && span.kind <= 5 else { continue }   // server, client, producer, consumer
-                    let resource = OTLPAttributes.list(raw, layout.resources[layout.scopes[item.scope].resource].resourceMessage, field: 1)
-                    let service = Self.string(raw, OTLPAttributes.find(raw, resource, key: Array("service.name".utf8))) ?? OTLPScanner.unknownService
-                    let seconds = span.endTimeUnixNano > span.startTimeUnixNano ? Double(span.endTimeUnixNano - span.startTimeUnixNano) / 1e9 : 0
-                    func value(_ key: [UInt8]) -> String? {
-                        Self.string(raw, OTLPAttributes.find(raw, span.attributes, key: key) ?? OTLPAttributes.find(raw, resource, key: key))
-                    }
+                    let r = layout.scopes[item.scope].resource
                     let isClient = span.kind == 3 || span.kind == 4
-                    var side = EdgeGraph.Side(service: service, durationSeconds: seconds, failed: span.statusCode == 2,
-                                              dimensions: dimensionKeys.map(value), peer: nil, messaging: span.kind >= 4)
-                    let traceID = Array(UnsafeRawBufferPointer(rebasing: raw[span.traceID]))
+                    // One pass over the span's attributes for every key wanted, then the resource's
+                    // (no arrays for spans that need none: servers without dimensions).
+                    let wantedCount = isClient ? wanted.count : dimensionKeys.count
+                    var text: [String?] = []
+                    if wantedCount > 0 {
+                        var values = [Range<Int>?](repeating: nil, count: wantedCount)
+                        Self.find(raw, span.attributes, wanted, into: &values)
+                        Self.find(raw, resources[r].attributes, wanted, into: &values)
+                        text = values.map { $0.flatMap { Self.string(raw, OTLPAttributes.anyValue(raw, $0)) } }
+                    }
+                    let seconds = span.endTimeUnixNano > span.startTimeUnixNano ? Double(span.endTimeUnixNano - span.startTimeUnixNano) / 1e9 : 0
+                    var side = EdgeGraph.Side(service: -1, durationSeconds: seconds, failed: span.statusCode == 2,
+                                              dimensions: dimensionKeys.isEmpty ? [] : Array(text.prefix(dimensionKeys.count)), peer: nil,
+                                              messaging: span.kind >= 4)
                     if isClient {
-                        side.peer = peerKeys.lazy.compactMap(value).first
-                        let database = databaseKeys.lazy.compactMap(value).first
-                        sides.append((span.kind, traceID + Array(UnsafeRawBufferPointer(rebasing: raw[span.spanID])), side, database))
+                        side.peer = text[dimensionKeys.count..<(dimensionKeys.count + peerKeys.count)].lazy.compactMap { $0 }.first
+                        let database = text[(dimensionKeys.count + peerKeys.count)...].lazy.compactMap { $0 }.first
+                        sides.append((true, Self.key(raw, span.traceID, span.spanID), r, side, database))
+                    } else if span.parentSpanID.isEmpty {
+                        sides.append((false, nil, r, side, nil))
                     } else {
-                        let parent = span.parentSpanID.isEmpty ? nil : traceID + Array(UnsafeRawBufferPointer(rebasing: raw[span.parentSpanID]))
-                        sides.append((span.kind, parent, side, nil))
+                        sides.append((false, Self.key(raw, span.traceID, span.parentSpanID), r, side, nil))
                     }
                 }
                 state.graph.withLock { g in
+                    let ids = resources.map { g.intern($0.service) }
                     for s in sides {
-                        if s.kind == 3 || s.kind == 4 {
-                            g.client(s.key!, s.side, database: s.database, now: now)
+                        var side = s.side
+                        side.service = ids[s.resource]
+                        if s.client {
+                            g.client(s.key!, side, database: s.database, now: now)
                         } else {
-                            g.server(s.key, s.side, now: now)
+                            g.server(s.key, side, now: now)
                         }
                     }
                 }
             }
         } catch {
             logger.warn("servicegraph could not read a batch of \(batch.itemCount) spans: \(error)")
+        }
+    }
+
+    private static let serviceKey = Array("service.name".utf8)
+
+    /// A trace id and a span id as a fixed-size key (shorter ids are padded with zeros).
+    private static func key(_ raw: UnsafeRawBufferPointer, _ trace: Range<Int>, _ span: Range<Int>) -> EdgeGraph.EdgeKey {
+        var bytes: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &bytes) { out in
+            UnsafeMutableRawBufferPointer(rebasing: out[0..<min(16, trace.count)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[trace.lowerBound..<(trace.lowerBound + min(16, trace.count))]))
+            UnsafeMutableRawBufferPointer(rebasing: out[16..<(16 + min(8, span.count))]).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[span.lowerBound..<(span.lowerBound + min(8, span.count))]))
+        }
+        return EdgeGraph.EdgeKey(high: bytes.0, low: bytes.1, span: bytes.2)
+    }
+
+    /// Fills the empty slots of `values` with the raw `AnyValue` of the attribute named by the
+    /// same slot of `keys`, first match wins.
+    private static func find(_ raw: UnsafeRawBufferPointer, _ keyValues: [Range<Int>], _ keys: [[UInt8]], into values: inout [Range<Int>?]) {
+        for kv in keyValues {
+            let (k, v) = OTLPAttributes.keyAndValue(raw, kv)
+            // The length first: most keys differ in it, and no key array is touched then.
+            for i in values.indices where values[i] == nil && keys[i].count == k.count {
+                if keys[i].withUnsafeBytes({ OTLPAttributes.equal(raw, k, $0) }) { values[i] = v }
+            }
         }
     }
 

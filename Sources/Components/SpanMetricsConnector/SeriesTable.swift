@@ -41,14 +41,14 @@ struct SeriesTable {
         /// The serialized `Resource` message.
         var message: [UInt8]
         var lastSeen: UInt64
-        var series: [[UInt8]: Int] = [:]
+        var series: [WireKey: Int] = [:]
         var all: [Series] = []
         /// Index in `all` of the overflow series, once there is one.
         var overflow: Int?
     }
 
     let settings: SpanMetricsSettings
-    private(set) var resources: [[UInt8]: Int] = [:]
+    private(set) var resources: [WireKey: Int] = [:]
     private(set) var all: [Resource] = []
     /// Spans recorded in the overflow series (`aggregation_cardinality_limit` reached).
     private(set) var overflowed = 0
@@ -63,7 +63,7 @@ struct SeriesTable {
     var seriesCount: Int { all.reduce(0) { $0 + $1.all.count } }
 
     /// The resource with key `key`, added with `message` when new; its index.
-    mutating func resource(key: [UInt8], message: UnsafeRawBufferPointer, now: UInt64) -> Int {
+    mutating func resource(key: WireKey, message: UnsafeRawBufferPointer, now: UInt64) -> Int {
         if let index = resources[key] {
             all[index].lastSeen = now
             return index
@@ -75,7 +75,7 @@ struct SeriesTable {
 
     /// Adds one span, weighing `weight` (its adjusted count), to the series `attributes` of
     /// resource `r`.
-    mutating func record(resource r: Int, attributes: [UInt8], duration: Double, weight: UInt64, now: UInt64,
+    mutating func record(resource r: Int, attributes: WireKey, duration: Double, weight: UInt64, now: UInt64,
                          exemplar: Exemplar?) {
         var index = all[r].series[attributes]
         if index == nil {
@@ -83,7 +83,7 @@ struct SeriesTable {
                 overflowed += 1
                 if all[r].overflow == nil {
                     all[r].overflow = all[r].all.count
-                    all[r].all.append(newSeries(Self.overflowAttributes, now: now))
+                    all[r].all.append(newSeries(WireKey(Self.overflowAttributes), now: now))
                 }
                 index = all[r].overflow
             } else {
@@ -105,8 +105,8 @@ struct SeriesTable {
         }
     }
 
-    private func newSeries(_ attributes: [UInt8], now: UInt64) -> Series {
-        Series(attributes: attributes, start: now, lastSeen: now, buckets: [UInt64](repeating: 0, count: settings.buckets.count + 1))
+    private func newSeries(_ attributes: WireKey, now: UInt64) -> Series {
+        Series(attributes: attributes.bytes, start: now, lastSeen: now, buckets: [UInt64](repeating: 0, count: settings.buckets.count + 1))
     }
 
     /// `otel.metric.overflow = true`, as data point attributes.
@@ -136,14 +136,14 @@ struct SeriesTable {
     /// zero at `now`; series and resources not updated within `metrics_expiration` go.
     mutating func flushed(now: UInt64) {
         var kept: [Resource] = []
-        var keys: [[UInt8]: Int] = [:]
+        var keys: [WireKey: Int] = [:]
         let expiration = settings.expiration
         func expired(_ lastSeen: UInt64) -> Bool { expiration > 0 && now &- lastSeen >= expiration }
         for (key, index) in resources.sorted(by: { $0.value < $1.value }) {
             var resource = all[index]
             guard !expired(resource.lastSeen) else { continue }
             var series: [Series] = []
-            var byKey: [[UInt8]: Int] = [:]
+            var byKey: [WireKey: Int] = [:]
             var overflow: Int?
             for (i, var s) in resource.all.enumerated() where !expired(s.lastSeen) {
                 s.exemplars.removeAll()
@@ -154,7 +154,7 @@ struct SeriesTable {
                     s.buckets = [UInt64](repeating: 0, count: s.buckets.count)
                     s.start = now
                 }
-                if i == resource.overflow { overflow = series.count } else { byKey[s.attributes] = series.count }
+                if i == resource.overflow { overflow = series.count } else { byKey[WireKey(s.attributes)] = series.count }
                 series.append(s)
             }
             resource.all = series

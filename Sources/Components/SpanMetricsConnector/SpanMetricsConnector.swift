@@ -25,7 +25,8 @@ import Glibc
 /// sampler, the connector sees and counts every span.
 ///
 /// `@unchecked Sendable`: `timer` is only touched on `queue` (`start` and `shutdown` go through
-/// it); the aggregation state is in a mutex; everything else is immutable.
+/// it); the aggregation state is in a mutex; everything else is immutable (the key buffers are
+/// written in `init` and freed in `deinit`).
 final class SpanMetricsConnector: Exporter, @unchecked Sendable {
     /// The table, boxed so the series gauge's callback can hold it.
     private final class State: Sendable {
@@ -46,14 +47,30 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
     private let metrics: MetricsRegistry
     private let gaugeID: UInt64
     /// The standard dimensions kept (not excluded), in their fixed order.
-    private let standard: [String]
+    private let standardDimensions: [Standard]
+    private let standardKeys: [UnsafeRawBufferPointer]
+    private let dimensionKeyBytes: [UnsafeRawBufferPointer]
     private let dimensionKeys: [[UInt8]]
-    private let dimensionDefaults: [[UInt8]?]
+    private let dimensionDefaults: [UnsafeRawBufferPointer?]
     private let resourceKeys: [[UInt8]]
 
-    static let kindNames = ["SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT",
-                            "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"].map { OTLPMetricsWriter.stringValue(Array($0.utf8)) }
-    static let statusNames = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"].map { OTLPMetricsWriter.stringValue(Array($0.utf8)) }
+    /// Names of span kinds and status codes, in static memory (the hot path neither allocates
+    /// nor retains for them). `nonisolated(unsafe)`: written once at initialization, never
+    /// changed or freed after, so reading from any thread is safe.
+    nonisolated(unsafe) static let kindNames = ["SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT",
+                            "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"].map(SpanMetricsConnector.permanent)
+    nonisolated(unsafe) static let statusNames = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"].map(SpanMetricsConnector.permanent)
+    nonisolated(unsafe) static let unknownName = SpanMetricsConnector.permanent("UNKNOWN")
+
+    /// Bytes of `text` in memory that lives as long as the process (never freed).
+    static func permanent(_ text: String) -> UnsafeRawBufferPointer {
+        let bytes = Array(text.utf8)
+        let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
+        memory.copyBytes(from: bytes)
+        return UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(memory)[0..<bytes.count])
+    }
+
+    private enum Standard { case service, name, kind, status }
 
     init(settings: SpanMetricsSettings, name: String, next: any Consumer, metrics: MetricsRegistry, logger: Logger,
          wallClock: @escaping @Sendable () -> UInt64 = SpanMetricsConnector.unixNanos) {
@@ -72,9 +89,12 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
                                          labels: labels)
         skippedSpans = metrics.counter("collectord_spanmetrics_spans_without_service_total",
                                        help: "Spans not counted because their resource has no service.name.", labels: labels)
-        standard = SpanMetricsSettings.standardDimensions.filter { !settings.excludeDimensions.contains($0) }
+        let standard = SpanMetricsSettings.standardDimensions.filter { !settings.excludeDimensions.contains($0) }
+        standardDimensions = standard.map { ["service.name": .service, "span.name": .name, "span.kind": .kind][$0] ?? .status }
+        standardKeys = standard.map(Self.permanent)
+        dimensionKeyBytes = settings.dimensions.map { Self.permanent($0.name) }
         dimensionKeys = settings.dimensions.map { Array($0.name.utf8) }
-        dimensionDefaults = settings.dimensions.map { d in d.defaultValue.map { OTLPMetricsWriter.stringValue(Array($0.utf8)) } }
+        dimensionDefaults = settings.dimensions.map { d in d.defaultValue.map(Self.permanent) }
         resourceKeys = settings.resourceKeyAttributes.map { Array($0.utf8) }
         gaugeID = metrics.callback("collectord_spanmetrics_series", help: "Series the spanmetrics connector holds.",
                                    labels: labels) { Double(state.table.withLock { $0.seriesCount }) }
@@ -117,38 +137,45 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
         do {
             try batch.payload.withBytes { (raw) throws(OTLPDecodeError) in
                 let layout = try OTLPRequestLayout(.traces, raw)
-                var prepared: [(resource: Int, spans: [Prepared])] = []
-                var resourceIndexes: [Int: (key: [UInt8], message: Range<Int>)] = [:]
-                for (r, resource) in layout.resources.enumerated() {
-                    let message = resource.resourceMessage ?? 0..<0
+                // Per resource, once: its attributes, its service.name value, its key.
+                var resources: [(attributes: [Range<Int>], service: Range<Int>?, key: WireKey?)] = []
+                resources.reserveCapacity(layout.resources.count)
+                for resource in layout.resources {
                     let attributes = OTLPAttributes.list(raw, resource.resourceMessage, field: 1)
-                    guard case .string = OTLPAttributes.find(raw, attributes, key: Array("service.name".utf8)) else { continue }
-                    resourceIndexes[r] = (resourceKey(raw, attributes), message)
+                    var service: Range<Int>?
+                    if case .string(let name)? = OTLPAttributes.find(raw, attributes, key: Self.serviceKey) { service = name }
+                    resources.append((attributes, service, service == nil ? nil : resourceKey(raw, attributes)))
                 }
-                var current = -1
+                // One flat array: appending to an array inside an array element copied the inner
+                // array on every append (quadratic in the batch's spans).
+                var prepared: [Prepared] = []
+                prepared.reserveCapacity(layout.items.count)
+                var span = OTLPSpanFields()
+                let context = Context(standard: standardDimensions, standardKeys: standardKeys, dimensionKeys: dimensionKeys,
+                                      dimensionKeyBytes: dimensionKeyBytes, defaults: dimensionDefaults, kinds: Self.kindNames,
+                                      statuses: Self.statusNames, divider: settings.unit.divider, exemplars: settings.exemplars)
                 for item in layout.items {
                     let r = layout.scopes[item.scope].resource
-                    guard resourceIndexes[r] != nil else {
+                    guard let service = resources[r].service else {
                         skippedSpans.increment()
                         continue
                     }
-                    if r != current {
-                        prepared.append((r, []))
-                        current = r
-                    }
-                    let span = try OTLPSpanFields(raw, item.payload)
-                    let resourceAttributes = OTLPAttributes.list(raw, layout.resources[r].resourceMessage, field: 1)
-                    prepared[prepared.count - 1].spans.append(prepare(raw, span, resourceAttributes: resourceAttributes))
+                    try span.read(raw, item.payload)
+                    var p = Self.prepare(raw, span, service: service, resourceAttributes: resources[r].attributes, context)
+                    p.resource = r
+                    prepared.append(p)
                 }
                 state.table.withLock { t in
-                    for group in prepared {
-                        let resource = resourceIndexes[group.resource]!
-                        let index = t.resource(key: resource.key, message: UnsafeRawBufferPointer(rebasing: raw[resource.message]), now: now)
-                        for p in group.spans {
-                            let weight = p.adjustedCount.map { t.round($0) } ?? 1
-                            t.record(resource: index, attributes: p.attributes, duration: p.duration, weight: weight, now: now,
-                                     exemplar: p.exemplar)
+                    var current = (resource: -1, index: -1)
+                    for p in prepared {
+                        if p.resource != current.resource {
+                            let message = layout.resources[p.resource].resourceMessage ?? 0..<0
+                            current = (p.resource, t.resource(key: resources[p.resource].key!, message: UnsafeRawBufferPointer(rebasing: raw[message]),
+                                                              now: now))
                         }
+                        let weight = p.adjustedCount.map { t.round($0) } ?? 1
+                        t.record(resource: current.index, attributes: p.attributes, duration: p.duration, weight: weight, now: now,
+                                 exemplar: p.exemplar)
                     }
                 }
             }
@@ -159,69 +186,106 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
         }
     }
 
+    static let serviceKey = Array("service.name".utf8)
+    private static let thMarker = Array("th:".utf8)
+
     private struct Prepared {
-        var attributes: [UInt8]
+        var resource = 0
+        var attributes: WireKey
         var duration: Double
         var adjustedCount: Double?
         var exemplar: SeriesTable.Exemplar?
     }
 
-    private func prepare(_ raw: UnsafeRawBufferPointer, _ span: OTLPSpanFields, resourceAttributes: [Range<Int>]) -> Prepared {
-        var w = OTLPWireWriter(capacity: 128)
-        for dimension in standard {
-            switch dimension {
-            case "service.name":
-                if case .string(let range)? = OTLPAttributes.find(raw, resourceAttributes, key: Array("service.name".utf8)) {
-                    OTLPMetricsWriter.attribute(&w, key: Array(dimension.utf8), anyValue: OTLPMetricsWriter.stringValue(Array(UnsafeRawBufferPointer(rebasing: raw[range]))))
-                }
-            case "span.name":
-                OTLPMetricsWriter.attribute(&w, key: Array(dimension.utf8), anyValue: OTLPMetricsWriter.stringValue(Array(UnsafeRawBufferPointer(rebasing: raw[span.name]))))
-            case "span.kind":
-                let kind = Self.kindNames.indices.contains(span.kind) ? Self.kindNames[span.kind]
-                    : OTLPMetricsWriter.stringValue(Array(String(span.kind).utf8))
-                OTLPMetricsWriter.attribute(&w, key: Array(dimension.utf8), anyValue: kind)
-            default:
-                let status = Self.statusNames.indices.contains(span.statusCode) ? Self.statusNames[span.statusCode]
-                    : OTLPMetricsWriter.stringValue(Array(String(span.statusCode).utf8))
-                OTLPMetricsWriter.attribute(&w, key: Array(dimension.utf8), anyValue: status)
+    /// The span's series (its data point attributes, written in place), duration, adjusted
+    /// count and exemplar.
+    /// What `prepare` reads, gathered once per batch: the connector's arrays, read through a
+    /// borrowed parameter, are neither retained nor released per span.
+    private struct Context {
+        let standard: [Standard]
+        let standardKeys: [UnsafeRawBufferPointer]
+        let dimensionKeys: [[UInt8]]
+        let dimensionKeyBytes: [UnsafeRawBufferPointer]
+        let defaults: [UnsafeRawBufferPointer?]
+        let kinds: [UnsafeRawBufferPointer]
+        let statuses: [UnsafeRawBufferPointer]
+        let divider: Double
+        let exemplars: Bool
+    }
+
+    private static func prepare(_ raw: UnsafeRawBufferPointer, _ span: OTLPSpanFields, service: Range<Int>,
+                                resourceAttributes: [Range<Int>], _ c: Context) -> Prepared {
+        var w = OTLPWireWriter(capacity: 160)
+        for i in 0..<c.standard.count {
+            let value: UnsafeRawBufferPointer
+            switch c.standard[i] {
+            case .service: value = UnsafeRawBufferPointer(rebasing: raw[service])
+            case .name: value = UnsafeRawBufferPointer(rebasing: raw[span.name])
+            case .kind: value = span.kind >= 0 && span.kind < c.kinds.count ? c.kinds[span.kind] : Self.unknownName
+            case .status: value = span.statusCode >= 0 && span.statusCode < c.statuses.count ? c.statuses[span.statusCode] : Self.unknownName
             }
+            OTLPMetricsWriter.stringAttribute(&w, key: c.standardKeys[i], value: value)
         }
-        for (i, key) in dimensionKeys.enumerated() {
-            if let value = anyValue(raw, span.attributes, key) ?? anyValue(raw, resourceAttributes, key) {
-                OTLPMetricsWriter.attribute(&w, key: key, anyValue: Array(UnsafeRawBufferPointer(rebasing: raw[value])))
-            } else if let fallback = dimensionDefaults[i] {
-                OTLPMetricsWriter.attribute(&w, key: key, anyValue: fallback)
+        let dimensions = c.dimensionKeyBytes.count
+        if dimensions > 0 {
+            // One pass over the span's attributes for every dimension, then the resource's;
+            // what was found goes in a stack buffer (no allocation per span).
+            withUnsafeTemporaryAllocation(of: Range<Int>?.self, capacity: dimensions) { values in
+                values.initialize(repeating: nil)
+                var missing = dimensions
+                for kv in span.attributes where missing > 0 {
+                    let (k, v) = OTLPAttributes.keyAndValue(raw, kv)
+                    for i in 0..<dimensions where values[i] == nil && OTLPAttributes.equal(raw, k, c.dimensionKeyBytes[i]) {
+                        values[i] = v
+                        missing -= 1
+                    }
+                }
+                for kv in resourceAttributes where missing > 0 {
+                    let (k, v) = OTLPAttributes.keyAndValue(raw, kv)
+                    for i in 0..<dimensions where values[i] == nil && OTLPAttributes.equal(raw, k, c.dimensionKeyBytes[i]) {
+                        values[i] = v
+                        missing -= 1
+                    }
+                }
+                for i in 0..<dimensions {
+                    if let value = values[i] {
+                        OTLPMetricsWriter.rawAttribute(&w, key: c.dimensionKeyBytes[i], anyValue: UnsafeRawBufferPointer(rebasing: raw[value]))
+                    } else if let fallback = c.defaults[i] {
+                        OTLPMetricsWriter.stringAttribute(&w, key: c.dimensionKeyBytes[i], value: fallback)
+                    }
+                }
             }
         }
         let nanos = span.endTimeUnixNano > span.startTimeUnixNano ? span.endTimeUnixNano - span.startTimeUnixNano : 0
-        let duration = Double(nanos) / settings.unit.divider
+        let duration = Double(nanos) / c.divider
         var adjusted: Double?
-        if !span.traceState.isEmpty,
+        if !span.traceState.isEmpty, Self.contains(raw, span.traceState, Self.thMarker),
            let state = try? W3CTraceState(parsing: OTLPAttributes.string(raw, span.traceState)),
            let threshold = state.threshold, threshold.probability > 0 {
             adjusted = 1 / threshold.probability
         }
         var exemplar: SeriesTable.Exemplar?
-        if settings.exemplars && !span.traceID.isEmpty {
+        if c.exemplars && !span.traceID.isEmpty {
             exemplar = .init(traceID: Array(UnsafeRawBufferPointer(rebasing: raw[span.traceID])),
                              spanID: Array(UnsafeRawBufferPointer(rebasing: raw[span.spanID])),
                              time: span.endTimeUnixNano, value: duration)
         }
-        return Prepared(attributes: w.bytes, duration: duration, adjustedCount: adjusted, exemplar: exemplar)
+        return Prepared(attributes: WireKey(w.take()), duration: duration, adjustedCount: adjusted, exemplar: exemplar)
     }
 
-    /// The raw `AnyValue` of the first attribute named `key` among `keyValues`.
-    private func anyValue(_ raw: UnsafeRawBufferPointer, _ keyValues: [Range<Int>], _ key: [UInt8]) -> Range<Int>? {
-        for kv in keyValues {
-            let (k, v) = OTLPAttributes.keyAndValue(raw, kv)
-            if OTLPAttributes.equal(raw, k, key) { return v }
+    private static func contains(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, _ needle: [UInt8]) -> Bool {
+        guard range.count >= needle.count else { return false }
+        var i = range.lowerBound
+        while i <= range.upperBound - needle.count {
+            if raw[i] == needle[0] && raw[i + 1] == needle[1] && raw[i + 2] == needle[2] { return true }
+            i += 1
         }
-        return nil
+        return false
     }
 
     /// The resource's identity: its attributes (or those named by
     /// `resource_metrics_key_attributes`), each serialized `KeyValue`, sorted and joined.
-    private func resourceKey(_ raw: UnsafeRawBufferPointer, _ attributes: [Range<Int>]) -> [UInt8] {
+    private func resourceKey(_ raw: UnsafeRawBufferPointer, _ attributes: [Range<Int>]) -> WireKey {
         var parts: [[UInt8]] = []
         for kv in attributes {
             if !resourceKeys.isEmpty {
@@ -237,7 +301,7 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
             w.bytesField(1, part)
             key += w.bytes
         }
-        return key
+        return WireKey(key)
     }
 
     /// Writes what the table holds and hands it to the metrics pipelines (the timer calls it
@@ -260,6 +324,9 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
     }
 
     deinit {
+        for buffer in standardKeys + dimensionKeyBytes + dimensionDefaults.compactMap({ $0 }) {
+            UnsafeMutableRawPointer(mutating: buffer.baseAddress)?.deallocate()
+        }
         metrics.removeCallback("collectord_spanmetrics_series", labels: [("connector", name)], id: gaugeID)
     }
 }
