@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "collectorctl", targets: ["collectorctl"]),
         // Libraries for the benchmark packages under Benchmarks/ and the fuzz targets under Fuzz/.
         .library(name: "Store", targets: ["Store"]),
+        .library(name: "QueryAPI", targets: ["QueryAPI"]),
         .library(name: "OTLPCodec", targets: ["OTLPCodec"]),
         .library(name: "CollectorCore", targets: ["CollectorCore"]),
         .library(name: "ProbabilisticSampler", targets: ["ProbabilisticSampler"]),

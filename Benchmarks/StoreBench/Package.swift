@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
-// Store benchmark: ingest, compression, trace-by-id and search latency on a store of millions
-// of spans. Builds the root package's Store and OTLPCodec libraries in release mode.
+// Store benchmark: ingest, compression, trace-by-id, search and TraceQL latency on a store of
+// millions of spans. Builds the root package's Store and OTLPCodec libraries in release mode.
 //
 //   cd Benchmarks/StoreBench && swift build -c release
 //   .build/release/storebench ../out/traces.pb /tmp/storebench-data 5000 3 interval
@@ -12,7 +12,8 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "storebench",
-            dependencies: [.product(name: "Store", package: "collector"), .product(name: "OTLPCodec", package: "collector")],
+            dependencies: [.product(name: "Store", package: "collector"), .product(name: "OTLPCodec", package: "collector"),
+                           .product(name: "QueryAPI", package: "collector")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
     ]

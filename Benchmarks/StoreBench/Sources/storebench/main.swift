@@ -7,6 +7,7 @@
 // span of one same "hot" trace, and the latency of reading that trace back.
 import Foundation
 import OTLPCodec
+import QueryAPI
 import Store
 
 func cpuSeconds() -> Double {
@@ -164,6 +165,34 @@ func searches(_ store: TraceStore) {
 
 lookups("open store, warm page cache", store, count: 5000)
 searches(store)
+
+/// TraceQL through the query API's handler (parse, candidates from the store, evaluation,
+/// Tempo JSON): five typical queries, 21 runs each after one warm-up.
+func traceQL(_ store: TraceStore) {
+    let handler = QueryHandler(reader: store)
+    let queries = [
+        #"{ resource.service.name = "frontend" }"#,
+        #"{ resource.service.name = "checkout" && name = "POST /api/orders" && duration > 150ms }"#,
+        #"{ status = error }"#,
+        #"{ span.http.response.status_code >= 500 && resource.service.name = "payment" }"#,
+        #"{ resource.service.name = "frontend" } && { resource.service.name = "payment" && status = error }"#,
+    ]
+    for q in queries {
+        let encoded = q.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? q
+        var times: [Double] = []
+        var results = 0
+        for run in 0..<22 {
+            let t0 = now()
+            let response = handler.handle(method: "GET", path: "/api/search", query: "q=\(encoded)&limit=20", accept: nil)
+            let elapsed = (now() - t0) * 1000
+            if run > 0 { times.append(elapsed) }
+            results = String(decoding: response.body, as: UTF8.self).components(separatedBy: "\"traceID\"").count - 1
+        }
+        times.sort()
+        print(String(format: "traceql %@: p50 %.1f ms, p99 %.1f ms, %d traces", q, percentile(times, 0.5), percentile(times, 0.99), results))
+    }
+}
+traceQL(store)
 store.close()
 let open0 = now(), openCPU0 = cpuSeconds()
 store = try TraceStore(config: config)
