@@ -7,9 +7,11 @@ import Store
 /// supported subset (`TraceQLQuery`) is a 400 naming the unsupported part.
 ///
 /// How: the store's search gives candidate traces in the time range, newest first, narrowed by
-/// the service and span name the query requires of one span when it requires them (its
-/// index); each candidate is read and evaluated until `limit` traces matched or
-/// `traceQLCandidateLimit` candidates were read, within the query's read budget (a cut
+/// what the query requires of one span (service, span name, string attributes, `status =
+/// error`: its indexes and tag search); each candidate is read and evaluated until `limit`
+/// traces matched. Candidates are asked for in rounds (`limit`, then 4 times as many...,
+/// up to `traceQLCandidateLimit`), so a selective store search is not asked for thousands of
+/// candidates a query does not need; everything stays within the query's read budget (a cut
 /// answer is marked partial).
 extension QueryHandler {
     static let traceQLCandidateLimit = 20_000
@@ -31,8 +33,6 @@ extension QueryHandler {
             if slot == 0 { start = seconds * 1_000_000_000 } else { end = seconds * 1_000_000_000 }
         }
         let query = evaluator.query
-        let candidates = reader.search(TraceQuery(service: query.requiredService, operation: query.requiredName, start: start, end: end,
-                                                  limit: Self.traceQLCandidateLimit), budget: budget)
         var out = JSONOutput(capacity: 1024)
         out.raw("{\"traces\":[")
         var first = true
@@ -40,32 +40,40 @@ extension QueryHandler {
         var inspected = 0
         var inspectedBytes = 0
         let names = evaluator.attributeNames
-        for summary in candidates {
-            guard found < limit, budget.mayContinue() else { break }
-            guard let stored = reader.trace(id: summary.traceID.bytes, budget: budget) else { continue }
-            inspected += 1
-            inspectedBytes += stored.spans.count
-            let trace = TraceQLTrace(spans: stored.spans)
-            let spansets = evaluator.spansets(trace)
-            guard !spansets.isEmpty else { continue }
-            found += 1
-            out.comma(&first)
-            out.raw("{\"traceID\":")
-            out.string(summary.traceID.hex)
-            out.raw(",\"rootServiceName\":")
-            out.string(trace.rootService)
-            out.raw(",\"rootTraceName\":")
-            out.string(trace.rootName)
-            out.raw(",\"startTimeUnixNano\":\"\(trace.start)\",\"durationMs\":\((trace.end > trace.start ? trace.end - trace.start : 0) / 1_000_000)")
-            out.raw(",\"spanSet\":")
-            Self.spanset(&out, spansets[0], trace, spss: spss, names: names)
-            out.raw(",\"spanSets\":[")
-            var firstSet = true
-            for set in spansets {
-                out.comma(&firstSet)
-                Self.spanset(&out, set, trace, spss: spss, names: names)
+        var seen = Set<OTLPTraceID>()
+        var wanted = limit
+        rounds: while true {
+            let candidates = reader.search(TraceQuery(service: query.requiredService, operation: query.requiredName, tags: query.requiredTags,
+                                                      start: start, end: end, limit: wanted), budget: budget)
+            for summary in candidates where seen.insert(summary.traceID).inserted {
+                guard found < limit, budget.mayContinue() else { break rounds }
+                guard let stored = reader.trace(id: summary.traceID.bytes, budget: budget) else { continue }
+                inspected += 1
+                inspectedBytes += stored.spans.count
+                let trace = TraceQLTrace(spans: stored.spans, attributes: names)
+                let spansets = evaluator.spansets(trace)
+                guard !spansets.isEmpty else { continue }
+                found += 1
+                out.comma(&first)
+                out.raw("{\"traceID\":")
+                out.string(summary.traceID.hex)
+                out.raw(",\"rootServiceName\":")
+                out.string(trace.rootService)
+                out.raw(",\"rootTraceName\":")
+                out.string(trace.rootName)
+                out.raw(",\"startTimeUnixNano\":\"\(trace.start)\",\"durationMs\":\((trace.end > trace.start ? trace.end - trace.start : 0) / 1_000_000)")
+                out.raw(",\"spanSet\":")
+                Self.spanset(&out, spansets[0], trace, spss: spss, names: names)
+                out.raw(",\"spanSets\":[")
+                var firstSet = true
+                for set in spansets {
+                    out.comma(&firstSet)
+                    Self.spanset(&out, set, trace, spss: spss, names: names)
+                }
+                out.raw("]}")
             }
-            out.raw("]}")
+            if found >= limit || candidates.count < wanted || wanted >= Self.traceQLCandidateLimit || !budget.mayContinue() { break }
+            wanted = min(wanted * 4, Self.traceQLCandidateLimit)
         }
         out.raw("],\"metrics\":{\"inspectedTraces\":\(inspected),\"inspectedBytes\":\"\(inspectedBytes)\",\"completedJobs\":1,\"totalJobs\":1}")
         if let partial = budget.partialReason {

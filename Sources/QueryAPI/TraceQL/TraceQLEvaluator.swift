@@ -26,11 +26,19 @@ struct TraceQLTrace {
     var start: UInt64 = 0
     var end: UInt64 = 0
 
-    init(spans bytes: [UInt8]) {
+    /// Decodes the trace's spans; of the attributes, only those named in `attributes` (all
+    /// when nil) and `service.name` become values (strings cost most of the decoding).
+    init(spans bytes: [UInt8], attributes wanted: [String]? = nil) {
+        let keys = wanted.map { ($0 + ["service.name"]).map { Array($0.utf8) } }
+        func keep(_ raw: UnsafeRawBufferPointer, _ kv: Range<Int>) -> Bool {
+            guard let keys else { return true }
+            let key = OTLPAttributes.key(raw, kv)
+            return keys.contains { OTLPAttributes.equal(raw, key, $0) }
+        }
         bytes.withUnsafeBytes { raw in
             guard let layout = try? OTLPRequestLayout(.traces, raw) else { return }
             resources = layout.resources.map { r in
-                OTLPAttributes.list(raw, r.resourceMessage, field: 1).map { Self.keyValue(raw, $0) }
+                OTLPAttributes.list(raw, r.resourceMessage, field: 1).filter { keep(raw, $0) }.map { Self.keyValue(raw, $0) }
             }
             for item in layout.items {
                 guard let f = try? OTLPSpanFields(raw, item.payload) else { continue }
@@ -38,7 +46,8 @@ struct TraceQLTrace {
                                   name: OTLPAttributes.string(raw, f.name), kind: f.kind, status: f.statusCode,
                                   statusMessage: Self.statusMessage(raw, item.payload),
                                   start: f.startTimeUnixNano, end: f.endTimeUnixNano,
-                                  attributes: f.attributes.map { Self.keyValue(raw, $0) }, resource: layout.scopes[item.scope].resource))
+                                  attributes: f.attributes.filter { keep(raw, $0) }.map { Self.keyValue(raw, $0) },
+                                  resource: layout.scopes[item.scope].resource))
             }
         }
         guard !spans.isEmpty else { return }

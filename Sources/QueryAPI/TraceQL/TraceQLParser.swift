@@ -28,7 +28,8 @@ struct TraceQLParser {
         let expression = try parser.spansetExpression()
         guard parser.peek == .end else { throw parser.unexpected("after the query") }
         let required = requirements(expression)
-        return TraceQLQuery(expression: expression, requiredService: required.service, requiredName: required.name)
+        return TraceQLQuery(expression: expression, requiredService: required.service, requiredName: required.name,
+                            requiredTags: required.tags)
     }
 
     // MARK: Grammar
@@ -301,32 +302,41 @@ struct TraceQLParser {
 
     // MARK: Planning
 
-    /// What the store's index can narrow candidates by: the service and span name that one
-    /// same span of every match must have (an `&&` of conditions in one spanset of an `&&`
-    /// of spansets on `resource.service.name` (or `.service.name`) and `name`).
-    private static func requirements(_ e: TraceQLSpansetExpression) -> (service: String?, name: String?) {
+    typealias Requirements = (service: String?, name: String?, tags: [String: String])
+
+    /// What the store's index can narrow candidates by: the service, span name and tags that
+    /// one same span of every match must have (the conditions of one spanset's `&&`, in an
+    /// `&&` of spansets: `resource.service.name` (or `.service.name`), `name`, string attribute
+    /// equalities, `status = error` as the store's `error=true`).
+    private static func requirements(_ e: TraceQLSpansetExpression) -> Requirements {
         switch e {
         case .spanset(let c?): return requirements(c)
-        case .spanset(nil), .or: return (nil, nil)
+        case .spanset(nil), .or: return (nil, nil, [:])
         case .and(let a, let b):
-            // Both must match, but not on one span: take one side's pair, never a mix.
-            let x = requirements(a)
-            return x.service != nil || x.name != nil ? x : requirements(b)
+            // Both must match, but not on one span: take one side's, never a mix; the side
+            // that requires more (tags narrow most: `error=true` is rarer than a service).
+            let (x, y) = (requirements(a), requirements(b))
+            func weight(_ r: Requirements) -> Int { (r.service == nil ? 0 : 1) + (r.name == nil ? 0 : 1) + 2 * r.tags.count }
+            return weight(y) > weight(x) ? y : x
         }
     }
 
-    private static func requirements(_ c: TraceQLCondition) -> (service: String?, name: String?) {
+    private static func requirements(_ c: TraceQLCondition) -> Requirements {
         switch c {
         case .compare(.attribute(.resource, "service.name"), .equal, .string(let s)),
              .compare(.attribute(.any, "service.name"), .equal, .string(let s)):
-            return (s, nil)
+            return (s, nil, [:])
         case .compare(.intrinsic(.name), .equal, .string(let s)):
-            return (nil, s)
+            return (nil, s, [:])
+        case .compare(.intrinsic(.status), .equal, .status(2)):
+            return (nil, nil, ["error": "true"])
+        case .compare(.attribute(_, let key), .equal, .string(let s)) where key != "error":
+            return (nil, nil, [key: s])
         case .compare, .or:
-            return (nil, nil)
+            return (nil, nil, [:])
         case .and(let a, let b):
             let (x, y) = (requirements(a), requirements(b))
-            return (x.service ?? y.service, x.name ?? y.name)
+            return (x.service ?? y.service, x.name ?? y.name, x.tags.merging(y.tags) { first, _ in first })
         }
     }
 }

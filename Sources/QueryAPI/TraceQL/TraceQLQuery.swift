@@ -61,9 +61,13 @@ enum TraceQLLiteral: Equatable, Sendable {
 }
 
 /// A whole search: the spanset expression and the conditions the store can narrow candidates
-/// with (an equality on `resource.service.name` / `name` that every matching trace must have).
+/// with (equalities on `resource.service.name`, `name`, string attributes and `status = error`
+/// that one span of every matching trace must have).
 struct TraceQLQuery: Equatable, Sendable {
     var expression: TraceQLSpansetExpression
     var requiredService: String?
     var requiredName: String?
+    /// String attribute equalities and `error=true` (for `status = error`) that the same span
+    /// must have: the store's tag search narrows candidates with them.
+    var requiredTags: [String: String] = [:]
 }
