@@ -103,6 +103,67 @@ extension E2E {
             #expect(paths == ["/v1/metrics", "/v1/traces"])
         }
 
+        static func reloadConfig(_ ports: Ports, sink: Int, downstreamTimeout: String) -> String {
+            """
+            receivers:
+              otlp:
+                protocols:
+                  grpc:
+                    endpoint: 127.0.0.1:\(ports.grpc)
+            processors:
+              batch:
+                timeout: \(downstreamTimeout)
+            connectors:
+              forward:
+            exporters:
+              otlphttp:
+                endpoint: http://127.0.0.1:\(sink)
+            service:
+              telemetry:
+                metrics:
+                  address: 127.0.0.1:\(ports.metrics)
+              pipelines:
+                traces/in:
+                  receivers: [otlp]
+                  exporters: [forward]
+                traces/out:
+                  receivers: [forward]
+                  processors: [batch]
+                  exporters: [otlphttp]
+            """
+        }
+
+        @Test("SIGHUP while spans flow through forward into a batching pipeline: every acknowledged span arrives once")
+        func reloadThroughForward() async throws {
+            let (ports, sinkPort) = (try Ports(), try FreePort.allocate())
+            let sink = try PythonClient.start(script: "otlp_sink.py", args: ["--http-port", "\(sinkPort)", "--seconds", "120"])
+            try await sink.waitForOutput(containing: "listening", in: .stderr)
+            let collector = try CollectorProcess(config: Self.reloadConfig(ports, sink: sinkPort, downstreamTimeout: "300ms"))
+            try await collector.waitForOutput(containing: "collectord started", in: .stderr)
+            try await collector.waitForPort(ports.grpc)
+            // 40 traces = 160 spans, one export request per span.
+            let client = try startSDK(protocol: "grpc", ports: ports, args: ["--count", "40", "--seed", "73"])
+            try await waitUntil("the client is sending", timeout: .seconds(30)) {
+                (try await counters(ports).acceptedSpans["grpc"] ?? 0) >= 20
+            }
+            // The downstream pipeline's batch changes: both pipelines are rebuilt, the old ones
+            // drain producers first (the old traces/out still holds a batch when traces/in stops).
+            let mark = try collector.reload(config: Self.reloadConfig(ports, sink: sinkPort, downstreamTimeout: "50ms"))
+            try await collector.waitForOutput(containing: "configuration reloaded: 2 pipeline(s)", in: .stderr, since: mark)
+            let atReload = try await counters(ports).acceptedSpans["grpc"] ?? 0
+            #expect(atReload < 160, "the client finished before the reload; make it send longer")
+            let result = try await client.result(timeout: .seconds(120))
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            let report = try result.decode(ClientReport.self)
+            #expect(report.ok && report.count == 160, "\(report.errors)")
+            #expect(await collector.stop() == 0, "\(collector.outputTail())")
+            sink.signal(SIGTERM)
+            let received = try JSONSerialization.jsonObject(with: Data(try await sink.result(timeout: .seconds(20)).stdout.utf8)) as? [String: Any] ?? [:]
+            let spans = (received["spans"] as? [[String: String]] ?? []).map { "\($0["traceId"] ?? "")/\($0["spanId"] ?? "")" }
+            let sent = (report.spans ?? []).map { "\($0.traceId)/\($0.spanId)" }
+            #expect(spans.count == 160 && spans.sorted() == sent.sorted(), "received \(spans.count), \(Set(spans).count) distinct, of \(sent.count)")
+        }
+
         @Test("validate: a connector cycle is refused, naming the pipelines")
         func cycleIsAConfigError() async throws {
             let config = """
