@@ -1,3 +1,4 @@
+import Dispatch
 import OTLPCodec
 import Store
 
@@ -8,7 +9,8 @@ import Store
 ///
 /// How: the store's search gives candidate traces in the time range, newest first, narrowed by
 /// what the query requires of one span (service, span name, string attributes, `status =
-/// error`: its indexes and tag search); each candidate is read and evaluated until `limit`
+/// error`: its indexes and tag search) and by a minimum trace duration (a span lasting more
+/// than X is in a trace lasting more than X); each candidate is read and evaluated until `limit`
 /// traces matched. Candidates are asked for in rounds (`limit`, then 4 times as many...,
 /// up to `traceQLCandidateLimit`), so a selective store search is not asked for thousands of
 /// candidates a query does not need; everything stays within the query's read budget (a cut
@@ -44,33 +46,41 @@ extension QueryHandler {
         var wanted = limit
         rounds: while true {
             let candidates = reader.search(TraceQuery(service: query.requiredService, operation: query.requiredName, tags: query.requiredTags,
+                                                      minDuration: query.minimumTraceDuration.map { .nanoseconds(Int64(min($0, UInt64(Int64.max)))) },
                                                       start: start, end: end, limit: wanted), budget: budget)
-            for summary in candidates where seen.insert(summary.traceID).inserted {
+            let fresh = candidates.filter { seen.insert($0.traceID).inserted }
+            // Candidates are read and evaluated a chunk at a time on every core, then taken in
+            // order (newest first) until `limit` matched.
+            var next = 0
+            while next < fresh.count {
                 guard found < limit, budget.mayContinue() else { break rounds }
-                guard let stored = reader.trace(id: summary.traceID.bytes, budget: budget) else { continue }
-                inspected += 1
-                inspectedBytes += stored.spans.count
-                let trace = TraceQLTrace(spans: stored.spans, attributes: names)
-                let spansets = evaluator.spansets(trace)
-                guard !spansets.isEmpty else { continue }
-                found += 1
-                out.comma(&first)
-                out.raw("{\"traceID\":")
-                out.string(summary.traceID.hex)
-                out.raw(",\"rootServiceName\":")
-                out.string(trace.rootService)
-                out.raw(",\"rootTraceName\":")
-                out.string(trace.rootName)
-                out.raw(",\"startTimeUnixNano\":\"\(trace.start)\",\"durationMs\":\((trace.end > trace.start ? trace.end - trace.start : 0) / 1_000_000)")
-                out.raw(",\"spanSet\":")
-                Self.spanset(&out, spansets[0], trace, spss: spss, names: names)
-                out.raw(",\"spanSets\":[")
-                var firstSet = true
-                for set in spansets {
-                    out.comma(&firstSet)
-                    Self.spanset(&out, set, trace, spss: spss, names: names)
+                let chunk = Array(fresh[next..<min(fresh.count, next + Self.traceQLChunk)])
+                next += chunk.count
+                let evaluated = Self.evaluate(chunk, reader: reader, budget: budget, evaluator: evaluator, names: names)
+                for (summary, result) in zip(chunk, evaluated) {
+                    guard found < limit, let (trace, spansets, bytes) = result else { continue }
+                    inspected += 1
+                    inspectedBytes += bytes
+                    guard !spansets.isEmpty else { continue }
+                    found += 1
+                    out.comma(&first)
+                    out.raw("{\"traceID\":")
+                    out.string(summary.traceID.hex)
+                    out.raw(",\"rootServiceName\":")
+                    out.string(trace.rootService)
+                    out.raw(",\"rootTraceName\":")
+                    out.string(trace.rootName)
+                    out.raw(",\"startTimeUnixNano\":\"\(trace.start)\",\"durationMs\":\((trace.end > trace.start ? trace.end - trace.start : 0) / 1_000_000)")
+                    out.raw(",\"spanSet\":")
+                    Self.spanset(&out, spansets[0], trace, spss: spss, names: names)
+                    out.raw(",\"spanSets\":[")
+                    var firstSet = true
+                    for set in spansets {
+                        out.comma(&firstSet)
+                        Self.spanset(&out, set, trace, spss: spss, names: names)
+                    }
+                    out.raw("]}")
                 }
-                out.raw("]}")
             }
             if found >= limit || candidates.count < wanted || wanted >= Self.traceQLCandidateLimit || !budget.mayContinue() { break }
             wanted = min(wanted * 4, Self.traceQLCandidateLimit)
@@ -82,6 +92,26 @@ extension QueryHandler {
         }
         out.raw("}")
         return .json(out.bytes)
+    }
+
+    static let traceQLChunk = 16
+
+    /// Reads and evaluates `chunk` in parallel; each result in the chunk's order (nil: not
+    /// stored any more).
+    private static func evaluate(_ chunk: [TraceSummary], reader: any TraceReader, budget: ReadBudget, evaluator: TraceQLEvaluator,
+                                 names: [String]) -> [(TraceQLTrace, [[Int]], Int)?] {
+        var items = [(TraceQLTrace, [[Int]], Int)?](repeating: nil, count: chunk.count)
+        items.withUnsafeMutableBufferPointer { buffer in
+            // `nonisolated(unsafe)`: each slot is written by one iteration only, and read after
+            // concurrentPerform returns.
+            nonisolated(unsafe) let slots = buffer
+            DispatchQueue.concurrentPerform(iterations: chunk.count) { i in
+                guard budget.mayContinue(), let stored = reader.trace(id: chunk[i].traceID.bytes, budget: budget) else { return }
+                let trace = TraceQLTrace(spans: stored.spans, attributes: names)
+                slots[i] = (trace, evaluator.spansets(trace), stored.spans.count)
+            }
+        }
+        return items
     }
 
     private static func spanset(_ out: inout JSONOutput, _ indexes: [Int], _ trace: TraceQLTrace, spss: Int, names: [String]) {

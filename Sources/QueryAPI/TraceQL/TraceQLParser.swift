@@ -29,7 +29,7 @@ struct TraceQLParser {
         guard parser.peek == .end else { throw parser.unexpected("after the query") }
         let required = requirements(expression)
         return TraceQLQuery(expression: expression, requiredService: required.service, requiredName: required.name,
-                            requiredTags: required.tags)
+                            requiredTags: required.tags, minimumTraceDuration: minimumDuration(expression))
     }
 
     // MARK: Grammar
@@ -303,6 +303,36 @@ struct TraceQLParser {
     // MARK: Planning
 
     typealias Requirements = (service: String?, name: String?, tags: [String: String])
+
+    /// The longest `duration`/`traceDuration` lower bound (`>`, `>=`) that every match must
+    /// satisfy: in an `&&` of conditions, of any spanset in an `&&` of spansets.
+    private static func minimumDuration(_ e: TraceQLSpansetExpression) -> UInt64? {
+        switch e {
+        case .spanset(let c?): return minimumDuration(c)
+        case .spanset(nil), .or: return nil
+        case .and(let a, let b):
+            switch (minimumDuration(a), minimumDuration(b)) {
+            case (let x?, let y?): return max(x, y)
+            case (let x, let y): return x ?? y
+            }
+        }
+    }
+
+    private static func minimumDuration(_ c: TraceQLCondition) -> UInt64? {
+        switch c {
+        case .compare(.intrinsic(.duration), .greater, .duration(let d)), .compare(.intrinsic(.duration), .greaterOrEqual, .duration(let d)),
+             .compare(.intrinsic(.traceDuration), .greater, .duration(let d)),
+             .compare(.intrinsic(.traceDuration), .greaterOrEqual, .duration(let d)):
+            return d
+        case .compare, .or:
+            return nil
+        case .and(let a, let b):
+            switch (minimumDuration(a), minimumDuration(b)) {
+            case (let x?, let y?): return max(x, y)
+            case (let x, let y): return x ?? y
+            }
+        }
+    }
 
     /// What the store's index can narrow candidates by: the service, span name and tags that
     /// one same span of every match must have (the conditions of one spanset's `&&`, in an

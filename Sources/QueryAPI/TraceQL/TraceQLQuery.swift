@@ -70,4 +70,7 @@ struct TraceQLQuery: Equatable, Sendable {
     /// String attribute equalities and `error=true` (for `status = error`) that the same span
     /// must have: the store's tag search narrows candidates with them.
     var requiredTags: [String: String] = [:]
+    /// A lower bound on the trace's duration (ns) every match has: a span or the trace lasting
+    /// more than it (a trace lasts at least as long as each of its spans).
+    var minimumTraceDuration: UInt64?
 }
