@@ -11,11 +11,11 @@ import Glibc
 ///
 /// `export` reads each span on the wire, files it in the graph under a mutex and returns (the
 /// traces' acknowledgement does not wait for metrics). Every `metrics_flush_interval` (a
-/// Dispatch timer; `flush(now:)` is the test hook) expired edges are settled and the series are
+/// `PeriodicFlush`; `flush(now:)` is the test hook) expired edges are settled and the series are
 /// handed to `next` as one cumulative metrics request without tokens; `shutdown` flushes once
 /// more. A refused flush is counted; the next one carries the totals.
 ///
-/// `@unchecked Sendable`: `timer` is only touched on `queue`; the graph is in a mutex;
+/// `@unchecked Sendable`: `flusher` is set once, at the end of `init`; the graph is in a mutex;
 /// everything else is immutable.
 final class ServiceGraphConnector: Exporter, @unchecked Sendable {
     private final class State: Sendable {
@@ -29,8 +29,7 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
     private let logger: Logger
     private let wallClock: @Sendable () -> UInt64
     private let state: State
-    private let queue: DispatchQueue
-    private var timer: (any DispatchSourceTimer)?
+    private var flusher: PeriodicFlush!
     private let refusedFlushes: Counter
     private let droppedSides: Counter
     private let peerKeys: [[UInt8]]
@@ -38,14 +37,13 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
     private let dimensionKeys: [[UInt8]]
 
     init(settings: ServiceGraphSettings, name: String, next: any Consumer, metrics: MetricsRegistry, logger: Logger,
-         wallClock: @escaping @Sendable () -> UInt64 = ServiceGraphConnector.unixNanos) {
+         wallClock: @escaping @Sendable () -> UInt64 = WallClock.unixNanos) {
         self.settings = settings
         self.name = name
         self.next = next
         self.logger = logger
         self.wallClock = wallClock
         state = State(EdgeGraph(settings: settings))
-        queue = DispatchQueue(label: "collectord.servicegraph.\(name)")
         let labels = [("connector", name)]
         refusedFlushes = metrics.counter("collectord_servicegraph_refused_flushes_total",
                                          help: "Flushes of service graph metrics the metrics pipelines refused.", labels: labels)
@@ -55,33 +53,18 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
         peerKeys = settings.peerAttributes.map { Array($0.utf8) }
         databaseKeys = settings.databaseNameAttributes.map { Array($0.utf8) }
         dimensionKeys = settings.dimensions.map { Array($0.utf8) }
+        flusher = PeriodicFlush(label: "collectord.servicegraph.\(name)", interval: settings.flushInterval) { [weak self] in self?.flush() }
     }
 
-    static let unixNanos: @Sendable () -> UInt64 = {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-    }
 
     func start() throws {
-        queue.sync {
-            guard timer == nil else { return }
-            let t = DispatchSource.makeTimerSource(queue: queue)
-            let interval = DispatchTimeInterval.nanoseconds(Int(min(settings.flushInterval, UInt64(Int.max))))
-            t.schedule(deadline: .now() + interval, repeating: interval)
-            t.setEventHandler { [weak self] in self?.flush() }
-            t.resume()
-            timer = t
-        }
+        flusher.start()
     }
 
+    /// Stops the timer and flushes what is held (the downstream pipelines still run: the
+    /// service stops producers first).
     func shutdown() {
-        queue.sync {
-            guard let t = timer else { return }
-            t.cancel()
-            timer = nil
-            flush()
-        }
+        flusher.stop()
     }
 
     var exportsConcurrently: Bool { true }

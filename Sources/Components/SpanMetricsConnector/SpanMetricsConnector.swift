@@ -13,7 +13,7 @@ import Glibc
 /// Design: `export` reads each span on the wire (`OTLPRequestLayout`, `OTLPSpanFields`),
 /// builds its dimension values and adds it to the `SeriesTable` under a mutex, then returns:
 /// the traces' acknowledgement does not wait for metrics, which are derived data. Every
-/// `metrics_flush_interval` (a Dispatch timer; `flush(now:)` is the test hook) the table is
+/// `metrics_flush_interval` (a `PeriodicFlush`; `flush(now:)` is the test hook) the table is
 /// written as one `ExportMetricsServiceRequest` and handed to `next` without tokens; `shutdown`
 /// flushes once more. A refused flush is logged and counted, and loses nothing with cumulative
 /// temporality (the next flush carries the totals); with delta temporality the counts stay
@@ -24,9 +24,9 @@ import Glibc
 /// rounded to an integer stochastically, so rates stay right after sampling. Placed before a
 /// sampler, the connector sees and counts every span.
 ///
-/// `@unchecked Sendable`: `timer` is only touched on `queue` (`start` and `shutdown` go through
-/// it); the aggregation state is in a mutex; everything else is immutable (the key buffers are
-/// written in `init` and freed in `deinit`).
+/// `@unchecked Sendable`: `flusher` is set once, at the end of `init`; the aggregation state is
+/// in a mutex; everything else is immutable (the key buffers are written in `init` and freed in
+/// `deinit`).
 final class SpanMetricsConnector: Exporter, @unchecked Sendable {
     /// The table, boxed so the series gauge's callback can hold it.
     private final class State: Sendable {
@@ -40,8 +40,7 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
     private let logger: Logger
     private let wallClock: @Sendable () -> UInt64
     private let state: State
-    private var timer: (any DispatchSourceTimer)?
-    private let queue: DispatchQueue
+    private var flusher: PeriodicFlush!
     private let refusedFlushes: Counter
     private let skippedSpans: Counter
     private let metrics: MetricsRegistry
@@ -73,7 +72,7 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
     private enum Standard { case service, name, kind, status }
 
     init(settings: SpanMetricsSettings, name: String, next: any Consumer, metrics: MetricsRegistry, logger: Logger,
-         wallClock: @escaping @Sendable () -> UInt64 = SpanMetricsConnector.unixNanos) {
+         wallClock: @escaping @Sendable () -> UInt64 = WallClock.unixNanos) {
         self.settings = settings
         self.name = name
         self.next = next
@@ -82,7 +81,6 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
         self.metrics = metrics
         let state = State(SeriesTable(settings: settings))
         self.state = state
-        queue = DispatchQueue(label: "collectord.spanmetrics.\(name)")
         let labels = [("connector", name)]
         refusedFlushes = metrics.counter("collectord_spanmetrics_refused_flushes_total",
                                          help: "Flushes of span metrics the metrics pipelines refused (sent again with the next flush).",
@@ -98,38 +96,20 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
         resourceKeys = settings.resourceKeyAttributes.map { Array($0.utf8) }
         gaugeID = metrics.callback("collectord_spanmetrics_series", help: "Series the spanmetrics connector holds.",
                                    labels: labels) { Double(state.table.withLock { $0.seriesCount }) }
+        flusher = PeriodicFlush(label: "collectord.spanmetrics.\(name)", interval: settings.flushInterval) { [weak self] in self?.flush() }
     }
 
-    static let unixNanos: @Sendable () -> UInt64 = {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-    }
 
     func start() throws {
-        queue.sync {
-            guard timer == nil else { return }
-            let t = DispatchSource.makeTimerSource(queue: queue)
-            let interval = DispatchTimeInterval.nanoseconds(Int(min(settings.flushInterval, UInt64(Int.max))))
-            t.schedule(deadline: .now() + interval, repeating: interval)
-            t.setEventHandler { [weak self] in self?.flush() }
-            t.resume()
-            timer = t
-        }
+        flusher.start()
     }
 
     /// Stops the timer and flushes what is held (the downstream pipelines still run: the
     /// service stops producers first).
     func shutdown() {
-        queue.sync {
-            guard let t = timer else { return }
-            t.cancel()
-            timer = nil
-            flush()
-        }
+        flusher.stop()
     }
 
-    /// Aggregation is under the table's lock: stages may call at once.
     var exportsConcurrently: Bool { true }
 
     func export(_ batch: TelemetryBatch) throws(ComponentError) {
