@@ -350,6 +350,20 @@ public enum OTLPAttributes {
         return text.withUnsafeBytes { memcmp(base + range.lowerBound, $0.baseAddress!, text.count) == 0 }
     }
 
+    /// The key and value of the `KeyValue` at `keyValue` as Swift values (strings decoded;
+    /// bytes, arrays and maps as an empty `.other`).
+    public static func decoded(_ bytes: UnsafeRawBufferPointer, _ keyValue: Range<Int>) -> (key: String, value: OTLPMetricPoints.Value) {
+        let (key, value) = keyAndValue(bytes, keyValue)
+        let typed: OTLPMetricPoints.Value = switch anyValue(bytes, value) {
+        case .string(let r): .string(string(bytes, r))
+        case .bool(let b): .bool(b)
+        case .int(let i): .int(i)
+        case .double(let d): .double(d)
+        case .other: .other("")
+        }
+        return (string(bytes, key), typed)
+    }
+
     /// `equal` against bytes that are not an array (no reference counting in hot loops).
     @inline(__always)
     public static func equal(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ text: UnsafeRawBufferPointer) -> Bool {

@@ -203,15 +203,7 @@ public enum OTLPMetricPoints {
     }
 
     private static func keyValue(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) throws(ProtoWire.WireError) -> (key: String, value: Value) {
-        let (key, value) = OTLPAttributes.keyAndValue(raw, range)
-        let typed: Value = switch OTLPAttributes.anyValue(raw, value) {
-        case .string(let r): .string(string(raw, r))
-        case .bool(let b): .bool(b)
-        case .int(let i): .int(i)
-        case .double(let d): .double(d)
-        case .other: .other("")
-        }
-        return (string(raw, key), typed)
+        OTLPAttributes.decoded(raw, range)
     }
 
     private static func string(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {

@@ -121,7 +121,7 @@ extension QueryHandler {
             let span = trace.spans[i]
             out.comma(&first)
             out.raw("{\"spanID\":")
-            out.string(Self.hex(span.spanID))
+            out.string(span.spanID.withUnsafeBytes { JSONOutput.hex($0) })
             out.raw(",\"name\":")
             out.string(span.name)
             out.raw(",\"startTimeUnixNano\":\"\(span.start)\",\"durationNanos\":\"\(span.end > span.start ? span.end - span.start : 0)\"")
@@ -159,15 +159,5 @@ extension QueryHandler {
             out.raw("}")
         case .bool(let b): out.raw("{\"boolValue\":\(b)}")
         }
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef")
-        var s = ""
-        for b in bytes {
-            s.append(digits[Int(b >> 4)])
-            s.append(digits[Int(b & 15)])
-        }
-        return s
     }
 }

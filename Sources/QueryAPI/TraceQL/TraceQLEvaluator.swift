@@ -38,7 +38,7 @@ struct TraceQLTrace {
         bytes.withUnsafeBytes { raw in
             guard let layout = try? OTLPRequestLayout(.traces, raw) else { return }
             resources = layout.resources.map { r in
-                OTLPAttributes.list(raw, r.resourceMessage, field: 1).filter { keep(raw, $0) }.map { Self.keyValue(raw, $0) }
+                OTLPAttributes.list(raw, r.resourceMessage, field: 1).filter { keep(raw, $0) }.map { OTLPAttributes.decoded(raw, $0) }
             }
             for item in layout.items {
                 guard let f = try? OTLPSpanFields(raw, item.payload) else { continue }
@@ -46,7 +46,7 @@ struct TraceQLTrace {
                                   name: OTLPAttributes.string(raw, f.name), kind: f.kind, status: f.statusCode,
                                   statusMessage: Self.statusMessage(raw, item.payload),
                                   start: f.startTimeUnixNano, end: f.endTimeUnixNano,
-                                  attributes: f.attributes.filter { keep(raw, $0) }.map { Self.keyValue(raw, $0) },
+                                  attributes: f.attributes.filter { keep(raw, $0) }.map { OTLPAttributes.decoded(raw, $0) },
                                   resource: layout.scopes[item.scope].resource))
             }
         }
@@ -68,18 +68,6 @@ struct TraceQLTrace {
 
     private static func bytes(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) -> [UInt8] {
         Array(UnsafeRawBufferPointer(rebasing: raw[range]))
-    }
-
-    static func keyValue(_ raw: UnsafeRawBufferPointer, _ kv: Range<Int>) -> (key: String, value: Value) {
-        let (key, value) = OTLPAttributes.read(raw, kv)
-        let typed: Value = switch value {
-        case .string(let r): .string(OTLPAttributes.string(raw, r))
-        case .bool(let b): .bool(b)
-        case .int(let i): .int(i)
-        case .double(let d): .double(d)
-        case .other: .other("")
-        }
-        return (OTLPAttributes.string(raw, key), typed)
     }
 
     /// `status.message` (Span field 15, Status field 2).
