@@ -71,11 +71,21 @@ public enum OTLPMetricPoints {
     /// wire order. Exponential histograms come as points with their count and sum only.
     public static func visit(_ bytes: [UInt8],
                              _ body: (_ resource: [(key: String, value: Value)], _ metric: Metric, _ point: Point) -> Void) throws(OTLPDecodeError) {
+        try visit(bytes) { _, resource, metric, point in body(resource, metric, point) }
+    }
+
+    /// `visit`, also giving the number of the point's `ResourceMetrics` in the request (0, 1,
+    /// ...), so a caller can work out what depends on the resource once.
+    public static func visit(_ bytes: [UInt8],
+                             _ body: (_ resourceIndex: Int, _ resource: [(key: String, value: Value)], _ metric: Metric, _ point: Point) -> Void)
+        throws(OTLPDecodeError) {
         try bytes.withBytes { (raw) throws(OTLPDecodeError) in
             do throws(ProtoWire.WireError) {
                 var request = ProtoWire.Reader(raw, range: 0..<raw.count)
+                var index = -1
                 while let rm = try request.next() {
                     guard rm.number == 1, rm.wireType == .lengthDelimited else { continue }
+                    index += 1
                     var resource: [(key: String, value: Value)] = []
                     var scopes: [Range<Int>] = []
                     var r = ProtoWire.Reader(raw, range: rm.payload)
@@ -88,7 +98,7 @@ public enum OTLPMetricPoints {
                         var s = ProtoWire.Reader(raw, range: scope)
                         while let m = try s.next() {
                             guard m.number == 2, m.wireType == .lengthDelimited else { continue }
-                            try metric(raw, m.payload) { metric, point in body(resource, metric, point) }
+                            try metric(raw, m.payload) { metric, point in body(index, resource, metric, point) }
                         }
                     }
                 }

@@ -76,6 +76,55 @@ public struct OTLPRequestLayout: Sendable {
         }
     }
 
+    /// Visits a request without laying it out: `resource` is called for each resource entry
+    /// (its number, counting from 0, and its `Resource` message wherever it sits in the entry),
+    /// then `item` for each of that entry's spans / log records, in wire order. Each item is
+    /// visited as soon as it is reached, while its bytes are in the cache: a layout first and a
+    /// read afterwards brings a large batch through the cache twice, which costs readers that
+    /// only look (the span metrics connectors) more than their own work.
+    public static func visit(_ signal: OTLPSignal, _ bytes: UnsafeRawBufferPointer,
+                             resource: (_ index: Int, _ message: Range<Int>?) throws(OTLPDecodeError) -> Void,
+                             item: (_ resource: Int, _ payload: Range<Int>) throws(OTLPDecodeError) -> Void) throws(OTLPDecodeError) {
+        func next(_ reader: inout ProtoWire.Reader) throws(OTLPDecodeError) -> ProtoWire.Field? {
+            do throws(ProtoWire.WireError) {
+                return try reader.next()
+            } catch {
+                throw OTLPDecodeError.malformed(signal, error.detail)
+            }
+        }
+        func expectLength(_ field: ProtoWire.Field) throws(OTLPDecodeError) {
+            do throws(ProtoWire.WireError) {
+                try OTLPScanner.expect(field, .lengthDelimited)
+            } catch {
+                throw OTLPDecodeError.malformed(signal, error.detail)
+            }
+        }
+        var request = ProtoWire.Reader(bytes, range: 0..<bytes.count)
+        var index = -1
+        while let entry = try next(&request) {
+            guard entry.number == 1 else { continue }
+            try expectLength(entry)
+            index += 1
+            var message: Range<Int>?
+            var header = ProtoWire.Reader(bytes, range: entry.payload)
+            while let field = try next(&header) {
+                if field.number == 1 && field.wireType == .lengthDelimited { message = field.payload }
+            }
+            try resource(index, message)
+            var reader = ProtoWire.Reader(bytes, range: entry.payload)
+            while let field = try next(&reader) {
+                guard field.number == 2 else { continue }
+                try expectLength(field)
+                var scope = ProtoWire.Reader(bytes, range: field.payload)
+                while let inner = try next(&scope) {
+                    guard inner.number == 2 else { continue }
+                    try expectLength(inner)
+                    try item(index, inner.payload)
+                }
+            }
+        }
+    }
+
     /// An item written with one range of its payload replaced: a field cut out and another
     /// put in its place (a sampler's new tracestate), without building the item separately.
     public struct ItemEdit: Sendable {

@@ -27,6 +27,10 @@ import Testing
         #expect(PrometheusNames.label("1st") == "key_1st")
         #expect(PrometheusNames.label("_private") == "key_private")
         #expect(PrometheusNames.label("__reserved") == "__reserved")
+        #expect(PrometheusNames.label("Zone") == "Zone")
+        #expect(PrometheusNames.label("k8s.pod-name") == "k8s_pod_name")
+        #expect(PrometheusNames.label(".hidden") == "key_hidden")
+        #expect(PrometheusNames.label("région") == "r_gion")
         #expect(PrometheusNames.metric("calls", unit: "", counter: true, gauge: false, namespace: "my.app", suffixes: true) == "my_app_calls_total")
         #expect(PrometheusNames.metric("duration", unit: "ms", counter: false, gauge: false, namespace: "", suffixes: false) == "duration")
     }

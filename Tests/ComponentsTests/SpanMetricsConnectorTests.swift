@@ -185,6 +185,32 @@ private func span(_ n: Int, _ name: String, ms duration: UInt64, error: Bool = f
         #expect(calls.map(\.value) == [1, 1, 1])
     }
 
+    /// Series keys hold values alone, length-prefixed: a long name (a two-byte length), names
+    /// that are prefixes of each other, an empty one, a kind outside the enum, and a dimension
+    /// whose value holds the bytes another's tag would have are each their own series; a span
+    /// carrying a dimension's default value is in the default's series; and the attributes
+    /// written back from the keys are the spans' own.
+    @Test func seriesKeysKeepEveryValueApart() throws {
+        let (c, next, _, _) = connector { $0.dimensions = [.init(name: "x", defaultValue: "d"), .init(name: "y", defaultValue: nil)] }
+        let long = String(repeating: "n", count: 300)
+        try c.export(batch([TestResource(service: "a", items: [
+            span(1, long, ms: 1), span(2, "ab", ms: 1), span(3, "a", ms: 1, attributes: ["x": .string("b")]),
+            span(4, "", ms: 1), span(5, "ab", ms: 1, kind: 9), span(6, "ab", ms: 1, attributes: ["y": .string("\u{2}")]),
+            span(7, long, ms: 2), span(8, "ab", ms: 1, attributes: ["x": .string("d")]),
+        ])]))
+        c.flush()
+        let calls = try points(try #require(next.all.first)).filter { $0.metric.hasSuffix(".calls") }
+        #expect(calls.map { [$0.attributes["span.name"]!, $0.attributes["span.kind"]!, $0.attributes["x"]!, $0.attributes["y"] ?? "-"] } == [
+            [long, "SPAN_KIND_SERVER", "d", "-"],
+            ["ab", "SPAN_KIND_SERVER", "d", "-"],
+            ["a", "SPAN_KIND_SERVER", "b", "-"],
+            ["", "SPAN_KIND_SERVER", "d", "-"],
+            ["ab", "UNKNOWN", "d", "-"],
+            ["ab", "SPAN_KIND_SERVER", "d", "\u{2}"],
+        ])
+        #expect(calls.map(\.value) == [2, 2, 1, 1, 1, 1])
+    }
+
     @Test func pastTheCardinalityLimitSpansGoToTheOverflowSeries() throws {
         let (c, next, _, _) = connector { $0.cardinalityLimit = 2 }
         try c.export(batch([TestResource(service: "a", items: [

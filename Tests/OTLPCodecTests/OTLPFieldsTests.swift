@@ -20,6 +20,37 @@ import Testing
         try bytes.withUnsafeBytes { raw in try body(raw, try OTLPRequestLayout(.traces, raw)) }
     }
 
+    /// `visit` gives each resource entry's `Resource` before its items even where the message
+    /// comes after them on the wire, then the items in order; bad framing is an error.
+    @Test func visitGivesTheResourceFirstThenItsItems() throws {
+        func field(_ number: UInt32, _ payload: [UInt8]) -> [UInt8] {
+            var w = OTLPWireWriter()
+            w.bytesField(number, payload)
+            return w.bytes
+        }
+        func resource(_ service: String) -> [UInt8] { field(1, OTLPFieldEdit.stringKeyValue(key: "service.name", value: service)) }
+        func span(_ name: String) -> [UInt8] { field(2, field(5, Array(name.utf8))) }
+        let late = field(1, field(2, span("s1") + span("s2")) + field(1, resource("late")))
+        let early = field(1, field(1, resource("early")) + field(2, span("s3")) + field(2, span("s4")))
+        let request = late + early
+        var events: [String] = []
+        try request.withUnsafeBytes { raw in
+            try OTLPRequestLayout.visit(.traces, raw, resource: { index, message in
+                let attributes = OTLPAttributes.list(raw, message, field: 1)
+                guard case .string(let name)? = OTLPAttributes.find(raw, attributes, key: Array("service.name".utf8)) else { return }
+                events.append("resource \(index) \(OTLPAttributes.string(raw, name))")
+            }, item: { (index, payload) throws(OTLPDecodeError) in
+                let span = try OTLPSpanFields(raw, payload)
+                events.append("span \(index) \(OTLPAttributes.string(raw, span.name))")
+            })
+        }
+        #expect(events == ["resource 0 late", "span 0 s1", "span 0 s2", "resource 1 early", "span 1 s3", "span 1 s4"])
+        let cut = Array(request.dropLast(3))
+        #expect(throws: OTLPDecodeError.self) {
+            try cut.withUnsafeBytes { raw in try OTLPRequestLayout.visit(.traces, raw, resource: { _, _ in }, item: { _, _ in }) }
+        }
+    }
+
     @Test func readsWhatTheFullReaderReads() throws {
         let bytes = Self.request(traceState: "ot=th:8;rv:0123456789abcd,vendor=x",
                                  attributes: ["long": .string(String(repeating: "v", count: 300)), "sampling.priority": .int(7)])

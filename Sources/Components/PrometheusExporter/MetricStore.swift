@@ -47,8 +47,40 @@ struct MetricStore {
         self.settings = settings
     }
 
-    mutating func add(resource: [(key: String, value: OTLPMetricPoints.Value)], metric: OTLPMetricPoints.Metric,
+    /// What a resource gives each of its points' series, worked out once per resource.
+    struct Resource {
+        /// `job` and `instance`.
+        var jobAndInstance: [(String, String)]
+        /// With `resource_to_telemetry_conversion`: every attribute, as labels.
+        var telemetry: [(String, String)] = []
+        /// target_info's labels (sorted) and their text; nil when there is no other attribute.
+        var info: (labels: [(String, String)], text: String)?
+
+        init(_ attributes: [(key: String, value: OTLPMetricPoints.Value)], settings: PrometheusSettings) {
+            let labels = MetricStore.resourceLabels(attributes)
+            jobAndInstance = labels.jobAndInstance
+            if settings.resourceToTelemetry { telemetry = attributes.map { (PrometheusNames.label($0.key), $0.value.text) } }
+            if !labels.info.isEmpty {
+                let sorted = (labels.jobAndInstance + labels.info).sorted { $0.0 < $1.0 }
+                info = (sorted, PrometheusText.labelText(sorted))
+            }
+        }
+    }
+
+    /// `add` for a resource given by its attributes (and its target_info series updated).
+    mutating func add(resource attributes: [(key: String, value: OTLPMetricPoints.Value)], metric: OTLPMetricPoints.Metric,
                       point: OTLPMetricPoints.Point, now: UInt64) {
+        let resource = Resource(attributes, settings: settings)
+        add(resource: resource, metric: metric, point: point, now: now)
+        seen(resource, now: now)
+    }
+
+    /// Keeps `resource`'s target_info series (when it has other attributes than job and instance).
+    mutating func seen(_ resource: Resource, now: UInt64) {
+        if let info = resource.info { targets[info.text] = Series(labels: info.labels, value: 1, updated: now) }
+    }
+
+    mutating func add(resource: Resource, metric: OTLPMetricPoints.Metric, point: OTLPMetricPoints.Point, now: UInt64) {
         let delta = metric.temporality == 1
         let type: FamilyType
         switch metric.kind {
@@ -68,13 +100,10 @@ struct MetricStore {
         let name = PrometheusNames.metric(metric.name, unit: metric.unit, counter: type == .counter,
                                           gauge: type == .gauge, namespace: settings.namespace, suffixes: settings.addSuffixes)
         if let known = families[name]?.type, known != type { return drop("type conflict") }
-        let resourceLabels = Self.resourceLabels(resource)
         var labels: [String: String] = [:]
-        if settings.resourceToTelemetry {
-            for (k, v) in resource { labels[PrometheusNames.label(k)] = v.text }
-        }
+        for (k, v) in resource.telemetry { labels[k] = v }
         for (k, v) in point.attributes { labels[PrometheusNames.label(k)] = v.text }
-        for (k, v) in resourceLabels.jobAndInstance { labels[k] = v }
+        for (k, v) in resource.jobAndInstance { labels[k] = v }
         for (k, v) in settings.constLabels { labels[PrometheusNames.label(k)] = v }
         let sorted = labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let key = PrometheusText.labelText(sorted)
@@ -107,10 +136,6 @@ struct MetricStore {
         series.time = point.time
         series.updated = now
         families[name]!.series[key] = series
-        if !resourceLabels.info.isEmpty {
-            let infoLabels = (resourceLabels.jobAndInstance + resourceLabels.info).sorted { $0.0 < $1.0 }
-            targets[PrometheusText.labelText(infoLabels)] = Series(labels: infoLabels, value: 1, updated: now)
-        }
     }
 
     private mutating func drop(_ reason: String) {

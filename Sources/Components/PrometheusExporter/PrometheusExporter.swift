@@ -74,15 +74,25 @@ final class PrometheusExporter: Exporter {
 
     func export(_ batch: TelemetryBatch) throws(ComponentError) {
         let now = clock.now()
-        var points: [([(key: String, value: OTLPMetricPoints.Value)], OTLPMetricPoints.Metric, OTLPMetricPoints.Point)] = []
+        // Each resource's labels are worked out once, for all its points.
+        var resources: [MetricStore.Resource] = []
+        var points: [(resource: Int, metric: OTLPMetricPoints.Metric, point: OTLPMetricPoints.Point)] = []
         do {
-            try OTLPMetricPoints.visit(batch.payload) { resource, metric, point in points.append((resource, metric, point)) }
+            var last = -1
+            try OTLPMetricPoints.visit(batch.payload) { index, resource, metric, point in
+                if index != last {
+                    resources.append(MetricStore.Resource(resource, settings: settings))
+                    last = index
+                }
+                points.append((resources.count - 1, metric, point))
+            }
         } catch {
             throw .permanent("\(name): \(error)")
         }
         let dropped = state.store.withLock { store -> [String: Int] in
             let before = store.dropped
-            for (resource, metric, point) in points { store.add(resource: resource, metric: metric, point: point, now: now) }
+            for p in points { store.add(resource: resources[p.resource], metric: p.metric, point: p.point, now: now) }
+            for resource in resources { store.seen(resource, now: now) }
             store.expire(now: now)
             var added: [String: Int] = [:]
             for (reason, total) in store.dropped where total != before[reason] ?? 0 { added[reason] = total - (before[reason] ?? 0) }

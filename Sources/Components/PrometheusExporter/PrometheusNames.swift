@@ -54,11 +54,24 @@ enum PrometheusNames {
     /// A label name: characters other than ASCII letters, digits and `_` become `_`; a
     /// leading digit gets `key_` in front, a leading single `_` gets `key`.
     static func label(_ name: String) -> String {
+        // Most names are ASCII letters, digits, '_' and '.', starting with a letter: no Unicode
+        // look-ups for them.
+        let utf8 = name.utf8
+        if let first = utf8.first, (first | 0x20) >= 0x61 && (first | 0x20) <= 0x7A,
+           utf8.allSatisfy({ Self.plainLabelByte($0) || $0 == UInt8(ascii: ".") }) {
+            if !utf8.contains(UInt8(ascii: ".")) { return name }
+            return String(decoding: utf8.map { $0 == UInt8(ascii: ".") ? UInt8(ascii: "_") : $0 }, as: UTF8.self)
+        }
         var out = String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") ? $0 : "_" })
         if let first = out.first, first.isNumber { out = "key_" + out } else if out.hasPrefix("_") && !out.hasPrefix("__") {
             out = "key" + out
         }
         return out
+    }
+
+    @inline(__always)
+    private static func plainLabelByte(_ b: UInt8) -> Bool {
+        (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) || b == 0x5F
     }
 }
 

@@ -38,10 +38,15 @@ struct EdgeGraph {
         var expires: UInt64
     }
 
+    /// `connection_type`.
+    enum ConnectionType: String {
+        case direct = "", messagingSystem = "messaging_system", database, virtualNode = "virtual_node"
+    }
+
     struct SeriesKey: Hashable {
         var client: Int
         var server: Int
-        var type: String
+        var type: ConnectionType
         var clientDimensions: [String?]
         var serverDimensions: [String?]
     }
@@ -90,7 +95,7 @@ struct EdgeGraph {
         if let database {
             return record(client: side, server: Side(service: intern(database), durationSeconds: 0, failed: false,
                                                      dimensions: side.dimensions.map { _ in nil }, peer: nil, messaging: false),
-                          type: "database", now: now, serverLatency: false)
+                          type: .database, now: now, serverLatency: false)
         }
         pair(key, now: now) { $0.client = side }
     }
@@ -99,27 +104,34 @@ struct EdgeGraph {
         guard let key else {
             let user = Side(service: intern("user"), durationSeconds: 0, failed: false, dimensions: side.dimensions.map { _ in nil },
                             peer: nil, messaging: false)
-            return record(client: user, server: side, type: "virtual_node", now: now, clientLatency: false)
+            return record(client: user, server: side, type: .virtualNode, now: now, clientLatency: false)
         }
         pair(key, now: now) { $0.server = side }
     }
 
     private mutating func pair(_ key: EdgeKey, now: UInt64, _ set: (inout Pending) -> Void) {
-        var entry = pending[key] ?? Pending(expires: now &+ settings.ttl)
-        if pending[key] == nil && pending.count >= settings.maxItems {
+        if let index = pending.index(forKey: key) {
+            // The other side is waiting: the edge is complete (or a side came twice).
+            var entry = pending.values[index]
+            set(&entry)
+            if let client = entry.client, let server = entry.server {
+                pending.remove(at: index)
+                record(client: client, server: server, type: client.messaging || server.messaging ? .messagingSystem : .direct, now: now)
+            } else {
+                pending.values[index] = entry
+            }
+            return
+        }
+        if pending.count >= settings.maxItems {
             expire(now: now)
             if pending.count >= settings.maxItems {
                 droppedFull += 1
                 return
             }
         }
+        var entry = Pending(expires: now &+ settings.ttl)
         set(&entry)
-        if let client = entry.client, let server = entry.server {
-            pending[key] = nil
-            record(client: client, server: server, type: client.messaging || server.messaging ? "messaging_system" : "", now: now)
-        } else {
-            pending[key] = entry
-        }
+        pending[key] = entry
     }
 
     /// Handles the edges whose other side did not come within the ttl.
@@ -129,14 +141,14 @@ struct EdgeGraph {
             if let client = entry.client, entry.server == nil, let peer = client.peer {
                 record(client: client, server: Side(service: intern(peer), durationSeconds: 0, failed: false,
                                                     dimensions: client.dimensions.map { _ in nil }, peer: nil, messaging: false),
-                       type: "virtual_node", now: now, serverLatency: false)
+                       type: .virtualNode, now: now, serverLatency: false)
             } else {
                 expired += 1
             }
         }
     }
 
-    private mutating func record(client: Side, server: Side, type: String, now: UInt64,
+    private mutating func record(client: Side, server: Side, type: ConnectionType, now: UInt64,
                                  clientLatency: Bool = true, serverLatency: Bool = true) {
         let key = SeriesKey(client: client.service, server: server.service, type: type, clientDimensions: client.dimensions,
                             serverDimensions: server.dimensions)
@@ -147,7 +159,7 @@ struct EdgeGraph {
             var w = OTLPWireWriter(capacity: 96)
             OTLPMetricsWriter.attribute(&w, key: Array("client".utf8), anyValue: OTLPMetricsWriter.stringValue(services[client.service]))
             OTLPMetricsWriter.attribute(&w, key: Array("server".utf8), anyValue: OTLPMetricsWriter.stringValue(services[server.service]))
-            OTLPMetricsWriter.attribute(&w, key: Array("connection_type".utf8), anyValue: OTLPMetricsWriter.stringValue(type))
+            OTLPMetricsWriter.attribute(&w, key: Array("connection_type".utf8), anyValue: OTLPMetricsWriter.stringValue(type.rawValue))
             for (i, name) in settings.dimensions.enumerated() {
                 if let v = client.dimensions[i] {
                     OTLPMetricsWriter.attribute(&w, key: Array("client_\(name)".utf8), anyValue: OTLPMetricsWriter.stringValue(v))

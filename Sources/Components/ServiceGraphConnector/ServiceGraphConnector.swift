@@ -35,6 +35,8 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
     private let peerKeys: [[UInt8]]
     private let databaseKeys: [[UInt8]]
     private let dimensionKeys: [[UInt8]]
+    /// `dimensionKeys`, then `peerKeys`, then `databaseKeys`: what a client span is searched for.
+    private let wantedKeys: [[UInt8]]
 
     init(settings: ServiceGraphSettings, name: String, next: any Consumer, metrics: MetricsRegistry, logger: Logger,
          wallClock: @escaping @Sendable () -> UInt64 = WallClock.unixNanos) {
@@ -53,6 +55,7 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
         peerKeys = settings.peerAttributes.map { Array($0.utf8) }
         databaseKeys = settings.databaseNameAttributes.map { Array($0.utf8) }
         dimensionKeys = settings.dimensions.map { Array($0.utf8) }
+        wantedKeys = dimensionKeys + peerKeys + databaseKeys
         flusher = PeriodicFlush(label: "collectord.servicegraph.\(name)", interval: settings.flushInterval) { [weak self] in self?.flush() }
     }
 
@@ -73,44 +76,53 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
         let now = wallClock()
         do {
             try batch.payload.withBytes { (raw) throws(OTLPDecodeError) in
-                let layout = try OTLPRequestLayout(.traces, raw)
                 // Per resource, once: its attributes and service.
-                let resources = layout.resources.map { r -> (attributes: [Range<Int>], service: String) in
-                    let attributes = OTLPAttributes.list(raw, r.resourceMessage, field: 1)
-                    return (attributes, Self.string(raw, OTLPAttributes.find(raw, attributes, key: Self.serviceKey)) ?? OTLPScanner.unknownService)
-                }
+                var resources: [(attributes: [Range<Int>], service: String)] = []
                 var sides: [(client: Bool, key: EdgeGraph.EdgeKey?, resource: Int, side: EdgeGraph.Side, database: String?)] = []
+                sides.reserveCapacity(batch.itemCount)
                 var span = OTLPSpanFields()
-                let wanted = dimensionKeys + peerKeys + databaseKeys
-                for item in layout.items {
-                    try span.read(raw, item.payload)
-                    guard span.kind >= 2 && span.kind <= 5 else { continue }   // server, client, producer, consumer
-                    let r = layout.scopes[item.scope].resource
+                let wanted = wantedKeys
+                let dimensionCount = dimensionKeys.count, peerEnd = dimensionCount + peerKeys.count
+                // Found values, one buffer for the batch (no arrays per span).
+                var values = [Range<Int>?](repeating: nil, count: wanted.count)
+                // Each span is read as it is reached (`visit`), while its bytes are in the cache.
+                try OTLPRequestLayout.visit(.traces, raw, resource: { _, message in
+                    let attributes = OTLPAttributes.list(raw, message, field: 1)
+                    resources.append((attributes, Self.string(raw, OTLPAttributes.find(raw, attributes, key: Self.serviceKey)) ?? OTLPScanner.unknownService))
+                }, item: { (r, payload) throws(OTLPDecodeError) in
+                    try span.read(raw, payload)
+                    guard span.kind >= 2 && span.kind <= 5 else { return }   // server, client, producer, consumer
                     let isClient = span.kind == 3 || span.kind == 4
-                    // One pass over the span's attributes for every key wanted, then the resource's
-                    // (no arrays for spans that need none: servers without dimensions).
-                    let wantedCount = isClient ? wanted.count : dimensionKeys.count
-                    var text: [String?] = []
+                    // One pass over the span's attributes for every key wanted, then the resource's;
+                    // strings only for what is kept.
+                    var dimensions: [String?] = []
+                    var peer: String?, database: String?
+                    let wantedCount = isClient ? wanted.count : dimensionCount
                     if wantedCount > 0 {
-                        var values = [Range<Int>?](repeating: nil, count: wantedCount)
-                        Self.find(raw, span.attributes, wanted, into: &values)
-                        Self.find(raw, resources[r].attributes, wanted, into: &values)
-                        text = values.map { $0.flatMap { Self.string(raw, OTLPAttributes.anyValue(raw, $0)) } }
+                        values.withUnsafeMutableBufferPointer { all in
+                            let found = UnsafeMutableBufferPointer(rebasing: all[0..<wantedCount])
+                            found.update(repeating: nil)
+                            Self.find(raw, span.attributes, wanted, into: found)
+                            Self.find(raw, resources[r].attributes, wanted, into: found)
+                            let text = { (i: Int) in found[i].flatMap { Self.string(raw, OTLPAttributes.anyValue(raw, $0)) } }
+                            if dimensionCount > 0 { dimensions = (0..<dimensionCount).map(text) }
+                            if isClient {
+                                peer = (dimensionCount..<peerEnd).lazy.compactMap(text).first
+                                database = (peerEnd..<wantedCount).lazy.compactMap(text).first
+                            }
+                        }
                     }
                     let seconds = span.endTimeUnixNano > span.startTimeUnixNano ? Double(span.endTimeUnixNano - span.startTimeUnixNano) / 1e9 : 0
-                    var side = EdgeGraph.Side(service: -1, durationSeconds: seconds, failed: span.statusCode == 2,
-                                              dimensions: dimensionKeys.isEmpty ? [] : Array(text.prefix(dimensionKeys.count)), peer: nil,
-                                              messaging: span.kind >= 4)
+                    let side = EdgeGraph.Side(service: -1, durationSeconds: seconds, failed: span.statusCode == 2, dimensions: dimensions,
+                                              peer: peer, messaging: span.kind >= 4)
                     if isClient {
-                        side.peer = text[dimensionKeys.count..<(dimensionKeys.count + peerKeys.count)].lazy.compactMap { $0 }.first
-                        let database = text[(dimensionKeys.count + peerKeys.count)...].lazy.compactMap { $0 }.first
                         sides.append((true, Self.key(raw, span.traceID, span.spanID), r, side, database))
                     } else if span.parentSpanID.isEmpty {
                         sides.append((false, nil, r, side, nil))
                     } else {
                         sides.append((false, Self.key(raw, span.traceID, span.parentSpanID), r, side, nil))
                     }
-                }
+                })
                 state.graph.withLock { g in
                     let ids = resources.map { g.intern($0.service) }
                     for s in sides {
@@ -143,7 +155,8 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
 
     /// Fills the empty slots of `values` with the raw `AnyValue` of the attribute named by the
     /// same slot of `keys`, first match wins.
-    private static func find(_ raw: UnsafeRawBufferPointer, _ keyValues: [Range<Int>], _ keys: [[UInt8]], into values: inout [Range<Int>?]) {
+    private static func find(_ raw: UnsafeRawBufferPointer, _ keyValues: [Range<Int>], _ keys: [[UInt8]],
+                             into values: UnsafeMutableBufferPointer<Range<Int>?>) {
         for kv in keyValues {
             let (k, v) = OTLPAttributes.keyAndValue(raw, kv)
             // The length first: most keys differ in it, and no key array is touched then.

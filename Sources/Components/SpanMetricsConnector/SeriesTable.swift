@@ -1,3 +1,4 @@
+import CollectorCore
 import OTLPCodec
 
 /// What the `spanmetrics` connector has aggregated: per resource, per set of dimension values,
@@ -6,8 +7,10 @@ import OTLPCodec
 /// Design: everything is kept as the wire bytes it will be written as. A resource is its
 /// `Resource` message, copied from the first span batch that had it; a series is its data
 /// point attributes, serialized `KeyValue` fields in a fixed order (the four standard
-/// dimensions, then the configured ones), which are also its key. So recording a span costs
-/// one dictionary lookup on bytes and no strings, and writing a flush copies bytes. A resource
+/// dimensions, then the configured ones). It is found by its key (its values alone, see
+/// `SeriesKeyLayout`) in a `ByteKeyTable` (the table's index of a key is the series' index).
+/// So recording a span costs one table lookup with the bytes the connector wrote in its
+/// batch's key buffer, no allocation and no strings, and writing a flush copies bytes. A resource
 /// is keyed by its attributes (all of them, or `resource_metrics_key_attributes`), sorted, so
 /// the same resource sent with its attributes in another order is the same resource.
 ///
@@ -41,7 +44,9 @@ struct SeriesTable {
         /// The serialized `Resource` message.
         var message: [UInt8]
         var lastSeen: UInt64
-        var series: [WireKey: Int] = [:]
+        /// Series by their attributes; a key's index is its series' index in `all` (the overflow
+        /// series is in it too, under `overflowKey`).
+        var series = ByteKeyTable()
         var all: [Series] = []
         /// Index in `all` of the overflow series, once there is one.
         var overflow: Int?
@@ -73,43 +78,53 @@ struct SeriesTable {
         return all.count - 1
     }
 
-    /// Adds one span, weighing `weight` (its adjusted count), to the series `attributes` of
-    /// resource `r`.
-    mutating func record(resource r: Int, attributes: WireKey, duration: Double, weight: UInt64, now: UInt64,
-                         exemplar: Exemplar?) {
-        var index = all[r].series[attributes]
-        if index == nil {
-            if settings.cardinalityLimit > 0 && all[r].series.count >= settings.cardinalityLimit {
-                overflowed += 1
-                if all[r].overflow == nil {
-                    all[r].overflow = all[r].all.count
-                    all[r].all.append(newSeries(WireKey(Self.overflowAttributes), now: now))
-                }
-                index = all[r].overflow
+    /// Adds one span, weighing `weight` (its adjusted count), to the series with key `key`
+    /// (hashed with `ByteKeyTable.hash` as `hash`) of resource `r`; `attributes` gives a new
+    /// series' data point attributes from its key.
+    mutating func record(resource r: Int, key: UnsafeRawBufferPointer, hash: UInt64, duration: Double, weight: UInt64,
+                         now: UInt64, exemplar: Exemplar?, attributes: (UnsafeRawBufferPointer) -> [UInt8]) {
+        let i: Int
+        if let found = all[r].series.index(of: key, hash: hash) {
+            i = found
+        } else if settings.cardinalityLimit > 0 && all[r].all.count - (all[r].overflow == nil ? 0 : 1) >= settings.cardinalityLimit {
+            overflowed += 1
+            if let overflow = all[r].overflow {
+                i = overflow
             } else {
-                index = all[r].all.count
-                all[r].series[attributes] = index
-                all[r].all.append(newSeries(attributes, now: now))
+                i = all[r].all.count
+                all[r].overflow = i
+                Self.overflowKey.withUnsafeBytes { all[r].series.insert($0, hash: ByteKeyTable.hash($0)) }
+                all[r].all.append(newSeries(Self.overflowAttributes, now: now))
             }
+        } else {
+            i = all[r].all.count
+            all[r].series.insert(key, hash: hash)
+            all[r].all.append(newSeries(attributes(key), now: now))
         }
-        let i = index!
         all[r].all[i].lastSeen = now
         all[r].all[i].calls &+= weight
         guard !settings.histogramDisabled else { return }
         all[r].all[i].count &+= weight
         all[r].all[i].sum += duration * Double(weight)
-        let bucket = settings.buckets.firstIndex { duration <= $0 } ?? settings.buckets.count
+        let bounds = settings.buckets
+        var bucket = 0
+        while bucket < bounds.count && duration > bounds[bucket] { bucket &+= 1 }
         all[r].all[i].buckets[bucket] &+= weight
         if let exemplar, all[r].all[i].exemplars.count < settings.exemplarsPerPoint {
             all[r].all[i].exemplars.append(exemplar)
         }
     }
 
-    private func newSeries(_ attributes: WireKey, now: UInt64) -> Series {
-        Series(attributes: attributes.bytes, start: now, lastSeen: now, buckets: [UInt64](repeating: 0, count: settings.buckets.count + 1))
+    private func newSeries(_ attributes: [UInt8], now: UInt64) -> Series {
+        Series(attributes: attributes, start: now, lastSeen: now, buckets: [UInt64](repeating: 0, count: settings.buckets.count + 1))
     }
 
     /// `otel.metric.overflow = true`, as data point attributes.
+    /// The overflow series' key in the table, one no span has: a span's key starts with a
+    /// varint length (0x80 alone is an unfinished one), a kind or status byte (0-5, 0-2 or
+    /// 0xFF) or a dimension tag (0-2); see `SeriesKeyLayout`.
+    static let overflowKey: [UInt8] = [0x80]
+
     static let overflowAttributes: [UInt8] = {
         var w = OTLPWireWriter()
         OTLPMetricsWriter.attribute(&w, key: Array("otel.metric.overflow".utf8), anyValue: OTLPMetricsWriter.boolValue(true))
@@ -143,7 +158,7 @@ struct SeriesTable {
             var resource = all[index]
             guard !expired(resource.lastSeen) else { continue }
             var series: [Series] = []
-            var byKey: [WireKey: Int] = [:]
+            var byKey = ByteKeyTable(capacity: resource.all.count)
             var overflow: Int?
             for (i, var s) in resource.all.enumerated() where !expired(s.lastSeen) {
                 s.exemplars.removeAll()
@@ -154,7 +169,8 @@ struct SeriesTable {
                     s.buckets = [UInt64](repeating: 0, count: s.buckets.count)
                     s.start = now
                 }
-                if i == resource.overflow { overflow = series.count } else { byKey[WireKey(s.attributes)] = series.count }
+                if i == resource.overflow { overflow = series.count }
+                resource.series.withKey(i) { _ = byKey.insert($0, hash: ByteKeyTable.hash($0)) }
                 series.append(s)
             }
             resource.all = series

@@ -10,7 +10,7 @@ import Glibc
 /// The `spanmetrics` connector: RED metrics from the spans of the traces pipelines that export
 /// to it, into the metrics pipelines that receive from it.
 ///
-/// Design: `export` reads each span on the wire (`OTLPRequestLayout`, `OTLPSpanFields`),
+/// Design: `export` reads each span on the wire (`OTLPRequestLayout.visit`, `OTLPSpanFields`),
 /// builds its dimension values and adds it to the `SeriesTable` under a mutex, then returns:
 /// the traces' acknowledgement does not wait for metrics, which are derived data. Every
 /// `metrics_flush_interval` (a `PeriodicFlush`; `flush(now:)` is the test hook) the table is
@@ -45,12 +45,8 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
     private let skippedSpans: Counter
     private let metrics: MetricsRegistry
     private let gaugeID: UInt64
-    /// The standard dimensions kept (not excluded), in their fixed order.
-    private let standardDimensions: [Standard]
-    private let standardKeys: [UnsafeRawBufferPointer]
-    private let dimensionKeyBytes: [UnsafeRawBufferPointer]
-    private let dimensionKeys: [[UInt8]]
-    private let dimensionDefaults: [UnsafeRawBufferPointer?]
+    /// How a span's series key is written and read back.
+    private let keyLayout: SeriesKeyLayout
     private let resourceKeys: [[UInt8]]
 
     /// Names of span kinds and status codes, in static memory (the hot path neither allocates
@@ -61,15 +57,15 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
     nonisolated(unsafe) static let statusNames = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"].map(SpanMetricsConnector.permanent)
     nonisolated(unsafe) static let unknownName = SpanMetricsConnector.permanent("UNKNOWN")
 
-    /// Bytes of `text` in memory that lives as long as the process (never freed).
-    static func permanent(_ text: String) -> UnsafeRawBufferPointer {
-        let bytes = Array(text.utf8)
+    /// Bytes of `text` in memory of their own, freed by hand if ever (the static names never
+    /// are; a connector's keys and defaults in its `deinit`).
+    static func permanent(_ text: String) -> UnsafeRawBufferPointer { permanent(Array(text.utf8)) }
+
+    static func permanent(_ bytes: [UInt8]) -> UnsafeRawBufferPointer {
         let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
         memory.copyBytes(from: bytes)
         return UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(memory)[0..<bytes.count])
     }
-
-    private enum Standard { case service, name, kind, status }
 
     init(settings: SpanMetricsSettings, name: String, next: any Consumer, metrics: MetricsRegistry, logger: Logger,
          wallClock: @escaping @Sendable () -> UInt64 = WallClock.unixNanos) {
@@ -88,11 +84,11 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
         skippedSpans = metrics.counter("collectord_spanmetrics_spans_without_service_total",
                                        help: "Spans not counted because their resource has no service.name.", labels: labels)
         let standard = SpanMetricsSettings.standardDimensions.filter { !settings.excludeDimensions.contains($0) }
-        standardDimensions = standard.map { ["service.name": .service, "span.name": .name, "span.kind": .kind][$0] ?? .status }
-        standardKeys = standard.map(Self.permanent)
-        dimensionKeyBytes = settings.dimensions.map { Self.permanent($0.name) }
-        dimensionKeys = settings.dimensions.map { Array($0.name.utf8) }
-        dimensionDefaults = settings.dimensions.map { d in d.defaultValue.map(Self.permanent) }
+        keyLayout = SeriesKeyLayout(
+            standard: standard.map { ["service.name": .service, "span.name": .name, "span.kind": .kind][$0] ?? .status },
+            standardKeys: standard.map(Self.permanent), dimensionKeys: settings.dimensions.map { Self.permanent($0.name) },
+            defaults: settings.dimensions.map { d in d.defaultValue.map { Self.permanent(OTLPMetricsWriter.stringValue($0)) } }, kinds: Self.kindNames,
+            statuses: Self.statusNames, unknown: Self.unknownName)
         resourceKeys = settings.resourceKeyAttributes.map { Array($0.utf8) }
         gaugeID = metrics.callback("collectord_spanmetrics_series", help: "Series the spanmetrics connector holds.",
                                    labels: labels) { Double(state.table.withLock { $0.seriesCount }) }
@@ -116,46 +112,76 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
         let now = wallClock()
         do {
             try batch.payload.withBytes { (raw) throws(OTLPDecodeError) in
-                let layout = try OTLPRequestLayout(.traces, raw)
-                // Per resource, once: its attributes, its service.name value, its key.
-                var resources: [(attributes: [Range<Int>], service: Range<Int>?, key: WireKey?)] = []
-                resources.reserveCapacity(layout.resources.count)
-                for resource in layout.resources {
-                    let attributes = OTLPAttributes.list(raw, resource.resourceMessage, field: 1)
+                let layout = keyLayout
+                let dimensions = layout.dimensionKeys.count
+                let divider = settings.unit.divider, withExemplars = settings.exemplars
+                // Per resource, once: its message, service.name value, key, and the values its
+                // attributes give the dimensions (a span's own attributes win over them).
+                var resources: [(message: Range<Int>?, service: Range<Int>?, key: WireKey?)] = []
+                var resourceValues: [Range<Int>?] = []
+                // Every span's series key goes one after another in `keys`; `entries` says where
+                // each is. Flat storage for the batch: no allocation per span.
+                var keys = KeyBuffer(capacity: batch.itemCount * 48)
+                defer { keys.deallocate() }
+                var entries: [Entry] = []
+                entries.reserveCapacity(batch.itemCount)
+                var exemplars: [SeriesTable.Exemplar] = []
+                // The span's dimension values (raw memory: a closure over an array here would
+                // copy the key layout for every span).
+                let values = UnsafeMutableBufferPointer<Range<Int>?>.allocate(capacity: dimensions)
+                values.initialize(repeating: nil)
+                defer { values.deallocate() }
+                var span = OTLPSpanFields()
+                var skipped = 0
+                // Each span is read as it is reached (`visit`), while its bytes are in the cache.
+                try OTLPRequestLayout.visit(.traces, raw, resource: { _, message in
+                    let attributes = OTLPAttributes.list(raw, message, field: 1)
                     var service: Range<Int>?
                     if case .string(let name)? = OTLPAttributes.find(raw, attributes, key: Self.serviceKey) { service = name }
-                    resources.append((attributes, service, service == nil ? nil : resourceKey(raw, attributes)))
-                }
-                // One flat array: appending to an array inside an array element copied the inner
-                // array on every append (quadratic in the batch's spans).
-                var prepared: [Prepared] = []
-                prepared.reserveCapacity(layout.items.count)
-                var span = OTLPSpanFields()
-                let context = Context(standard: standardDimensions, standardKeys: standardKeys, dimensionKeys: dimensionKeys,
-                                      dimensionKeyBytes: dimensionKeyBytes, defaults: dimensionDefaults, kinds: Self.kindNames,
-                                      statuses: Self.statusNames, divider: settings.unit.divider, exemplars: settings.exemplars)
-                for item in layout.items {
-                    let r = layout.scopes[item.scope].resource
-                    guard let service = resources[r].service else {
-                        skippedSpans.increment()
-                        continue
+                    resources.append((message, service, service == nil ? nil : resourceKey(raw, attributes)))
+                    guard dimensions > 0 else { return }
+                    let start = resourceValues.count
+                    resourceValues.append(contentsOf: repeatElement(nil, count: dimensions))
+                    resourceValues.withUnsafeMutableBufferPointer { all in
+                        Self.fill(UnsafeMutableBufferPointer(rebasing: all[start...]), raw, attributes, layout.dimensionKeys)
                     }
-                    try span.read(raw, item.payload)
-                    var p = Self.prepare(raw, span, service: service, resourceAttributes: resources[r].attributes, context)
-                    p.resource = r
-                    prepared.append(p)
-                }
+                }, item: { (r, payload) throws(OTLPDecodeError) in
+                    guard let service = resources[r].service else {
+                        skipped += 1
+                        return
+                    }
+                    try span.read(raw, payload)
+                    let start = keys.count
+                    if dimensions > 0 {
+                        values.update(repeating: nil)
+                        Self.fill(values, raw, span.attributes, layout.dimensionKeys)
+                        for i in 0..<dimensions where values[i] == nil { values[i] = resourceValues[r * dimensions + i] }
+                    }
+                    layout.write(&keys, raw, service: service, name: span.name, kind: span.kind, status: span.statusCode, values: values)
+                    let nanos = span.endTimeUnixNano > span.startTimeUnixNano ? span.endTimeUnixNano - span.startTimeUnixNano : 0
+                    var entry = Entry(resource: r, key: start..<keys.count, hash: ByteKeyTable.hash(keys[start..<keys.count]),
+                                      duration: Double(nanos) / divider)
+                    if !span.traceState.isEmpty, let adjusted = Self.adjustedCount(raw, span.traceState) { entry.adjustedCount = adjusted }
+                    if withExemplars && !span.traceID.isEmpty {
+                        entry.exemplar = exemplars.count
+                        exemplars.append(.init(traceID: Array(UnsafeRawBufferPointer(rebasing: raw[span.traceID])),
+                                               spanID: Array(UnsafeRawBufferPointer(rebasing: raw[span.spanID])),
+                                               time: span.endTimeUnixNano, value: entry.duration))
+                    }
+                    entries.append(entry)
+                })
+                if skipped > 0 { skippedSpans.add(skipped) }
                 state.table.withLock { t in
                     var current = (resource: -1, index: -1)
-                    for p in prepared {
-                        if p.resource != current.resource {
-                            let message = layout.resources[p.resource].resourceMessage ?? 0..<0
-                            current = (p.resource, t.resource(key: resources[p.resource].key!, message: UnsafeRawBufferPointer(rebasing: raw[message]),
-                                                              now: now))
+                    for e in entries {
+                        if e.resource != current.resource {
+                            let message = resources[e.resource].message ?? 0..<0
+                            current = (e.resource, t.resource(key: resources[e.resource].key!,
+                                                              message: UnsafeRawBufferPointer(rebasing: raw[message]), now: now))
                         }
-                        let weight = p.adjustedCount.map { t.round($0) } ?? 1
-                        t.record(resource: current.index, attributes: p.attributes, duration: p.duration, weight: weight, now: now,
-                                 exemplar: p.exemplar)
+                        let weight = e.adjustedCount > 0 ? t.round(e.adjustedCount) : 1
+                        t.record(resource: current.index, key: keys[e.key], hash: e.hash, duration: e.duration, weight: weight, now: now,
+                                 exemplar: e.exemplar < 0 ? nil : exemplars[e.exemplar], attributes: layout.attributes(ofKey:))
                     }
                 }
             }
@@ -169,88 +195,40 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
     static let serviceKey = Array("service.name".utf8)
     private static let thMarker = Array("th:".utf8)
 
-    private struct Prepared {
-        var resource = 0
-        var attributes: WireKey
+    /// A span, ready to record: where its series key is in the batch's key buffer, the key's
+    /// hash, its duration, adjusted count (0: none) and exemplar (an index in the batch's list;
+    /// -1: none). Plain values only, so the entries are copied without reference counting.
+    private struct Entry {
+        var resource: Int
+        var key: Range<Int>
+        var hash: UInt64
         var duration: Double
-        var adjustedCount: Double?
-        var exemplar: SeriesTable.Exemplar?
+        var adjustedCount: Double = 0
+        var exemplar = -1
     }
 
-    /// The span's series (its data point attributes, written in place), duration, adjusted
-    /// count and exemplar.
-    /// What `prepare` reads, gathered once per batch: the connector's arrays, read through a
-    /// borrowed parameter, are neither retained nor released per span.
-    private struct Context {
-        let standard: [Standard]
-        let standardKeys: [UnsafeRawBufferPointer]
-        let dimensionKeys: [[UInt8]]
-        let dimensionKeyBytes: [UnsafeRawBufferPointer]
-        let defaults: [UnsafeRawBufferPointer?]
-        let kinds: [UnsafeRawBufferPointer]
-        let statuses: [UnsafeRawBufferPointer]
-        let divider: Double
-        let exemplars: Bool
+    /// Fills the empty slots of `values` with the raw `AnyValue` of the first of `keyValues`
+    /// named like the dimension of the same slot.
+    private static func fill(_ values: UnsafeMutableBufferPointer<Range<Int>?>, _ raw: UnsafeRawBufferPointer,
+                             _ keyValues: [Range<Int>], _ names: [UnsafeRawBufferPointer]) {
+        var missing = values.count
+        for i in 0..<values.count where values[i] != nil { missing -= 1 }
+        for kv in keyValues where missing > 0 {
+            let (k, v) = OTLPAttributes.keyAndValue(raw, kv)
+            for i in 0..<values.count where values[i] == nil && OTLPAttributes.equal(raw, k, names[i]) {
+                values[i] = v
+                missing -= 1
+            }
+        }
     }
 
-    private static func prepare(_ raw: UnsafeRawBufferPointer, _ span: OTLPSpanFields, service: Range<Int>,
-                                resourceAttributes: [Range<Int>], _ c: Context) -> Prepared {
-        var w = OTLPWireWriter(capacity: 160)
-        for i in 0..<c.standard.count {
-            let value: UnsafeRawBufferPointer
-            switch c.standard[i] {
-            case .service: value = UnsafeRawBufferPointer(rebasing: raw[service])
-            case .name: value = UnsafeRawBufferPointer(rebasing: raw[span.name])
-            case .kind: value = span.kind >= 0 && span.kind < c.kinds.count ? c.kinds[span.kind] : Self.unknownName
-            case .status: value = span.statusCode >= 0 && span.statusCode < c.statuses.count ? c.statuses[span.statusCode] : Self.unknownName
-            }
-            OTLPMetricsWriter.stringAttribute(&w, key: c.standardKeys[i], value: value)
-        }
-        let dimensions = c.dimensionKeyBytes.count
-        if dimensions > 0 {
-            // One pass over the span's attributes for every dimension, then the resource's;
-            // what was found goes in a stack buffer (no allocation per span).
-            withUnsafeTemporaryAllocation(of: Range<Int>?.self, capacity: dimensions) { values in
-                values.initialize(repeating: nil)
-                var missing = dimensions
-                for kv in span.attributes where missing > 0 {
-                    let (k, v) = OTLPAttributes.keyAndValue(raw, kv)
-                    for i in 0..<dimensions where values[i] == nil && OTLPAttributes.equal(raw, k, c.dimensionKeyBytes[i]) {
-                        values[i] = v
-                        missing -= 1
-                    }
-                }
-                for kv in resourceAttributes where missing > 0 {
-                    let (k, v) = OTLPAttributes.keyAndValue(raw, kv)
-                    for i in 0..<dimensions where values[i] == nil && OTLPAttributes.equal(raw, k, c.dimensionKeyBytes[i]) {
-                        values[i] = v
-                        missing -= 1
-                    }
-                }
-                for i in 0..<dimensions {
-                    if let value = values[i] {
-                        OTLPMetricsWriter.rawAttribute(&w, key: c.dimensionKeyBytes[i], anyValue: UnsafeRawBufferPointer(rebasing: raw[value]))
-                    } else if let fallback = c.defaults[i] {
-                        OTLPMetricsWriter.stringAttribute(&w, key: c.dimensionKeyBytes[i], value: fallback)
-                    }
-                }
-            }
-        }
-        let nanos = span.endTimeUnixNano > span.startTimeUnixNano ? span.endTimeUnixNano - span.startTimeUnixNano : 0
-        let duration = Double(nanos) / c.divider
-        var adjusted: Double?
-        if !span.traceState.isEmpty, Self.contains(raw, span.traceState, Self.thMarker),
-           let state = try? W3CTraceState(parsing: OTLPAttributes.string(raw, span.traceState)),
-           let threshold = state.threshold, threshold.probability > 0 {
-            adjusted = 1 / threshold.probability
-        }
-        var exemplar: SeriesTable.Exemplar?
-        if c.exemplars && !span.traceID.isEmpty {
-            exemplar = .init(traceID: Array(UnsafeRawBufferPointer(rebasing: raw[span.traceID])),
-                             spanID: Array(UnsafeRawBufferPointer(rebasing: raw[span.spanID])),
-                             time: span.endTimeUnixNano, value: duration)
-        }
-        return Prepared(attributes: WireKey(w.take()), duration: duration, adjustedCount: adjusted, exemplar: exemplar)
+    /// The adjusted count (1 / sampling probability) of a span whose tracestate at `traceState`
+    /// carries an OTEP 235 threshold; nil without one.
+    private static func adjustedCount(_ raw: UnsafeRawBufferPointer, _ traceState: Range<Int>) -> Double? {
+        guard Self.contains(raw, traceState, Self.thMarker),
+              let state = try? W3CTraceState(parsing: OTLPAttributes.string(raw, traceState)),
+              let threshold = state.threshold, threshold.probability > 0 else { return nil }
+        return 1 / threshold.probability
     }
 
     private static func contains(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, _ needle: [UInt8]) -> Bool {
@@ -304,7 +282,7 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
     }
 
     deinit {
-        for buffer in standardKeys + dimensionKeyBytes + dimensionDefaults.compactMap({ $0 }) {
+        for buffer in keyLayout.standardKeys + keyLayout.dimensionKeys + keyLayout.defaults.compactMap({ $0 }) {
             UnsafeMutableRawPointer(mutating: buffer.baseAddress)?.deallocate()
         }
         metrics.removeCallback("collectord_spanmetrics_series", labels: [("connector", name)], id: gaugeID)
