@@ -86,6 +86,8 @@ private func span(_ trace: Int, _ id: Int, parent: Int? = nil, _ name: String, k
             span(2, 11, parent: 1, "POST orders", kind: 3, ms: 50, error: true),
             span(3, 12, "charge", kind: 3, ms: 5, attributes: ["peer.service": .string("payments")]),   // no server: a virtual node
             span(4, 13, "lost", kind: 3, ms: 5),                                              // no server, no peer: dropped
+            span(5, 14, "rpc", kind: 3, ms: 6, attributes: ["peer.service": .int(7)]),       // a peer named by a number
+            span(6, 15, "charge", kind: 3, ms: 7, attributes: ["peer.service": .string("payments")]),
         ])
         try send(c, "checkout", [
             span(2, 21, parent: 11, "POST /orders", kind: 2, ms: 45),
@@ -99,7 +101,8 @@ private func span(_ trace: Int, _ id: Int, parent: Int? = nil, _ name: String, k
             "frontend>checkout/": [1, 1, 1, 1, 0.045, 0.05],
             "user>frontend/virtual_node": [1, 0, 1, 0, 0.1, 0],
             "checkout>orders/database": [1, 0, 0, 1, 0, 0.004],
-            "frontend>payments/virtual_node": [1, 0, 0, 1, 0, 0.005],
+            "frontend>payments/virtual_node": [2, 0, 0, 2, 0, 0.012],
+            "frontend>7/virtual_node": [1, 0, 0, 1, 0, 0.006],
         ])
         #expect(metrics.render().contains("collectord_servicegraph_dropped_spans_total{connector=\"servicegraph\"} 1"))
     }

@@ -1,3 +1,4 @@
+import CollectorCore
 import OTLPCodec
 
 /// The `servicegraph` connector's state: half-seen edges waiting for their other side, and
@@ -11,25 +12,34 @@ import OTLPCodec
 /// client side that expires alone is recorded towards its peer (`virtual_node_peer_attributes`)
 /// if it names one, else dropped and counted; an expired server side is dropped and counted.
 /// `pending` holds at most `store.max_items` edges; more are dropped and counted. Series are
-/// keyed by their data point attributes (client, server, connection_type, dimensions),
-/// serialized. Not thread-safe: the connector holds it in a mutex.
+/// keyed by what makes their data point attributes (client, server, connection_type,
+/// dimensions), as interned ids. Names and sets of dimension values are interned for the
+/// process's life, like the series they make (both grow with the services seen, not the spans). Not thread-safe: the connector holds it in a mutex.
 struct EdgeGraph {
     /// Trace id and span id (of the client span), without allocating.
     struct EdgeKey: Hashable {
         var high: UInt64
         var low: UInt64
         var span: UInt64
+
+        /// One word to the hasher (the ids are random already); equality still compares all.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(high ^ (low &* 0x9E37_79B9_7F4A_7C15) ^ (span &* 0xC2B2_AE3D_27D4_EB4F))
+        }
     }
 
+    /// One side of an edge: plain values only (names and dimension values are interned), so
+    /// the pending table and the series lookups copy and hash no strings or arrays.
     struct Side {
-        /// An id from `intern`.
-        var service: Int
+        /// A name id from `intern`.
+        var service: Int32
         var durationSeconds: Double
         var failed: Bool
-        /// Values of the configured dimensions (nil: absent).
-        var dimensions: [String?]
-        var peer: String?
         var messaging: Bool
+        /// A name id, or -1: none.
+        var peer: Int32 = -1
+        /// An id from `internDimensions`, or -1: every dimension absent.
+        var dimensions: Int32 = -1
     }
 
     struct Pending {
@@ -44,11 +54,11 @@ struct EdgeGraph {
     }
 
     struct SeriesKey: Hashable {
-        var client: Int
-        var server: Int
+        var client: Int32
+        var server: Int32
         var type: ConnectionType
-        var clientDimensions: [String?]
-        var serverDimensions: [String?]
+        var clientDimensions: Int32
+        var serverDimensions: Int32
     }
 
     struct Series {
@@ -68,9 +78,12 @@ struct EdgeGraph {
 
     let settings: ServiceGraphSettings
     private(set) var pending: [EdgeKey: Pending] = [:]
-    /// Service names, by the ids sides carry.
-    private(set) var services: [String] = []
-    private var serviceIDs: [String: Int] = [:]
+    /// Service, peer and database names, by the ids sides carry.
+    private var names = ByteKeyTable()
+    private(set) var nameStrings: [String] = []
+    /// Sets of dimension values, by the ids sides carry.
+    private var dimensionIDs: [[String?]: Int32] = [:]
+    private var dimensionSets: [[String?]] = []
     /// Series by what makes them: client, server, connection type, dimension values.
     private(set) var series: [SeriesKey: Int] = [:]
     private(set) var all: [Series] = []
@@ -83,18 +96,32 @@ struct EdgeGraph {
         self.settings = settings
     }
 
-    /// The id of service `name`.
-    mutating func intern(_ name: String) -> Int {
-        if let id = serviceIDs[name] { return id }
-        serviceIDs[name] = services.count
-        services.append(name)
-        return services.count - 1
+    /// The id of name `name` (UTF-8 bytes).
+    mutating func intern(_ name: UnsafeRawBufferPointer) -> Int32 {
+        let (index, inserted) = names.findOrInsert(name)
+        if inserted { nameStrings.append(String(decoding: name, as: UTF8.self)) }
+        return Int32(index)
     }
 
-    mutating func client(_ key: EdgeKey, _ side: Side, database: String?, now: UInt64) {
-        if let database {
-            return record(client: side, server: Side(service: intern(database), durationSeconds: 0, failed: false,
-                                                     dimensions: side.dimensions.map { _ in nil }, peer: nil, messaging: false),
+    mutating func intern(_ name: String) -> Int32 {
+        var name = name
+        return name.withUTF8 { intern(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The id of a set of dimension values; -1 when every value is absent.
+    mutating func internDimensions(_ values: [String?]) -> Int32 {
+        guard values.contains(where: { $0 != nil }) else { return -1 }
+        if let id = dimensionIDs[values] { return id }
+        let id = Int32(dimensionSets.count)
+        dimensionIDs[values] = id
+        dimensionSets.append(values)
+        return id
+    }
+
+    /// A client side; `database` is a name id (-1: none).
+    mutating func client(_ key: EdgeKey, _ side: Side, database: Int32, now: UInt64) {
+        if database >= 0 {
+            return record(client: side, server: Side(service: database, durationSeconds: 0, failed: false, messaging: false),
                           type: .database, now: now, serverLatency: false)
         }
         pair(key, now: now) { $0.client = side }
@@ -102,8 +129,7 @@ struct EdgeGraph {
 
     mutating func server(_ key: EdgeKey?, _ side: Side, now: UInt64) {
         guard let key else {
-            let user = Side(service: intern("user"), durationSeconds: 0, failed: false, dimensions: side.dimensions.map { _ in nil },
-                            peer: nil, messaging: false)
+            let user = Side(service: intern("user"), durationSeconds: 0, failed: false, messaging: false)
             return record(client: user, server: side, type: .virtualNode, now: now, clientLatency: false)
         }
         pair(key, now: now) { $0.server = side }
@@ -138,9 +164,8 @@ struct EdgeGraph {
     mutating func expire(now: UInt64) {
         for (key, entry) in pending where entry.expires <= now {
             pending[key] = nil
-            if let client = entry.client, entry.server == nil, let peer = client.peer {
-                record(client: client, server: Side(service: intern(peer), durationSeconds: 0, failed: false,
-                                                    dimensions: client.dimensions.map { _ in nil }, peer: nil, messaging: false),
+            if let client = entry.client, entry.server == nil, client.peer >= 0 {
+                record(client: client, server: Side(service: client.peer, durationSeconds: 0, failed: false, messaging: false),
                        type: .virtualNode, now: now, serverLatency: false)
             } else {
                 expired += 1
@@ -157,14 +182,17 @@ struct EdgeGraph {
             index = known
         } else {
             var w = OTLPWireWriter(capacity: 96)
-            OTLPMetricsWriter.attribute(&w, key: Array("client".utf8), anyValue: OTLPMetricsWriter.stringValue(services[client.service]))
-            OTLPMetricsWriter.attribute(&w, key: Array("server".utf8), anyValue: OTLPMetricsWriter.stringValue(services[server.service]))
+            OTLPMetricsWriter.attribute(&w, key: Array("client".utf8), anyValue: OTLPMetricsWriter.stringValue(nameStrings[Int(client.service)]))
+            OTLPMetricsWriter.attribute(&w, key: Array("server".utf8), anyValue: OTLPMetricsWriter.stringValue(nameStrings[Int(server.service)]))
             OTLPMetricsWriter.attribute(&w, key: Array("connection_type".utf8), anyValue: OTLPMetricsWriter.stringValue(type.rawValue))
+            let none = [String?](repeating: nil, count: settings.dimensions.count)
+            let clientDimensions = client.dimensions < 0 ? none : dimensionSets[Int(client.dimensions)]
+            let serverDimensions = server.dimensions < 0 ? none : dimensionSets[Int(server.dimensions)]
             for (i, name) in settings.dimensions.enumerated() {
-                if let v = client.dimensions[i] {
+                if let v = clientDimensions[i] {
                     OTLPMetricsWriter.attribute(&w, key: Array("client_\(name)".utf8), anyValue: OTLPMetricsWriter.stringValue(v))
                 }
-                if let v = server.dimensions[i] {
+                if let v = serverDimensions[i] {
                     OTLPMetricsWriter.attribute(&w, key: Array("server_\(name)".utf8), anyValue: OTLPMetricsWriter.stringValue(v))
                 }
             }

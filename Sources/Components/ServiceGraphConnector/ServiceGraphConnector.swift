@@ -78,13 +78,19 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
             try batch.payload.withBytes { (raw) throws(OTLPDecodeError) in
                 // Per resource, once: its attributes and service.
                 var resources: [(attributes: [Range<Int>], service: String)] = []
-                var sides: [(client: Bool, key: EdgeGraph.EdgeKey?, resource: Int, side: EdgeGraph.Side, database: String?)] = []
+                var sides: [Found] = []
                 sides.reserveCapacity(batch.itemCount)
+                // Peer and database names, interned for the batch (ids into `names`), and the
+                // sets of dimension values: the graph's own ids are taken under its lock.
+                var names = ByteKeyTable()
+                var dimensionSets: [[String?]] = []
                 var span = OTLPSpanFields()
                 let wanted = wantedKeys
                 let dimensionCount = dimensionKeys.count, peerEnd = dimensionCount + peerKeys.count
-                // Found values, one buffer for the batch (no arrays per span).
-                var values = [Range<Int>?](repeating: nil, count: wanted.count)
+                // Found values, one buffer for the batch (raw memory: no array or closure per span).
+                let found = UnsafeMutableBufferPointer<Range<Int>?>.allocate(capacity: wanted.count)
+                found.initialize(repeating: nil)
+                defer { found.deallocate() }
                 // Each span is read as it is reached (`visit`), while its bytes are in the cache.
                 try OTLPRequestLayout.visit(.traces, raw, resource: { _, message in
                     let attributes = OTLPAttributes.list(raw, message, field: 1)
@@ -93,45 +99,51 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
                     try span.read(raw, payload)
                     guard span.kind >= 2 && span.kind <= 5 else { return }   // server, client, producer, consumer
                     let isClient = span.kind == 3 || span.kind == 4
-                    // One pass over the span's attributes for every key wanted, then the resource's;
-                    // strings only for what is kept.
-                    var dimensions: [String?] = []
-                    var peer: String?, database: String?
+                    let seconds = span.endTimeUnixNano > span.startTimeUnixNano ? Double(span.endTimeUnixNano - span.startTimeUnixNano) / 1e9 : 0
+                    var side = Found(client: isClient, root: false, key: EdgeGraph.EdgeKey(high: 0, low: 0, span: 0), resource: Int32(r),
+                                     side: EdgeGraph.Side(service: -1, durationSeconds: seconds, failed: span.statusCode == 2,
+                                                          messaging: span.kind >= 4))
+                    // One pass over the span's attributes for every key wanted, then the resource's.
                     let wantedCount = isClient ? wanted.count : dimensionCount
                     if wantedCount > 0 {
-                        values.withUnsafeMutableBufferPointer { all in
-                            let found = UnsafeMutableBufferPointer(rebasing: all[0..<wantedCount])
-                            found.update(repeating: nil)
-                            Self.find(raw, span.attributes, wanted, into: found)
-                            Self.find(raw, resources[r].attributes, wanted, into: found)
-                            let text = { (i: Int) in found[i].flatMap { Self.string(raw, OTLPAttributes.anyValue(raw, $0)) } }
-                            if dimensionCount > 0 { dimensions = (0..<dimensionCount).map(text) }
-                            if isClient {
-                                peer = (dimensionCount..<peerEnd).lazy.compactMap(text).first
-                                database = (peerEnd..<wantedCount).lazy.compactMap(text).first
+                        let slots = UnsafeMutableBufferPointer(rebasing: found[0..<wantedCount])
+                        slots.update(repeating: nil)
+                        Self.find(raw, span.attributes, wanted, into: slots)
+                        Self.find(raw, resources[r].attributes, wanted, into: slots)
+                        if dimensionCount > 0 {
+                            let values = (0..<dimensionCount).map { i in slots[i].flatMap { Self.string(raw, OTLPAttributes.anyValue(raw, $0)) } }
+                            if values.contains(where: { $0 != nil }) {
+                                side.dimensions = Int32(dimensionSets.count)
+                                dimensionSets.append(values)
                             }
                         }
+                        if isClient {
+                            side.side.peer = Self.firstName(raw, slots, dimensionCount..<peerEnd, into: &names)
+                            side.database = Self.firstName(raw, slots, peerEnd..<wantedCount, into: &names)
+                        }
                     }
-                    let seconds = span.endTimeUnixNano > span.startTimeUnixNano ? Double(span.endTimeUnixNano - span.startTimeUnixNano) / 1e9 : 0
-                    let side = EdgeGraph.Side(service: -1, durationSeconds: seconds, failed: span.statusCode == 2, dimensions: dimensions,
-                                              peer: peer, messaging: span.kind >= 4)
                     if isClient {
-                        sides.append((true, Self.key(raw, span.traceID, span.spanID), r, side, database))
+                        side.key = Self.key(raw, span.traceID, span.spanID)
                     } else if span.parentSpanID.isEmpty {
-                        sides.append((false, nil, r, side, nil))
+                        side.root = true
                     } else {
-                        sides.append((false, Self.key(raw, span.traceID, span.parentSpanID), r, side, nil))
+                        side.key = Self.key(raw, span.traceID, span.parentSpanID)
                     }
+                    sides.append(side)
                 })
                 state.graph.withLock { g in
-                    let ids = resources.map { g.intern($0.service) }
+                    let services = resources.map { g.intern($0.service) }
+                    let ids = (0..<names.count).map { i in names.withKey(i) { g.intern($0) } }
+                    let dimensionIDs = dimensionSets.map { g.internDimensions($0) }
                     for s in sides {
                         var side = s.side
-                        side.service = ids[s.resource]
+                        side.service = services[Int(s.resource)]
+                        if side.peer >= 0 { side.peer = ids[Int(side.peer)] }
+                        if s.dimensions >= 0 { side.dimensions = dimensionIDs[Int(s.dimensions)] }
                         if s.client {
-                            g.client(s.key!, side, database: s.database, now: now)
+                            g.client(s.key, side, database: s.database < 0 ? -1 : ids[Int(s.database)], now: now)
                         } else {
-                            g.server(s.key, side, now: now)
+                            g.server(s.root ? nil : s.key, side, now: now)
                         }
                     }
                 }
@@ -142,6 +154,33 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
     }
 
     private static let serviceKey = Array("service.name".utf8)
+
+    /// A side as read from its span, before the lock: names and dimension values as ids of
+    /// the batch (`names`, `dimensionSets`; -1: none), the service as the resource's number.
+    private struct Found {
+        var client: Bool
+        /// A server span without a parent (its edge comes from the virtual node `user`).
+        var root: Bool
+        var key: EdgeGraph.EdgeKey
+        var resource: Int32
+        var side: EdgeGraph.Side
+        var database: Int32 = -1
+        var dimensions: Int32 = -1
+    }
+
+    /// The batch id of the first value among `slots[range]` that has a text form; -1 if none.
+    private static func firstName(_ raw: UnsafeRawBufferPointer, _ slots: UnsafeMutableBufferPointer<Range<Int>?>, _ range: Range<Int>,
+                                  into names: inout ByteKeyTable) -> Int32 {
+        for i in range {
+            guard let slot = slots[i] else { continue }
+            let value = OTLPAttributes.anyValue(raw, slot)
+            if case .string(let text) = value { return Int32(names.findOrInsert(UnsafeRawBufferPointer(rebasing: raw[text])).index) }
+            if var text = Self.string(raw, value) {
+                return text.withUTF8 { Int32(names.findOrInsert(UnsafeRawBufferPointer($0)).index) }
+            }
+        }
+        return -1
+    }
 
     /// A trace id and a span id as a fixed-size key (shorter ids are padded with zeros).
     private static func key(_ raw: UnsafeRawBufferPointer, _ trace: Range<Int>, _ span: Range<Int>) -> EdgeGraph.EdgeKey {
