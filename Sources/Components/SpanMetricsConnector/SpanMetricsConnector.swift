@@ -113,11 +113,12 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
         do {
             try batch.payload.withBytes { (raw) throws(OTLPDecodeError) in
                 let layout = keyLayout
-                let dimensions = layout.dimensionKeys.count
+                let dimensionNames = layout.dimensionKeys, dimensions = dimensionNames.count
                 let divider = settings.unit.divider, withExemplars = settings.exemplars
                 // Per resource, once: its message, service.name value, key, and the values its
                 // attributes give the dimensions (a span's own attributes win over them).
-                var resources: [(message: Range<Int>?, service: Range<Int>?, key: WireKey?)] = []
+                var resources: [(message: Range<Int>?, key: WireKey?)] = []
+                var services: [Range<Int>?] = []   // apart: the hot loop reads only these
                 var resourceValues: [Range<Int>?] = []
                 // Every span's series key goes one after another in `keys`; `entries` says where
                 // each is. Flat storage for the batch: no allocation per span.
@@ -138,15 +139,16 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
                     let attributes = OTLPAttributes.list(raw, message, field: 1)
                     var service: Range<Int>?
                     if case .string(let name)? = OTLPAttributes.find(raw, attributes, key: Self.serviceKey) { service = name }
-                    resources.append((message, service, service == nil ? nil : resourceKey(raw, attributes)))
+                    resources.append((message, service == nil ? nil : resourceKey(raw, attributes)))
+                    services.append(service)
                     guard dimensions > 0 else { return }
                     let start = resourceValues.count
                     resourceValues.append(contentsOf: repeatElement(nil, count: dimensions))
                     resourceValues.withUnsafeMutableBufferPointer { all in
-                        Self.fill(UnsafeMutableBufferPointer(rebasing: all[start...]), raw, attributes, layout.dimensionKeys)
+                        Self.fill(UnsafeMutableBufferPointer(rebasing: all[start...]), raw, attributes, dimensionNames)
                     }
                 }, item: { (r, payload) throws(OTLPDecodeError) in
-                    guard let service = resources[r].service else {
+                    guard let service = services[r] else {
                         skipped += 1
                         return
                     }
@@ -154,7 +156,7 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
                     let start = keys.count
                     if dimensions > 0 {
                         values.update(repeating: nil)
-                        Self.fill(values, raw, span.attributes, layout.dimensionKeys)
+                        Self.fill(values, raw, span.attributes, dimensionNames)
                         for i in 0..<dimensions where values[i] == nil { values[i] = resourceValues[r * dimensions + i] }
                     }
                     layout.write(&keys, raw, service: service, name: span.name, kind: span.kind, status: span.statusCode, values: values)
