@@ -150,3 +150,54 @@ import Testing
         #expect(Array(s.families.keys) == ["b"])
     }
 }
+
+/// A reload that changes a `prometheus` exporter's settings starts the new exporter while the
+/// old one still serves: they share the endpoint's server (`PrometheusListener`).
+@Suite struct PrometheusExporterEndpointTests {
+    private func batch(_ value: UInt64) -> TelemetryBatch {
+        var w = OTLPWireWriter()
+        let calls = OTLPMetricsWriter.sum(name: "calls", points: [.init(attributes: [], start: 1, time: 2, value: value)],
+                                          temporality: 2, monotonic: true)
+        OTLPMetricsWriter.appendResource(&w, resource: [], scope: "test", metrics: [calls])
+        return TelemetryBatch(signal: .metrics, payload: w.take(), itemCount: 1)
+    }
+
+    private func exporter(port: Int, namespace: String) throws -> PrometheusExporter {
+        var settings = PrometheusSettings()
+        settings.endpoint = "127.0.0.1:\(port)"
+        settings.namespace = namespace
+        return try PrometheusExporter(settings: settings, name: "prometheus", metrics: MetricsRegistry(), logger: .discarding)
+    }
+
+    private func series(_ port: Int) async throws -> [String] {
+        let text = try await SimpleHTTP.get(port: port, path: "/metrics").text
+        return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
+    }
+
+    @Test func aReplacingExporterTakesTheEndpointOver() async throws {
+        let port = try FreePort.allocate()
+        let old = try exporter(port: port, namespace: "old")
+        try old.start()
+        try old.export(batch(3))
+        #expect(try await series(port) == ["old_calls_total 3"])
+        let new = try exporter(port: port, namespace: "new")
+        try new.start()   // not "address already in use"
+        try new.export(batch(5))
+        #expect(try await series(port) == ["new_calls_total 5"])
+        old.shutdown()
+        #expect(try await series(port) == ["new_calls_total 5"])
+        new.shutdown()
+        var closed = false
+        for _ in 0..<100 where !closed {
+            closed = !SimpleHTTP.canConnect(port: port)
+            if !closed { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(closed)
+        // The endpoint can be taken again from scratch.
+        let again = try exporter(port: port, namespace: "again")
+        try again.start()
+        try again.export(batch(7))
+        #expect(try await series(port) == ["again_calls_total 7"])
+        again.shutdown()
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import CollectorTesting
 
 /// Runs `fake_loki.py` (an independent decoder of Loki's wire format) and reads what it got.
 final class FakeLoki {
@@ -30,7 +31,7 @@ final class FakeLoki {
 
     /// A fake on a free port, not started yet.
     init() throws {
-        port = try Self.freePort()
+        port = try FreePort.allocate()
         directory = NSTemporaryDirectory() + "fake-loki-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
@@ -95,24 +96,6 @@ final class FakeLoki {
             usleep(20_000)
         }
         return condition()
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw FakeError("bind failed") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }
 

@@ -8,7 +8,8 @@ import Transport
 /// Prometheus to scrape. `export` folds each batch into the `MetricStore` (under a mutex) and
 /// returns: the data is durable as far as a pull exporter can make it. A scrape renders the
 /// store (text format, or OpenMetrics with `enable_open_metrics` when the scraper's Accept
-/// asks for it).
+/// asks for it). Exporters on one endpoint share its server (a reload's new exporter takes
+/// the scrapes over from the old one on the same port: `PrometheusListener`).
 final class PrometheusExporter: Exporter {
     private final class State: Sendable {
         let store: Mutex<MetricStore>
@@ -18,7 +19,10 @@ final class PrometheusExporter: Exporter {
     private let settings: PrometheusSettings
     private let name: String
     private let state: State
-    private let server: HTTPServer
+    /// The endpoint's server, shared with an exporter of the same endpoint that a reload is
+    /// replacing (see `PrometheusListener`).
+    private let listener: PrometheusListener
+    private let listenerID: UInt64
     private let clock: any MonotonicClock
     private let logger: Logger
     private let metrics: MetricsRegistry
@@ -38,7 +42,7 @@ final class PrometheusExporter: Exporter {
             throw ComponentError.permanent("\(name): invalid endpoint \(settings.endpoint)")
         }
         let openMetrics = settings.openMetrics, timestamps = settings.sendTimestamps
-        server = HTTPServer(endpoint: endpoint, limits: HTTPServerLimits()) { request, respond in
+        (listener, listenerID) = PrometheusListener.attach(endpoint, text: settings.endpoint) { request, respond in
             guard request.path == "/metrics" else {
                 return respond(HTTPResponse(status: 404, headers: [("Content-Type", "text/plain")], body: Array("404 page not found\n".utf8)))
             }
@@ -60,7 +64,7 @@ final class PrometheusExporter: Exporter {
 
     func start() throws {
         do {
-            try server.start()
+            try listener.start()
         } catch {
             throw ComponentError.permanent("\(name): cannot serve on \(settings.endpoint): \(error)")
         }
@@ -68,7 +72,7 @@ final class PrometheusExporter: Exporter {
     }
 
     /// The bound port (tests use port 0).
-    var port: Int? { server.boundPort }
+    var port: Int? { listener.server.boundPort }
 
     var exportsConcurrently: Bool { true }
 
@@ -106,7 +110,7 @@ final class PrometheusExporter: Exporter {
     }
 
     func shutdown() {
-        server.shutdown(deadline: .now() + 1) {}
+        listener.detach(listenerID)
         metrics.removeCallback("collectord_prometheus_exporter_series", labels: [("exporter", name)], id: gaugeID)
     }
 }
