@@ -6,15 +6,40 @@
 /// booleans as `true`/`false`, doubles by numeric equality (`0.5`). Array, map and bytes values
 /// never match. The pseudo-tag `error=true` matches spans with `status.code` ERROR (Jaeger's
 /// convention), when no real `error` attribute decides it.
+///
+/// A numeric condition `key > value` (and `>=`, `<`, `<=`) matches when the span's or its
+/// resource's attributes hold `key` with an integer or double value in that order to `value`:
+/// integers against an integer exactly, otherwise as doubles (TraceQL's rules: a string value
+/// never compares with a number). At most 64 tags and numeric conditions together.
 public struct OTLPSpanQuery: Sendable, Hashable {
+    public struct NumericCondition: Sendable, Hashable {
+        public enum Comparison: Sendable, Hashable { case greater, greaterOrEqual, less, lessOrEqual }
+        public enum Number: Sendable, Hashable {
+            case int(Int64)
+            case double(Double)
+        }
+
+        public var key: String
+        public var comparison: Comparison
+        public var value: Number
+
+        public init(key: String, _ comparison: Comparison, _ value: Number) {
+            self.key = key
+            self.comparison = comparison
+            self.value = value
+        }
+    }
+
     public var service: String?
     public var operation: String?
     public var tags: [String: String]
+    public var numeric: [NumericCondition]
 
-    public init(service: String? = nil, operation: String? = nil, tags: [String: String] = [:]) {
+    public init(service: String? = nil, operation: String? = nil, tags: [String: String] = [:], numeric: [NumericCondition] = []) {
         self.service = service
         self.operation = operation
         self.tags = tags
+        self.numeric = numeric
     }
 
     /// The trace ids of the spans of `request` (a serialized `ExportTraceServiceRequest`) that
@@ -25,7 +50,7 @@ public struct OTLPSpanQuery: Sendable, Hashable {
 
     /// Same, reading borrowed memory.
     public func matchingTraces(_ bytes: UnsafeRawBufferPointer) throws(OTLPDecodeError) -> Set<OTLPTraceID> {
-        let matcher = TagMatcher(tags)
+        let matcher = TagMatcher(tags, numeric: numeric)
         var out: Set<OTLPTraceID> = []
         do throws(ProtoWire.WireError) {
             var request = ProtoWire.Reader(bytes, range: 0..<bytes.count)
@@ -83,7 +108,8 @@ public struct OTLPSpanQuery: Sendable, Hashable {
     }
 }
 
-/// The tags of a query, prepared for comparing against wire values. At most 64 tags.
+/// The tags and numeric conditions of a query, prepared for comparing against wire values.
+/// At most 64 together.
 private struct TagMatcher {
     struct Tag {
         var key: [UInt8]
@@ -91,6 +117,8 @@ private struct TagMatcher {
         var integer: Int64?
         var boolean: Bool?
         var double: Double?
+        /// A numeric condition instead of an equality.
+        var numeric: OTLPSpanQuery.NumericCondition?
     }
 
     let tags: [Tag]
@@ -98,11 +126,13 @@ private struct TagMatcher {
     /// The bit of an `error=true` tag, if the query has one.
     let errorBit: UInt64?
 
-    init(_ query: [String: String]) {
-        tags = query.sorted { $0.key < $1.key }.prefix(64).map { key, value in
+    init(_ query: [String: String], numeric: [OTLPSpanQuery.NumericCondition]) {
+        let equalities = query.sorted { $0.key < $1.key }.map { key, value in
             Tag(key: Array(key.utf8), text: Array(value.utf8), integer: Int64(value),
                 boolean: value == "true" ? true : value == "false" ? false : nil, double: Double(value))
         }
+        let ranges = numeric.map { Tag(key: Array($0.key.utf8), text: [], numeric: $0) }
+        tags = Array((equalities + ranges).prefix(64))
         all = tags.count == 64 ? ~0 : (1 << UInt64(tags.count)) - 1
         errorBit = tags.firstIndex { $0.key == Array("error".utf8) && $0.text == Array("true".utf8) }
             .map { 1 << UInt64($0) }
@@ -156,6 +186,24 @@ private struct TagMatcher {
 
     /// AnyValue: string_value 1, bool_value 2, int_value 3, double_value 4.
     private func matches(_ tag: Tag, _ bytes: UnsafeRawBufferPointer, _ value: ProtoWire.Field) throws(ProtoWire.WireError) -> Bool {
+        if let condition = tag.numeric {
+            switch (value.number, value.wireType, condition.value) {
+            case (3, .varint, .int(let j)):
+                var r = ProtoWire.Reader(bytes, range: value.payload)
+                return Self.order(Int64(bitPattern: try r.readVarint()), j, condition.comparison)
+            case (3, .varint, .double(let d)):
+                var r = ProtoWire.Reader(bytes, range: value.payload)
+                return Self.order(Double(Int64(bitPattern: try r.readVarint())), d, condition.comparison)
+            case (4, .fixed64, let number):
+                let x = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: value.payloadStart, as: UInt64.self)))
+                switch number {
+                case .int(let j): return Self.order(x, Double(j), condition.comparison)
+                case .double(let d): return Self.order(x, d, condition.comparison)
+                }
+            default:
+                return false
+            }
+        }
         switch (value.number, value.wireType) {
         case (1, .lengthDelimited):
             return UnsafeRawBufferPointer(rebasing: bytes[value.payload]).elementsEqual(tag.text)
@@ -170,6 +218,15 @@ private struct TagMatcher {
             return tag.double == Double(bitPattern: raw)
         default:
             return false
+        }
+    }
+
+    private static func order<T: Comparable>(_ a: T, _ b: T, _ comparison: OTLPSpanQuery.NumericCondition.Comparison) -> Bool {
+        switch comparison {
+        case .greater: a > b
+        case .greaterOrEqual: a >= b
+        case .less: a < b
+        case .lessOrEqual: a <= b
         }
     }
 }

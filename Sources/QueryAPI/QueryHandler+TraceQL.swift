@@ -46,6 +46,7 @@ extension QueryHandler {
         var wanted = limit
         rounds: while true {
             let candidates = reader.search(TraceQuery(service: query.requiredService, operation: query.requiredName, tags: query.requiredTags,
+                                                      numeric: query.requiredNumeric,
                                                       minDuration: query.minimumTraceDuration.map { .nanoseconds(Int64(min($0, UInt64(Int64.max)))) },
                                                       start: start, end: end, limit: wanted), budget: budget)
             let fresh = candidates.filter { seen.insert($0.traceID).inserted }

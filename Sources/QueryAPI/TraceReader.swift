@@ -1,3 +1,4 @@
+import OTLPCodec
 import Store
 
 /// What the query API reads: whole traces by id, the service and operation names, and search.
@@ -38,6 +39,8 @@ public struct TraceQuery: Sendable, Hashable {
     /// Attribute conditions `key == value` (span or resource attributes); `error=true` also
     /// matches spans whose status is ERROR.
     public var tags: [String: String]
+    /// Numeric attribute conditions (`>`, `>=`, `<`, `<=`), on the same span as the tags.
+    public var numeric: [OTLPSpanQuery.NumericCondition]
     public var minDuration: Duration?
     public var maxDuration: Duration?
     /// Time range, unix nanoseconds (inclusive).
@@ -48,12 +51,13 @@ public struct TraceQuery: Sendable, Hashable {
 
     public init(
         service: String? = nil, operation: String? = nil, tags: [String: String] = [:],
-        minDuration: Duration? = nil, maxDuration: Duration? = nil,
+        numeric: [OTLPSpanQuery.NumericCondition] = [], minDuration: Duration? = nil, maxDuration: Duration? = nil,
         start: UInt64? = nil, end: UInt64? = nil, limit: Int = 20
     ) {
         self.service = service
         self.operation = operation
         self.tags = tags
+        self.numeric = numeric
         self.minDuration = minDuration
         self.maxDuration = maxDuration
         self.start = start

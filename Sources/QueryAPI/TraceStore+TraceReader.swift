@@ -6,7 +6,7 @@ import Store
 /// only search is adapted.
 extension TraceStore: TraceReader {
     public func search(_ query: TraceQuery, budget: ReadBudget) -> [TraceSummary] {
-        search(service: query.service, operation: query.operation, tags: query.tags,
+        search(service: query.service, operation: query.operation, tags: query.tags, numeric: query.numeric,
                minDuration: query.minDuration, maxDuration: query.maxDuration,
                start: query.start, end: query.end, limit: max(1, query.limit), budget: budget)
     }

@@ -5,8 +5,9 @@ extension TraceStore {
     /// (`limit <= 0`: all). Thread-safe; see the type's concurrency contract.
     ///
     /// - A trace matches when one of its spans has `service.name == service` and name
-    ///   `operation` (nil: any) and, on that same span, every tag in `tags` (see
-    ///   `OTLPSpanQuery` for how tags compare, and the `error=true` pseudo-tag);
+    ///   `operation` (nil: any) and, on that same span, every tag in `tags` and every numeric
+    ///   condition in `numeric` (see `OTLPSpanQuery` for how they compare, and the `error=true`
+    ///   pseudo-tag);
     /// - its duration (latest span end minus earliest span start, over the whole trace) is
     ///   within `minDuration...maxDuration`;
     /// - its time span overlaps `start...end` (unix ns), and so does the part of it (its spans
@@ -23,7 +24,7 @@ extension TraceStore {
     /// far are returned and `budget.stop` says why.
     public func search(
         service: String? = nil, operation: String? = nil, tags: [String: String] = [:],
-        minDuration: Duration? = nil, maxDuration: Duration? = nil,
+        numeric: [OTLPSpanQuery.NumericCondition] = [], minDuration: Duration? = nil, maxDuration: Duration? = nil,
         start: UInt64? = nil, end: UInt64? = nil, limit: Int = 20, budget: ReadBudget = .unlimited
     ) -> [TraceSummary] {
         let segments = snapshot()
@@ -32,8 +33,8 @@ extension TraceStore {
         let minimum = minDuration?.nanoseconds ?? 0
         let maximum = maxDuration?.nanoseconds ?? .max
         let wanted = limit > 0 ? limit : Int.max
-        var verifier = tags.isEmpty ? nil : TagVerifier(
-            store: self, segments: segments, query: OTLPSpanQuery(service: service, operation: operation, tags: tags),
+        var verifier = tags.isEmpty && numeric.isEmpty ? nil : TagVerifier(
+            store: self, segments: segments, query: OTLPSpanQuery(service: service, operation: operation, tags: tags, numeric: numeric),
             budget: budget)
         var results = SearchResults(limit: wanted)
         var seen: Set<OTLPTraceID> = []

@@ -50,6 +50,21 @@ import Testing
         return (response.status, root["traces"] as? [[String: Any]] ?? [], String(decoding: response.body, as: UTF8.self))
     }
 
+    /// What the planner hands the store: a spanset's service, name, tags and numeric
+    /// comparisons, from one spanset only; nothing from inside an `||`.
+    @Test func thePlannerNarrowsByWhatOneSpanMustHave() throws {
+        let q = try TraceQLParser.parse(#"{ span.http.response.status_code >= 500 && resource.service.name = "payment" && span.ratio < 0.5 }"#)
+        #expect(q.requiredService == "payment" && q.requiredTags.isEmpty)
+        #expect(q.requiredNumeric == [.init(key: "http.response.status_code", .greaterOrEqual, .int(500)), .init(key: "ratio", .less, .double(0.5))])
+        let equal = try TraceQLParser.parse("{ .http.status_code = 404 && span.retries > 2 } && { name = \"x\" }")
+        #expect(equal.requiredTags == ["http.status_code": "404"] && equal.requiredNumeric == [.init(key: "retries", .greater, .int(2))])
+        #expect(equal.requiredName == nil)
+        let either = try TraceQLParser.parse("{ span.a > 1 || span.b < 2 }")
+        #expect(either.requiredNumeric.isEmpty && either.requiredTags.isEmpty)
+        let notEqual = try TraceQLParser.parse("{ span.a != 1 }")
+        #expect(notEqual.requiredNumeric.isEmpty && notEqual.requiredTags.isEmpty)
+    }
+
     @Test func everyQueryMatchesThePythonEvaluation() async throws {
         try await withReference { handler, reference in
             #expect(reference.traces.count == 80 && reference.queries.count == 23)

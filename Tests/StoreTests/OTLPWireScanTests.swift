@@ -119,4 +119,34 @@ import Testing
         #expect(try ids(OTLPSpanQuery(service: "api", tags: ["k8s.pod.name": "pod-1"])) == [])
         #expect(try ids(OTLPSpanQuery(operation: "GET /a", tags: ["error": "true"])) == [])
     }
+
+    /// Numeric conditions: integers against an integer exactly (no rounding through doubles
+    /// near 2^63), doubles and mixed as doubles, strings and booleans never, resource attributes
+    /// too, and together with tags on one same span.
+    @Test func numericConditionsCompareNumbersOnly() throws {
+        let numbers = OTLPBuild.traces([
+            TestResource(service: "api", attributes: ["replicas": .int(3)], items: [
+                TestSpan(traceID: traceID(1), spanID: spanID(1), name: "a", start: 1, end: 2,
+                         attributes: ["code": .int(503), "big": .int(Int64.max), "method": .string("GET")]),
+                TestSpan(traceID: traceID(2), spanID: spanID(2), name: "b", start: 1, end: 2,
+                         attributes: ["code": .double(499.5), "big": .int(Int64.max - 1), "method": .string("POST")]),
+                TestSpan(traceID: traceID(3), spanID: spanID(3), name: "c", start: 1, end: 2,
+                         attributes: ["code": .string("600"), "flag": .bool(true)]),
+            ]),
+        ])
+        func ids(_ conditions: [OTLPSpanQuery.NumericCondition], tags: [String: String] = [:]) throws -> [Int] {
+            let found = try OTLPSpanQuery(tags: tags, numeric: conditions).matchingTraces(numbers)
+            return (1...3).filter { found.contains(OTLPTraceID(bytes: traceID($0))!) }
+        }
+        #expect(try ids([.init(key: "code", .greaterOrEqual, .int(500))]) == [1])
+        #expect(try ids([.init(key: "code", .greater, .double(499))]) == [1, 2])
+        #expect(try ids([.init(key: "code", .less, .int(500))]) == [2])
+        #expect(try ids([.init(key: "code", .lessOrEqual, .double(499.5))]) == [2])
+        #expect(try ids([.init(key: "code", .greaterOrEqual, .int(0)), .init(key: "code", .less, .int(503))]) == [2])
+        #expect(try ids([.init(key: "big", .greater, .int(Int64.max - 1))]) == [1])
+        #expect(try ids([.init(key: "flag", .greaterOrEqual, .int(0))]) == [])
+        #expect(try ids([.init(key: "replicas", .greater, .int(2))]) == [1, 2, 3])
+        #expect(try ids([.init(key: "code", .greater, .int(400))], tags: ["method": "POST"]) == [2])
+        #expect(try ids([.init(key: "code", .greater, .int(500))], tags: ["method": "POST"]) == [])
+    }
 }

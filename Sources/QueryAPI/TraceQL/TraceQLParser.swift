@@ -1,3 +1,5 @@
+import OTLPCodec
+
 /// Parses the TraceQL subset of `TraceQLQuery`. A query outside it is refused with an error
 /// naming the part that is not supported (`| count()`, `>>`, `event.`...), so a client gets a
 /// 400 that says what to change rather than a wrong answer.
@@ -29,7 +31,8 @@ struct TraceQLParser {
         guard parser.peek == .end else { throw parser.unexpected("after the query") }
         let required = requirements(expression)
         return TraceQLQuery(expression: expression, requiredService: required.service, requiredName: required.name,
-                            requiredTags: required.tags, minimumTraceDuration: minimumDuration(expression))
+                            requiredTags: required.tags, requiredNumeric: required.numeric,
+                            minimumTraceDuration: minimumDuration(expression))
     }
 
     // MARK: Grammar
@@ -302,10 +305,20 @@ struct TraceQLParser {
 
     // MARK: Planning
 
-    typealias Requirements = (service: String?, name: String?, tags: [String: String])
+    typealias Requirements = (service: String?, name: String?, tags: [String: String], numeric: [OTLPSpanQuery.NumericCondition])
 
     /// The longest `duration`/`traceDuration` lower bound (`>`, `>=`) that every match must
     /// satisfy: in an `&&` of conditions, of any spanset in an `&&` of spansets.
+    private static func numericComparison(_ op: TraceQLOperator) -> OTLPSpanQuery.NumericCondition.Comparison? {
+        switch op {
+        case .greater: .greater
+        case .greaterOrEqual: .greaterOrEqual
+        case .less: .less
+        case .lessOrEqual: .lessOrEqual
+        default: nil
+        }
+    }
+
     private static func minimumDuration(_ e: TraceQLSpansetExpression) -> UInt64? {
         switch e {
         case .spanset(let c?): return minimumDuration(c)
@@ -337,16 +350,19 @@ struct TraceQLParser {
     /// What the store's index can narrow candidates by: the service, span name and tags that
     /// one same span of every match must have (the conditions of one spanset's `&&`, in an
     /// `&&` of spansets: `resource.service.name` (or `.service.name`), `name`, string attribute
-    /// equalities, `status = error` as the store's `error=true`).
+    /// equalities, `status = error` as the store's `error=true`, and numeric attribute
+    /// comparisons `> >= < <=` with a number, which the store checks on the blocks it reads).
     private static func requirements(_ e: TraceQLSpansetExpression) -> Requirements {
         switch e {
         case .spanset(let c?): return requirements(c)
-        case .spanset(nil), .or: return (nil, nil, [:])
+        case .spanset(nil), .or: return (nil, nil, [:], [])
         case .and(let a, let b):
             // Both must match, but not on one span: take one side's, never a mix; the side
             // that requires more (tags narrow most: `error=true` is rarer than a service).
             let (x, y) = (requirements(a), requirements(b))
-            func weight(_ r: Requirements) -> Int { (r.service == nil ? 0 : 1) + (r.name == nil ? 0 : 1) + 2 * r.tags.count }
+            func weight(_ r: Requirements) -> Int {
+                (r.service == nil ? 0 : 1) + (r.name == nil ? 0 : 1) + 2 * r.tags.count + 2 * r.numeric.count
+            }
             return weight(y) > weight(x) ? y : x
         }
     }
@@ -355,18 +371,27 @@ struct TraceQLParser {
         switch c {
         case .compare(.attribute(.resource, "service.name"), .equal, .string(let s)),
              .compare(.attribute(.any, "service.name"), .equal, .string(let s)):
-            return (s, nil, [:])
+            return (s, nil, [:], [])
         case .compare(.intrinsic(.name), .equal, .string(let s)):
-            return (nil, s, [:])
+            return (nil, s, [:], [])
         case .compare(.intrinsic(.status), .equal, .status(2)):
-            return (nil, nil, ["error": "true"])
+            return (nil, nil, ["error": "true"], [])
         case .compare(.attribute(_, let key), .equal, .string(let s)) where key != "error":
-            return (nil, nil, [key: s])
+            return (nil, nil, [key: s], [])
+        case .compare(.attribute(_, let key), .equal, .int(let i)) where key != "error":
+            return (nil, nil, [key: String(i)], [])   // the store's tag also takes "404" as a string: a superset
+        case .compare(.attribute(_, let key), let op, let literal):
+            guard let comparison = numericComparison(op) else { return (nil, nil, [:], []) }
+            switch literal {
+            case .int(let i): return (nil, nil, [:], [.init(key: key, comparison, .int(i))])
+            case .double(let d): return (nil, nil, [:], [.init(key: key, comparison, .double(d))])
+            default: return (nil, nil, [:], [])
+            }
         case .compare, .or:
-            return (nil, nil, [:])
+            return (nil, nil, [:], [])
         case .and(let a, let b):
             let (x, y) = (requirements(a), requirements(b))
-            return (x.service ?? y.service, x.name ?? y.name, x.tags.merging(y.tags) { first, _ in first })
+            return (x.service ?? y.service, x.name ?? y.name, x.tags.merging(y.tags) { first, _ in first }, x.numeric + y.numeric)
         }
     }
 }

@@ -1,3 +1,5 @@
+import OTLPCodec
+
 /// The TraceQL subset the query API answers, as a syntax tree (`TraceQLParser` builds it,
 /// `TraceQLEvaluator` runs it):
 ///
@@ -61,8 +63,9 @@ enum TraceQLLiteral: Equatable, Sendable {
 }
 
 /// A whole search: the spanset expression and the conditions the store can narrow candidates
-/// with (equalities on `resource.service.name`, `name`, string attributes and `status = error`
-/// that one span of every matching trace must have).
+/// with (equalities on `resource.service.name`, `name`, string and integer attributes and
+/// `status = error`, numeric attribute comparisons, that one span of every matching trace must
+/// have).
 struct TraceQLQuery: Equatable, Sendable {
     var expression: TraceQLSpansetExpression
     var requiredService: String?
@@ -70,6 +73,8 @@ struct TraceQLQuery: Equatable, Sendable {
     /// String attribute equalities and `error=true` (for `status = error`) that the same span
     /// must have: the store's tag search narrows candidates with them.
     var requiredTags: [String: String] = [:]
+    /// Numeric attribute comparisons that same span must satisfy.
+    var requiredNumeric: [OTLPSpanQuery.NumericCondition] = []
     /// A lower bound on the trace's duration (ns) every match has: a span or the trace lasting
     /// more than it (a trace lasts at least as long as each of its spans).
     var minimumTraceDuration: UInt64?
