@@ -154,7 +154,7 @@ let package = Package(
         // The CLI: prints a stored trace as a tree, searches traces (talks to the query API).
         .executableTarget(
             name: "collectorctl",
-            dependencies: ["OTLPCodec", "HTTPClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["OTLPCodec", "HTTPClient", "CollectorCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .target(name: "CollectorTesting", dependencies: ["CollectorCore"], swiftSettings: strict),

@@ -1,9 +1,19 @@
-/// Lowercase hex for ids and bytes (JSON ids, the debug formatter).
-enum Hex {
-    static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+/// Lowercase hex for ids and bytes (JSON ids, the debug formatter, the query API, exemplars):
+/// the one implementation the modules share.
+public enum Hex {
+    public static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Lowercase hex of `data`.
+    public static func string(_ data: UnsafeRawBufferPointer) -> String {
+        var out: [UInt8] = []
+        encode(data, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func string(_ data: [UInt8]) -> String { data.withUnsafeBytes { string($0) } }
 
     /// Appends lowercase hex of `data` to `out`.
-    static func encode(_ data: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+    public static func encode(_ data: UnsafeRawBufferPointer, into out: inout [UInt8]) {
         out.reserveCapacity(out.count + data.count * 2)
         for b in data {
             out.append(digits[Int(b >> 4)])

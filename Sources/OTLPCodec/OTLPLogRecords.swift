@@ -100,9 +100,7 @@ public enum OTLPLogRecords {
     }
 
     static func hex(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
-        var out: [UInt8] = []
-        Hex.encode(UnsafeRawBufferPointer(rebasing: bytes[range]), into: &out)
-        return String(decoding: out, as: UTF8.self)
+        Hex.string(UnsafeRawBufferPointer(rebasing: bytes[range]))
     }
 }
 

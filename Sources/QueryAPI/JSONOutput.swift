@@ -1,3 +1,5 @@
+import OTLPCodec
+
 /// Appends compact JSON text to a byte buffer: the writer behind every JSON answer of the
 /// query API (Jaeger traces, Tempo search results, error envelopes).
 ///
@@ -50,8 +52,8 @@ struct JSONOutput {
             case 0x0C: raw("\\f")
             case 0..<0x20:
                 raw("\\u00")
-                bytes.append(Self.hexDigits[Int(b >> 4)])
-                bytes.append(Self.hexDigits[Int(b & 15)])
+                bytes.append(Hex.digits[Int(b >> 4)])
+                bytes.append(Hex.digits[Int(b & 15)])
             default:
                 bytes.append(b)
             }
@@ -92,7 +94,6 @@ struct JSONOutput {
         raw("null")
     }
 
-    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// The text of a C string, invalid UTF-8 repaired (nil: "").
     static func text(_ cString: UnsafePointer<CChar>?) -> String {
@@ -100,16 +101,6 @@ struct JSONOutput {
         return String(cString: cString)
     }
 
-    /// Lowercase hex of `data` (ids).
-    static func hex(_ data: UnsafeRawBufferPointer) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(data.count * 2)
-        for b in data {
-            out.append(hexDigits[Int(b >> 4)])
-            out.append(hexDigits[Int(b & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 
     private static let base64Digits: [UInt8] =
         Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)

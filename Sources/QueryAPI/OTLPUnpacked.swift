@@ -1,3 +1,4 @@
+import OTLPCodec
 internal import CProtobufC
 internal import OTLPProto
 
@@ -70,7 +71,7 @@ extension ProtobufCBinaryData {
     }
 
     /// Lowercase hex of the bytes.
-    var hex: String { JSONOutput.hex(buffer) }
+    var hex: String { Hex.string(buffer) }
 }
 
 /// `service.name` of a resource when it is a string attribute, else nil.

@@ -122,7 +122,7 @@ extension QueryHandler {
             let span = trace.spans[i]
             out.comma(&first)
             out.raw("{\"spanID\":")
-            out.string(span.spanID.withUnsafeBytes { JSONOutput.hex($0) })
+            out.string(span.spanID.withUnsafeBytes { Hex.string($0) })
             out.raw(",\"name\":")
             out.string(span.name)
             out.raw(",\"startTimeUnixNano\":\"\(span.start)\",\"durationNanos\":\"\(span.end > span.start ? span.end - span.start : 0)\"")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CollectorCore
 import FoundationEssentials
 import Glibc
 
@@ -171,19 +172,7 @@ struct SLOReport {
         return "\(m)m\(s)s"
     }
 
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default:
-                if c.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(c.value, radix: 16).count) + String(c.value, radix: 16) } else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out + "\""
-    }
+    static func quoted(_ s: String) -> String { JSONText.quote(s) }
 }
 
 extension String {

@@ -59,8 +59,8 @@ enum Exposition {
     /// ` # {trace_id="...",span_id="..."} value timestamp` (OpenMetrics; seconds).
     private static func exemplar(_ e: OTLPMetricPoints.Exemplar) -> String {
         var labels: [(String, String)] = []
-        if !e.traceID.isEmpty { labels.append(("trace_id", hex(e.traceID))) }
-        if !e.spanID.isEmpty { labels.append(("span_id", hex(e.spanID))) }
+        if !e.traceID.isEmpty { labels.append(("trace_id", Hex.string(e.traceID))) }
+        if !e.spanID.isEmpty { labels.append(("span_id", Hex.string(e.spanID))) }
         let time = e.time > 0 ? " " + timestamp(e.time, openMetrics: true) : ""
         return " # \(labels.isEmpty ? "{}" : PrometheusText.labelText(labels)) \(PrometheusText.number(e.value))\(time)"
     }
@@ -71,15 +71,5 @@ enum Exposition {
         let ms = unixNanos / 1_000_000
         let fraction = String(ms % 1000)
         return "\(ms / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
-    }
-
-    private static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef")
-        var s = ""
-        for b in bytes {
-            s.append(digits[Int(b >> 4)])
-            s.append(digits[Int(b & 15)])
-        }
-        return s
     }
 }
