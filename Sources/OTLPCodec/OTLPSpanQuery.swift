@@ -170,9 +170,13 @@ private struct TagMatcher {
         while let field = try reader.next() {
             if field.number == 1, field.wireType == .lengthDelimited { key = field.payload }
             if field.number == 2, field.wireType == .lengthDelimited {
+                // The last value field with its own wire type, as `OTLPAttributes.anyValue`
+                // reads it (unknown fields are skipped, not taken for the value).
                 var any = ProtoWire.Reader(bytes, range: field.payload)
                 value = nil
-                while let v = try any.next() { value = v }
+                while let v = try any.next() {
+                    if Self.isValueField(v) { value = v }
+                }
             }
         }
         guard let key, let value else { return 0 }
@@ -182,6 +186,15 @@ private struct TagMatcher {
             if try matches(tag, bytes, value) { mask |= 1 << UInt64(i) }
         }
         return mask
+    }
+
+    /// AnyValue's fields: string 1, bool 2, int 3, double 4, array 5, kvlist 6, bytes 7.
+    private static func isValueField(_ f: ProtoWire.Field) -> Bool {
+        switch (f.number, f.wireType) {
+        case (1, .lengthDelimited), (2, .varint), (3, .varint), (4, .fixed64), (5, .lengthDelimited), (6, .lengthDelimited),
+             (7, .lengthDelimited): true
+        default: false
+        }
     }
 
     /// AnyValue: string_value 1, bool_value 2, int_value 3, double_value 4.

@@ -162,11 +162,11 @@ import Testing
         return TelemetryBatch(signal: .metrics, payload: w.take(), itemCount: 1)
     }
 
-    private func exporter(port: Int, namespace: String) throws -> PrometheusExporter {
+    private func exporter(port: Int, namespace: String, host: String = "127.0.0.1", name: String = "prometheus") throws -> PrometheusExporter {
         var settings = PrometheusSettings()
-        settings.endpoint = "127.0.0.1:\(port)"
+        settings.endpoint = "\(host):\(port)"
         settings.namespace = namespace
-        return try PrometheusExporter(settings: settings, name: "prometheus", metrics: MetricsRegistry(), logger: .discarding)
+        return try PrometheusExporter(settings: settings, name: name, metrics: MetricsRegistry(), logger: .discarding)
     }
 
     private func series(_ port: Int) async throws -> [String] {
@@ -199,5 +199,34 @@ import Testing
         try again.export(batch(7))
         #expect(try await series(port) == ["again_calls_total 7"])
         again.shutdown()
+    }
+
+    /// The same endpoint written another way is the same listener; another exporter on it is
+    /// refused as before ("address in use"), not silently shadowed.
+    @Test func sharingIsByAddressAndOnlyWithinOneExporter() async throws {
+        let port = try FreePort.allocate()
+        let old = try exporter(port: port, namespace: "old", host: "0.0.0.0")
+        try old.start()
+        let new = try exporter(port: port, namespace: "new", host: "")
+        try new.start()
+        try new.export(batch(2))
+        #expect(try await series(port) == ["new_calls_total 2"])
+        let other = try exporter(port: port, namespace: "other", host: "0.0.0.0", name: "prometheus/other")
+        #expect(throws: ComponentError.self) { try other.start() }
+        other.shutdown()
+        old.shutdown()
+        new.shutdown()
+        old.shutdown()   // a second shutdown changes nothing
+        #expect(try await series(port: port, after: .milliseconds(2_000)) == nil)
+    }
+
+    /// The metrics text, or nil once nothing listens (polled until `after`).
+    private func series(port: Int, after: Duration) async throws -> [String]? {
+        let deadline = ContinuousClock.now + after
+        while ContinuousClock.now < deadline {
+            if !SimpleHTTP.canConnect(port: port) { return nil }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return try await series(port)
     }
 }

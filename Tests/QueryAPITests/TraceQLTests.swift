@@ -63,6 +63,9 @@ import Testing
         #expect(either.requiredNumeric.isEmpty && either.requiredTags.isEmpty)
         let notEqual = try TraceQLParser.parse("{ span.a != 1 }")
         #expect(notEqual.requiredNumeric.isEmpty && notEqual.requiredTags.isEmpty)
+        // Unscoped, service.name may be the span's own attribute: a tag, not the resource's service.
+        let unscoped = try TraceQLParser.parse(#"{ .service.name = "x" }"#)
+        #expect(unscoped.requiredService == nil && unscoped.requiredTags == ["service.name": "x"])
     }
 
     @Test func everyQueryMatchesThePythonEvaluation() async throws {

@@ -149,4 +149,26 @@ import Testing
         #expect(try ids([.init(key: "code", .greater, .int(400))], tags: ["method": "POST"]) == [2])
         #expect(try ids([.init(key: "code", .greater, .int(500))], tags: ["method": "POST"]) == [])
     }
+
+    /// An AnyValue with an unknown field after its value is read as the evaluator reads it:
+    /// the unknown field is skipped, not taken for the value.
+    @Test func unknownFieldsInAValueAreSkipped() throws {
+        func field(_ number: UInt32, _ payload: [UInt8]) -> [UInt8] {
+            var w = OTLPWireWriter()
+            w.bytesField(number, payload)
+            return w.bytes
+        }
+        func varint(_ number: UInt32, _ value: UInt64) -> [UInt8] {
+            var w = OTLPWireWriter()
+            w.varintField(number, value)
+            return w.bytes
+        }
+        let anyValue = varint(3, 7) + varint(99, 1)          // int_value 7, then field 99
+        let keyValue = field(1, Array("x".utf8)) + field(2, anyValue)
+        let span = field(1, traceID(5)) + field(2, spanID(5)) + field(5, Array("s".utf8)) + field(9, keyValue)
+        let request = field(1, field(2, field(2, span)))
+        let found = try OTLPSpanQuery(numeric: [.init(key: "x", .greater, .int(5))]).matchingTraces(request)
+        #expect(found == [OTLPTraceID(bytes: traceID(5))!])
+        #expect(try OTLPSpanQuery(tags: ["x": "7"]).matchingTraces(request) == [OTLPTraceID(bytes: traceID(5))!])
+    }
 }

@@ -71,8 +71,7 @@ struct MetricStore {
     mutating func add(resource attributes: [(key: String, value: OTLPMetricPoints.Value)], metric: OTLPMetricPoints.Metric,
                       point: OTLPMetricPoints.Point, now: UInt64) {
         let resource = Resource(attributes, settings: settings)
-        add(resource: resource, metric: metric, point: point, now: now)
-        seen(resource, now: now)
+        if add(resource: resource, metric: metric, point: point, now: now) { seen(resource, now: now) }
     }
 
     /// Keeps `resource`'s target_info series (when it has other attributes than job and instance).
@@ -80,7 +79,9 @@ struct MetricStore {
         if let info = resource.info { targets[info.text] = Series(labels: info.labels, value: 1, updated: now) }
     }
 
-    mutating func add(resource: Resource, metric: OTLPMetricPoints.Metric, point: OTLPMetricPoints.Point, now: UInt64) {
+    /// Stores the point; false when it was dropped (counted in `dropped`).
+    @discardableResult
+    mutating func add(resource: Resource, metric: OTLPMetricPoints.Metric, point: OTLPMetricPoints.Point, now: UInt64) -> Bool {
         let delta = metric.temporality == 1
         let type: FamilyType
         switch metric.kind {
@@ -136,10 +137,13 @@ struct MetricStore {
         series.time = point.time
         series.updated = now
         families[name]!.series[key] = series
+        return true
     }
 
-    private mutating func drop(_ reason: String) {
+    /// Counts a dropped point; false, for `add` to return.
+    private mutating func drop(_ reason: String) -> Bool {
         dropped[reason, default: 0] += 1
+        return false
     }
 
     /// `job` (service.namespace/service.name) and `instance` (service.instance.id), and the

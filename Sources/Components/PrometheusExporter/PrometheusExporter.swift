@@ -42,7 +42,7 @@ final class PrometheusExporter: Exporter {
             throw ComponentError.permanent("\(name): invalid endpoint \(settings.endpoint)")
         }
         let openMetrics = settings.openMetrics, timestamps = settings.sendTimestamps
-        (listener, listenerID) = PrometheusListener.attach(endpoint, text: settings.endpoint) { request, respond in
+        (listener, listenerID) = PrometheusListener.attach(endpoint, exporter: name) { request, respond in
             guard request.path == "/metrics" else {
                 return respond(HTTPResponse(status: 404, headers: [("Content-Type", "text/plain")], body: Array("404 page not found\n".utf8)))
             }
@@ -95,8 +95,12 @@ final class PrometheusExporter: Exporter {
         }
         let dropped = state.store.withLock { store -> [String: Int] in
             let before = store.dropped
-            for p in points { store.add(resource: resources[p.resource], metric: p.metric, point: p.point, now: now) }
-            for resource in resources { store.seen(resource, now: now) }
+            // target_info for the resources that had a point stored (not only dropped ones).
+            var stored = [Bool](repeating: false, count: resources.count)
+            for p in points where store.add(resource: resources[p.resource], metric: p.metric, point: p.point, now: now) {
+                stored[p.resource] = true
+            }
+            for (resource, kept) in zip(resources, stored) where kept { store.seen(resource, now: now) }
             store.expire(now: now)
             var added: [String: Int] = [:]
             for (reason, total) in store.dropped where total != before[reason] ?? 0 { added[reason] = total - (before[reason] ?? 0) }

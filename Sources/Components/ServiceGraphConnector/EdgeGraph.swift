@@ -13,8 +13,9 @@ import OTLPCodec
 /// if it names one, else dropped and counted; an expired server side is dropped and counted.
 /// `pending` holds at most `store.max_items` edges; more are dropped and counted. Series are
 /// keyed by what makes their data point attributes (client, server, connection_type,
-/// dimensions), as interned ids. Names and sets of dimension values are interned for the
-/// process's life, like the series they make (both grow with the services seen, not the spans). Not thread-safe: the connector holds it in a mutex.
+/// dimensions), as interned ids. Services are interned as their resources come; peer and
+/// database names and sets of dimension values only when they make a series: the tables grow
+/// with the series, as the series do, not with the spans. Not thread-safe: the connector holds it in a mutex.
 struct EdgeGraph {
     /// Trace id and span id (of the client span), without allocating.
     struct EdgeKey: Hashable {
@@ -28,18 +29,19 @@ struct EdgeGraph {
         }
     }
 
-    /// One side of an edge: plain values only (names and dimension values are interned), so
-    /// the pending table and the series lookups copy and hash no strings or arrays.
+    /// One side of an edge. Its service is interned (services come from resources); its peer
+    /// name and dimension values are interned only when they make a series, so a stream of
+    /// sides that never pair leaves nothing behind once they expire.
     struct Side {
         /// A name id from `intern`.
         var service: Int32
         var durationSeconds: Double
         var failed: Bool
         var messaging: Bool
-        /// A name id, or -1: none.
-        var peer: Int32 = -1
-        /// An id from `internDimensions`, or -1: every dimension absent.
-        var dimensions: Int32 = -1
+        /// `virtual_node_peer_attributes`' first value (client sides).
+        var peer: String?
+        /// Values of the configured dimensions (empty when none are configured).
+        var dimensions: [String?] = []
     }
 
     struct Pending {
@@ -78,12 +80,11 @@ struct EdgeGraph {
 
     let settings: ServiceGraphSettings
     private(set) var pending: [EdgeKey: Pending] = [:]
-    /// Service, peer and database names, by the ids sides carry.
+    /// Service, peer and database names, by the ids sides and series keys carry.
     private var names = ByteKeyTable()
     private(set) var nameStrings: [String] = []
-    /// Sets of dimension values, by the ids sides carry.
+    /// Sets of dimension values, by the ids series keys carry.
     private var dimensionIDs: [[String?]: Int32] = [:]
-    private var dimensionSets: [[String?]] = []
     /// Series by what makes them: client, server, connection type, dimension values.
     private(set) var series: [SeriesKey: Int] = [:]
     private(set) var all: [Series] = []
@@ -96,35 +97,30 @@ struct EdgeGraph {
         self.settings = settings
     }
 
-    /// The id of name `name` (UTF-8 bytes).
-    mutating func intern(_ name: UnsafeRawBufferPointer) -> Int32 {
-        let (index, inserted) = names.findOrInsert(name)
-        if inserted { nameStrings.append(String(decoding: name, as: UTF8.self)) }
+    /// The id of name `name` (by its UTF-8: names that read the same are one name).
+    mutating func intern(_ name: String) -> Int32 {
+        var text = name
+        let (index, inserted) = text.withUTF8 { names.findOrInsert(UnsafeRawBufferPointer($0)) }
+        if inserted { nameStrings.append(name) }
         return Int32(index)
     }
 
-    mutating func intern(_ name: String) -> Int32 {
-        var name = name
-        return name.withUTF8 { intern(UnsafeRawBufferPointer($0)) }
-    }
-
     /// The id of a set of dimension values; -1 when every value is absent.
-    mutating func internDimensions(_ values: [String?]) -> Int32 {
+    private mutating func internDimensions(_ values: [String?]) -> Int32 {
         guard values.contains(where: { $0 != nil }) else { return -1 }
         if let id = dimensionIDs[values] { return id }
-        let id = Int32(dimensionSets.count)
+        let id = Int32(dimensionIDs.count)
         dimensionIDs[values] = id
-        dimensionSets.append(values)
         return id
     }
 
-    /// A client side; `database` is a name id (-1: none).
-    mutating func client(_ key: EdgeKey, _ side: Side, database: Int32, now: UInt64) {
-        if database >= 0 {
-            return record(client: side, server: Side(service: database, durationSeconds: 0, failed: false, messaging: false),
+    /// A client side; `database` names the database it called, if it did.
+    mutating func client(_ key: EdgeKey, _ side: Side, database: String?, now: UInt64) {
+        if let database {
+            return record(client: side, server: Side(service: intern(database), durationSeconds: 0, failed: false, messaging: false),
                           type: .database, now: now, serverLatency: false)
         }
-        pair(key, now: now) { $0.client = side }
+        pair(key, side, client: true, now: now)
     }
 
     mutating func server(_ key: EdgeKey?, _ side: Side, now: UInt64) {
@@ -132,14 +128,14 @@ struct EdgeGraph {
             let user = Side(service: intern("user"), durationSeconds: 0, failed: false, messaging: false)
             return record(client: user, server: side, type: .virtualNode, now: now, clientLatency: false)
         }
-        pair(key, now: now) { $0.server = side }
+        pair(key, side, client: false, now: now)
     }
 
-    private mutating func pair(_ key: EdgeKey, now: UInt64, _ set: (inout Pending) -> Void) {
+    private mutating func pair(_ key: EdgeKey, _ side: Side, client isClient: Bool, now: UInt64) {
         if let index = pending.index(forKey: key) {
             // The other side is waiting: the edge is complete (or a side came twice).
             var entry = pending.values[index]
-            set(&entry)
+            if isClient { entry.client = side } else { entry.server = side }
             if let client = entry.client, let server = entry.server {
                 pending.remove(at: index)
                 record(client: client, server: server, type: client.messaging || server.messaging ? .messagingSystem : .direct, now: now)
@@ -156,7 +152,7 @@ struct EdgeGraph {
             }
         }
         var entry = Pending(expires: now &+ settings.ttl)
-        set(&entry)
+        if isClient { entry.client = side } else { entry.server = side }
         pending[key] = entry
     }
 
@@ -164,8 +160,8 @@ struct EdgeGraph {
     mutating func expire(now: UInt64) {
         for (key, entry) in pending where entry.expires <= now {
             pending[key] = nil
-            if let client = entry.client, entry.server == nil, client.peer >= 0 {
-                record(client: client, server: Side(service: client.peer, durationSeconds: 0, failed: false, messaging: false),
+            if let client = entry.client, entry.server == nil, let peer = client.peer {
+                record(client: client, server: Side(service: intern(peer), durationSeconds: 0, failed: false, messaging: false),
                        type: .virtualNode, now: now, serverLatency: false)
             } else {
                 expired += 1
@@ -175,8 +171,9 @@ struct EdgeGraph {
 
     private mutating func record(client: Side, server: Side, type: ConnectionType, now: UInt64,
                                  clientLatency: Bool = true, serverLatency: Bool = true) {
-        let key = SeriesKey(client: client.service, server: server.service, type: type, clientDimensions: client.dimensions,
-                            serverDimensions: server.dimensions)
+        let key = SeriesKey(client: client.service, server: server.service, type: type,
+                            clientDimensions: client.dimensions.isEmpty ? -1 : internDimensions(client.dimensions),
+                            serverDimensions: server.dimensions.isEmpty ? -1 : internDimensions(server.dimensions))
         let index: Int
         if let known = series[key] {
             index = known
@@ -186,8 +183,8 @@ struct EdgeGraph {
             OTLPMetricsWriter.attribute(&w, key: Array("server".utf8), anyValue: OTLPMetricsWriter.stringValue(nameStrings[Int(server.service)]))
             OTLPMetricsWriter.attribute(&w, key: Array("connection_type".utf8), anyValue: OTLPMetricsWriter.stringValue(type.rawValue))
             let none = [String?](repeating: nil, count: settings.dimensions.count)
-            let clientDimensions = client.dimensions < 0 ? none : dimensionSets[Int(client.dimensions)]
-            let serverDimensions = server.dimensions < 0 ? none : dimensionSets[Int(server.dimensions)]
+            let clientDimensions = client.dimensions.isEmpty ? none : client.dimensions
+            let serverDimensions = server.dimensions.isEmpty ? none : server.dimensions
             for (i, name) in settings.dimensions.enumerated() {
                 if let v = clientDimensions[i] {
                     OTLPMetricsWriter.attribute(&w, key: Array("client_\(name)".utf8), anyValue: OTLPMetricsWriter.stringValue(v))

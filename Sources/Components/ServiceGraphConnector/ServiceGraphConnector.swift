@@ -80,10 +80,6 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
                 var resources: [(attributes: [Range<Int>], service: String)] = []
                 var sides: [Found] = []
                 sides.reserveCapacity(batch.itemCount)
-                // Peer and database names, interned for the batch (ids into `names`), and the
-                // sets of dimension values: the graph's own ids are taken under its lock.
-                var names = ByteKeyTable()
-                var dimensionSets: [[String?]] = []
                 var span = OTLPSpanFields()
                 let wanted = wantedKeys
                 let dimensionCount = dimensionKeys.count, peerEnd = dimensionCount + peerKeys.count
@@ -112,14 +108,11 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
                         Self.find(raw, resources[r].attributes, wanted, into: slots)
                         if dimensionCount > 0 {
                             let values = (0..<dimensionCount).map { i in slots[i].flatMap { Self.string(raw, OTLPAttributes.anyValue(raw, $0)) } }
-                            if values.contains(where: { $0 != nil }) {
-                                side.dimensions = Int32(dimensionSets.count)
-                                dimensionSets.append(values)
-                            }
+                            if values.contains(where: { $0 != nil }) { side.side.dimensions = values }
                         }
                         if isClient {
-                            side.side.peer = Self.firstName(raw, slots, dimensionCount..<peerEnd, into: &names)
-                            side.database = Self.firstName(raw, slots, peerEnd..<wantedCount, into: &names)
+                            side.side.peer = Self.firstName(raw, slots, dimensionCount..<peerEnd)
+                            side.database = Self.firstName(raw, slots, peerEnd..<wantedCount)
                         }
                     }
                     if isClient {
@@ -131,22 +124,8 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
                     }
                     sides.append(side)
                 })
-                state.graph.withLock { g in
-                    let services = resources.map { g.intern($0.service) }
-                    let ids = (0..<names.count).map { i in names.withKey(i) { g.intern($0) } }
-                    let dimensionIDs = dimensionSets.map { g.internDimensions($0) }
-                    for s in sides {
-                        var side = s.side
-                        side.service = services[Int(s.resource)]
-                        if side.peer >= 0 { side.peer = ids[Int(side.peer)] }
-                        if s.dimensions >= 0 { side.dimensions = dimensionIDs[Int(s.dimensions)] }
-                        if s.client {
-                            g.client(s.key, side, database: s.database < 0 ? -1 : ids[Int(s.database)], now: now)
-                        } else {
-                            g.server(s.root ? nil : s.key, side, now: now)
-                        }
-                    }
-                }
+                let services = resources.map(\.service)
+                state.graph.withLock { g in Self.file(sides, services: services, in: &g, now: now) }
             }
         } catch {
             logger.warn("servicegraph could not read a batch of \(batch.itemCount) spans: \(error)")
@@ -155,8 +134,7 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
 
     private static let serviceKey = Array("service.name".utf8)
 
-    /// A side as read from its span, before the lock: names and dimension values as ids of
-    /// the batch (`names`, `dimensionSets`; -1: none), the service as the resource's number.
+    /// A side as read from its span, before the lock: the service as the resource's number.
     private struct Found {
         var client: Bool
         /// A server span without a parent (its edge comes from the virtual node `user`).
@@ -164,22 +142,31 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
         var key: EdgeGraph.EdgeKey
         var resource: Int32
         var side: EdgeGraph.Side
-        var database: Int32 = -1
-        var dimensions: Int32 = -1
+        var database: String?
     }
 
-    /// The batch id of the first value among `slots[range]` that has a text form; -1 if none.
-    private static func firstName(_ raw: UnsafeRawBufferPointer, _ slots: UnsafeMutableBufferPointer<Range<Int>?>, _ range: Range<Int>,
-                                  into names: inout ByteKeyTable) -> Int32 {
-        for i in range {
-            guard let slot = slots[i] else { continue }
-            let value = OTLPAttributes.anyValue(raw, slot)
-            if case .string(let text) = value { return Int32(names.findOrInsert(UnsafeRawBufferPointer(rebasing: raw[text])).index) }
-            if var text = Self.string(raw, value) {
-                return text.withUTF8 { Int32(names.findOrInsert(UnsafeRawBufferPointer($0)).index) }
+    /// Files a batch's sides in the graph (under its lock), their services interned.
+    private static func file(_ sides: [Found], services: [String], in g: inout EdgeGraph, now: UInt64) {
+        var ids: [Int32] = []
+        ids.reserveCapacity(services.count)
+        for service in services { ids.append(g.intern(service)) }
+        for s in sides {
+            var side = s.side
+            side.service = ids[Int(s.resource)]
+            if s.client {
+                g.client(s.key, side, database: s.database, now: now)
+            } else {
+                g.server(s.root ? nil : s.key, side, now: now)
             }
         }
-        return -1
+    }
+
+    /// The first value among `slots[range]` that has a text form.
+    private static func firstName(_ raw: UnsafeRawBufferPointer, _ slots: UnsafeMutableBufferPointer<Range<Int>?>, _ range: Range<Int>) -> String? {
+        for i in range {
+            if let slot = slots[i], let text = Self.string(raw, OTLPAttributes.anyValue(raw, slot)) { return text }
+        }
+        return nil
     }
 
     /// A trace id and a span id as a fixed-size key (shorter ids are padded with zeros).

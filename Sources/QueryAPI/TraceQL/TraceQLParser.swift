@@ -307,8 +307,7 @@ struct TraceQLParser {
 
     typealias Requirements = (service: String?, name: String?, tags: [String: String], numeric: [OTLPSpanQuery.NumericCondition])
 
-    /// The longest `duration`/`traceDuration` lower bound (`>`, `>=`) that every match must
-    /// satisfy: in an `&&` of conditions, of any spanset in an `&&` of spansets.
+    /// The store's comparison for a TraceQL operator, if it is an order.
     private static func numericComparison(_ op: TraceQLOperator) -> OTLPSpanQuery.NumericCondition.Comparison? {
         switch op {
         case .greater: .greater
@@ -319,6 +318,8 @@ struct TraceQLParser {
         }
     }
 
+    /// The longest `duration`/`traceDuration` lower bound (`>`, `>=`) that every match must
+    /// satisfy: in an `&&` of conditions, of any spanset in an `&&` of spansets.
     private static func minimumDuration(_ e: TraceQLSpansetExpression) -> UInt64? {
         switch e {
         case .spanset(let c?): return minimumDuration(c)
@@ -352,6 +353,8 @@ struct TraceQLParser {
     /// `&&` of spansets: `resource.service.name` (or `.service.name`), `name`, string attribute
     /// equalities, `status = error` as the store's `error=true`, and numeric attribute
     /// comparisons `> >= < <=` with a number, which the store checks on the blocks it reads).
+    /// Only `resource.service.name` is the store's service (the resource's); an unscoped
+    /// `.service.name` may be the span's own attribute, so it is a tag (span or resource).
     private static func requirements(_ e: TraceQLSpansetExpression) -> Requirements {
         switch e {
         case .spanset(let c?): return requirements(c)
@@ -369,8 +372,7 @@ struct TraceQLParser {
 
     private static func requirements(_ c: TraceQLCondition) -> Requirements {
         switch c {
-        case .compare(.attribute(.resource, "service.name"), .equal, .string(let s)),
-             .compare(.attribute(.any, "service.name"), .equal, .string(let s)):
+        case .compare(.attribute(.resource, "service.name"), .equal, .string(let s)):
             return (s, nil, [:], [])
         case .compare(.intrinsic(.name), .equal, .string(let s)):
             return (nil, s, [:], [])
