@@ -8,8 +8,8 @@ import Transport
 /// Prometheus to scrape. `export` folds each batch into the `MetricStore` (under a mutex) and
 /// returns: the data is durable as far as a pull exporter can make it. A scrape renders the
 /// store (text format, or OpenMetrics with `enable_open_metrics` when the scraper's Accept
-/// asks for it). Exporters on one endpoint share its server (a reload's new exporter takes
-/// the scrapes over from the old one on the same port: `PrometheusListener`).
+/// asks for it). The old and new instances of one exporter across a reload share the
+/// endpoint's server: the new one takes the scrapes over on the same port (`PrometheusListener`).
 final class PrometheusExporter: Exporter {
     private final class State: Sendable {
         let store: Mutex<MetricStore>
