@@ -1,7 +1,9 @@
 # collectord: build, run and test on Debian 12 (as root, or with sudo).
 #
 #   make run     install missing system packages, build release, run with config/collector.yaml
-#   make test    install missing system packages, set up .venv, build with tests, swift test
+#   make test    install missing system packages, set up .venv, build with tests, swift test, the fuzz
+#                targets' smoke run, and the release build `make run` uses (the optimizer has crashed
+#                on code the debug build compiled)
 #   make bench   release build + Benchmarks/load.sh (h2load against a local collectord)
 #   make bench-filelog  release build + Benchmarks/filelog.sh (tail 1.1 GiB of JSON lines; EXPORTER=nop|loki)
 #   make bench-sampling release build + Benchmarks/sampling.sh (plain, head and tail sampling, the 200k-trace hold)
@@ -86,6 +88,7 @@ test: deps venv
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	$(SWIFT) test $(SWIFT_TEST_FLAGS)
 	$(MAKE) fuzz-smoke
+	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS)
 
 ## fuzz-smoke: every fuzz target over its seed corpus (Fuzz/corpus) plus 2000 mutations, from a
 ## debug build (about 1 minute to build, 25 s to run on 2 cores).
