@@ -94,13 +94,11 @@ struct JSONOutput {
         raw("null")
     }
 
-
     /// The text of a C string, invalid UTF-8 repaired (nil: "").
     static func text(_ cString: UnsafePointer<CChar>?) -> String {
         guard let cString else { return "" }
         return String(cString: cString)
     }
-
 
     private static let base64Digits: [UInt8] =
         Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)

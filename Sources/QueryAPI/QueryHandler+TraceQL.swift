@@ -65,13 +65,8 @@ extension QueryHandler {
                     guard !spansets.isEmpty else { continue }
                     found += 1
                     out.comma(&first)
-                    out.raw("{\"traceID\":")
-                    out.string(summary.traceID.hex)
-                    out.raw(",\"rootServiceName\":")
-                    out.string(trace.rootService)
-                    out.raw(",\"rootTraceName\":")
-                    out.string(trace.rootName)
-                    out.raw(",\"startTimeUnixNano\":\"\(trace.start)\",\"durationMs\":\((trace.end > trace.start ? trace.end - trace.start : 0) / 1_000_000)")
+                    TempoFormat.traceHead(&out, traceID: summary.traceID, rootService: trace.rootService, rootName: trace.rootName,
+                                          start: trace.start, durationNanos: trace.end > trace.start ? trace.end - trace.start : 0)
                     out.raw(",\"spanSet\":")
                     Self.spanset(&out, spansets[0], trace, spss: spss, names: names)
                     out.raw(",\"spanSets\":[")

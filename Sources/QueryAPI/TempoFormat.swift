@@ -35,6 +35,19 @@ enum TempoFormat {
         return out + spans
     }
 
+    /// The fields every Tempo search result starts with: `{"traceID":..,"rootServiceName":..,
+    /// "rootTraceName":..,"startTimeUnixNano":"..","durationMs":..` (the object left open).
+    static func traceHead(_ out: inout JSONOutput, traceID: OTLPTraceID, rootService: String, rootName: String,
+                          start: UInt64, durationNanos: UInt64) {
+        out.raw("{\"traceID\":")
+        out.string(traceID.hex)
+        out.raw(",\"rootServiceName\":")
+        out.string(rootService)
+        out.raw(",\"rootTraceName\":")
+        out.string(rootName)
+        out.raw(",\"startTimeUnixNano\":\"\(start)\",\"durationMs\":\(durationNanos / 1_000_000)")
+    }
+
     /// OTLP/JSON of a stored request; an empty request is `{}`.
     static func otlpJSON(_ signal: OTLPSignal, _ protobuf: [UInt8]) throws(QueryError) -> [UInt8] {
         do throws(OTLPDecodeError) {
@@ -59,13 +72,8 @@ enum TempoFormat {
         var first = true
         for s in summaries {
             out.comma(&first)
-            out.raw("{\"traceID\":")
-            out.string(s.traceID.hex)
-            out.raw(",\"rootServiceName\":")
-            out.string(s.rootService)
-            out.raw(",\"rootTraceName\":")
-            out.string(s.rootOperation)
-            out.raw(",\"startTimeUnixNano\":\"\(s.startTimeUnixNano)\",\"durationMs\":\(s.durationNanos / 1_000_000)")
+            traceHead(&out, traceID: s.traceID, rootService: s.rootService, rootName: s.rootOperation,
+                      start: s.startTimeUnixNano, durationNanos: s.durationNanos)
             out.raw(",\"spanCount\":\(s.spanCount),\"errorCount\":\(s.errorCount),\"logCount\":\(s.logCount)}")
         }
         out.raw("],\"metrics\":{\"completedJobs\":1,\"totalJobs\":1}}")

@@ -146,15 +146,15 @@ struct SLOReport {
             guard let d, d.isFinite else { return "null" }
             return String(format2: d, digits: 6)
         }
-        var out = "{\"service\":\(Self.quoted(service)),\"objective\":\(number(objective)),\"latency\":\(Self.quoted(latency)),"
-        out += "\"window\":\(Self.quoted(window)),\"errorBudget\":{\"ratio\":\(number(budgetRatio)),\"fullOutageSeconds\":\(number(outageSeconds)),"
+        var out = "{\"service\":\(JSONText.quote(service)),\"objective\":\(number(objective)),\"latency\":\(JSONText.quote(latency)),"
+        out += "\"window\":\(JSONText.quote(window)),\"errorBudget\":{\"ratio\":\(number(budgetRatio)),\"fullOutageSeconds\":\(number(outageSeconds)),"
         out += "\"spent\":\(number(spent)),\"remaining\":\(number(spent.map { 1 - $0 }))},\"windows\":["
         out += rows.map { r in
-            "{\"name\":\(Self.quoted(r.name)),\"seconds\":\(r.window.seconds),\"requests\":\(r.window.requests),\"errors\":\(r.window.errors),"
+            "{\"name\":\(JSONText.quote(r.name)),\"seconds\":\(r.window.seconds),\"requests\":\(r.window.requests),\"errors\":\(r.window.errors),"
                 + "\"slow\":\(r.window.slow),\"successRatio\":\(number(r.success)),\"latencyRatio\":\(number(r.underLatency)),"
                 + "\"burnRate\":\(number(r.burnRate))}"
         }.joined(separator: ",")
-        out += "],\"partial\":\(partial.map(Self.quoted) ?? "null")}\n"
+        out += "],\"partial\":\(partial.map(JSONText.quote) ?? "null")}\n"
         return out
     }
 
@@ -171,8 +171,6 @@ struct SLOReport {
         if h > 0 { return "\(h)h\(m)m\(s)s" }
         return "\(m)m\(s)s"
     }
-
-    static func quoted(_ s: String) -> String { JSONText.quote(s) }
 }
 
 extension String {

@@ -96,7 +96,7 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
                     guard span.kind >= 2 && span.kind <= 5 else { return }   // server, client, producer, consumer
                     let isClient = span.kind == 3 || span.kind == 4
                     let seconds = span.endTimeUnixNano > span.startTimeUnixNano ? Double(span.endTimeUnixNano - span.startTimeUnixNano) / 1e9 : 0
-                    var side = Found(client: isClient, root: false, key: EdgeGraph.EdgeKey(high: 0, low: 0, span: 0), resource: Int32(r),
+                    var side = Found(client: isClient, key: nil, resource: Int32(r),
                                      side: EdgeGraph.Side(service: -1, durationSeconds: seconds, failed: span.statusCode == 2,
                                                           messaging: span.kind >= 4))
                     // One pass over the span's attributes for every key wanted, then the resource's.
@@ -117,9 +117,7 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
                     }
                     if isClient {
                         side.key = Self.key(raw, span.traceID, span.spanID)
-                    } else if span.parentSpanID.isEmpty {
-                        side.root = true
-                    } else {
+                    } else if !span.parentSpanID.isEmpty {
                         side.key = Self.key(raw, span.traceID, span.parentSpanID)
                     }
                     sides.append(side)
@@ -137,9 +135,9 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
     /// A side as read from its span, before the lock: the service as the resource's number.
     private struct Found {
         var client: Bool
-        /// A server span without a parent (its edge comes from the virtual node `user`).
-        var root: Bool
-        var key: EdgeGraph.EdgeKey
+        /// Trace id and the client's span id; nil for a server span without a parent (its
+        /// edge comes from the virtual node `user`).
+        var key: EdgeGraph.EdgeKey?
         var resource: Int32
         var side: EdgeGraph.Side
         var database: String?
@@ -154,9 +152,9 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
             var side = s.side
             side.service = ids[Int(s.resource)]
             if s.client {
-                g.client(s.key, side, database: s.database, now: now)
+                g.client(s.key!, side, database: s.database, now: now)
             } else {
-                g.server(s.root ? nil : s.key, side, now: now)
+                g.server(s.key, side, now: now)
             }
         }
     }

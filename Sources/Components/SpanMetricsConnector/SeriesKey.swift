@@ -14,8 +14,9 @@ import OTLPCodec
 /// written only when a key is new.
 ///
 /// A class: as a struct of seven arrays it was copied for every span where the hot loop's
-/// closure captured it. `@unchecked Sendable`: immutable after `init`, and the buffers it
-/// points to are never written.
+/// closure captured it. It owns the buffers of `standardKeys`, `dimensionKeys` and `defaults`
+/// (freed in `deinit`); `kinds`, `statuses` and `unknown` are the process's static names.
+/// `@unchecked Sendable`: immutable after `init`, and the buffers it points to are never written.
 final class SeriesKeyLayout: @unchecked Sendable {
     enum Standard { case service, name, kind, status }
 
@@ -39,6 +40,12 @@ final class SeriesKeyLayout: @unchecked Sendable {
         self.kinds = kinds
         self.statuses = statuses
         self.unknown = unknown
+    }
+
+    deinit {
+        for buffer in standardKeys + dimensionKeys + defaults.compactMap({ $0 }) {
+            UnsafeMutableRawPointer(mutating: buffer.baseAddress)?.deallocate()
+        }
     }
 
     /// Appends the key of a span of service `service`, name `name`, kind and status numbers

@@ -25,8 +25,8 @@ import Glibc
 /// sampler, the connector sees and counts every span.
 ///
 /// `@unchecked Sendable`: `flusher` is set once, at the end of `init`; the aggregation state is
-/// in a mutex; everything else is immutable (the key buffers are written in `init` and freed in
-/// `deinit`).
+/// in a mutex; everything else is immutable (the key buffers, made in `init`, belong to its
+/// `SeriesKeyLayout`).
 final class SpanMetricsConnector: Exporter, @unchecked Sendable {
     /// The table, boxed so the series gauge's callback can hold it.
     private final class State: Sendable {
@@ -58,7 +58,7 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
     nonisolated(unsafe) static let unknownName = SpanMetricsConnector.permanent("UNKNOWN")
 
     /// Bytes of `text` in memory of their own, freed by hand if ever (the static names never
-    /// are; a connector's keys and defaults in its `deinit`).
+    /// are; a connector's keys and defaults with its `SeriesKeyLayout`).
     static func permanent(_ text: String) -> UnsafeRawBufferPointer { permanent(Array(text.utf8)) }
 
     static func permanent(_ bytes: [UInt8]) -> UnsafeRawBufferPointer {
@@ -284,9 +284,6 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
     }
 
     deinit {
-        for buffer in keyLayout.standardKeys + keyLayout.dimensionKeys + keyLayout.defaults.compactMap({ $0 }) {
-            UnsafeMutableRawPointer(mutating: buffer.baseAddress)?.deallocate()
-        }
         metrics.removeCallback("collectord_spanmetrics_series", labels: [("connector", name)], id: gaugeID)
     }
 }

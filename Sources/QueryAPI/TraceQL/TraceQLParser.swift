@@ -325,11 +325,14 @@ struct TraceQLParser {
         case .spanset(let c?): return minimumDuration(c)
         case .spanset(nil), .or: return nil
         case .and(let a, let b):
-            switch (minimumDuration(a), minimumDuration(b)) {
-            case (let x?, let y?): return max(x, y)
-            case (let x, let y): return x ?? y
-            }
+            return longer(minimumDuration(a), minimumDuration(b))
         }
+    }
+
+    /// The larger of two optional bounds (either alone when the other is nil).
+    private static func longer(_ x: UInt64?, _ y: UInt64?) -> UInt64? {
+        guard let x, let y else { return x ?? y }
+        return max(x, y)
     }
 
     private static func minimumDuration(_ c: TraceQLCondition) -> UInt64? {
@@ -341,16 +344,13 @@ struct TraceQLParser {
         case .compare, .or:
             return nil
         case .and(let a, let b):
-            switch (minimumDuration(a), minimumDuration(b)) {
-            case (let x?, let y?): return max(x, y)
-            case (let x, let y): return x ?? y
-            }
+            return longer(minimumDuration(a), minimumDuration(b))
         }
     }
 
     /// What the store's index can narrow candidates by: the service, span name and tags that
     /// one same span of every match must have (the conditions of one spanset's `&&`, in an
-    /// `&&` of spansets: `resource.service.name` (or `.service.name`), `name`, string attribute
+    /// `&&` of spansets: `resource.service.name`, `name`, string and integer attribute
     /// equalities, `status = error` as the store's `error=true`, and numeric attribute
     /// comparisons `> >= < <=` with a number, which the store checks on the blocks it reads).
     /// Only `resource.service.name` is the store's service (the resource's); an unscoped
