@@ -12,6 +12,13 @@
 ///   32 bits of a 5-byte key, `ProtoWire.Reader` (the scanner, splitter and samplers, which read
 ///   validated requests later) refuses such a key, and one request the receiver accepted but
 ///   the store could not read would fail a whole batch merged from many clients.
+/// One refusal of protobuf-c's is copied although protobuf says the message is valid: a singular
+/// message field given more than once is merged (`merge_messages`), and protobuf-c 1.4 fails the
+/// merge when the field's type has a oneof that neither the value so far nor the new one sets.
+/// So the validator refuses such a field (in OTLP: `KeyValue.value` and `LogRecord.body`, an
+/// `AnyValue`) when its first two occurrences both leave the oneof unset (found by fuzzing; no
+/// SDK writes a field twice). The merge also recurses into singular message fields that both
+/// occurrences set; no OTLP type reaches a oneof that way, which `init` checks.
 /// Known fields must carry their declared wire type; unknown fields are skipped (their framing
 /// is still checked); groups (wire types 3, 4) and types 6, 7 are rejected. Strings are not
 /// checked for UTF-8, as protobuf-c does not check them either.
@@ -31,8 +38,12 @@ struct WireValidator: Sendable {
 
     // Rule word for one (message, field number): bits 0-2 expected wire type (7: unknown
     // field), bit 3 message, bit 4 packable repeated scalar, bits 5-6 counter slot
-    // (1 resources, 2 scopes, 3 items), bits 16-31 the sub-message index.
+    // (1 resources, 2 scopes, 3 items), bit 7 member of a oneof, bits 8-15 merge bit (a
+    // singular message field whose type has a oneof: one of these bits, its own within its
+    // message), bits 16-31 the sub-message index.
     private static let unknownRule: UInt32 = 7
+    private static let oneofBit: UInt32 = 1 << 7
+    private static let mergeMask: UInt32 = 0xFF << 8
     private let rules: [UInt32]
     private let ruleStart: [Int]
     private let ruleCount: [Int]
@@ -64,15 +75,23 @@ struct WireValidator: Sendable {
                 slots[data.message, default: [:]][1] = 3
             }
         }
+        let merged = Self.mergedFields(schema)
         for (index, message) in schema.messages.enumerated() {
             ruleStart.append(rules.count)
             ruleCount.append(message.numbers.count)
             var words = [UInt32](repeating: Self.unknownRule, count: message.numbers.count)
+            var mergeBits: UInt32 = 0
             for field in schema.fields[message.fields] {
                 var word = UInt32(field.kind.wireType.rawValue)
                 if field.kind == .message { word |= 1 << 3 | UInt32(field.message) << 16 }
                 if field.repeated && field.kind.wireType != .lengthDelimited { word |= 1 << 4 }
                 word |= (slots[index]?[field.number] ?? 0) << 5
+                if field.oneof { word |= Self.oneofBit }
+                if merged.contains(where: { $0 == (index, field.number) }) {
+                    precondition(mergeBits < 8, "too many merged fields in \(schema.messageNames[index])")
+                    word |= 1 << (8 + mergeBits)
+                    mergeBits += 1
+                }
                 words[Int(field.number)] = word
             }
             rules.append(contentsOf: words)
@@ -81,6 +100,29 @@ struct WireValidator: Sendable {
         self.ruleStart = ruleStart
         self.ruleCount = ruleCount
         self.names = schema.messageNames
+    }
+
+    /// The singular message fields, not oneof members, whose type has a oneof: protobuf-c merges
+    /// such a field given twice and fails when neither occurrence sets the oneof. Traps if a
+    /// merge could reach a oneof one level further down (through a singular message field set
+    /// in both occurrences), which the walk does not follow; no OTLP message does.
+    static func mergedFields(_ schema: OTLPSchema) -> [(message: Int, number: UInt32)] {
+        func hasOneof(_ message: Int) -> Bool {
+            schema.fields[schema.messages[message].fields].contains(where: \.oneof)
+        }
+        var merged: [(message: Int, number: UInt32)] = []
+        for (index, message) in schema.messages.enumerated() {
+            for field in schema.fields[message.fields] where field.kind == .message && !field.repeated && !field.oneof {
+                if hasOneof(field.message) {
+                    merged.append((index, field.number))
+                } else {
+                    let nested = schema.fields[schema.messages[field.message].fields]
+                    precondition(!nested.contains { $0.kind == .message && !$0.repeated && !$0.oneof && hasOneof($0.message) },
+                                 "a merge of \(schema.messageNames[index]) field \(field.number) reaches a oneof")
+                }
+            }
+        }
+        return merged
     }
 
     /// Validates `bytes` as message `message` of the schema and returns its entry counts.
@@ -98,12 +140,24 @@ struct WireValidator: Sendable {
         return counters
     }
 
-    /// One message being walked: where it ends and its rules.
+    /// One message being walked: where it starts and ends, its rules, and its merged fields: the
+    /// field's merge bit (bits 0-7) once it was seen, that bit shifted by 8 once its first two
+    /// occurrences were checked. 32 bytes: a frame is stored and loaded for every nested message.
     private struct Frame {
-        var message: Int
+        var start: Int
         var end: Int
-        var firstRule: Int
-        var numberOfRules: Int
+        var message: Int32
+        var firstRule: Int32
+        var numberOfRules: Int32
+        var merges: UInt32 = 0
+
+        init(_ message: Int, _ start: Int, _ end: Int, rules: Int, count: Int) {
+            self.start = start
+            self.end = end
+            self.message = Int32(truncatingIfNeeded: message)
+            self.firstRule = Int32(truncatingIfNeeded: rules)
+            self.numberOfRules = Int32(truncatingIfNeeded: count)
+        }
     }
 
     /// Walks the message at `start..<end` and everything nested in it, depth first, with a
@@ -124,7 +178,7 @@ struct WireValidator: Sendable {
     ) throws(ProtoWire.WireError) {
         var depth = startDepth
         var top = 0
-        stack[0] = Frame(message: message, end: end, firstRule: ruleStart[message], numberOfRules: ruleCount[message])
+        stack[0] = Frame(message, start, end, rules: ruleStart[message], count: ruleCount[message])
         var frame = stack[0]
         var p = start
         while true {
@@ -136,10 +190,10 @@ struct WireValidator: Sendable {
                 frame = stack[top]
                 continue
             }
-            let message = frame.message
+            let message = Int(frame.message)
             let end = frame.end
-            let firstRule = frame.firstRule
-            let numberOfRules = frame.numberOfRules
+            let firstRule = Int(frame.firstRule)
+            let numberOfRules = Int(frame.numberOfRules)
             let fieldStart = p
             // Key: a varint of at most 5 bytes, as protobuf-c reads it, holding a field number
             // of at most 29 bits, as `ProtoWire.Reader` (every reader after this one) requires.
@@ -225,10 +279,21 @@ struct WireValidator: Sendable {
                     // Into the nested message: its fields come next; then back to this one
                     // at its end.
                     let sub = Int(rule >> 16)
+                    let seen = (rule & Self.mergeMask) >> 8
+                    if seen != 0 {
+                        // Seen once: noted. Seen twice: the first two occurrences are checked
+                        // (once per message, so many repeats cost one scan).
+                        if frame.merges & seen == 0 {
+                            frame.merges |= seen
+                        } else if frame.merges & seen << 8 == 0 {
+                            try checkMerge(number, sub, base, p..<payloadEnd, frame, fieldStart, table)
+                            frame.merges |= seen << 8
+                        }
+                    }
                     stack[top] = frame
                     top += 1
                     depth += 1
-                    frame = Frame(message: sub, end: payloadEnd, firstRule: ruleStart[sub], numberOfRules: ruleCount[sub])
+                    frame = Frame(sub, p, payloadEnd, rules: ruleStart[sub], count: ruleCount[sub])
                     continue
                 } else if rule & (1 << 4) != 0 {
                     try checkPacked(wireType: expected, base, p, payloadEnd, fieldStart)
@@ -239,6 +304,44 @@ struct WireValidator: Sendable {
             }
             countField(rule, &counters)
         }
+    }
+
+    /// The second occurrence (`second`) of merged field `number` of `frame`'s message: refused
+    /// when neither it nor the first occurrence (found again from the message's start) sets the
+    /// oneof of message `sub`, as protobuf-c's merge of the two fails then.
+    private func checkMerge(
+        _ number: Int, _ sub: Int, _ base: UnsafePointer<UInt8>, _ second: Range<Int>, _ frame: Frame,
+        _ fieldStart: Int, _ table: UnsafeBufferPointer<UInt32>
+    ) throws(ProtoWire.WireError) {
+        if setsOneof(sub, base, second, table) { return }
+        // The bytes before this field were walked already: they parse.
+        var reader = ProtoWire.Reader(UnsafeRawBufferPointer(start: base, count: fieldStart), range: frame.start..<fieldStart)
+        while let field = try? reader.next() {
+            if field.number == number {
+                if setsOneof(sub, base, field.payloadStart..<field.end, table) { return }
+                break
+            }
+        }
+        throw ProtoWire.WireError(
+            "field \(number) of \(names[Int(frame.message)]) given twice with no value set in either "
+                + "(protobuf-c cannot merge them)", offset: fieldStart)
+    }
+
+    /// Whether message `sub` at `range` has a key of a oneof member (read without descending).
+    /// Bytes that do not parse count as setting one: the walk refuses them anyway.
+    private func setsOneof(
+        _ sub: Int, _ base: UnsafePointer<UInt8>, _ range: Range<Int>, _ table: UnsafeBufferPointer<UInt32>
+    ) -> Bool {
+        var reader = ProtoWire.Reader(UnsafeRawBufferPointer(start: base, count: range.upperBound), range: range)
+        do {
+            while let field = try reader.next() {
+                let number = Int(field.number)
+                if number < ruleCount[sub], table[ruleStart[sub] + number] & Self.oneofBit != 0 { return true }
+            }
+        } catch {
+            return true
+        }
+        return false
     }
 
     /// Counts a resource, scope or item entry (only the request, resource and scope levels have

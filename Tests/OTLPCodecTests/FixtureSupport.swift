@@ -79,6 +79,16 @@ func protobufCAccepts(traces bytes: [UInt8]) -> Bool {
     }
 }
 
+/// Whether protobuf-c's own unpack accepts `bytes` as a logs request.
+func protobufCAccepts(logs bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBufferPointer { buffer in
+        guard let request = opentelemetry__proto__collector__logs__v1__export_logs_service_request__unpack(
+            nil, buffer.count, buffer.baseAddress) else { return false }
+        opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(request, nil)
+        return true
+    }
+}
+
 /// Protobuf helpers for hand-built test messages.
 enum PB {
     static func varint(_ v: UInt64) -> [UInt8] {

@@ -154,4 +154,49 @@ import Testing
             #expect(error?.message.contains("messages nested deeper than 100 levels") == true)
         }
     }
+
+    /// Found by fuzzing (Fuzz/corpus/FuzzOTLPProtobuf/regression-anyvalue-merged-without-value):
+    /// protobuf-c merges a singular message field given twice and fails the merge when the
+    /// field's type has a oneof that neither occurrence sets. The validator accepted such an
+    /// attribute value, so a request the receiver acknowledged failed later in the debug exporter
+    /// and the OTLP/JSON writer (both unpack with protobuf-c).
+    @Test func aValueGivenTwiceWithoutAOneofMemberIsRejectedLikeProtobufC() throws {
+        let empty: [UInt8] = [], bool: [UInt8] = [0x10, 0x01], text = PB.string(1, "v")
+        func traces(_ values: [[UInt8]]) -> [UInt8] {
+            let keyValue = PB.string(1, "k") + values.flatMap { PB.field(2, $0) }
+            // request.resource_spans.scope_spans.spans.attributes
+            return PB.field(1, PB.field(2, PB.field(2, PB.string(5, "s") + PB.field(9, keyValue))))
+        }
+        for values in [[empty], [empty, bool], [text, empty], [bool, empty, empty], [empty, text, empty], [[0x18, 0x05], text]] {
+            let bytes = traces(values)
+            #expect(try OTLPValidator.count(.traces, protobuf: bytes) == 1, "\(values)")
+            #expect(protobufCAccepts(traces: bytes), "\(values)")
+        }
+        // Unknown fields in a value set no oneof member.
+        for values in [[empty, empty], [empty, empty, text], [[0xF8, 0x01, 0x01], empty]] {
+            let bytes = traces(values)
+            let error = #expect(throws: OTLPDecodeError.self) { try OTLPValidator.count(.traces, protobuf: bytes) }
+            #expect(error?.message.contains("field 2 of opentelemetry.proto.common.v1.KeyValue given twice with no value set in either") == true,
+                    "\(String(describing: error?.message))")
+            #expect(!protobufCAccepts(traces: bytes), "\(values)")
+        }
+        // The fuzz input's value: the field given six times, the oneof set from the third on.
+        let fuzzed: [[UInt8]] = [[], [], [0x0A, 0x00], [], [0x0A, 0x00], []]
+        #expect(throws: OTLPDecodeError.self) { try OTLPValidator.count(.traces, protobuf: traces(fuzzed)) }
+
+        // A log record's body is an AnyValue too.
+        func logs(_ bodies: [[UInt8]]) -> [UInt8] {
+            PB.field(1, PB.field(2, PB.field(2, bodies.flatMap { PB.field(5, $0) })))
+        }
+        #expect(try OTLPValidator.count(.logs, protobuf: logs([empty, text])) == 1)
+        #expect(protobufCAccepts(logs: logs([empty, text])))
+        #expect(throws: OTLPDecodeError.self) { try OTLPValidator.count(.logs, protobuf: logs([empty, empty])) }
+        #expect(!protobufCAccepts(logs: logs([empty, empty])))
+    }
+
+    @Test func theMergedFieldsAreTheAnyValueFields() {
+        let schema = OTLPSchema.shared
+        let merged = WireValidator.mergedFields(schema).map { "\(schema.messageNames[$0.message]).\($0.number)" }.sorted()
+        #expect(merged == ["opentelemetry.proto.common.v1.KeyValue.2", "opentelemetry.proto.logs.v1.LogRecord.5"])
+    }
 }
