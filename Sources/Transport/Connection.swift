@@ -77,10 +77,16 @@ final class Connection: HTTP2OutputSink, @unchecked Sendable {
     /// When bytes last arrived (monotonic ns), and since when the current request has been
     /// arriving (with the completed-request count then, so progress restarts the clock).
     var lastRead = DispatchTime.now().uptimeNanoseconds
+    /// Times the session gave back idle memory (tests).
+    private(set) var trims = 0
     private var receivingSince: (at: UInt64, completed: UInt64)?
 
     /// The counts of connections closed by each timeout, process-wide.
     static let idleTimeouts = TransportCounter()
+    /// Idle this long, a session gives back memory kept for speed (HTTP/2: nghttp2's frame
+    /// buffer pages). Clients that export every few seconds (the SDKs' batch processors send
+    /// every 5 s) pay a page fault or two per request for it; busy ones pay nothing.
+    static let trimAfterNanos: UInt64 = 1_000_000_000
     static let requestReadTimeouts = TransportCounter()
     static let tlsHandshakeFailures = TransportCounter()
 
@@ -152,6 +158,7 @@ final class Connection: HTTP2OutputSink, @unchecked Sendable {
                 receivingSince = nil
             case .idle:
                 receivingSince = nil
+                if now > lastRead, now - lastRead > Self.trimAfterNanos, session?.trimIdleMemory() == true { trims += 1 }
                 if now > lastRead, now - lastRead > limits.idleTimeoutNanos {
                     Self.idleTimeouts.increment()
                     // Gracefully where the protocol allows: HTTP/2 says GOAWAY, so a client
@@ -177,6 +184,11 @@ final class Connection: HTTP2OutputSink, @unchecked Sendable {
     /// The session's activity (tests).
     var currentActivity: SessionActivity {
         queue.sync { activityNow }
+    }
+
+    /// Times the session gave back idle memory (tests).
+    var currentTrims: Int {
+        queue.sync { trims }
     }
 
     /// A TLS handshake in progress counts as a request head being received.

@@ -43,6 +43,8 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
     private var draining = false
     private(set) var closed = false
     private var pumpScheduled = false
+    /// Idle pages were given back since the last bytes arrived.
+    private var trimmed = false
     private(set) var completedRequests: UInt64 = 0
     /// Body bytes held by this connection's unfinished streams (the sum of their holds).
     private var pendingBytes = 0
@@ -63,9 +65,17 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
         guard let callbacks = Self.makeCallbacks() else { return nil }
         defer { nghttp2_session_callbacks_del(callbacks) }
         var created: OpaquePointer?
+        var options: OpaquePointer?
+        guard nghttp2_option_new(&options) == 0, let options else { return nil }
+        defer { nghttp2_option_del(options) }
+        // Closed streams are forgotten (nghttp2 keeps some for RFC 7540 priorities, which RFC
+        // 9113 deprecates), so an idle connection holds no stream; responses are not indexed
+        // in HPACK (a few header bytes more per response, no header table kept per connection).
+        nghttp2_option_set_no_closed_streams(options, 1)
+        nghttp2_option_set_max_deflate_dynamic_table_size(options, 0)
         var allocator = memory.allocator
         memory.creating = true
-        let status = nghttp2_session_server_new3(&created, callbacks, Unmanaged.passUnretained(self).toOpaque(), nil, &allocator)
+        let status = nghttp2_session_server_new3(&created, callbacks, Unmanaged.passUnretained(self).toOpaque(), options, &allocator)
         memory.creating = false
         guard status == 0, let created else { return nil }
         session = created
@@ -90,6 +100,7 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
 
     func receive(_ bytes: UnsafeRawBufferPointer) {
         guard !closed, let session, let base = bytes.baseAddress else { return }
+        trimmed = false
         let result = nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), bytes.count)
         if result < 0 {
             // Fatal protocol error: flush whatever nghttp2 queued (GOAWAY) and close.
@@ -121,6 +132,16 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
         guard !closed, let session else { return }
         _ = nghttp2_session_terminate_session(session, NGHTTP2_NO_ERROR.rawValue)
         pump()
+    }
+
+    /// Idle: nothing in flight and nothing for nghttp2 to send, so the frame buffer's bytes are
+    /// dead and the stream map is empty; their pages go back to the kernel, once per idle spell.
+    func trimIdleMemory() -> Bool {
+        guard !closed, !trimmed, let session, streams.isEmpty, connection.bufferedOutputBytes == 0,
+              nghttp2_session_want_write(session) == 0 else { return false }
+        trimmed = true
+        streams = [:]   // the dictionary's storage, too
+        return memory.releaseIdlePages() > 0
     }
 
     func connectionClosed() {

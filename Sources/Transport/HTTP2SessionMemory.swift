@@ -13,17 +13,32 @@ import Glibc
 /// both of its ends besides the one page of frames an idle connection writes. Mapped, a block
 /// costs only the pages used, and nothing once freed. Only creation-time blocks are mapped (the
 /// flag `creating`), so requests never pay for a system call; if mmap fails (the map count
-/// limit, say), malloc serves instead. Touched only on the session's queue (and in `init`,
-/// before the session is shared).
+/// limit, say), malloc serves instead. Lengths are kept here, not in the mapping, so a 4 KiB
+/// map is one page.
+///
+/// A connection that stays idle gives those pages back (`releaseIdlePages`, from the server's
+/// once-a-second sweep): the frame buffer's, whose bytes are dead once nghttp2 has nothing to
+/// send (nghttp2 1.52 makes it with realloc from nothing, the only block made that way), and
+/// any other block that reads all zero, as the stream map does with no stream in it. The kernel
+/// gives zero pages back on the next touch, so nothing nghttp2 reads changes. Touched only on
+/// the session's queue (and in `init`, before the session is shared).
 final class HTTP2SessionMemory {
     /// Blocks at least this large, allocated while the session is being created, are mapped.
     static let mappedMinimum = 4096
-    /// Mapped blocks start with this header: the mapping's length.
-    private static let header = 16
+
+    private struct Block {
+        let pointer: UnsafeMutableRawPointer
+        let length: Int
+        /// The frame buffer: its bytes matter only while frames are being sent.
+        let scratch: Bool
+    }
 
     var creating = false
-    /// The mapped blocks (pointers as returned to nghttp2), at most a few.
-    private(set) var mapped: [UnsafeMutableRawPointer] = []
+    /// The mapped blocks, at most a few.
+    private var mapped: [Block] = []
+
+    /// The mapped blocks (pointers as returned to nghttp2).
+    var mappedBlocks: [UnsafeMutableRawPointer] { mapped.map(\.pointer) }
 
     /// The allocator for `nghttp2_session_server_new3`; `self` must outlive the session.
     var allocator: nghttp2_mem {
@@ -42,46 +57,61 @@ final class HTTP2SessionMemory {
         Unmanaged<HTTP2SessionMemory>.fromOpaque(user!).takeUnretainedValue()
     }
 
-    func allocate(_ size: Int, zeroed: Bool) -> UnsafeMutableRawPointer? {
-        if creating, size >= Self.mappedMinimum, let block = map(size) { return block }   // mmap'd pages are zero
+    func allocate(_ size: Int, zeroed: Bool, scratch: Bool = false) -> UnsafeMutableRawPointer? {
+        if creating, size >= Self.mappedMinimum, let block = map(size, scratch: scratch) { return block }   // mmap'd pages are zero
         return zeroed ? calloc(1, size) : malloc(size)
     }
 
-    private func map(_ size: Int) -> UnsafeMutableRawPointer? {
-        let length = size + Self.header
-        guard let base = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+    private func map(_ size: Int, scratch: Bool) -> UnsafeMutableRawPointer? {
+        guard let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
               base != MAP_FAILED else { return nil }
-        base.storeBytes(of: length, as: Int.self)
-        let block = base + Self.header
-        mapped.append(block)
-        return block
+        mapped.append(Block(pointer: base, length: size, scratch: scratch))
+        return base
     }
 
-    /// The mapping's length when `pointer` is a mapped block.
-    private func mappedLength(_ pointer: UnsafeMutableRawPointer) -> Int? {
-        guard mapped.contains(pointer) else { return nil }
-        return (pointer - Self.header).load(as: Int.self)
+    private func mappedIndex(_ pointer: UnsafeMutableRawPointer) -> Int? {
+        mapped.firstIndex { $0.pointer == pointer }
     }
 
     func release(_ pointer: UnsafeMutableRawPointer?) {
         guard let pointer else { return }
-        if let length = mappedLength(pointer) {
-            mapped.removeAll { $0 == pointer }
-            munmap(pointer - Self.header, length)
+        if let index = mappedIndex(pointer) {
+            munmap(pointer, mapped[index].length)
+            mapped.remove(at: index)
         } else {
             free(pointer)
         }
     }
 
     func reallocate(_ pointer: UnsafeMutableRawPointer?, _ size: Int) -> UnsafeMutableRawPointer? {
-        guard let pointer else { return allocate(size, zeroed: false) }
-        // (nghttp2 makes its frame buffer with realloc from nothing: the case above.)
-        guard let length = mappedLength(pointer) else { return realloc(pointer, size) }
-        let capacity = length - Self.header
+        // nghttp2 makes its frame buffer with realloc from nothing.
+        guard let pointer else { return allocate(size, zeroed: false, scratch: true) }
+        guard let index = mappedIndex(pointer) else { return realloc(pointer, size) }
+        let capacity = mapped[index].length
         if size <= capacity { return pointer }
         guard let block = malloc(size) else { return nil }
         memcpy(block, pointer, capacity)
         release(pointer)
         return block
+    }
+
+    /// Gives back the pages of the frame buffer and of every mapped block that reads all zero.
+    /// Only when nghttp2 has nothing to send. Returns the number of blocks given back.
+    @discardableResult
+    func releaseIdlePages() -> Int {
+        var released = 0
+        for block in mapped where block.scratch || Self.isZero(block.pointer, block.length) {
+            if madvise(block.pointer, block.length, MADV_DONTNEED) == 0 { released += 1 }
+        }
+        return released
+    }
+
+    private static func isZero(_ pointer: UnsafeMutableRawPointer, _ length: Int) -> Bool {
+        let words = UnsafeBufferPointer(start: pointer.assumingMemoryBound(to: UInt64.self), count: length / 8)
+        var any: UInt64 = 0
+        for word in words { any |= word }
+        guard any == 0 else { return false }
+        for i in (length / 8 * 8)..<length where pointer.load(fromByteOffset: i, as: UInt8.self) != 0 { return false }
+        return true
     }
 }

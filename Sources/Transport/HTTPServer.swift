@@ -56,6 +56,7 @@ public final class HTTPServer: Sendable {
     /// Applies the connection timeouts as the once-a-second sweep does, at `now` (tests).
     func sweepTimeouts(now: UInt64) { core.sweep(now: now) }
     var connectionActivities: [SessionActivity] { core.activities }
+    var connectionTrims: [Int] { core.trims }
 
     /// Replaces the handler for requests dispatched from now on.
     public func setHandler(_ handler: @escaping HTTPHandler) { router.setHandler(handler) }

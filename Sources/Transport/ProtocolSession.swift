@@ -22,6 +22,14 @@ protocol ProtocolSession: AnyObject {
     var activity: SessionActivity { get }
     /// Requests received completely so far (a change means the peer is making progress).
     var completedRequests: UInt64 { get }
+    /// The connection has been idle for a while (``Connection/trimAfterNanos``): give back
+    /// memory kept only to serve the next request faster. Called about once a second while it
+    /// stays idle. Returns whether anything was given back.
+    func trimIdleMemory() -> Bool
+}
+
+extension ProtocolSession {
+    func trimIdleMemory() -> Bool { false }
 }
 
 /// What a connection is waiting for, as its idle and request-read timeouts see it.

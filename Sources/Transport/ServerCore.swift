@@ -112,6 +112,9 @@ final class ServerCore: Sendable {
     /// Each open connection's activity (tests).
     var activities: [SessionActivity] { state.withLock { Array($0.connections.values) }.map(\.currentActivity) }
 
+    /// Each open connection's count of idle-memory trims (tests).
+    var trims: [Int] { state.withLock { Array($0.connections.values) }.map(\.currentTrims) }
+
     /// Closes the listening socket; connections keep being served. Idempotent.
     func stopAccepting() {
         let listener = state.withLock { state in

@@ -191,6 +191,38 @@ struct HTTP2ServerTests {
         try await waitUntil("the unfinished body closed") { server.connectionCount == 0 }
     }
 
+    /// An idle connection gives back its frame buffer's and stream map's pages (zero pages on
+    /// the next touch); nghttp2 goes on as before: requests on the same connection, with the
+    /// client's HPACK table from before the trim, are answered in full, and the connection
+    /// trims again once per idle spell.
+    @Test func anIdleConnectionGivesBackPagesAndKeepsWorking() async throws {
+        let (server, port) = try startHTTPServer(handler: describingHandler)
+        defer { server.shutdown(deadline: .now()) {} }
+        let client = UncheckedBox(try H2TestClient(port: port))
+        func calls(_ round: Int) async throws {
+            try await blocking {
+                for i in 0..<3 {
+                    let body = Array("round \(round) call \(i)".utf8)
+                    let response = try client.value.call(path: "/trim/\(round)/\(i)", headers: [("x-tenant", "team-a")], body: body)
+                    #expect(response.status == 200)
+                    #expect(response.body == Array("POST /trim/\(round)/\(i) \(body.count)".utf8))
+                }
+            }
+        }
+        try await calls(1)
+        try await waitUntil("the connection is idle") { server.connectionActivities == [.idle] }
+        let later = DispatchTime.now().uptimeNanoseconds + 2 * Connection.trimAfterNanos
+        server.sweepTimeouts(now: later)
+        try await waitUntil("pages given back once") { server.connectionTrims == [1] }
+        server.sweepTimeouts(now: later + 1_000_000_000)
+        #expect(server.connectionTrims == [1])
+        try await calls(2)
+        try await waitUntil("the connection is idle again") { server.connectionActivities == [.idle] }
+        server.sweepTimeouts(now: DispatchTime.now().uptimeNanoseconds + 2 * Connection.trimAfterNanos)
+        try await waitUntil("pages given back again") { server.connectionTrims == [2] }
+        try await calls(3)
+    }
+
     @Test func garbageAfterThePrefaceClosesOnlyThatConnection() async throws {
         let (server, port) = try startHTTPServer(handler: describingHandler)
         defer { server.shutdown(deadline: .now()) {} }

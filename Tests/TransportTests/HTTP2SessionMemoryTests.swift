@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import Transport
 
@@ -10,19 +13,19 @@ import Testing
         let big = try #require(memory.allocate(16394, zeroed: true))
         let small = try #require(memory.allocate(48, zeroed: true))
         memory.creating = false
-        #expect(memory.mapped == [big])
+        #expect(memory.mappedBlocks == [big])
         let bytes = big.assumingMemoryBound(to: UInt8.self)
         #expect((0..<16394).allSatisfy { bytes[$0] == 0 })
         #expect((0..<48).allSatisfy { small.assumingMemoryBound(to: UInt8.self)[$0] == 0 })
         memory.release(small)
         memory.release(big)
-        #expect(memory.mapped.isEmpty)
+        #expect(memory.mappedBlocks.isEmpty)
     }
 
     @Test func laterBlocksComeFromMalloc() throws {
         let memory = HTTP2SessionMemory()
         let later = try #require(memory.allocate(65536, zeroed: false))
-        #expect(memory.mapped.isEmpty)
+        #expect(memory.mappedBlocks.isEmpty)
         memory.release(later)
     }
 
@@ -33,13 +36,43 @@ import Testing
         memory.creating = true
         let buffer = try #require(memory.reallocate(nil, 5000))
         memory.creating = false
-        #expect(memory.mapped == [buffer])
+        #expect(memory.mappedBlocks == [buffer])
         for i in 0..<5000 { buffer.storeBytes(of: UInt8(truncatingIfNeeded: i), toByteOffset: i, as: UInt8.self) }
         #expect(memory.reallocate(buffer, 4000) == buffer)   // fits: the same block
         let grown = try #require(memory.reallocate(buffer, 20000))
-        #expect(memory.mapped.isEmpty)
+        #expect(memory.mappedBlocks.isEmpty)
         #expect((0..<5000).allSatisfy { grown.load(fromByteOffset: $0, as: UInt8.self) == UInt8(truncatingIfNeeded: $0) })
         memory.release(grown)
         memory.release(nil)
+    }
+
+    /// An idle session gives back the frame buffer's pages and those of blocks that read all
+    /// zero (the stream map with no stream); a block holding data keeps its pages and bytes.
+    @Test func idlePagesAreGivenBackWithoutChangingWhatIsRead() throws {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let memory = HTTP2SessionMemory()
+        memory.creating = true
+        let frames = try #require(memory.reallocate(nil, 16394))
+        let emptyMap = try #require(memory.allocate(4096, zeroed: true))
+        let fullMap = try #require(memory.allocate(4096, zeroed: true))
+        memory.creating = false
+        defer { for block in [frames, emptyMap, fullMap] { memory.release(block) } }
+        frames.storeBytes(of: 0xAB, toByteOffset: 10, as: UInt8.self)
+        emptyMap.storeBytes(of: 7, toByteOffset: 100, as: UInt8.self)
+        emptyMap.storeBytes(of: 0, toByteOffset: 100, as: UInt8.self)   // touched, zero again
+        fullMap.storeBytes(of: 7, toByteOffset: 4095, as: UInt8.self)
+        func resident(_ block: UnsafeMutableRawPointer) -> Bool {
+            var vector: UInt8 = 0
+            return mincore(block, page, &vector) == 0 && vector & 1 == 1
+        }
+        #expect(resident(frames) && resident(emptyMap) && resident(fullMap))
+
+        #expect(memory.releaseIdlePages() == 2)
+        #expect(!resident(frames) && !resident(emptyMap) && resident(fullMap))
+        #expect(frames.load(fromByteOffset: 10, as: UInt8.self) == 0)
+        #expect(fullMap.load(fromByteOffset: 4095, as: UInt8.self) == 7)
+        // Usable again: the next frames land on a fresh page.
+        frames.storeBytes(of: 0xCD, toByteOffset: 10, as: UInt8.self)
+        #expect(resident(frames) && frames.load(fromByteOffset: 10, as: UInt8.self) == 0xCD)
     }
 }
