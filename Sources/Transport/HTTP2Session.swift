@@ -235,18 +235,26 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
     func requestEnded(_ stream: HTTP2Stream) {
         stream.requestComplete = true
         completedRequests += 1
-        guard stream.phase == .body, var request = stream.head else { return }
+        guard stream.phase == .body, let head = stream.head else { return }
         stream.phase = .dispatched
-        request.body = stream.body
-        stream.body = []
         stream.head = nil
         releaseHold(stream)  // the handler has the bytes now
-        stream.cancellation = request.cancellation
+        stream.cancellation = head.cancellation
         let id = stream.id
-        router.dispatch(request) { [weak self] response in
+        // The request is an rvalue so that it moves into the router with the only reference to
+        // the body: the router cuts the gRPC message out of the body in place only while the
+        // buffer has no other owner (from a local variable it was passed as a copy, and the cut
+        // made a second body-sized buffer).
+        router.dispatch(Self.request(head, body: stream.takeBody())) { [weak self] response in
             guard let self else { return }
             self.queue.async { self.respond(streamID: id, response) }
         }
+    }
+
+    private static func request(_ head: HTTPRequest, body: consuming [UInt8]) -> HTTPRequest {
+        var request = head
+        request.body = body
+        return request
     }
 
     /// The handler's answer (on the connection queue). Dropped if the stream is gone.

@@ -41,4 +41,11 @@ final class HTTP2Stream {
     var responseTrailers = HTTPHeaders()
 
     init(id: Int32) { self.id = id }
+
+    /// The body, leaving the stream with none (and the caller with the only reference).
+    func takeBody() -> [UInt8] {
+        let taken = body
+        body = []
+        return taken
+    }
 }
