@@ -223,6 +223,25 @@ struct HTTP2ServerTests {
         try await calls(3)
     }
 
+    /// The complete request moves into the router with the only reference to its body, so a
+    /// router may cut it in place (the gRPC router does) instead of copying a body-sized buffer:
+    /// taking mutable access to the body keeps its address.
+    @Test func theRouterGetsTheOnlyReferenceToTheBody() async throws {
+        let router = OwnershipRouter()
+        let core = ServerCore(endpoint: Endpoint(host: "127.0.0.1", port: 0), router: router, budget: RequestBudget(), tls: nil)
+        try core.start()
+        defer { core.shutdown(deadline: .now()) {} }
+        let port = try #require(core.boundPort)
+        try await blocking {
+            let client = try H2TestClient(port: port)
+            for size in [10, 100_000, 600_000] {
+                let response = try client.call(path: "/own", body: [UInt8](repeating: 7, count: size))
+                #expect(response.status == 200)
+                #expect(response.body == Array("\(size) bytes, unique".utf8))
+            }
+        }
+    }
+
     @Test func garbageAfterThePrefaceClosesOnlyThatConnection() async throws {
         let (server, port) = try startHTTPServer(handler: describingHandler)
         defer { server.shutdown(deadline: .now()) {} }
@@ -242,4 +261,23 @@ struct HTTP2ServerTests {
 final class UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+/// Answers whether the body it was given had no other owner (mutable access did not copy it).
+private final class OwnershipRouter: RequestRouter, Sendable {
+    var limits: HTTPServerLimits { HTTPServerLimits() }
+
+    func admit(_ head: HTTPRequest) -> BodyAdmission {
+        .accept(BodyPolicy(maxBytes: 1 << 20, overflow: .text(413, "too large\n"), inspect: nil))
+    }
+
+    func dispatch(_ request: consuming HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        var body = request.body
+        request.body = []
+        let before = body.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        let after = body.withUnsafeMutableBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        respond(.text(200, "\(body.count) bytes, \(before == after ? "unique" : "shared")"))
+    }
+
+    func refused(_ response: HTTPResponse) {}
 }
