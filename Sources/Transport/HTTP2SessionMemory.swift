@@ -18,13 +18,17 @@ import Glibc
 ///
 /// A connection that stays idle gives those pages back (`releaseIdlePages`, from the server's
 /// once-a-second sweep): the frame buffer's, whose bytes are dead once nghttp2 has nothing to
-/// send (nghttp2 1.52 makes it with realloc from nothing, the only block made that way), and
+/// send (nghttp2 1.52 makes it with realloc from nothing, the only block made that way, of
+/// `frameBufferSize` bytes), and
 /// any other block that reads all zero, as the stream map does with no stream in it. The kernel
 /// gives zero pages back on the next touch, so nothing nghttp2 reads changes. Touched only on
 /// the session's queue (and in `init`, before the session is shared).
 final class HTTP2SessionMemory {
     /// Blocks at least this large, allocated while the session is being created, are mapped.
     static let mappedMinimum = 4096
+    /// nghttp2's frame buffer: a frame header, a padding byte and the largest payload
+    /// (`NGHTTP2_FRAMEBUF_CHUNKLEN`).
+    static let frameBufferSize = 9 + 1 + 16384
 
     private struct Block {
         let pointer: UnsafeMutableRawPointer
@@ -84,8 +88,9 @@ final class HTTP2SessionMemory {
     }
 
     func reallocate(_ pointer: UnsafeMutableRawPointer?, _ size: Int) -> UnsafeMutableRawPointer? {
-        // nghttp2 makes its frame buffer with realloc from nothing.
-        guard let pointer else { return allocate(size, zeroed: false, scratch: true) }
+        // nghttp2 makes its frame buffer with realloc from nothing, of exactly this size; any
+        // other block keeps its pages unless it reads all zero.
+        guard let pointer else { return allocate(size, zeroed: false, scratch: size == Self.frameBufferSize) }
         guard let index = mappedIndex(pointer) else { return realloc(pointer, size) }
         let capacity = mapped[index].length
         if size <= capacity { return pointer }

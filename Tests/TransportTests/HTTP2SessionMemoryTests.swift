@@ -52,15 +52,17 @@ import Testing
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let memory = HTTP2SessionMemory()
         memory.creating = true
-        let frames = try #require(memory.reallocate(nil, 16394))
+        let frames = try #require(memory.reallocate(nil, HTTP2SessionMemory.frameBufferSize))
+        let other = try #require(memory.reallocate(nil, 8192))   // not the frame buffer: kept
         let emptyMap = try #require(memory.allocate(4096, zeroed: true))
         let fullMap = try #require(memory.allocate(4096, zeroed: true))
         memory.creating = false
-        defer { for block in [frames, emptyMap, fullMap] { memory.release(block) } }
+        defer { for block in [frames, other, emptyMap, fullMap] { memory.release(block) } }
         frames.storeBytes(of: 0xAB, toByteOffset: 10, as: UInt8.self)
         emptyMap.storeBytes(of: 7, toByteOffset: 100, as: UInt8.self)
         emptyMap.storeBytes(of: 0, toByteOffset: 100, as: UInt8.self)   // touched, zero again
         fullMap.storeBytes(of: 7, toByteOffset: 4095, as: UInt8.self)
+        other.storeBytes(of: 9, toByteOffset: 0, as: UInt8.self)
         func resident(_ block: UnsafeMutableRawPointer) -> Bool {
             var vector: UInt8 = 0
             return mincore(block, page, &vector) == 0 && vector & 1 == 1
@@ -68,7 +70,8 @@ import Testing
         #expect(resident(frames) && resident(emptyMap) && resident(fullMap))
 
         #expect(memory.releaseIdlePages() == 2)
-        #expect(!resident(frames) && !resident(emptyMap) && resident(fullMap))
+        #expect(!resident(frames) && !resident(emptyMap) && resident(fullMap) && resident(other))
+        #expect(other.load(as: UInt8.self) == 9)
         #expect(frames.load(fromByteOffset: 10, as: UInt8.self) == 0)
         #expect(fullMap.load(fromByteOffset: 4095, as: UInt8.self) == 7)
         // Usable again: the next frames land on a fresh page.
