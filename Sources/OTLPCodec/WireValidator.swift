@@ -15,10 +15,13 @@
 /// One refusal of protobuf-c's is copied although protobuf says the message is valid: a singular
 /// message field given more than once is merged (`merge_messages`), and protobuf-c 1.4 fails the
 /// merge when the field's type has a oneof that neither the value so far nor the new one sets.
-/// So the validator refuses such a field (in OTLP: `KeyValue.value` and `LogRecord.body`, an
-/// `AnyValue`) when its first two occurrences both leave the oneof unset (found by fuzzing; no
-/// SDK writes a field twice). The merge also recurses into singular message fields that both
-/// occurrences set; no OTLP type reaches a oneof that way, which `init` checks.
+/// A value so far is lost, not kept, when the new occurrence sets no member and the old member
+/// is a string or empty bytes (protobuf-c copies only members that differ from their default).
+/// So the validator follows such a field (in OTLP: `KeyValue.value` and `LogRecord.body`, an
+/// `AnyValue`) through its occurrences and refuses the message where protobuf-c's merge fails
+/// (found by fuzzing; no SDK writes a field twice). The merge also recurses into singular
+/// message fields that both occurrences set; no OTLP type reaches a oneof that way, which
+/// `init` checks.
 /// Known fields must carry their declared wire type; unknown fields are skipped (their framing
 /// is still checked); groups (wire types 3, 4) and types 6, 7 are rejected. Strings are not
 /// checked for UTF-8, as protobuf-c does not check them either.
@@ -40,10 +43,13 @@ struct WireValidator: Sendable {
     // field), bit 3 message, bit 4 packable repeated scalar, bits 5-6 counter slot
     // (1 resources, 2 scopes, 3 items), bit 7 member of a oneof, bits 8-15 merge bit (a
     // singular message field whose type has a oneof: one of these bits, its own within its
-    // message), bits 16-31 the sub-message index.
+    // message), bit 16 a string, bit 17 bytes, bits 20-31 the sub-message index.
     private static let unknownRule: UInt32 = 7
     private static let oneofBit: UInt32 = 1 << 7
     private static let mergeMask: UInt32 = 0xFF << 8
+    private static let stringBit: UInt32 = 1 << 16
+    private static let bytesBit: UInt32 = 1 << 17
+    private static let subShift: UInt32 = 20
     private let rules: [UInt32]
     private let ruleStart: [Int]
     private let ruleCount: [Int]
@@ -75,6 +81,7 @@ struct WireValidator: Sendable {
                 slots[data.message, default: [:]][1] = 3
             }
         }
+        precondition(schema.messages.count < 1 << (32 - Self.subShift), "too many messages for the rule words")
         let merged = Self.mergedFields(schema)
         for (index, message) in schema.messages.enumerated() {
             ruleStart.append(rules.count)
@@ -83,7 +90,9 @@ struct WireValidator: Sendable {
             var mergeBits: UInt32 = 0
             for field in schema.fields[message.fields] {
                 var word = UInt32(field.kind.wireType.rawValue)
-                if field.kind == .message { word |= 1 << 3 | UInt32(field.message) << 16 }
+                if field.kind == .message { word |= 1 << 3 | UInt32(field.message) << Self.subShift }
+                if field.kind == .string { word |= Self.stringBit }
+                if field.kind == .bytes { word |= Self.bytesBit }
                 if field.repeated && field.kind.wireType != .lengthDelimited { word |= 1 << 4 }
                 word |= (slots[index]?[field.number] ?? 0) << 5
                 if field.oneof { word |= Self.oneofBit }
@@ -114,6 +123,8 @@ struct WireValidator: Sendable {
         for (index, message) in schema.messages.enumerated() {
             for field in schema.fields[message.fields] where field.kind == .message && !field.repeated && !field.oneof {
                 if hasOneof(field.message) {
+                    let oneofs = Set(schema.fields[schema.messages[field.message].fields].filter(\.oneof).map(\.quantifierOffset))
+                    precondition(oneofs.count == 1, "\(schema.messageNames[field.message]) has several oneofs: the walk follows one")
                     merged.append((index, field.number))
                 } else {
                     let nested = schema.fields[schema.messages[field.message].fields]
@@ -141,8 +152,9 @@ struct WireValidator: Sendable {
     }
 
     /// One message being walked: where it starts and ends, its rules, and its merged fields: the
-    /// field's merge bit (bits 0-7) once it was seen, that bit shifted by 8 once its first two
-    /// occurrences were checked. 32 bytes: a frame is stored and loaded for every nested message.
+    /// field's merge bit (bits 0-7) once it was seen; that bit shifted by 8 once it was seen
+    /// again, from when its value so far is followed (2 bits per field from bit 16, the `Merged`
+    /// raw value). 32 bytes: a frame is stored and loaded for every nested message.
     private struct Frame {
         var start: Int
         var end: Int
@@ -278,16 +290,15 @@ struct WireValidator: Sendable {
                     countField(rule, &counters)
                     // Into the nested message: its fields come next; then back to this one
                     // at its end.
-                    let sub = Int(rule >> 16)
+                    let sub = Int(rule >> Self.subShift)
                     let seen = (rule & Self.mergeMask) >> 8
                     if seen != 0 {
-                        // Seen once: noted. Seen twice: the first two occurrences are checked
-                        // (once per message, so many repeats cost one scan).
+                        // Seen once: noted (the common case, no more work). Seen again: merged
+                        // as protobuf-c merges it.
                         if frame.merges & seen == 0 {
                             frame.merges |= seen
-                        } else if frame.merges & seen << 8 == 0 {
-                            try checkMerge(number, sub, base, p..<payloadEnd, frame, fieldStart, table)
-                            frame.merges |= seen << 8
+                        } else {
+                            frame.merges = try merge(number, seen, sub, base, p..<payloadEnd, frame, fieldStart, table)
                         }
                     }
                     stack[top] = frame
@@ -306,42 +317,77 @@ struct WireValidator: Sendable {
         }
     }
 
-    /// The second occurrence (`second`) of merged field `number` of `frame`'s message: refused
-    /// when neither it nor the first occurrence (found again from the message's start) sets the
-    /// oneof of message `sub`, as protobuf-c's merge of the two fails then.
-    private func checkMerge(
-        _ number: Int, _ sub: Int, _ base: UnsafePointer<UInt8>, _ second: Range<Int>, _ frame: Frame,
-        _ fieldStart: Int, _ table: UnsafeBufferPointer<UInt32>
-    ) throws(ProtoWire.WireError) {
-        if setsOneof(sub, base, second, table) { return }
-        // The bytes before this field were walked already: they parse.
-        var reader = ProtoWire.Reader(UnsafeRawBufferPointer(start: base, count: fieldStart), range: frame.start..<fieldStart)
-        while let field = try? reader.next() {
-            if field.number == number {
-                if setsOneof(sub, base, field.payloadStart..<field.end, table) { return }
-                break
-            }
-        }
-        throw ProtoWire.WireError(
-            "field \(number) of \(names[Int(frame.message)]) given twice with no value set in either "
-                + "(protobuf-c cannot merge them)", offset: fieldStart)
+    /// What a merged field's value so far is to protobuf-c's merge with a next occurrence that
+    /// sets no member: `unset` fails the merge; `kept` is copied into it; `lost` (a string, or
+    /// bytes of length 0: members equal to their default pointer are not copied) leaves the
+    /// result unset.
+    private enum Merged: UInt32 {
+        case unset = 0, kept = 1, lost = 2
     }
 
-    /// Whether message `sub` at `range` has a key of a oneof member (read without descending).
-    /// Bytes that do not parse count as setting one: the walk refuses them anyway.
-    private func setsOneof(
+    /// A later occurrence (`occurrence`) of merged field `number` (merge bit `seen`) of `frame`'s
+    /// message: follows the value so far as protobuf-c merges it and refuses the occurrence
+    /// where that merge fails. At the second occurrence, the first is found again from the
+    /// message's start; later ones use the state kept in `frame.merges`. Each occurrence's keys
+    /// are read once, without descending. Returns the frame's new `merges`. Kept out of line:
+    /// inlined, it slowed the walk's loop by 8-14% (rare, but large).
+    @inline(never)
+    private func merge(
+        _ number: Int, _ seen: UInt32, _ sub: Int, _ base: UnsafePointer<UInt8>, _ occurrence: Range<Int>,
+        _ frame: Frame, _ fieldStart: Int, _ table: UnsafeBufferPointer<UInt32>
+    ) throws(ProtoWire.WireError) -> UInt32 {
+        let shift = 16 + 2 * UInt32(seen.trailingZeroBitCount)
+        var merges = frame.merges
+        var state = Merged.unset
+        if merges & seen << 8 == 0 {
+            // The bytes before this field were walked already: they parse.
+            var reader = ProtoWire.Reader(UnsafeRawBufferPointer(start: base, count: fieldStart), range: frame.start..<fieldStart)
+            while let field = try? reader.next() {
+                if field.number == number {
+                    state = value(sub, base, field.payloadStart..<field.end, table) ?? .unset
+                    break
+                }
+            }
+            merges |= seen << 8
+        } else {
+            state = Merged(rawValue: (merges >> shift) & 3) ?? .unset
+        }
+        if let set = value(sub, base, occurrence, table) {
+            state = set
+        } else {
+            switch state {
+            case .unset:
+                throw ProtoWire.WireError(
+                    "field \(number) of \(names[Int(frame.message)]) given again with no value set in it or before "
+                        + "(protobuf-c cannot merge them)", offset: fieldStart)
+            case .kept: break
+            case .lost: state = .unset
+            }
+        }
+        return merges & ~(3 << shift) | state.rawValue << shift
+    }
+
+    /// The value one occurrence of a merged field (message `sub` at `range`) sets: nil when it
+    /// has no oneof member, else what its last member is to a later merge. Read without
+    /// descending; bytes that do not parse count as a kept value (the walk refuses them).
+    private func value(
         _ sub: Int, _ base: UnsafePointer<UInt8>, _ range: Range<Int>, _ table: UnsafeBufferPointer<UInt32>
-    ) -> Bool {
+    ) -> Merged? {
         var reader = ProtoWire.Reader(UnsafeRawBufferPointer(start: base, count: range.upperBound), range: range)
+        var last: Merged?
         do {
             while let field = try reader.next() {
                 let number = Int(field.number)
-                if number < ruleCount[sub], table[ruleStart[sub] + number] & Self.oneofBit != 0 { return true }
+                guard number < ruleCount[sub] else { continue }
+                let rule = table[ruleStart[sub] + number]
+                guard rule & Self.oneofBit != 0 else { continue }
+                let empty = field.payloadStart == field.end
+                last = rule & Self.stringBit != 0 || (rule & Self.bytesBit != 0 && empty) ? .lost : .kept
             }
         } catch {
-            return true
+            return .kept
         }
-        return false
+        return last
     }
 
     /// Counts a resource, scope or item entry (only the request, resource and scope levels have

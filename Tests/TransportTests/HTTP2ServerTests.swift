@@ -209,17 +209,21 @@ struct HTTP2ServerTests {
                 }
             }
         }
+        // (The server's own once-a-second sweep may trim too, between calls on a slow machine:
+        // the counts are compared, not fixed.)
+        func trims() -> Int { server.connectionTrims.first ?? -1 }
         try await calls(1)
         try await waitUntil("the connection is idle") { server.connectionActivities == [.idle] }
         let later = DispatchTime.now().uptimeNanoseconds + 2 * Connection.trimAfterNanos
         server.sweepTimeouts(now: later)
-        try await waitUntil("pages given back once") { server.connectionTrims == [1] }
+        try await waitUntil("pages given back") { trims() >= 1 }
+        let first = trims()
         server.sweepTimeouts(now: later + 1_000_000_000)
-        #expect(server.connectionTrims == [1])
+        #expect(trims() == first, "once per idle spell")
         try await calls(2)
         try await waitUntil("the connection is idle again") { server.connectionActivities == [.idle] }
         server.sweepTimeouts(now: DispatchTime.now().uptimeNanoseconds + 2 * Connection.trimAfterNanos)
-        try await waitUntil("pages given back again") { server.connectionTrims == [2] }
+        try await waitUntil("pages given back again") { trims() > first }
         try await calls(3)
     }
 
