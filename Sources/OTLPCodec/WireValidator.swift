@@ -22,6 +22,9 @@
 /// (found by fuzzing; no SDK writes a field twice). The merge also recurses into singular
 /// message fields that both occurrences set; no OTLP type reaches a oneof that way, which
 /// `init` checks.
+/// A metric whose data (gauge, sum, histogram, exponential_histogram, summary) is given more
+/// than once is refused: protobuf-c keeps only the last, so the data points counted here would
+/// be lost in the exporters that unpack with it (found by fuzzing; no SDK writes that).
 /// Known fields must carry their declared wire type; unknown fields are skipped (their framing
 /// is still checked); groups (wire types 3, 4) and types 6, 7 are rejected. Strings are not
 /// checked for UTF-8, as protobuf-c does not check them either.
@@ -43,12 +46,15 @@ struct WireValidator: Sendable {
     // field), bit 3 message, bit 4 packable repeated scalar, bits 5-6 counter slot
     // (1 resources, 2 scopes, 3 items), bit 7 member of a oneof, bits 8-15 merge bit (a
     // singular message field whose type has a oneof: one of these bits, its own within its
-    // message), bit 16 a string, bit 17 bytes, bits 20-31 the sub-message index.
+    // message; a metric's data fields share one), bit 16 a string, bit 17 bytes, bit 18 a
+    // metric's data field (gauge, sum, histogram, exponential_histogram, summary), bits 20-31
+    // the sub-message index.
     private static let unknownRule: UInt32 = 7
     private static let oneofBit: UInt32 = 1 << 7
     private static let mergeMask: UInt32 = 0xFF << 8
     private static let stringBit: UInt32 = 1 << 16
     private static let bytesBit: UInt32 = 1 << 17
+    private static let dataBit: UInt32 = 1 << 18
     private static let subShift: UInt32 = 20
     private let rules: [UInt32]
     private let ruleStart: [Int]
@@ -62,6 +68,7 @@ struct WireValidator: Sendable {
         // Counter slots: request.resource_* -> 1, resource.scope_* -> 2, scope.items -> 3 (for
         // metrics, the data points of each metric kind -> 3).
         var slots: [Int: [UInt32: UInt32]] = [:]
+        var dataFields: Set<[Int]> = []   // [message, number]: a metric's data fields
         for signal in OTLPSignal.allCases {
             let request = schema.request(signal)
             guard let resourceField = schema.field(request, number: 1) else { continue }
@@ -79,6 +86,7 @@ struct WireValidator: Sendable {
             for number: UInt32 in [5, 7, 9, 10, 11] {
                 guard let data = schema.field(metricField.message, number: number), data.message >= 0 else { continue }
                 slots[data.message, default: [:]][1] = 3
+                dataFields.insert([metricField.message, Int(number)])
             }
         }
         precondition(schema.messages.count < 1 << (32 - Self.subShift), "too many messages for the rule words")
@@ -102,6 +110,13 @@ struct WireValidator: Sendable {
                     mergeBits += 1
                 }
                 words[Int(field.number)] = word
+            }
+            // A metric's data fields share one merge bit, so any second one is seen as given again.
+            let data = schema.fields[message.fields].filter { dataFields.contains([index, Int($0.number)]) }
+            if !data.isEmpty {
+                precondition(mergeBits < 8, "too many merged fields in \(schema.messageNames[index])")
+                for field in data { words[Int(field.number)] |= Self.dataBit | 1 << (8 + mergeBits) }
+                mergeBits += 1
             }
             rules.append(contentsOf: words)
         }
@@ -317,6 +332,12 @@ struct WireValidator: Sendable {
         }
     }
 
+    @inline(never)
+    private func dataGivenAgain(_ frame: Frame, _ offset: Int) -> ProtoWire.WireError {
+        ProtoWire.WireError("\(names[Int(frame.message)]) gives its data (gauge, sum, histogram, exponential_histogram "
+            + "or summary) more than once", offset: offset)
+    }
+
     /// What a merged field's value so far is to protobuf-c's merge with a next occurrence that
     /// sets no member: `unset` fails the merge; `kept` is copied into it; `lost` (a string, or
     /// bytes of length 0: members equal to their default pointer are not copied) leaves the
@@ -336,6 +357,10 @@ struct WireValidator: Sendable {
         _ number: Int, _ seen: UInt32, _ sub: Int, _ base: UnsafePointer<UInt8>, _ occurrence: Range<Int>,
         _ frame: Frame, _ fieldStart: Int, _ table: UnsafeBufferPointer<UInt32>
     ) throws(ProtoWire.WireError) -> UInt32 {
+        // A metric's data given again (the data fields share one merge bit): protobuf-c keeps
+        // the last, so the points of the others, counted here, would be lost in the exporters
+        // that unpack with it (protobuf merges the same field given twice).
+        if table[Int(frame.firstRule) + number] & Self.dataBit != 0 { throw dataGivenAgain(frame, fieldStart) }
         let shift = 16 + 2 * UInt32(seen.trailingZeroBitCount)
         var merges = frame.merges
         var state = Merged.unset

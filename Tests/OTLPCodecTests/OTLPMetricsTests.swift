@@ -11,6 +11,30 @@ import Testing
         #expect(try OTLPValidator.counts(.metrics, protobuf: []) == OTLPCounts())
     }
 
+    /// Found by fuzzing (Fuzz/corpus/FuzzOTLPProtobuf/regression-metric-data-given-twice): a
+    /// metric gave `gauge` twice, 2 data points then none. The validator counted 2; protobuf-c
+    /// keeps only the last member of the oneof, so the debug exporter and the OTLP/JSON writer
+    /// had none: acknowledged points lost. A metric's data given more than once (the same kind
+    /// or two kinds) is refused, and a metric with its data once is counted as before.
+    @Test func aMetricGivingItsDataTwiceIsRefused() throws {
+        let point = PB.field(1, [])   // NumberDataPoint {}
+        func request(_ metric: [UInt8]) -> [UInt8] {
+            PB.field(1, PB.field(2, PB.field(2, PB.string(1, "m") + metric)))   // resource_metrics.scope_metrics.metrics
+        }
+        let once = request(PB.field(5, point + point))   // gauge with 2 points
+        #expect(try OTLPValidator.counts(.metrics, protobuf: once).items == 2)
+        for twice in [PB.field(5, point + point) + PB.field(5, []), PB.field(5, point) + PB.field(7, point),
+                      PB.field(11, []) + PB.field(11, [])] {
+            let error = #expect(throws: OTLPDecodeError.self) { try OTLPValidator.counts(.metrics, protobuf: request(twice)) }
+            #expect(error?.message.contains("opentelemetry.proto.metrics.v1.Metric gives its data (gauge, sum, histogram, "
+                + "exponential_histogram or summary) more than once") == true, "\(String(describing: error?.message))")
+        }
+        // Other oneofs keep protobuf's rule, the last member wins: an attribute value given as
+        // a string, then an int.
+        let attribute = PB.field(1, PB.field(1, PB.field(1, PB.string(1, "k") + PB.field(2, PB.string(1, "v") + [0x18, 0x05]))))
+        #expect(try OTLPValidator.counts(.metrics, protobuf: attribute + request(PB.field(5, point))).items == 1)
+    }
+
     @Test func truncatedMetricsAreMalformed() throws {
         let bytes = Array(try Fixture.bytes("metrics.pb").dropLast(3))
         #expect(throws: OTLPDecodeError.self) { try OTLPValidator.counts(.metrics, protobuf: bytes) }
