@@ -68,7 +68,7 @@ struct WireValidator: Sendable {
         // Counter slots: request.resource_* -> 1, resource.scope_* -> 2, scope.items -> 3 (for
         // metrics, the data points of each metric kind -> 3).
         var slots: [Int: [UInt32: UInt32]] = [:]
-        var dataFields: Set<[Int]> = []   // [message, number]: a metric's data fields
+        var dataFields: [Int: [UInt32]] = [:]   // a metric's data fields, by the Metric message
         for signal in OTLPSignal.allCases {
             let request = schema.request(signal)
             guard let resourceField = schema.field(request, number: 1) else { continue }
@@ -86,16 +86,18 @@ struct WireValidator: Sendable {
             for number: UInt32 in [5, 7, 9, 10, 11] {
                 guard let data = schema.field(metricField.message, number: number), data.message >= 0 else { continue }
                 slots[data.message, default: [:]][1] = 3
-                dataFields.insert([metricField.message, Int(number)])
+                dataFields[metricField.message, default: []].append(number)
             }
         }
         precondition(schema.messages.count < 1 << (32 - Self.subShift), "too many messages for the rule words")
-        let merged = Self.mergedFields(schema)
+        // Merge bits, by message: each merged field has its own; a metric's data fields share
+        // one, so any second one is seen as given again.
+        var mergeGroups: [Int: [[UInt32]]] = dataFields.mapValues { [$0] }
+        for field in Self.mergedFields(schema) { mergeGroups[field.message, default: []].append([field.number]) }
         for (index, message) in schema.messages.enumerated() {
             ruleStart.append(rules.count)
             ruleCount.append(message.numbers.count)
             var words = [UInt32](repeating: Self.unknownRule, count: message.numbers.count)
-            var mergeBits: UInt32 = 0
             for field in schema.fields[message.fields] {
                 var word = UInt32(field.kind.wireType.rawValue)
                 if field.kind == .message { word |= 1 << 3 | UInt32(field.message) << Self.subShift }
@@ -104,19 +106,13 @@ struct WireValidator: Sendable {
                 if field.repeated && field.kind.wireType != .lengthDelimited { word |= 1 << 4 }
                 word |= (slots[index]?[field.number] ?? 0) << 5
                 if field.oneof { word |= Self.oneofBit }
-                if merged.contains(where: { $0 == (index, field.number) }) {
-                    precondition(mergeBits < 8, "too many merged fields in \(schema.messageNames[index])")
-                    word |= 1 << (8 + mergeBits)
-                    mergeBits += 1
-                }
+                if dataFields[index]?.contains(field.number) == true { word |= Self.dataBit }
                 words[Int(field.number)] = word
             }
-            // A metric's data fields share one merge bit, so any second one is seen as given again.
-            let data = schema.fields[message.fields].filter { dataFields.contains([index, Int($0.number)]) }
-            if !data.isEmpty {
-                precondition(mergeBits < 8, "too many merged fields in \(schema.messageNames[index])")
-                for field in data { words[Int(field.number)] |= Self.dataBit | 1 << (8 + mergeBits) }
-                mergeBits += 1
+            let groups = mergeGroups[index] ?? []
+            precondition(groups.count <= 8, "too many merged fields in \(schema.messageNames[index])")
+            for (bit, group) in groups.enumerated() {
+                for number in group { words[Int(number)] |= 1 << (8 + UInt32(bit)) }
             }
             rules.append(contentsOf: words)
         }
@@ -332,6 +328,8 @@ struct WireValidator: Sendable {
         }
     }
 
+    /// The error for a metric's data given again (out of line: in `merge`, the message's text
+    /// slowed the walk's loop).
     @inline(never)
     private func dataGivenAgain(_ frame: Frame, _ offset: Int) -> ProtoWire.WireError {
         ProtoWire.WireError("\(names[Int(frame.message)]) gives its data (gauge, sum, histogram, exponential_histogram "

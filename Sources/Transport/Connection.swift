@@ -158,8 +158,9 @@ final class Connection: HTTP2OutputSink, @unchecked Sendable {
                 receivingSince = nil
             case .idle:
                 receivingSince = nil
-                if now > lastRead, now - lastRead > Self.trimAfterNanos, session?.trimIdleMemory() == true { trims += 1 }
-                if now > lastRead, now - lastRead > limits.idleTimeoutNanos {
+                let idleFor = now > lastRead ? now - lastRead : 0
+                if idleFor > Self.trimAfterNanos, session?.trimIdleMemory() == true { trims += 1 }
+                if idleFor > limits.idleTimeoutNanos {
                     Self.idleTimeouts.increment()
                     // Gracefully where the protocol allows: HTTP/2 says GOAWAY, so a client
                     // reconnects instead of losing a call sent as the socket closed.
