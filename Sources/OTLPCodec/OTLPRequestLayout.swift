@@ -212,10 +212,29 @@ public struct OTLPRequestLayout: Sendable {
     /// batch after batch); returns the pieces.
     public func writeGroups(_ members: [Int], bounds: [Range<Int>], from source: UnsafeRawBufferPointer, gap: Int,
                             into bytes: inout [UInt8]) -> [Range<Int>] {
+        var entries: [WrittenEntry]? = nil
+        return writeGroups(members, bounds: bounds, from: source, gap: gap, into: &bytes, entries: &entries)
+    }
+
+    /// A resource entry as `writeGroups` wrote it: which of `resources` it copies, where the
+    /// whole entry field (key and length included) is in the output, and which positions of
+    /// `members` it holds. With these a reader of the output knows its resource entries and
+    /// items without parsing it again (the store indexes its blocks from them).
+    public struct WrittenEntry: Sendable, Equatable {
+        public var resource: Int
+        public var whole: Range<Int>
+        public var members: Range<Int>
+    }
+
+    /// `writeGroups(_:bounds:from:gap:into:)`, also appending to `entries` (when not nil)
+    /// every resource entry written, in output order.
+    public func writeGroups(_ members: [Int], bounds: [Range<Int>], from source: UnsafeRawBufferPointer, gap: Int,
+                            into bytes: inout [UInt8], entries: inout [WrittenEntry]?) -> [Range<Int>] {
         bytes.removeAll(keepingCapacity: true)
         var w = ProtoWire.Writer(appendingTo: bytes)
         bytes = []  // the writer owns the storage now (no copy on write)
         var scratch = WriteScratch()
+        swap(&scratch.written, &entries)
         var pieces: [Range<Int>] = []
         pieces.reserveCapacity(bounds.count)
         members.withUnsafeBufferPointer { members in
@@ -223,11 +242,13 @@ public struct OTLPRequestLayout: Sendable {
                 if gap > 0 { w.bytes.append(contentsOf: repeatElement(0, count: gap)) }
                 let start = w.bytes.count
                 writeRequest(UnsafeBufferPointer(rebasing: members[range]), from: source, into: &w, scratch: &scratch,
+                             firstMember: range.lowerBound,
                              size: { _, index in items[index].whole.count },
                              item: { w, _, index in w.appendRaw(source, items[index].whole) })
                 pieces.append(start..<w.bytes.count)
             }
         }
+        swap(&scratch.written, &entries)
         bytes = w.bytes
         return pieces
     }
@@ -238,12 +259,16 @@ public struct OTLPRequestLayout: Sendable {
         var scopeRuns: [(scope: Int, bodySize: Int, first: Int, end: Int)] = []
         /// Per resource run: its resource, body size, and its scope runs.
         var resourceRuns: [(resource: Int, bodySize: Int, first: Int, end: Int)] = []
+        /// The resource entries written, when the caller wants them.
+        var written: [WrittenEntry]? = nil
     }
 
     /// Appends the request of the `selected` items to `w`: `size(k, index)` is the k-th selected
     /// item's whole field size and `item` writes it.
+    /// `firstMember`: the position of `selected[0]` among all the members being written (for
+    /// `WriteScratch.written`).
     private func writeRequest(_ selected: UnsafeBufferPointer<Int>, from source: UnsafeRawBufferPointer,
-                              into w: inout ProtoWire.Writer, scratch: inout WriteScratch,
+                              into w: inout ProtoWire.Writer, scratch: inout WriteScratch, firstMember: Int = 0,
                               size: (Int, Int) -> Int, item writeItem: (inout ProtoWire.Writer, Int, Int) -> Void) {
         scratch.scopeRuns.removeAll(keepingCapacity: true)
         scratch.resourceRuns.removeAll(keepingCapacity: true)
@@ -274,12 +299,18 @@ public struct OTLPRequestLayout: Sendable {
         let start = w.bytes.count
         if w.bytes.capacity < start + total { w.bytes.reserveCapacity(max(start + total, 2 * w.bytes.capacity)) }
         for run in scratch.resourceRuns {
+            let entryStart = w.bytes.count
             w.appendLengthDelimitedHeader(1, payloadSize: run.bodySize)
             for range in resources[run.resource].header { w.appendRaw(source, range) }
             for scopeRun in scratch.scopeRuns[run.first..<run.end] {
                 w.appendLengthDelimitedHeader(2, payloadSize: scopeRun.bodySize)
                 for range in scopes[scopeRun.scope].header { w.appendRaw(source, range) }
                 for k in scopeRun.first..<scopeRun.end { writeItem(&w, k, selected[k]) }
+            }
+            if scratch.written != nil {
+                let first = firstMember + scratch.scopeRuns[run.first].first
+                let end = firstMember + scratch.scopeRuns[run.end - 1].end
+                scratch.written!.append(WrittenEntry(resource: run.resource, whole: entryStart..<w.bytes.count, members: first..<end))
             }
         }
         assert(w.bytes.count - start == total)

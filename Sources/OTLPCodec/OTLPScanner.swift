@@ -230,6 +230,12 @@ public struct OTLPSpanScan: Sendable {
     /// Each resource entry's whole field (key and length included) in the request, in wire
     /// order: the request's bytes of that entry alone are a request too.
     public var entries: [Range<Int>] = []
+
+    public init(services: [String] = [], spans: [OTLPSpanFacts] = [], entries: [Range<Int>] = []) {
+        self.services = services
+        self.spans = spans
+        self.entries = entries
+    }
 }
 
 /// What `OTLPScanner.logs` finds in one request.
@@ -238,6 +244,12 @@ public struct OTLPLogScan: Sendable {
     public var records: [OTLPLogFacts]
     /// As `OTLPSpanScan.entries`.
     public var entries: [Range<Int>] = []
+
+    public init(services: [String] = [], records: [OTLPLogFacts] = [], entries: [Range<Int>] = []) {
+        self.services = services
+        self.records = records
+        self.entries = entries
+    }
 }
 
 /// One span as the store indexes it.

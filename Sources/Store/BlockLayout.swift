@@ -14,17 +14,24 @@ import OTLPCodec
 /// as one run of resource entries holding only that trace. The index names each trace's slice
 /// of that block; a lookup then reads small blocks and walks only its slices (a trace found in
 /// 2,000 batches comes back in milliseconds instead of seconds).
+/// The blocks are written into buffers from `take` (the store's spares, so that a rewrite
+/// writes into pages already faulted in), and their facts (the index's input) are derived
+/// from the payload's scan and what the writer reports, not by scanning each block again.
 enum BlockLayout {
     struct Block {
         var bytes: [UInt8]
-        var count: Int
+        var facts: BlockFacts
+        var count: Int { facts.itemCount }
     }
 
-    /// The block payloads for `payload` (a serialized request of `kind`): the items of traces
-    /// that are not hot, as they came, then those of hot traces, grouped by trace; nil when
-    /// the payload is one block as it is (nothing hot, and it fits).
-    static func cut(_ kind: BlockKind, _ payload: [UInt8], maxBytes: Int, ids: [OTLPTraceID?],
+    /// The blocks for `payload` (a serialized request of `kind`, whose scan is `facts`): the
+    /// items of traces that are not hot, as they came (in pieces of at most `maxBytes`), then
+    /// those of hot traces, grouped by trace; nil when the payload is one block as it is
+    /// (nothing hot, and it fits). `take(n)` gives an empty buffer of about n bytes.
+    static func cut(_ kind: BlockKind, _ payload: [UInt8], facts: BlockFacts, maxBytes: Int,
+                    take: (Int) -> [UInt8] = { _ in [] },
                     isHot: (OTLPTraceID) -> Bool) throws(OTLPDecodeError) -> [Block]? {
+        let ids = facts.traceIDs
         var hot: [Bool] = []
         var anyHot = false
         var memo: [OTLPTraceID: Bool] = [:]
@@ -38,31 +45,37 @@ enum BlockLayout {
             hot.append(known)
             anyHot = anyHot || known
         }
-        guard anyHot else {
-            guard payload.count > maxBytes, ids.count > 1 else { return nil }
-            return try split(kind, payload, maxBytes: maxBytes, count: ids.count)
-        }
-        return try payload.withBytes { (raw) throws(OTLPDecodeError) -> [Block] in
+        guard anyHot || (payload.count > maxBytes && ids.count > 1) else { return nil }
+        return try payload.withBytes { (raw) throws(OTLPDecodeError) -> [Block]? in
             let layout = try OTLPRequestLayout(kind == .spans ? .traces : .logs, raw)
             // Both walk the items in wire order; should they ever disagree, keep the payload.
-            guard layout.items.count == ids.count else { return [Block(bytes: payload, count: ids.count)] }
+            guard layout.items.count == ids.count else { return nil }
+            func write(_ members: [Int], _ bounds: [Range<Int>]) -> Block {
+                let size = bounds.reduce(0) { total, range in
+                    members[range].reduce(total) { $0 + layout.items[$1].whole.count } + 64
+                }
+                var bytes = take(size)
+                var entries: [OTLPRequestLayout.WrittenEntry]? = []
+                _ = layout.writeGroups(members, bounds: bounds, from: raw, gap: 0, into: &bytes, entries: &entries)
+                return Block(bytes: bytes, facts: facts.written(members, entries ?? []))
+            }
             var blocks: [Block] = []
             let cold = hot.indices.filter { !hot[$0] }
             if !cold.isEmpty {
-                blocks += try split(kind, layout.write(cold, from: raw), maxBytes: maxBytes, count: cold.count)
+                let coldBytes = cold.reduce(0) { $0 + layout.items[$1].whole.count }
+                let perBlock = coldBytes > maxBytes && cold.count > 1
+                    ? max(1, Int((Double(cold.count) * Double(maxBytes) / Double(coldBytes)).rounded(.down)))
+                    : cold.count
+                for first in stride(from: 0, to: cold.count, by: perBlock) {
+                    blocks.append(write(cold, [first..<min(first + perBlock, cold.count)]))
+                }
             }
-            let (members, groups) = group(ids, where: hot)
-            blocks.append(Block(bytes: layout.writeGroups(members, bounds: groups, from: raw).bytes, count: members.count))
+            if anyHot {
+                let (members, groups) = group(ids, where: hot)
+                blocks.append(write(members, groups))
+            }
             return blocks
         }
-    }
-
-    /// `payload` in pieces of at most `maxBytes` (by items), or whole.
-    private static func split(_ kind: BlockKind, _ payload: [UInt8], maxBytes: Int, count: Int) throws(OTLPDecodeError) -> [Block] {
-        guard payload.count > maxBytes, count > 1 else { return [Block(bytes: payload, count: count)] }
-        let perBlock = max(1, Int((Double(count) * Double(maxBytes) / Double(payload.count)).rounded(.down)))
-        return try OTLPSplitter.split(kind == .spans ? .traces : .logs, protobuf: payload, maxItems: perBlock)
-            .map { Block(bytes: $0.bytes, count: $0.count) }
     }
 
     /// The positions of the items `included` ordered by trace (first appearance order), and

@@ -165,6 +165,39 @@ enum BlockFacts: Sendable {
         }
     }
 
+    /// The facts of a request written from this payload's items (`OTLPRequestLayout.writeGroups`):
+    /// the items at `members`, in the resource entries `entries` reports. The same as scanning
+    /// the written request, without reading it again.
+    func written(_ members: [Int], _ entries: [OTLPRequestLayout.WrittenEntry]) -> BlockFacts {
+        switch self {
+        case .spans(let scan):
+            var out = OTLPSpanScan(services: [], spans: [])
+            Self.fill(&out.services, &out.entries, &out.spans, from: scan.services, scan.spans, members, entries) { $0.resource = $1 }
+            return .spans(out)
+        case .logs(let scan):
+            var out = OTLPLogScan(services: [], records: [])
+            Self.fill(&out.services, &out.entries, &out.records, from: scan.services, scan.records, members, entries) { $0.resource = $1 }
+            return .logs(out)
+        }
+    }
+
+    private static func fill<Item>(_ services: inout [String], _ ranges: inout [Range<Int>], _ items: inout [Item],
+                                   from sourceServices: [String], _ sourceItems: [Item], _ members: [Int],
+                                   _ entries: [OTLPRequestLayout.WrittenEntry], setResource: (inout Item, Int) -> Void) {
+        services.reserveCapacity(entries.count)
+        ranges.reserveCapacity(entries.count)
+        items.reserveCapacity(members.count)
+        for (number, entry) in entries.enumerated() {
+            services.append(sourceServices[entry.resource])
+            ranges.append(entry.whole)
+            for k in entry.members {
+                var item = sourceItems[members[k]]
+                setResource(&item, number)
+                items.append(item)
+            }
+        }
+    }
+
     var itemCount: Int {
         switch self {
         case .spans(let scan): scan.spans.count

@@ -28,17 +28,18 @@ extension TraceStore {
         let active = writer.withLock { $0.index }
         let recent = hotTraces.withLock { $0 }
         var hotNow: [OTLPTraceID] = []
-        let blocks: [(bytes: [UInt8], facts: BlockFacts)]
+        var blocks: [(bytes: [UInt8], facts: BlockFacts)]
+        var written = false
         do throws(OTLPDecodeError) {
-            let layout = try BlockLayout.cut(kind, payload, maxBytes: config.blockMaxBytes, ids: facts.traceIDs) { id in
+            let layout = try BlockLayout.cut(kind, payload, facts: facts, maxBytes: config.blockMaxBytes,
+                                             take: { size in self.spareBuffers.withLock { $0.take(capacity: size) } }) { id in
                 let hot = recent.contains(id) || active.blockCount(of: id) >= Self.hotAfterBlocks
                 if hot { hotNow.append(id) }
                 return hot
             }
             if let layout {
-                blocks = try layout.map { (block) throws(OTLPDecodeError) in
-                    (block.bytes, try block.bytes.withBytes { (raw) throws(OTLPDecodeError) in try BlockFacts(kind, raw) })
-                }
+                blocks = layout.map { ($0.bytes, $0.facts) }
+                written = true
             } else {
                 blocks = [(payload, facts)]
             }
@@ -47,7 +48,19 @@ extension TraceStore {
         }
         let total = blocks.reduce(0) { $0 + $1.facts.itemCount }
         guard total == itemCount else {
-            throw StoreError.invalidPayload("itemCount is \(itemCount) but the payload holds \(total) \(kind)")
+            throw StoreError.invalidPayload("itemCount is \(itemCount) but the blocks hold \(total) \(kind)")
+        }
+        appendedSinceTick.store(true, ordering: .relaxed)
+        defer {
+            // The blocks written here go back to the spares, each the only reference to its
+            // storage by then (so that the next cut reuses it instead of copying it).
+            if written {
+                for i in blocks.indices {
+                    let bytes = blocks[i].bytes
+                    blocks[i].bytes = []
+                    spareBuffers.withLock { $0.give(bytes) }
+                }
+            }
         }
         try appendBlocks(kind: kind, blocks)
         if !hotNow.isEmpty { hotTraces.withLock { $0.insert(contentsOf: hotNow) } }

@@ -51,6 +51,10 @@ public final class TraceStore: Sendable {
     /// Traces lately routed to hot blocks (`BlockLayout`), so that they stay hot across a
     /// segment rotation; bounded.
     let hotTraces = Mutex(RecentTraces(capacity: 4096))
+    /// Buffers of blocks already written, reused by the next appends that rewrite their
+    /// payload (`BlockLayout`); let go by the timer when no append came since its last tick.
+    let spareBuffers: Mutex<SpareBuffers>
+    let appendedSinceTick = Atomic<Bool>(false)
     /// A trace already in this many blocks of the active segment is hot.
     static let hotAfterBlocks = 2
     /// The directory lock (`DirectoryLock.store`), released by `close`.
@@ -86,6 +90,7 @@ public final class TraceStore: Sendable {
         self.clock = clock
         self.onEvent = onEvent
         self.cache = BlockCache(capacity: config.cacheBytes)
+        self.spareBuffers = Mutex(SpareBuffers(limit: 3, maxBytes: 2 * config.blockMaxBytes))
         let active = recovered.active
         guard let activeIndex = active.index as? MemorySegmentIndex else {
             preconditionFailure("the active segment has an in-memory index")

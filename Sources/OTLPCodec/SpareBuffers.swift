@@ -1,13 +1,14 @@
-/// Request-sized buffers a processor got back from the batches it replaced, reused for its
-/// next rewrites, so that a rewrite writes into pages already faulted in rather than into a
-/// fresh mapping per request (glibc maps and unmaps every allocation above its mmap threshold,
-/// 256 KiB in collectord, and the page faults cost more than the copy).
+/// Request-sized buffers given back after use (by a processor, the batches it replaced; by the
+/// store, the blocks it wrote), reused for the next rewrite, so that a rewrite writes into
+/// pages already faulted in rather than into a fresh mapping per request (glibc maps and
+/// unmaps every allocation above its mmap threshold, 256 KiB in collectord, and the page
+/// faults cost more than the copy).
 ///
 /// Bounded: at most `limit` buffers of at most `maxBytes` capacity each. A buffer still shared
 /// when it is taken again is copied on write as any array, so reuse is never visible to the
 /// batch that had it. Not thread-safe: one per processor instance (a processor runs on its
-/// pipeline's queue).
-public struct SpareBuffers {
+/// pipeline's queue), or behind a lock.
+public struct SpareBuffers: Sendable {
     private var buffers: [[UInt8]] = []
     public let limit: Int
     public let maxBytes: Int
@@ -35,4 +36,10 @@ public struct SpareBuffers {
               buffers[smallest].capacity < buffer.capacity else { return }
         buffers[smallest] = buffer
     }
+
+    /// Retained bytes (capacity of the spares).
+    public var retainedBytes: Int { buffers.reduce(0) { $0 + $1.capacity } }
+
+    /// Lets every spare go (an idle owner gives its memory back).
+    public mutating func removeAll() { buffers = [] }
 }
