@@ -32,19 +32,10 @@ enum BlockLayout {
                     take: (Int) -> [UInt8] = { _ in [] },
                     isHot: (OTLPTraceID) -> Bool) throws(OTLPDecodeError) -> [Block]? {
         let ids = facts.traceIDs
-        var hot: [Bool] = []
-        var anyHot = false
-        var memo: [OTLPTraceID: Bool] = [:]
-        hot.reserveCapacity(ids.count)
-        for id in ids {
-            guard let id else {
-                hot.append(false)
-                continue
-            }
-            let known = memo[id] ?? { let h = isHot(id); memo[id] = h; return h }()
-            hot.append(known)
-            anyHot = anyHot || known
-        }
+        let traces = TraceNumbers(ids)
+        let hotTrace = traces.ids.map(isHot)
+        let anyHot = hotTrace.contains(true)
+        let hot = traces.numbers.map { $0 >= 0 && hotTrace[$0] }
         guard anyHot || (payload.count > maxBytes && ids.count > 1) else { return nil }
         return try payload.withBytes { (raw) throws(OTLPDecodeError) -> [Block]? in
             let layout = try OTLPRequestLayout(kind == .spans ? .traces : .logs, raw)
@@ -71,45 +62,58 @@ enum BlockLayout {
                 }
             }
             if anyHot {
-                let (members, groups) = group(ids, where: hot)
+                let (members, groups) = traces.group(where: hotTrace)
                 blocks.append(write(members, groups))
             }
             return blocks
         }
     }
 
-    /// The positions of the items `included` ordered by trace (first appearance order), and
-    /// each trace's range in that order.
-    static func group(_ ids: [OTLPTraceID?], where included: [Bool]) -> (members: [Int], groups: [Range<Int>]) {
-        var groupOf = [Int](repeating: -1, count: ids.count)
+    /// The traces of a payload's items, numbered by first appearance: one hash lookup per
+    /// item, and whatever is decided per trace (hot or not) is decided once.
+    struct TraceNumbers {
+        /// Each item's trace number; -1 for an item without a trace id.
+        var numbers: [Int]
+        /// Each trace's id and item count, by number.
+        var ids: [OTLPTraceID] = []
         var counts: [Int] = []
-        var numbers: [OTLPTraceID: Int] = [:]
-        for (index, id) in ids.enumerated() where included[index] {
-            guard let id else { continue }
-            let g: Int
-            if let known = numbers[id] {
-                g = known
-            } else {
-                g = counts.count
-                numbers[id] = g
-                counts.append(0)
+
+        init(_ itemIDs: [OTLPTraceID?]) {
+            numbers = [Int](repeating: -1, count: itemIDs.count)
+            var known: [OTLPTraceID: Int] = [:]
+            for (index, id) in itemIDs.enumerated() {
+                guard let id else { continue }
+                let number: Int
+                if let seen = known[id] {
+                    number = seen
+                } else {
+                    number = ids.count
+                    known[id] = number
+                    ids.append(id)
+                    counts.append(0)
+                }
+                numbers[index] = number
+                counts[number] += 1
             }
-            groupOf[index] = g
-            counts[g] += 1
         }
-        var groups: [Range<Int>] = []
-        groups.reserveCapacity(counts.count)
-        var next = 0
-        for count in counts {
-            groups.append(next..<(next + count))
-            next += count
+
+        /// The positions of the items of the traces `included` (by number), ordered by trace
+        /// (first appearance order), and each trace's range in that order.
+        func group(where included: [Bool]) -> (members: [Int], groups: [Range<Int>]) {
+            var start = [Int](repeating: 0, count: counts.count)
+            var groups: [Range<Int>] = []
+            var next = 0
+            for (number, count) in counts.enumerated() where included[number] {
+                start[number] = next
+                groups.append(next..<(next + count))
+                next += count
+            }
+            var members = [Int](repeating: 0, count: next)
+            for (index, number) in numbers.enumerated() where number >= 0 && included[number] {
+                members[start[number]] = index
+                start[number] += 1
+            }
+            return (members, groups)
         }
-        var fill = groups.map(\.lowerBound)
-        var members = [Int](repeating: 0, count: next)
-        for (index, g) in groupOf.enumerated() where g >= 0 {
-            members[fill[g]] = index
-            fill[g] += 1
-        }
-        return (members, groups)
     }
 }

@@ -37,30 +37,55 @@ struct MemoryIndex: Sendable {
         }
     }
 
+    /// Spans are taken in runs of one trace (a hot block holds each trace's spans together;
+    /// elsewhere a run is often one span): the trace's record is looked up once per run.
     private mutating func addSpans(_ scan: OTLPSpanScan, block: UInt32) {
         let services = scan.services.map { intern($0) }
-        for span in scan.spans {
-            let service = services[span.resource]
-            let operation = intern(span.name)
-            let pair = pairID(service, operation)
-            pairs[Int(pair)].minTime = min(pairs[Int(pair)].minTime, span.startTimeUnixNano)
-            pairs[Int(pair)].maxTime = max(pairs[Int(pair)].maxTime, span.endTimeUnixNano)
-            pairs[Int(pair)].spanCount += 1
-            if span.isError { pairs[Int(pair)].errorCount += 1 }
-            guard let id = span.traceID else { continue }
-            update(id, block: block, entry: scan.entries[span.resource]) { trace in
-                if !trace.pairs.contains(pair) { trace.pairs.append(pair) }
-                trace.start = min(trace.start, span.startTimeUnixNano)
-                trace.end = max(trace.end, span.endTimeUnixNano)
-                let parentless = span.parentSpanID == 0
-                if trace.spanCount == 0 || trace.isBetterRoot(parentless: parentless, start: span.startTimeUnixNano) {
-                    trace.rootService = service
-                    trace.rootOperation = operation
-                    trace.rootStart = span.startTimeUnixNano
-                    trace.rootParentless = parentless
+        var runPairs: [(pair: UInt32, operation: UInt32)] = []
+        var lastName = ""
+        var lastOperation = StoreFormat.noString
+        scan.spans.withUnsafeBufferPointer { spans in
+            var first = 0
+            while first < spans.count {
+                let id = spans[first].traceID
+                var end = first + 1
+                while end < spans.count, spans[end].traceID == id { end += 1 }
+                runPairs.removeAll(keepingCapacity: true)
+                for span in spans[first..<end] {
+                    // Consecutive spans often share a name: intern it once for them.
+                    if span.name != lastName || lastOperation == StoreFormat.noString {
+                        lastName = span.name
+                        lastOperation = intern(span.name)
+                    }
+                    let pair = Int(pairID(services[span.resource], lastOperation))
+                    pairs[pair].minTime = min(pairs[pair].minTime, span.startTimeUnixNano)
+                    pairs[pair].maxTime = max(pairs[pair].maxTime, span.endTimeUnixNano)
+                    pairs[pair].spanCount += 1
+                    if span.isError { pairs[pair].errorCount += 1 }
+                    runPairs.append((UInt32(pair), lastOperation))
                 }
-                trace.spanCount += 1
-                if span.isError { trace.errorCount += 1 }
+                if let id {
+                    // A run's entries come in ascending order: its slice is from the first to the last.
+                    let entry = scan.entries[spans[first].resource].lowerBound..<scan.entries[spans[end - 1].resource].upperBound
+                    update(id, block: block, entry: entry) { trace in
+                        for (k, span) in spans[first..<end].enumerated() {
+                            let (pair, operation) = runPairs[k]
+                            if !trace.pairs.contains(pair) { trace.pairs.append(pair) }
+                            trace.start = min(trace.start, span.startTimeUnixNano)
+                            trace.end = max(trace.end, span.endTimeUnixNano)
+                            let parentless = span.parentSpanID == 0
+                            if trace.spanCount == 0 || trace.isBetterRoot(parentless: parentless, start: span.startTimeUnixNano) {
+                                trace.rootService = services[span.resource]
+                                trace.rootOperation = operation
+                                trace.rootStart = span.startTimeUnixNano
+                                trace.rootParentless = parentless
+                            }
+                            trace.spanCount += 1
+                            if span.isError { trace.errorCount += 1 }
+                        }
+                    }
+                }
+                first = end
             }
         }
     }
