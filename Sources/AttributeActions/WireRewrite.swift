@@ -1,3 +1,4 @@
+import Buffers
 import CollectorCore
 import OTLPCodec
 

@@ -1,3 +1,4 @@
+import Buffers
 import Dispatch
 import OTLPCodec
 import Synchronization

@@ -1,3 +1,4 @@
+import Buffers
 import CollectorCore
 
 /// The `batch` processor: merges small requests into batches of `send_batch_size` items, sends
@@ -56,16 +57,20 @@ public final class BatchProcessor: Processor {
 
     /// Gives a new pending batch room for `send_batch_size` items of its first request's size
     /// (capped at 16 MiB), so that merging copies each request once instead of regrowing the
-    /// buffer again and again. A buffer this large is mmapped by glibc (see collectord's
-    /// allocator tuning), and pages never written are never touched: a batch sent early by the
-    /// timeout costs no memory for the room it did not use.
+    /// buffer again and again. The room comes from `PayloadPool.shared` (the buffer of a batch
+    /// already exported, its pages already faulted in) or is a fresh buffer, which glibc maps
+    /// (see collectord's allocator tuning): pages never written are never touched, so a batch
+    /// sent early by the timeout costs no memory for the room it did not use.
     private func reserveRoom(_ batch: inout TelemetryBatch) {
         guard batch.itemCount > 0, settings.sendBatchSize > batch.itemCount else { return }
         let perItem = (batch.payload.count + batch.itemCount - 1) / batch.itemCount
         // The request that reaches send_batch_size overshoots it by up to its own size: room
         // for two more requests like the first keeps the last append from regrowing.
         let room = min(perItem * (settings.sendBatchSize + 2 * batch.itemCount) + 4096, 16 << 20)
-        if room > batch.payload.count { batch.payload.reserveCapacity(room) }
+        guard room > batch.payload.count else { return }
+        var buffer = PayloadPool.shared.take(capacity: room)
+        buffer.append(contentsOf: batch.payload)
+        batch.payload = buffer
     }
 
     public func timerFired(now: UInt64, emit: (TelemetryBatch) -> Void) {

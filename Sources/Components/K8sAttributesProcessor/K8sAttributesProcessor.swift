@@ -1,4 +1,5 @@
 import AttributeActions
+import Buffers
 import CollectorCore
 import FoundationEssentials
 import KubernetesClient

@@ -28,13 +28,20 @@ public struct SpareBuffers: Sendable {
         return fresh
     }
 
-    /// Keeps `buffer` for a later `take` (the smallest spare goes when full).
+    /// Keeps `buffer` for a later `take` (the smallest spare goes when full). A buffer whose
+    /// storage is already kept (the same batch given back by two consumers) is not kept twice.
     public mutating func give(_ buffer: [UInt8]) {
         guard buffer.capacity >= 4096, buffer.capacity <= maxBytes, limit > 0 else { return }
+        let storage = Self.storage(buffer)
+        guard !buffers.contains(where: { Self.storage($0) == storage }) else { return }
         if buffers.count < limit { return buffers.append(buffer) }
         guard let smallest = buffers.indices.min(by: { buffers[$0].capacity < buffers[$1].capacity }),
               buffers[smallest].capacity < buffer.capacity else { return }
         buffers[smallest] = buffer
+    }
+
+    private static func storage(_ buffer: [UInt8]) -> UInt {
+        buffer.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
     }
 
     /// Retained bytes (capacity of the spares).
