@@ -35,7 +35,9 @@ public struct OTLPRequestLayout: Sendable {
     public private(set) var items: [Item] = []
 
     /// Lays out `bytes`; throws `.malformedProtobuf` for invalid framing of the parsed levels.
-    public init(_ signal: OTLPSignal, _ bytes: UnsafeRawBufferPointer) throws(OTLPDecodeError) {
+    /// `expectedItems`: how many items the caller knows the request holds (room reserved).
+    public init(_ signal: OTLPSignal, _ bytes: UnsafeRawBufferPointer, expectedItems: Int = 0) throws(OTLPDecodeError) {
+        items.reserveCapacity(expectedItems)
         do throws(ProtoWire.WireError) {
             try parse(bytes)
         } catch {

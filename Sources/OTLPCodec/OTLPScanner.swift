@@ -28,9 +28,11 @@ public enum OTLPScanner {
         try bytes.withBytes { (raw) throws(OTLPDecodeError) in try spans(raw) }
     }
 
-    /// Same, reading borrowed memory.
-    public static func spans(_ bytes: UnsafeRawBufferPointer) throws(OTLPDecodeError) -> OTLPSpanScan {
+    /// Same, reading borrowed memory; `expected`: how many spans the caller knows it holds
+    /// (room reserved for them at once).
+    public static func spans(_ bytes: UnsafeRawBufferPointer, expected: Int = 0) throws(OTLPDecodeError) -> OTLPSpanScan {
         var out = OTLPSpanScan(services: [], spans: [])
+        out.spans.reserveCapacity(expected)
         do throws(ProtoWire.WireError) {
             try walk(bytes, services: &out.services, entries: &out.entries) { (raw, item, resource) throws(ProtoWire.WireError) in
                 out.spans.append(try spanFacts(raw, item, resource: resource))
@@ -46,9 +48,10 @@ public enum OTLPScanner {
         try bytes.withBytes { (raw) throws(OTLPDecodeError) in try logs(raw) }
     }
 
-    /// Same, reading borrowed memory.
-    public static func logs(_ bytes: UnsafeRawBufferPointer) throws(OTLPDecodeError) -> OTLPLogScan {
+    /// Same, reading borrowed memory; `expected` as for `spans`.
+    public static func logs(_ bytes: UnsafeRawBufferPointer, expected: Int = 0) throws(OTLPDecodeError) -> OTLPLogScan {
         var out = OTLPLogScan(services: [], records: [])
+        out.records.reserveCapacity(expected)
         do throws(ProtoWire.WireError) {
             try walk(bytes, services: &out.services, entries: &out.entries) { (raw, item, resource) throws(ProtoWire.WireError) in
                 out.records.append(try logFacts(raw, item, resource: resource))

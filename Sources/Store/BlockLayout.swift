@@ -38,7 +38,7 @@ enum BlockLayout {
         let hot = traces.numbers.map { $0 >= 0 && hotTrace[$0] }
         guard anyHot || (payload.count > maxBytes && ids.count > 1) else { return nil }
         return try payload.withBytes { (raw) throws(OTLPDecodeError) -> [Block]? in
-            let layout = try OTLPRequestLayout(kind == .spans ? .traces : .logs, raw)
+            let layout = try OTLPRequestLayout(kind == .spans ? .traces : .logs, raw, expectedItems: ids.count)
             // Both walk the items in wire order; should they ever disagree, keep the payload.
             guard layout.items.count == ids.count else { return nil }
             func write(_ members: [Int], _ bounds: [Range<Int>]) -> Block {

@@ -183,10 +183,11 @@ enum BlockFacts: Sendable {
     case spans(OTLPSpanScan)
     case logs(OTLPLogScan)
 
-    init(_ kind: BlockKind, _ payload: UnsafeRawBufferPointer) throws(OTLPDecodeError) {
+    /// `expected`: the item count the caller was told (room reserved for that many).
+    init(_ kind: BlockKind, _ payload: UnsafeRawBufferPointer, expected: Int = 0) throws(OTLPDecodeError) {
         switch kind {
-        case .spans: self = .spans(try OTLPScanner.spans(payload))
-        case .logs: self = .logs(try OTLPScanner.logs(payload))
+        case .spans: self = .spans(try OTLPScanner.spans(payload, expected: expected))
+        case .logs: self = .logs(try OTLPScanner.logs(payload, expected: expected))
         }
     }
 

@@ -17,7 +17,9 @@ extension TraceStore {
         // Scanning and laying out need no lock: they only read the payload.
         let facts: BlockFacts
         do throws(OTLPDecodeError) {
-            facts = try payload.withBytes { (raw) throws(OTLPDecodeError) in try BlockFacts(kind, raw) }
+            // Room for at most a million items at once: the count is the caller's word.
+            let expected = min(max(itemCount, 0), 1 << 20)
+            facts = try payload.withBytes { (raw) throws(OTLPDecodeError) in try BlockFacts(kind, raw, expected: expected) }
         } catch {
             throw StoreError.invalidPayload(error.message)
         }

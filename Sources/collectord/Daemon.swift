@@ -92,16 +92,18 @@ final class Daemon: Sendable {
             logger.error("cannot start: \(error)")
             exit(1)
         }
-        logger.info("collectord started with \(configPath): \(config.pipelines.count) pipeline(s); "
-                    + "\(descriptors) descriptors, at most \(ConnectionBudget.limit) client connections, "
-                    + "\(config.limits.requestMemoryLimitMiB) MiB for requests in progress")
-        Daemon.releaseStartupCode(logger)
         // Locals of a function that never returns: the sources live as long as the process.
+        // Watched before "started" is logged: whoever waits for that line may signal at once
+        // (a SIGHUP before its handler would end the process).
         let sources = [
             watch(SIGHUP) { self.reload() },
             watch(SIGTERM) { self.stop("SIGTERM") },
             watch(SIGINT) { self.stop("SIGINT") },
         ]
+        logger.info("collectord started with \(configPath): \(config.pipelines.count) pipeline(s); "
+                    + "\(descriptors) descriptors, at most \(ConnectionBudget.limit) client connections, "
+                    + "\(config.limits.requestMemoryLimitMiB) MiB for requests in progress")
+        Daemon.releaseStartupCode(logger)
         withExtendedLifetime(sources) { dispatchMain() }
     }
 
