@@ -1,9 +1,9 @@
 import Dispatch
 import Synchronization
 
-/// The process's batch-sized payload buffers: the `batch` processor takes the buffer of each
-/// new batch from here, and the exporter stages give a batch's buffer back once it is
-/// exported, so that merging requests writes into pages already faulted in instead of a fresh
+/// Batch-sized payload buffers shared across threads. The process's pool (`shared`): the
+/// `batch` processor takes the buffer of each new batch from here, and the exporter stages
+/// give a batch's buffer back once it is exported, so that merging requests writes into pages already faulted in instead of a fresh
 /// mapping per batch (glibc maps every allocation above its mmap threshold, 256 KiB in
 /// collectord, and unmaps it when freed: a 4 MiB batch costs a thousand page faults).
 ///
@@ -17,7 +17,8 @@ import Synchronization
 ///   batch keeps its bytes. The same storage is never kept twice.
 /// - An idle process gives the memory back: with `idleRelease`, a one-second timer lets every
 ///   buffer go when nothing was taken or given since its last tick, and stops until the next
-///   `give`, so an idle agent neither keeps the pages nor wakes up for them.
+///   `give`, so an idle agent neither keeps the pages nor wakes up for them. An owner with a
+///   timer of its own (the store, for its block buffers) calls `releaseIfIdle` from it instead.
 /// Thread-safe (a Mutex around the spares, an atomic for the idle check).
 public final class PayloadPool: Sendable {
     public static let shared = PayloadPool(limit: 1, maxBytes: 16 << 20, idleRelease: true)
@@ -36,9 +37,7 @@ public final class PayloadPool: Sendable {
     /// An empty buffer with room for at least `capacity` bytes.
     public func take(capacity: Int) -> [UInt8] {
         used.store(true, ordering: .relaxed)
-        var buffer = spares.withLock { $0.take(capacity: capacity) }
-        buffer.removeAll(keepingCapacity: true)
-        return buffer
+        return spares.withLock { $0.take(capacity: capacity) }
     }
 
     /// Keeps `buffer` for a later `take` when it fits the bounds.

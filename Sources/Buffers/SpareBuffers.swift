@@ -20,9 +20,14 @@ public struct SpareBuffers: Sendable {
 
     public var count: Int { buffers.count }
 
-    /// A buffer of at least `capacity` bytes (a spare one when there is one large enough).
+    /// An empty buffer with room for at least `capacity` bytes (a spare one when there is one
+    /// large enough).
     public mutating func take(capacity: Int) -> [UInt8] {
-        if let i = buffers.firstIndex(where: { $0.capacity >= capacity }) { return buffers.remove(at: i) }
+        if let i = buffers.firstIndex(where: { $0.capacity >= capacity }) {
+            var spare = buffers.remove(at: i)
+            spare.removeAll(keepingCapacity: true)
+            return spare
+        }
         var fresh: [UInt8] = []
         fresh.reserveCapacity(capacity)
         return fresh

@@ -69,19 +69,7 @@ struct MemoryIndex: Sendable {
                     let entry = scan.entries[spans[first].resource].lowerBound..<scan.entries[spans[end - 1].resource].upperBound
                     update(id, block: block, entry: entry) { trace in
                         for (k, span) in spans[first..<end].enumerated() {
-                            let (pair, operation) = runPairs[k]
-                            if !trace.pairs.contains(pair) { trace.pairs.append(pair) }
-                            trace.start = min(trace.start, span.startTimeUnixNano)
-                            trace.end = max(trace.end, span.endTimeUnixNano)
-                            let parentless = span.parentSpanID == 0
-                            if trace.spanCount == 0 || trace.isBetterRoot(parentless: parentless, start: span.startTimeUnixNano) {
-                                trace.rootService = services[span.resource]
-                                trace.rootOperation = operation
-                                trace.rootStart = span.startTimeUnixNano
-                                trace.rootParentless = parentless
-                            }
-                            trace.spanCount += 1
-                            if span.isError { trace.errorCount += 1 }
+                            trace.add(span, pair: runPairs[k].pair, service: services[span.resource], operation: runPairs[k].operation)
                         }
                     }
                 }
@@ -175,6 +163,24 @@ struct MemoryIndex: Sendable {
             out.append(SearchCandidate(id: id, start: record.start, end: record.end))
         }
         return out
+    }
+}
+
+extension TraceRecord {
+    /// Counts `span` (its pair, service and operation numbered) in the trace.
+    fileprivate mutating func add(_ span: OTLPSpanFacts, pair: UInt32, service: UInt32, operation: UInt32) {
+        if !pairs.contains(pair) { pairs.append(pair) }
+        start = min(start, span.startTimeUnixNano)
+        end = max(end, span.endTimeUnixNano)
+        let parentless = span.parentSpanID == 0
+        if spanCount == 0 || isBetterRoot(parentless: parentless, start: span.startTimeUnixNano) {
+            rootService = service
+            rootOperation = operation
+            rootStart = span.startTimeUnixNano
+            rootParentless = parentless
+        }
+        spanCount += 1
+        if span.isError { errorCount += 1 }
     }
 }
 

@@ -34,7 +34,7 @@ extension TraceStore {
         var written = false
         do throws(OTLPDecodeError) {
             let layout = try BlockLayout.cut(kind, payload, facts: facts, maxBytes: config.blockMaxBytes,
-                                             take: { size in self.spareBuffers.withLock { $0.take(capacity: size) } }) { id in
+                                             take: spareBuffers.take(capacity:)) { id in
                 let hot = recent.contains(id) || active.blockCount(of: id) >= Self.hotAfterBlocks
                 if hot { hotNow.append(id) }
                 return hot
@@ -52,7 +52,6 @@ extension TraceStore {
         guard total == itemCount else {
             throw StoreError.invalidPayload("itemCount is \(itemCount) but the blocks hold \(total) \(kind)")
         }
-        appendedSinceTick.store(true, ordering: .relaxed)
         defer {
             // The blocks written here go back to the spares, each the only reference to its
             // storage by then (so that the next cut reuses it instead of copying it).
@@ -60,7 +59,7 @@ extension TraceStore {
                 for i in blocks.indices {
                     let bytes = blocks[i].bytes
                     blocks[i].bytes = []
-                    spareBuffers.withLock { $0.give(bytes) }
+                    spareBuffers.give(bytes)
                 }
             }
         }

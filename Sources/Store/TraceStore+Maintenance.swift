@@ -93,10 +93,10 @@ extension TraceStore {
     }
 
     /// The periodic pass: fsync (interval mode), rotation by age, retention, and the spare
-    /// block buffers given back when no append came since the last pass.
+    /// block buffers given back when unused since the last pass.
     func tick() {
         if case .interval = config.sync { syncIfDirty() }
-        if !appendedSinceTick.exchange(false, ordering: .relaxed) { spareBuffers.withLock { $0.removeAll() } }
+        spareBuffers.releaseIfIdle()
         if let maxAge = config.segmentMaxAge?.nanoseconds {
             let now = clock()
             do throws(StoreError) {

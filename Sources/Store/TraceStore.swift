@@ -53,9 +53,9 @@ public final class TraceStore: Sendable {
     /// segment rotation; bounded.
     let hotTraces = Mutex(RecentTraces(capacity: 4096))
     /// Buffers of blocks already written, reused by the next appends that rewrite their
-    /// payload (`BlockLayout`); let go by the timer when no append came since its last tick.
-    let spareBuffers: Mutex<SpareBuffers>
-    let appendedSinceTick = Atomic<Bool>(false)
+    /// payload (`BlockLayout`); let go by the timer when none was taken or given since its last
+    /// tick.
+    let spareBuffers: PayloadPool
     /// A trace already in this many blocks of the active segment is hot.
     static let hotAfterBlocks = 2
     /// The directory lock (`DirectoryLock.store`), released by `close`.
@@ -91,7 +91,7 @@ public final class TraceStore: Sendable {
         self.clock = clock
         self.onEvent = onEvent
         self.cache = BlockCache(capacity: config.cacheBytes)
-        self.spareBuffers = Mutex(SpareBuffers(limit: 3, maxBytes: 2 * config.blockMaxBytes))
+        self.spareBuffers = PayloadPool(limit: 3, maxBytes: 2 * config.blockMaxBytes, idleRelease: false)
         let active = recovered.active
         guard let activeIndex = active.index as? MemorySegmentIndex else {
             preconditionFailure("the active segment has an in-memory index")

@@ -30,9 +30,13 @@ private func storage(_ buffer: [UInt8]) -> UInt {
         c.reserveCapacity(256 << 10)
         spares.give(b)
         spares.give(c)
+        // The spares now hold the only reference to c's storage, as a pool's spares do.
+        let cStorage = storage(c)
+        c = []
         #expect(spares.count == 2 && spares.retainedBytes >= (128 + 256) << 10, "the smallest went")
         let taken = spares.take(capacity: 200 << 10)
-        #expect(storage(taken) == storage(c))
+        #expect(storage(taken) == cStorage)
+        #expect(taken.isEmpty, "handed out empty")
         #expect(spares.count == 1)
         spares.removeAll()
         #expect(spares.count == 0 && spares.retainedBytes == 0)

@@ -149,21 +149,20 @@ import Testing
         }
         for b in 0..<3 { try store.append(kind: .spans, payload: batch(b), itemCount: 3) }
         // Batch 2 had a hot span: its two blocks were written into buffers now spare.
-        let spare = store.spareBuffers.withLock { ($0.count, $0.retainedBytes) }
+        let spare = store.spareBuffers.retained
         #expect(spare.0 == 2 && spare.1 >= 2 * 4096)
         func spareAddresses() -> Set<UInt> {
-            store.spareBuffers.withLock { spares in
-                let taken = (0..<spares.count).map { _ in spares.take(capacity: 1) }
-                defer { for buffer in taken { spares.give(buffer) } }
-                return Set(taken.map { $0.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } })
-            }
+            let spares = store.spareBuffers
+            let taken = (0..<spares.retained.count).map { _ in spares.take(capacity: 1) }
+            defer { for buffer in taken { spares.give(buffer) } }
+            return Set(taken.map { $0.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } })
         }
         let first = spareAddresses()
         for b in 3..<5 { try store.append(kind: .spans, payload: batch(b), itemCount: 3) }
         #expect(spareAddresses() == first, "the same two buffers, reused by each later append")
         store.tick()
         store.tick()
-        #expect(store.spareBuffers.withLock { ($0.count, $0.retainedBytes) } == (0, 0))
+        #expect(store.spareBuffers.retained == (0, 0))
         #expect(store.statistics().appendedBlocks == 2 + 3 * 2)
     }
 
