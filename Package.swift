@@ -88,7 +88,7 @@ let package = Package(
         // non-blocking TLS streams, error text (package access; COpenSSL stays inside).
         .target(name: "OpenSSLSupport", dependencies: ["COpenSSL", "TLSSettings"], swiftSettings: strict),
         // Sockets on Dispatch, HTTP/1.1, HTTP/2 (nghttp2), gRPC framing, gzip, TLS.
-        .target(name: "Transport", dependencies: ["CNghttp2", "CZlib", "CZstd", "SystemIO", "OpenSSLSupport", "TLSSettings"], swiftSettings: strict),
+        .target(name: "Transport", dependencies: ["Buffers", "CNghttp2", "CZlib", "CZstd", "SystemIO", "OpenSSLSupport", "TLSSettings"], swiftSettings: strict),
         // The one HTTP/1.1 client: keep-alive pool, TLS (OpenSSL), streamed answers, cancellation.
         .target(name: "HTTPClient", dependencies: ["OpenSSLSupport", "TLSSettings"], swiftSettings: strict),
         // Our own Kubernetes API client: in-cluster and kubeconfig auth, list + watch of pods and namespaces.

@@ -21,15 +21,17 @@ import Synchronization
 ///   timer of its own (the store, for its block buffers) calls `releaseIfIdle` from it instead.
 /// Thread-safe (a Mutex around the spares, an atomic for the idle check).
 public final class PayloadPool: Sendable {
-    public static let shared = PayloadPool(limit: 1, maxBytes: 16 << 20, idleRelease: true)
+    public static let shared = PayloadPool(limit: 16, maxBytes: 16 << 20, maxRetainedBytes: 12 << 20, maxSlack: 2,
+                                           idleRelease: true)
 
     private let spares: Mutex<SpareBuffers>
     private let used = Atomic<Bool>(false)
     private let timer: Mutex<(any DispatchSourceTimer)?>
     private let idleRelease: Bool
 
-    public init(limit: Int, maxBytes: Int, idleRelease: Bool) {
-        spares = Mutex(SpareBuffers(limit: limit, maxBytes: maxBytes))
+    public init(limit: Int, maxBytes: Int, maxRetainedBytes: Int = .max, maxSlack: Int = .max, idleRelease: Bool) {
+        spares = Mutex(SpareBuffers(limit: limit, maxBytes: maxBytes, maxRetainedBytes: maxRetainedBytes,
+                                    maxSlack: maxSlack))
         timer = Mutex(nil)
         self.idleRelease = idleRelease
     }

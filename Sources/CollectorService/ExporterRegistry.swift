@@ -108,6 +108,8 @@ final class SharedExporter: AsyncExporter {
 
     var maxInFlight: Int { (entry.exporter as? any AsyncExporter)?.maxInFlight ?? 1 }
 
+    var readsParts: Bool { entry.exporter.readsParts }
+
     func export(_ batch: TelemetryBatch, completion: @escaping @Sendable (ComponentError?) -> Void) {
         if let async = entry.exporter as? any AsyncExporter { return async.export(batch, completion: completion) }
         do throws(ComponentError) {

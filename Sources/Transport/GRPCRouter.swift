@@ -64,7 +64,10 @@ final class GRPCRouter: RequestRouter {
             maxBytes: max + GRPCFraming.prefixBytes,
             overflow: GRPCFraming.errorResponse(.resourceExhausted, "grpc: received message larger than max (\(max))"),
             busy: GRPCFraming.errorResponse(.unavailable, "server busy: too many bytes held by unfinished requests; retry later"),
-            inspect: { body in GRPCFraming.inspectUnary(body, max: max) }))
+            inspect: { body in GRPCFraming.inspectUnary(body, max: max) },
+            declaredBytes: { body in
+                body.count >= GRPCFraming.prefixBytes ? GRPCFraming.prefixBytes + GRPCFraming.declaredLength(body) : nil
+            }))
     }
 
     func dispatch(_ request: consuming HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {

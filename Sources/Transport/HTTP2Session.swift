@@ -1,3 +1,4 @@
+import Buffers
 internal import CNghttp2
 import Dispatch
 
@@ -227,7 +228,18 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
         pendingBytes += stream.hold.bytes - held
         stream.body.append(contentsOf: bytes)
         if let refusal = policy.verdict(on: stream.body) {
-            respondEarly(stream, refusal)
+            return respondEarly(stream, refusal)
+        }
+        if !stream.bodySized, let declared = policy.declaredBytes?(stream.body) {
+            // Within maxBytes (the verdict above refuses more); untouched room costs no RSS.
+            stream.bodySized = true
+            if declared > stream.body.capacity {
+                // From the pool: a body is kept by reference in its batch, and given back with
+                // it once exported, so the next body writes into pages already faulted in.
+                var sized = PayloadPool.shared.take(capacity: declared)
+                sized.append(contentsOf: stream.body)
+                stream.body = sized
+            }
         }
     }
 

@@ -26,6 +26,8 @@ final class HTTP2Stream {
     var head: HTTPRequest?
     var policy: BodyPolicy?
     var body: [UInt8] = []
+    /// The body's buffer was sized to its declared length (`BodyPolicy.declaredBytes`).
+    var bodySized = false
     /// The body bytes reserved from the request budget while the body arrives.
     var hold = BudgetHold()
     /// The dispatched request's cancellation, set if the stream goes before its answer.

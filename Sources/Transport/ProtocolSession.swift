@@ -101,6 +101,10 @@ struct BodyPolicy: Sendable {
     /// Looks at the body received so far (cheaply: it runs after every chunk) and may refuse
     /// the request early, e.g. gRPC checks the declared message length in the first 5 bytes.
     var inspect: (@Sendable ([UInt8]) -> HTTPResponse?)?
+    /// The whole body's length, once the bytes so far declare it (gRPC: the message length in
+    /// the first 5 bytes), so that the body's buffer is sized once instead of regrown (and,
+    /// kept by reference in a batch, holds no slack).
+    var declaredBytes: (@Sendable ([UInt8]) -> Int?)? = nil
 
     /// The plain-HTTP refusal for a request whose bytes cannot be held now.
     static let busyResponse: HTTPResponse = {

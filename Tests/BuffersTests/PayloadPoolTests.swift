@@ -42,6 +42,54 @@ private func storage(_ buffer: [UInt8]) -> UInt {
         #expect(spares.count == 0 && spares.retainedBytes == 0)
     }
 
+    /// A taker gets the smallest spare that fits, never one more than `maxSlack` times its
+    /// request (a small body must not pin a batch-sized buffer).
+    @Test func takeHandsOutTheSmallestFitWithinTheSlack() {
+        var spares = SpareBuffers(limit: 4, maxBytes: 16 << 20, maxSlack: 2)
+        var addresses: [Int: UInt] = [:]
+        for kib in [64, 256, 1024] {
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(kib << 10)
+            addresses[kib] = storage(buffer)
+            spares.give(buffer)
+        }
+        #expect(spares.count == 3)
+        let fresh = spares.take(capacity: 300 << 10)
+        #expect(!addresses.values.contains(storage(fresh)), "1 MiB is more than twice 300 KiB: a fresh buffer")
+        #expect(fresh.capacity >= 300 << 10)
+        #expect(spares.count == 3)
+        #expect(storage(spares.take(capacity: 200 << 10)) == addresses[256], "the smallest that fits")
+        #expect(storage(spares.take(capacity: 600 << 10)) == addresses[1024])
+        #expect(storage(spares.take(capacity: 40 << 10)) == addresses[64])
+        #expect(spares.count == 0 && spares.retainedBytes == 0)
+    }
+
+    /// The spares never hold more than `maxRetainedBytes` in all; a larger buffer replaces the
+    /// smallest only while the total stays within it.
+    @Test func retainedBytesStayWithinTheirBound() {
+        func buffer(_ kib: Int) -> [UInt8] {
+            var b: [UInt8] = []
+            b.reserveCapacity(kib << 10)
+            return b
+        }
+        let a = buffer(128), b = buffer(128)
+        let bound = a.capacity + b.capacity + (40 << 10)
+        var spares = SpareBuffers(limit: 8, maxBytes: 16 << 20, maxRetainedBytes: bound)
+        spares.give(a)
+        spares.give(b)
+        #expect(spares.count == 2 && spares.retainedBytes == a.capacity + b.capacity)
+        spares.give(buffer(50))
+        #expect(spares.count == 2 && spares.retainedBytes == a.capacity + b.capacity, "over the bound: not kept")
+        let c = buffer(160)
+        spares.give(c)
+        #expect(spares.count == 2, "replaced the smallest")
+        #expect(spares.retainedBytes == b.capacity + c.capacity || spares.retainedBytes == a.capacity + c.capacity)
+        let before = spares.retainedBytes
+        spares.give(buffer(290))
+        #expect(spares.retainedBytes == before, "over the bound even in place of the smallest: not kept")
+        #expect(spares.retainedBytes <= bound)
+    }
+
     @Test func takenBuffersAreEmptyAndReuseTheStorageGivenBack() {
         let pool = PayloadPool(limit: 2, maxBytes: 16 << 20, idleRelease: false)
         var first = pool.take(capacity: 1 << 20)

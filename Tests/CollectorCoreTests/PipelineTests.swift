@@ -139,3 +139,76 @@ func waitUntil(_ timeout: Double = 5, _ condition: () -> Bool) async -> Bool {
         }
     }
 }
+
+/// An exporter that records what it got, parts and all, and says whether it reads parts.
+final class PartsRecordingExporter: Exporter {
+    let readsParts: Bool
+    let got = Mutex<[(payload: [UInt8], parts: [[UInt8]])]>([])
+    init(readsParts: Bool) { self.readsParts = readsParts }
+    func start() throws {}
+    func export(_ batch: TelemetryBatch) throws(ComponentError) {
+        got.withLock { $0.append((batch.payload, batch.parts)) }
+    }
+    func shutdown() {}
+}
+
+/// Emits each batch it gets as a batch with parts (as the `batch` processor does with large
+/// requests), and records what it was given.
+final class PartsEmittingProcessor: Processor {
+    var given: [(payload: [UInt8], parts: [[UInt8]])] = []
+    func process(_ batch: TelemetryBatch, now: UInt64, emit: (TelemetryBatch) -> Void) {
+        given.append((batch.payload, batch.parts))
+        var out = TelemetryBatch(signal: batch.signal, payload: batch.payload, itemCount: batch.itemCount, tokens: batch.tokens)
+        out.append(TelemetryBatch(signal: batch.signal, payload: [UInt8](repeating: 0xEE, count: 8), itemCount: 1),
+                   keepingPartsFrom: 1)
+        emit(out)
+    }
+    var nextDeadline: UInt64? { nil }
+    func timerFired(now: UInt64, emit: (TelemetryBatch) -> Void) {}
+    func flush(emit: (TelemetryBatch) -> Void) {}
+    func shutdown() {}
+}
+
+/// A batch merged by reference reaches processors and exporters whole unless every exporter
+/// reads parts.
+@Suite struct PipelinePartsTests {
+    func run(processors: [any Processor], exporters: [PartsRecordingExporter]) async throws {
+        let metrics = MetricsRegistry()
+        let stages = exporters.enumerated().map { i, e in
+            ExporterStage(name: "parts/\(i)", signal: .traces, exporter: e, capacity: 4, metrics: metrics, logger: .discarding)
+        }
+        let p = Pipeline(name: "traces", signal: .traces, processors: processors, exporters: stages, capacity: 4,
+                         metrics: metrics, logger: .discarding)
+        try p.start()
+        let outcomes = Outcomes()
+        try p.entry.consume(TelemetryBatch(signal: .traces, payload: [1, 2, 3], itemCount: 1, tokens: [outcomes.token(1)]))
+        #expect(await waitUntil { outcomes.count == 1 })
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in p.shutdown { done.resume() } }
+    }
+
+    @Test func exportersThatReadPartsGetThemAsTheyAre() async throws {
+        let reader = PartsRecordingExporter(readsParts: true)
+        try await run(processors: [PartsEmittingProcessor()], exporters: [reader])
+        let got = reader.got.withLock { $0 }
+        #expect(got.count == 1)
+        #expect(got.first?.payload == [1, 2, 3])
+        #expect(got.first?.parts == [[UInt8](repeating: 0xEE, count: 8)])
+    }
+
+    @Test func otherExportersAndLaterProcessorsGetTheBatchJoined() async throws {
+        let reader = PartsRecordingExporter(readsParts: true)
+        let plain = PartsRecordingExporter(readsParts: false)
+        let second = PartsEmittingProcessor()
+        try await run(processors: [PartsEmittingProcessor(), second], exporters: [reader, plain])
+        let whole = [1, 2, 3] + [UInt8](repeating: 0xEE, count: 8)
+        #expect(second.given.count == 1)
+        #expect(second.given.first?.payload == whole)
+        #expect(second.given.first?.parts == [])
+        for exporter in [reader, plain] {
+            let got = exporter.got.withLock { $0 }
+            #expect(got.count == 1)
+            #expect(got.first?.payload == whole + [UInt8](repeating: 0xEE, count: 8), "one join for both")
+            #expect(got.first?.parts == [])
+        }
+    }
+}

@@ -112,4 +112,48 @@ import Testing
             [BatchOrigin(resources: 1, context: b)],
         ])
     }
+
+    /// Requests of `minPartBytes` or more are merged without a copy: the batch keeps their
+    /// buffers as parts, in order; smaller ones are copied.
+    @Test func largeRequestsAreMergedByReference() {
+        let p = make(size: 4)
+        let large = BatchProcessor.minPartBytes
+        let a = [UInt8](repeating: 1, count: large), b = [UInt8](repeating: 2, count: large + 10)
+        // More than the room after b, so that it is a part of its own (the test still holds b,
+        // and writing into its room would copy it).
+        let c = [UInt8](repeating: 3, count: b.capacity - b.count + 1)
+        func address(_ bytes: [UInt8]) -> UInt { bytes.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } }
+        var out: [TelemetryBatch] = []
+        p.process(batch(a, 1), now: 0) { out.append($0) }
+        p.process(batch(b, 1), now: 0) { out.append($0) }
+        p.process(batch(c, 1), now: 0) { out.append($0) }
+        p.process(batch(a, 1), now: 0) { out.append($0) }
+        #expect(out.count == 1)
+        var sent = out[0]
+        #expect(address(sent.payload) == address(a), "the first request's buffer")
+        #expect(sent.parts.count == 3)
+        #expect(address(sent.parts[0]) == address(b))
+        #expect(address(sent.parts[2]) == address(a))
+        #expect(sent.parts[1] == c)
+        #expect(sent.byteCount == 2 * large + large + 10 + c.count)
+        sent.join()
+        #expect(sent.payload == a + b + c + a)
+        #expect(sent.itemCount == 4)
+    }
+
+    /// A split batch is joined first: the splitter sees all the data.
+    @Test func aBatchWithPartsIsJoinedBeforeItIsSplit() {
+        let seen = Mutex<[[UInt8]]>([])
+        let p = make(size: 2, max: 1) { _, bytes, _ in
+            seen.withLock { $0.append(bytes) }
+            return [(Array(bytes.prefix(1)), 1, []), (Array(bytes.dropFirst()), 1, [])]
+        }
+        let large = [UInt8](repeating: 5, count: BatchProcessor.minPartBytes)
+        var out: [TelemetryBatch] = []
+        p.process(batch([4], 1), now: 0) { out.append($0) }
+        p.process(batch(large, 1), now: 0) { out.append($0) }
+        #expect(seen.withLock { $0 } == [[4] + large])
+        #expect(out.map(\.payload) == [[4], large])
+        #expect(out.allSatisfy { $0.parts.isEmpty })
+    }
 }

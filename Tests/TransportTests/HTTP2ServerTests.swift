@@ -285,3 +285,51 @@ private final class OwnershipRouter: RequestRouter, Sendable {
 
     func refused(_ response: HTTPResponse) {}
 }
+
+/// A body whose first bytes declare its length gets a buffer of that size once, not one
+/// regrown chunk by chunk (which ends with up to twice the room).
+@Suite struct HTTP2BodySizingTests {
+    @Test func aDeclaredBodyIsReceivedIntoABufferOfItsSize() async throws {
+        let core = ServerCore(endpoint: Endpoint(host: "127.0.0.1", port: 0), router: DeclaredLengthRouter(),
+                              budget: RequestBudget(), tls: nil)
+        try core.start()
+        defer { core.shutdown(deadline: .now()) {} }
+        let port = try #require(core.boundPort)
+        try await blocking {
+            let client = try H2TestClient(port: port)
+            for size in [600_000, 100_000] {
+                var body = [UInt8(size >> 24 & 0xFF), UInt8(size >> 16 & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size & 0xFF)]
+                body += [UInt8](repeating: 7, count: size - 4)
+                let response = try client.call(path: "/sized", body: body)
+                #expect(response.status == 200)
+                #expect(response.body == Array("\(size) bytes, sized, intact".utf8))
+            }
+            // No declared length: regrown as before, and still intact.
+            let response = try client.call(path: "/plain", body: [0, 0, 0, 0] + [UInt8](repeating: 7, count: 600_000))
+            #expect(response.body == Array("600004 bytes, regrown, intact".utf8))
+        }
+    }
+}
+
+/// Declares a body's length in its first 4 bytes (big-endian; 0 = not declared) and answers
+/// whether the buffer it got was sized to it (less than a page of room left).
+private final class DeclaredLengthRouter: RequestRouter, Sendable {
+    var limits: HTTPServerLimits { HTTPServerLimits() }
+
+    func admit(_ head: HTTPRequest) -> BodyAdmission {
+        .accept(BodyPolicy(maxBytes: 1 << 20, overflow: .text(413, "too large\n"), inspect: nil, declaredBytes: { body in
+            guard body.count >= 4 else { return nil }
+            let length = Int(body[0]) << 24 | Int(body[1]) << 16 | Int(body[2]) << 8 | Int(body[3])
+            return length > 0 ? length : nil
+        }))
+    }
+
+    func dispatch(_ request: consuming HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        let body = request.body
+        let sized = body.capacity - body.count < 4096
+        let intact = body.dropFirst(4).allSatisfy { $0 == 7 }
+        respond(.text(200, "\(body.count) bytes, \(sized ? "sized" : "regrown"), \(intact ? "intact" : "damaged")"))
+    }
+
+    func refused(_ response: HTTPResponse) {}
+}

@@ -105,10 +105,16 @@ public protocol Exporter: AnyObject, Sendable {
     /// several pipelines, or by the old and new pipelines of a reload, is otherwise called by
     /// one stage at a time. Defaults to false.
     var exportsConcurrently: Bool { get }
+    /// True when `export` reads a batch's data as `payload` followed by `parts` (or does not
+    /// read it): the pipeline then hands over batches the `batch` processor merged by
+    /// reference without joining them (`TelemetryBatch.join`) first. Defaults to false: the
+    /// exporter finds all the data in `payload`.
+    var readsParts: Bool { get }
 }
 
 extension Exporter {
     public var exportsConcurrently: Bool { false }
+    public var readsParts: Bool { false }
 }
 
 /// An exporter whose deliveries finish later (a network round trip to a gateway that itself

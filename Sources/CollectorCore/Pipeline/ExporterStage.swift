@@ -97,7 +97,7 @@ public final class ExporterStage: Sendable {
                 sent.add(batch.itemCount)
             }
             batch.complete(error)
-            PayloadPool.shared.give(batch.payload)
+            batch.giveBuffers()
             inFlight.subtract(1, ordering: .acquiringAndReleasing)
             outstanding.leave()
             if !ring.isEmpty { schedule() }
@@ -114,8 +114,8 @@ public final class ExporterStage: Sendable {
             logger.warn("exporting \(batch.itemCount) \(signal.itemMetricName) failed: \(error.message)")
             batch.complete(error)
         }
-        // Exported (or given up on): the next batch may reuse the buffer (`PayloadPool`).
-        PayloadPool.shared.give(batch.payload)
+        // Exported (or given up on): the next batch may reuse the buffers (`PayloadPool`).
+        batch.giveBuffers()
     }
 
     /// Exports everything queued, then shuts the exporter down; `completion` runs on the stage's

@@ -34,6 +34,8 @@ public final class Pipeline: @unchecked Sendable {
     private let scheduled = Atomic<Bool>(false)
     private let waitingForSpace = Atomic<Bool>(false)
     private let gaugeIDs: [UInt64]
+    /// Every exporter reads a batch's parts: its output needs no `join`.
+    private let exportersReadParts: Bool
 
     // Confined to `queue`.
     private var held: [(batch: TelemetryBatch, owed: [Int])] = []
@@ -51,6 +53,7 @@ public final class Pipeline: @unchecked Sendable {
         self.signal = signal
         self.processors = processors
         self.exporters = exporters
+        self.exportersReadParts = exporters.allSatisfy { $0.exporter.readsParts }
         self.input = BoundedRing(capacity: capacity)
         self.queue = DispatchQueue(label: "pipeline.\(name)")
         self.clock = clock
@@ -129,8 +132,11 @@ public final class Pipeline: @unchecked Sendable {
         armTimer()
     }
 
-    /// Runs `batch` through processors[index...], then fans the output out.
+    /// Runs `batch` through processors[index...], then fans the output out. A batch merged by
+    /// reference is joined here, once, before a processor or exporters that need it whole.
     private func run(_ batch: TelemetryBatch, from index: Int) {
+        var batch = batch
+        if !batch.parts.isEmpty, index < processors.count || !exportersReadParts { batch.join() }
         guard index < processors.count else { return fanOut(batch) }
         processors[index].process(batch, now: clock.now()) { out in run(out, from: index + 1) }
     }

@@ -5,7 +5,10 @@ import CollectorCore
 /// what it holds after `timeout`, and splits anything larger than `send_batch_max_size`.
 ///
 /// Design: requests are merged by concatenating their serialized bytes (see `TelemetryBatch`),
-/// so batching never decodes. Splitting (only with `send_batch_max_size`) uses `split`, which
+/// so batching never decodes. A request of `minPartBytes` or more is not copied at all: the
+/// batch keeps its buffer as a part, and the pipeline joins the parts only where a consumer
+/// needs the batch in one buffer (`TelemetryBatch.join`). Smaller ones are copied into room
+/// reserved for the batch. Splitting (only with `send_batch_max_size`) uses `split`, which
 /// cuts a request at span / log record granularity. A split piece carries references to every
 /// token of the data it was cut from, so no request is acknowledged before all its pieces are.
 /// Confined to its pipeline's queue (see `Processor`); time comes from the pipeline's clock.
@@ -20,6 +23,9 @@ public final class BatchProcessor: Processor {
     private let sizeTriggers: Counter
     private let timeoutTriggers: Counter
     private var pending: TelemetryBatch?
+    /// Requests at least this large are merged by reference (kept as parts), smaller ones by
+    /// copy: a copy of a few pages is cheaper than keeping a buffer per request.
+    public static let minPartBytes = 64 << 10
     private var deadline: UInt64?
 
     public init(settings: BatchSettings, name: String, metrics: MetricsRegistry, split: @escaping Splitter) {
@@ -47,7 +53,7 @@ public final class BatchProcessor: Processor {
             reserveRoom(&pending!)
             deadline = now + settings.timeout
         } else {
-            pending!.append(batch)
+            pending!.append(batch, keepingPartsFrom: Self.minPartBytes)
         }
         if pending!.itemCount >= settings.sendBatchSize {
             sizeTriggers.increment()
@@ -60,9 +66,11 @@ public final class BatchProcessor: Processor {
     /// buffer again and again. The room comes from `PayloadPool.shared` (the buffer of a batch
     /// already exported, its pages already faulted in) or is a fresh buffer, which glibc maps
     /// (see collectord's allocator tuning): pages never written are never touched, so a batch
-    /// sent early by the timeout costs no memory for the room it did not use.
+    /// sent early by the timeout costs no memory for the room it did not use. A first request of
+    /// `minPartBytes` or more gets no room: the large requests after it are kept as parts.
     private func reserveRoom(_ batch: inout TelemetryBatch) {
-        guard batch.itemCount > 0, settings.sendBatchSize > batch.itemCount else { return }
+        guard batch.itemCount > 0, settings.sendBatchSize > batch.itemCount,
+              batch.payload.count < Self.minPartBytes else { return }
         let perItem = (batch.payload.count + batch.itemCount - 1) / batch.itemCount
         // The request that reaches send_batch_size overshoots it by up to its own size: room
         // for two more requests like the first keeps the last append from regrowing.
@@ -97,6 +105,8 @@ public final class BatchProcessor: Processor {
             sendSize.observe(Double(batch.itemCount))
             return emit(batch)
         }
+        var batch = batch
+        batch.join()
         let pieces: [(bytes: [UInt8], count: Int, resources: [Int])]
         do {
             pieces = try split(batch.signal, batch.payload, max)

@@ -9,6 +9,7 @@ public final class NopExporter: Exporter {
     public func export(_ batch: TelemetryBatch) throws(ComponentError) {}
     public func shutdown() {}
     public var exportsConcurrently: Bool { true }
+    public var readsParts: Bool { true }
 }
 
 /// Settings of the `nop` exporter: only `sending_queue.queue_size` (capacity of the ring in
