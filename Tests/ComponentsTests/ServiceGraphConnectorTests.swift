@@ -107,6 +107,26 @@ private func span(_ trace: Int, _ id: Int, parent: Int? = nil, _ name: String, k
         #expect(metrics.render().contains("collectord_servicegraph_dropped_spans_total{connector=\"servicegraph\"} 1"))
     }
 
+    /// A batch merged by reference is read part by part: a client span in one part pairs with
+    /// its server span in another, as in the same batch joined.
+    @Test func aBatchWithPartsPairsSpansAcrossItsParts() throws {
+        func request(_ service: String, _ spans: [TestSpan]) -> TelemetryBatch {
+            TelemetryBatch(signal: .traces, payload: OTLPBuild.traces([TestResource(service: service, items: spans)]), itemCount: spans.count)
+        }
+        var parted = request("frontend", [span(1, 10, "POST orders", kind: 3, ms: 40)])
+        parted.append(request("checkout", [span(1, 20, parent: 10, "POST /orders", kind: 2, ms: 30)]), keepingPartsFrom: 1)
+        parted.append(request("checkout", [span(2, 21, "GET /", kind: 2, ms: 5, error: true)]), keepingPartsFrom: 1)
+        #expect(parted.parts.count == 2)
+        let (c, sink, wall, _) = connector()
+        try c.export(parted)
+        wall.advance(2_500 * ms)
+        c.flush()
+        #expect(try series(try #require(sink.last)) == [
+            "frontend>checkout/": [1, 0, 1, 1, 0.03, 0.04],
+            "user>checkout/virtual_node": [1, 1, 1, 0, 0.005, 0],
+        ])
+    }
+
     @Test func aFullStoreDropsNewEdgesAndCountsThem() throws {
         let (c, sink, wall, metrics) = connector { $0.maxItems = 1 }
         try send(c, "a", [span(1, 10, "x", kind: 3, ms: 1), span(2, 11, "y", kind: 3, ms: 1)])

@@ -138,6 +138,36 @@ private func span(_ n: Int, _ name: String, ms duration: UInt64, error: Bool = f
         #expect(metrics.render().contains("collectord_spanmetrics_series{connector=\"spanmetrics\"} 3"))
     }
 
+    /// A batch merged by reference (parts, each whole requests) is read part by part and
+    /// counts exactly as the same batch joined.
+    @Test func aBatchWithPartsCountsAsTheSameBatchJoined() throws {
+        let requests = [
+            [TestResource(service: "a", items: [span(1, "op", ms: 3), span(2, "op", ms: 30, error: true)])],
+            [TestResource(service: "b", items: [span(3, "get", ms: 7, kind: 3)]), TestResource(service: "a", items: [span(4, "op", ms: 1)])],
+            [TestResource(service: "a", items: [span(5, "op", ms: 600)])],
+        ].map(batch)
+        var parted = requests[0]
+        for r in requests.dropFirst() { parted.append(r, keepingPartsFrom: 1) }
+        #expect(parted.parts.count == 2)
+        var joined = parted
+        joined.join()
+        var results: [[Point]] = []
+        for input in [parted, joined] {
+            let (c, next, wall, _) = connector()
+            try c.export(input)
+            wall.advance(15_000 * ms)
+            c.flush()
+            results.append(try points(try #require(next.all.first)))
+        }
+        func summary(_ points: [Point]) -> [String] {
+            points.map { "\($0.metric) \($0.service) \($0.attributes.sorted { $0.key < $1.key }) \($0.value ?? -1) \($0.count ?? -1) \($0.sum ?? -1) \($0.buckets)" }
+        }
+        #expect(summary(results[0]) == summary(results[1]))
+        let calls = results[0].filter { $0.metric == "traces.span.metrics.calls" }
+        // a/op unset (spans 1, 4, 5), a/op error (2), b/get (3).
+        #expect(calls.compactMap(\.value).sorted() == [1, 1, 3])
+    }
+
     @Test func cumulativeCarriesTotalsDeltaRestartsAtEachFlush() throws {
         for delta in [false, true] {
             let (c, next, wall, _) = connector { $0.delta = delta }

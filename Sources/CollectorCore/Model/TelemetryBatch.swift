@@ -80,6 +80,17 @@ public struct TelemetryBatch: Sendable {
         last.count < minPartBytes || last.capacity - last.count >= bytes.count
     }
 
+    /// Calls `body` with `payload`, then with each part. Each is one or more whole requests (a
+    /// part is a request kept by reference, or small ones copied together), so reading them
+    /// one after another reads the batch, without joining it. `items` is the part's share of
+    /// `itemCount` by bytes: a size hint, not a count.
+    public func forEachPart<E: Error>(_ body: (_ bytes: [UInt8], _ items: Int) throws(E) -> Void) throws(E) {
+        guard !parts.isEmpty else { return try body(payload, itemCount) }
+        let total = max(1, byteCount)
+        try body(payload, itemCount * payload.count / total + 1)
+        for part in parts { try body(part, itemCount * part.count / total + 1) }
+    }
+
     /// Bytes of data: `payload` and every part.
     public var byteCount: Int { parts.reduce(payload.count) { $0 + $1.count } }
 

@@ -72,14 +72,21 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
 
     var exportsConcurrently: Bool { true }
 
+    /// Reads a batch merged by reference part by part (each part is whole requests).
+    var readsParts: Bool { true }
+
     func export(_ batch: TelemetryBatch) throws(ComponentError) {
         let now = wallClock()
+        batch.forEachPart { bytes, items in record(bytes, items: items, now: now) }
+    }
+
+    private func record(_ bytes: [UInt8], items: Int, now: UInt64) {
         do {
-            try batch.payload.withBytes { (raw) throws(OTLPDecodeError) in
+            try bytes.withBytes { (raw) throws(OTLPDecodeError) in
                 // Per resource, once: its attributes and service.
                 var resources: [(attributes: [Range<Int>], service: String)] = []
                 var sides: [Found] = []
-                sides.reserveCapacity(batch.itemCount)
+                sides.reserveCapacity(items)
                 var span = OTLPSpanFields()
                 let wanted = wantedKeys
                 let dimensionCount = dimensionKeys.count, peerEnd = dimensionCount + peerKeys.count
@@ -126,7 +133,7 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
                 state.graph.withLock { g in Self.file(sides, services: services, in: &g, now: now) }
             }
         } catch {
-            logger.warn("servicegraph could not read a batch of \(batch.itemCount) spans: \(error)")
+            logger.warn("servicegraph could not read \(bytes.count) bytes of a batch (about \(items) spans): \(error)")
         }
     }
 

@@ -108,10 +108,17 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
 
     var exportsConcurrently: Bool { true }
 
+    /// Reads a batch merged by reference part by part (each part is whole requests).
+    var readsParts: Bool { true }
+
     func export(_ batch: TelemetryBatch) throws(ComponentError) {
         let now = wallClock()
+        batch.forEachPart { bytes, items in record(bytes, items: items, now: now) }
+    }
+
+    private func record(_ bytes: [UInt8], items: Int, now: UInt64) {
         do {
-            try batch.payload.withBytes { (raw) throws(OTLPDecodeError) in
+            try bytes.withBytes { (raw) throws(OTLPDecodeError) in
                 let layout = keyLayout
                 let dimensionNames = layout.dimensionKeys, dimensions = dimensionNames.count
                 let divider = settings.unit.divider, withExemplars = settings.exemplars
@@ -122,10 +129,10 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
                 var resourceValues: [Range<Int>?] = []
                 // Every span's series key goes one after another in `keys`; `entries` says where
                 // each is. Flat storage for the batch: no allocation per span.
-                var keys = KeyBuffer(capacity: batch.itemCount * 48)
+                var keys = KeyBuffer(capacity: items * 48)
                 defer { keys.deallocate() }
                 var entries: [Entry] = []
-                entries.reserveCapacity(batch.itemCount)
+                entries.reserveCapacity(items)
                 var exemplars: [SeriesTable.Exemplar] = []
                 // The span's dimension values (raw memory: a closure over an array here would
                 // copy the key layout for every span).
@@ -190,7 +197,7 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
         } catch {
             // The receiver validated the request: only a bug gets here. Its spans are not
             // counted; the traces go on.
-            logger.warn("spanmetrics could not read a batch of \(batch.itemCount) spans: \(error)")
+            logger.warn("spanmetrics could not read \(bytes.count) bytes of a batch (about \(items) spans): \(error)")
         }
     }
 
