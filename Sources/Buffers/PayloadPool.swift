@@ -1,17 +1,23 @@
 import Dispatch
 import Synchronization
 
-/// Batch-sized payload buffers shared across threads. The process's pool (`shared`): the
-/// `batch` processor takes the buffer of each new batch from here, and the exporter stages
-/// give a batch's buffer back once it is exported, so that merging requests writes into pages already faulted in instead of a fresh
-/// mapping per batch (glibc maps every allocation above its mmap threshold, 256 KiB in
-/// collectord, and unmaps it when freed: a 4 MiB batch costs a thousand page faults).
+/// Request- and batch-sized buffers shared across threads. The process's pool (`shared`):
+/// HTTP/2 takes each gRPC request body from here (sized from the message length), the `batch`
+/// processor the room of a batch of small requests, and a join (`TelemetryBatch.join`) its
+/// whole buffer; the exporter stages give every buffer of a batch back once it is exported,
+/// and a join the parts it copied. So the next body or batch writes into pages already faulted
+/// in instead of a fresh mapping (glibc maps every allocation above its mmap threshold, 256 KiB
+/// in collectord, and unmaps it when freed: a 488 KB body costs 120 page faults, a 4 MiB batch
+/// a thousand).
 ///
 /// Design:
-/// - Bounded: at most `limit` buffers of at most `maxBytes` each (`SpareBuffers`); what does
-///   not fit is freed as before. The shared pool keeps one: the batch being filled and the one
-///   being exported hold theirs, and one spare is what lets the next batch skip the faults
-///   (with more, the spares only added to the peak RSS, measured in BENCHMARKS.md).
+/// - Bounded: at most `limit` buffers of at most `maxBytes` each, `maxRetainedBytes` in all
+///   (`SpareBuffers`); what does not fit is freed as before. The shared pool keeps up to 16
+///   and 12 MiB: about the bodies of one batch of large requests and one batch buffer. Under a
+///   steady load the spares are the buffers of requests already answered whose successors have
+///   not arrived yet, so they do not raise the peak (measured in BENCHMARKS.md).
+/// - A taker gets the smallest spare that fits and none more than `maxSlack` times its size:
+///   a small body must not pin a batch-sized buffer whose pages are all resident.
 /// - Giving back a buffer still shared (another exporter is still sending the same batch) is
 ///   safe: arrays copy on write, so the next taker's first write gets fresh storage and the
 ///   batch keeps its bytes. The same storage is never kept twice.
