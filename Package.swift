@@ -174,7 +174,7 @@ let package = Package(
         .testTarget(name: "ProbabilisticSamplerTests", dependencies: ["ProbabilisticSampler", "CollectorCore", "CollectorTesting", "OTLPCodec"], exclude: ["Fixtures"]),
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "CollectorTesting"]),
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto", "CollectorTesting"], exclude: ["Fixtures"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "OpenSSLSupport", "TLSSettings", "CollectorTesting"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "Buffers", "OpenSSLSupport", "TLSSettings", "CollectorTesting"]),
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
         .testTarget(name: "OTLPExporterTests", dependencies: ["OTLPExporter", "ExporterHelper", "CollectorCore", "CollectorTesting", "OTLPCodec", "Transport"]),
         .testTarget(name: "LoadBalancingExporterTests", dependencies: ["LoadBalancingExporter", "BackendResolver", "CollectorCore", "CollectorTesting", "OTLPCodec", "ExporterHelper", "Transport", "OTLPExporter"]),

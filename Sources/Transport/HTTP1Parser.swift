@@ -1,3 +1,4 @@
+import Buffers
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,12 +57,17 @@ struct HTTP1Parser {
     /// Whether the connection may be reused after the current request (set by `parseHead`).
     var keepAlive = true
 
+    /// A fixed-length body at least this large, arriving in pieces, gets its buffer from
+    /// `bodyPool` at its declared length.
+    static let pooledBodyBytes = 64 << 10
     /// The longest chunk-size line (with extensions) accepted.
     static let maxChunkLineBytes = 4096
+    private let bodyPool: PayloadPool
 
-    init(limits: HTTPServerLimits = HTTPServerLimits(), remoteAddress: String = "") {
+    init(limits: HTTPServerLimits = HTTPServerLimits(), remoteAddress: String = "", bodyPool: PayloadPool = .shared) {
         self.limits = limits
         self.remoteAddress = remoteAddress
+        self.bodyPool = bodyPool
     }
 
     /// True between requests with nothing buffered (a close now loses no request).
@@ -163,14 +169,21 @@ struct HTTP1Parser {
                     switch framing.length {
                     case .none: emit(&events)
                     case .fixed(let count):
-                        // No capacity reserved from the declared length: the body grows with
-                        // the bytes that arrive.
+                        // No capacity reserved yet: a client that declares a length and sends
+                        // nothing holds nothing (see `.body`).
                         state = .body(remaining: count)
                     case .chunked: state = .chunkSize
                     }
                 }
             case .body(let remaining):
                 let take = min(remaining, view.count - pos)
+                if body.isEmpty, take < remaining, remaining >= Self.pooledBodyBytes {
+                    // The first bytes of a large body that arrives in pieces: one buffer of the
+                    // declared length from the pool (a body is kept by reference in its batch
+                    // and given back once exported), instead of regrowing it chunk by chunk
+                    // into fresh pages.
+                    body = bodyPool.take(capacity: remaining)
+                }
                 body.append(contentsOf: UnsafeRawBufferPointer(rebasing: view[pos..<(pos + take)]))
                 pos += take
                 if take == remaining { emit(&events) } else { state = .body(remaining: remaining - take) }

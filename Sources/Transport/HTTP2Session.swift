@@ -236,7 +236,7 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
             if declared > stream.body.capacity {
                 // From the pool: a body is kept by reference in its batch, and given back with
                 // it once exported, so the next body writes into pages already faulted in.
-                var sized = PayloadPool.shared.take(capacity: declared)
+                var sized = policy.bodyPool.take(capacity: declared)
                 sized.append(contentsOf: stream.body)
                 stream.body = sized
             }

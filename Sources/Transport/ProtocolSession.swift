@@ -1,3 +1,5 @@
+import Buffers
+
 /// A protocol engine (HTTP/1.1 or HTTP/2) driving one ``Connection``.
 ///
 /// Threading: every method is called on the connection's serial queue, and implementations
@@ -105,6 +107,8 @@ struct BodyPolicy: Sendable {
     /// the first 5 bytes), so that the body's buffer is sized once instead of regrown (and,
     /// kept by reference in a batch, holds no slack).
     var declaredBytes: (@Sendable ([UInt8]) -> Int?)? = nil
+    /// Where a body sized from `declaredBytes` takes its buffer.
+    var bodyPool: PayloadPool = .shared
 
     /// The plain-HTTP refusal for a request whose bytes cannot be held now.
     static let busyResponse: HTTPResponse = {

@@ -1,3 +1,4 @@
+import Buffers
 import Testing
 @testable import Transport
 
@@ -49,6 +50,42 @@ struct HTTP1ParserTests {
     /// Found by fuzzing (Fuzz/corpus/FuzzHTTP1/regression-split-empty-line): the empty lines
     /// allowed before a request line (RFC 9112 section 2.2, e.g. the CRLF some clients send
     /// after a body) were refused with 400 when a read ended between their CR and LF.
+    /// A large fixed-length body arriving in pieces is read into one buffer of its declared
+    /// length from the pool (the pool's spare when it has one that fits); a small one, or one
+    /// that arrives whole, is not.
+    @Test func aLargeBodyInPiecesGetsOneBufferOfItsLengthFromThePool() {
+        let pool = PayloadPool(limit: 2, maxBytes: 16 << 20, maxSlack: 2, idleRelease: false)
+        func request(_ length: Int, pieces: Int) -> HTTPRequest? {
+            var parser = HTTP1Parser(remoteAddress: "1.2.3.4:5", bodyPool: pool)
+            let head = Array("POST /v1/traces HTTP/1.1\r\nHost: h\r\nContent-Length: \(length)\r\n\r\n".utf8)
+            let body = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            var events = parser.feed(head)
+            let step = (length + pieces - 1) / pieces
+            for start in stride(from: 0, to: length, by: step) {
+                events += parser.feed(Array(body[start..<min(start + step, length)]))
+            }
+            guard case .request(let request, _)? = events.first, events.count == 1 else { return nil }
+            #expect(request.body == body)
+            return request
+        }
+        let large = request(300_000, pieces: 5)
+        #expect(large.map { $0.body.capacity - $0.body.count < 4096 } == true, "sized once, not regrown")
+        var spare: [UInt8] = []
+        spare.reserveCapacity(400_000)
+        let address = spare.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        pool.give(spare)
+        spare = []
+        let reused = request(300_000, pieces: 3)
+        #expect(reused.map { $0.body.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } } == address)
+        #expect(pool.retained.count == 0)
+        var other: [UInt8] = []
+        other.reserveCapacity(400_000)
+        pool.give(other)
+        _ = request(60_000, pieces: 3)   // under 64 KiB: grows as it arrives
+        _ = request(300_000, pieces: 1)  // whole in one read: one exact append, no pool
+        #expect(pool.retained.count == 1, "neither took the spare")
+    }
+
     @Test func emptyLineBeforeARequestSplitBetweenCRAndLF() {
         let text = Array("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok\r\nGET /b HTTP/1.0\r\n\r\n".utf8)
         let whole = parse(String(decoding: text, as: UTF8.self))

@@ -1,3 +1,4 @@
+import Buffers
 import Dispatch
 import Foundation
 import Synchronization
@@ -286,21 +287,27 @@ private final class OwnershipRouter: RequestRouter, Sendable {
     func refused(_ response: HTTPResponse) {}
 }
 
-/// A body whose first bytes declare its length gets a buffer of that size once, not one
-/// regrown chunk by chunk (which ends with up to twice the room).
+/// A body whose first bytes declare its length gets a buffer of that size once, from the pool,
+/// not one regrown chunk by chunk (which ends with up to twice the room).
 @Suite struct HTTP2BodySizingTests {
-    @Test func aDeclaredBodyIsReceivedIntoABufferOfItsSize() async throws {
-        let core = ServerCore(endpoint: Endpoint(host: "127.0.0.1", port: 0), router: DeclaredLengthRouter(),
-                              budget: RequestBudget(), tls: nil)
+    @Test func aDeclaredBodyIsReceivedIntoABufferOfItsSizeFromThePool() async throws {
+        let pool = PayloadPool(limit: 4, maxBytes: 16 << 20, maxSlack: 2, idleRelease: false)
+        let router = DeclaredLengthRouter(pool: pool)
+        let core = ServerCore(endpoint: Endpoint(host: "127.0.0.1", port: 0), router: router, budget: RequestBudget(), tls: nil)
         try core.start()
         defer { core.shutdown(deadline: .now()) {} }
         let port = try #require(core.boundPort)
+        @Sendable func declared(_ size: Int) -> [UInt8] {
+            [UInt8(size >> 24 & 0xFF), UInt8(size >> 16 & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size & 0xFF)]
+                + [UInt8](repeating: 7, count: size - 4)
+        }
+        var spare: [UInt8] = []
+        spare.reserveCapacity(700_000)
+        let spareAddress = spare.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
         try await blocking {
             let client = try H2TestClient(port: port)
             for size in [600_000, 100_000] {
-                var body = [UInt8(size >> 24 & 0xFF), UInt8(size >> 16 & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size & 0xFF)]
-                body += [UInt8](repeating: 7, count: size - 4)
-                let response = try client.call(path: "/sized", body: body)
+                let response = try client.call(path: "/sized", body: declared(size))
                 #expect(response.status == 200)
                 #expect(response.body == Array("\(size) bytes, sized, intact".utf8))
             }
@@ -308,12 +315,26 @@ private final class OwnershipRouter: RequestRouter, Sendable {
             let response = try client.call(path: "/plain", body: [0, 0, 0, 0] + [UInt8](repeating: 7, count: 600_000))
             #expect(response.body == Array("600004 bytes, regrown, intact".utf8))
         }
+        pool.give(spare)
+        spare = []
+        try await blocking {
+            let response = try H2TestClient(port: port).call(path: "/sized", body: declared(600_000))
+            #expect(response.status == 200)
+            #expect(String(decoding: response.body, as: UTF8.self).hasPrefix("600000 bytes, "))
+            #expect(String(decoding: response.body, as: UTF8.self).hasSuffix(", intact"))
+        }
+        #expect(router.addresses.withLock { $0.last } == spareAddress, "the pool's spare took the body")
     }
 }
 
-/// Declares a body's length in its first 4 bytes (big-endian; 0 = not declared) and answers
-/// whether the buffer it got was sized to it (less than a page of room left).
+/// Declares a body's length in its first 4 bytes (big-endian; 0 = not declared), takes sized
+/// bodies from `pool`, and answers whether the buffer it got was sized to it (less than a page
+/// of room left); records each body's address.
 private final class DeclaredLengthRouter: RequestRouter, Sendable {
+    let pool: PayloadPool
+    let addresses = Mutex<[UInt]>([])
+    init(pool: PayloadPool) { self.pool = pool }
+
     var limits: HTTPServerLimits { HTTPServerLimits() }
 
     func admit(_ head: HTTPRequest) -> BodyAdmission {
@@ -321,11 +342,12 @@ private final class DeclaredLengthRouter: RequestRouter, Sendable {
             guard body.count >= 4 else { return nil }
             let length = Int(body[0]) << 24 | Int(body[1]) << 16 | Int(body[2]) << 8 | Int(body[3])
             return length > 0 ? length : nil
-        }))
+        }, bodyPool: pool))
     }
 
     func dispatch(_ request: consuming HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let body = request.body
+        addresses.withLock { $0.append(body.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }) }
         let sized = body.capacity - body.count < 4096
         let intact = body.dropFirst(4).allSatisfy { $0 == 7 }
         respond(.text(200, "\(body.count) bytes, \(sized ? "sized" : "regrown"), \(intact ? "intact" : "damaged")"))
