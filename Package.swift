@@ -104,7 +104,7 @@ let package = Package(
         .target(name: "ProbabilisticSampler", dependencies: ["CollectorCore", "OTLPCodec", "Sampling"], path: "Sources/Components/ProbabilisticSampler", swiftSettings: strict),
         .target(name: "TailSampling", dependencies: ["CollectorCore", "OTLPCodec", "Sampling", "Patterns", "Store", "SystemIO"], path: "Sources/Components/TailSampling", swiftSettings: strict),
         // Refuses data while the RSS is over the soft limit (the `memory_limiter` processor).
-        .target(name: "MemoryLimiterProcessor", dependencies: ["CollectorCore", "CShims", "SystemIO"], path: "Sources/Components/MemoryLimiterProcessor", swiftSettings: strict),
+        .target(name: "MemoryLimiterProcessor", dependencies: ["Buffers", "CollectorCore", "CShims", "SystemIO"], path: "Sources/Components/MemoryLimiterProcessor", swiftSettings: strict),
         .target(name: "K8sAttributesProcessor", dependencies: ["Buffers", "CollectorCore", "OTLPCodec", "AttributeActions", "KubernetesClient", "Patterns"], path: "Sources/Components/K8sAttributesProcessor", swiftSettings: strict),
         .target(name: "ResourceProcessor", dependencies: ["Buffers", "CollectorCore", "OTLPCodec", "AttributeActions"], path: "Sources/Components/ResourceProcessor", swiftSettings: strict),
         .target(name: "AttributesProcessor", dependencies: ["CollectorCore", "OTLPCodec", "AttributeActions", "Patterns"], path: "Sources/Components/AttributesProcessor", swiftSettings: strict),
@@ -170,7 +170,7 @@ let package = Package(
         .testTarget(name: "ResourceProcessorTests", dependencies: ["ResourceProcessor", "AttributeActions", "CollectorCore", "OTLPCodec", "CollectorTesting"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "TailSamplingTests", dependencies: ["TailSampling", "CollectorCore", "CollectorTesting", "OTLPCodec"]),
-        .testTarget(name: "MemoryLimiterProcessorTests", dependencies: ["MemoryLimiterProcessor", "CollectorCore", "CollectorTesting"]),
+        .testTarget(name: "MemoryLimiterProcessorTests", dependencies: ["MemoryLimiterProcessor", "Buffers", "CollectorCore", "CollectorTesting"]),
         .testTarget(name: "ProbabilisticSamplerTests", dependencies: ["ProbabilisticSampler", "CollectorCore", "CollectorTesting", "OTLPCodec"], exclude: ["Fixtures"]),
         .testTarget(name: "CollectorCoreTests", dependencies: ["CollectorCore", "CollectorTesting"]),
         .testTarget(name: "OTLPCodecTests", dependencies: ["OTLPCodec", "OTLPProto", "CollectorTesting"], exclude: ["Fixtures"]),

@@ -67,6 +67,11 @@ public final class PayloadPool: Sendable {
         return true
     }
 
+    /// Lets every buffer go now (the memory limiter, over its limit, before it measures again).
+    public func releaseAll() {
+        spares.withLock { $0.removeAll() }
+    }
+
     private func armTimer() {
         timer.withLock { timer in
             guard timer == nil else { return }

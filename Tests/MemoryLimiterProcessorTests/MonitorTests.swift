@@ -1,3 +1,4 @@
+import Buffers
 import CollectorCore
 import Testing
 @testable import MemoryLimiterProcessor
@@ -130,5 +131,16 @@ import Testing
         #expect(ProcessMemory.residentBytes(statm: "garbage", pageSize: 4096) == 0)
         let rss = ProcessMemory.residentBytes()
         #expect(rss > 1 << 20 && rss < 64 << 30, "RSS of the test process: \(rss)")
+    }
+
+    /// The real trim first lets go of the spare buffers the pools keep for the next request.
+    @Test func theRealTrimEmptiesThePoolsFirst() {
+        let pool = PayloadPool(limit: 4, maxBytes: 16 << 20, idleRelease: false)
+        var spare: [UInt8] = []
+        spare.reserveCapacity(1 << 20)
+        pool.give(spare)
+        #expect(pool.retained.count == 1)
+        ProcessMemory.trim(pools: [pool])
+        #expect(pool.retained.count == 0 && pool.retained.bytes == 0)
     }
 }

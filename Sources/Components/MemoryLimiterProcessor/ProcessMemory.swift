@@ -1,3 +1,4 @@
+import Buffers
 import CShims
 import SystemIO
 #if canImport(Glibc)
@@ -5,7 +6,8 @@ import Glibc
 #endif
 
 /// What the monitor reads and does to the process's memory: the resident set size from
-/// `/proc/self/statm` (resident pages times the page size) and glibc's `malloc_trim(0)`.
+/// `/proc/self/statm` (resident pages times the page size); the pools' spare buffers and
+/// glibc's `malloc_trim(0)`.
 public enum ProcessMemory {
     /// Resident set size in bytes; 0 when `/proc/self/statm` cannot be read.
     public static func residentBytes(root: String = "") -> UInt64 {
@@ -22,11 +24,14 @@ public enum ProcessMemory {
 
     static let pageSize = UInt64(max(sysconf(Int32(_SC_PAGESIZE)), 1))
 
-    /// Gives free heap memory back to the system (Swift has no garbage collector to force; freed
-    /// memory stays in malloc's arenas until trimmed). True when some was released.
+    /// Gives free memory back to the system (Swift has no garbage collector to force): first
+    /// the spare buffers `pools` keep for the next request or batch (the shared pool holds up
+    /// to 12 MiB while data flows), then what malloc keeps in its arenas (`malloc_trim`). True
+    /// when malloc released some.
     @discardableResult
-    static func trim() -> Bool {
-        cshims_malloc_trim(0) == 1
+    static func trim(pools: [PayloadPool] = [.shared]) -> Bool {
+        for pool in pools { pool.releaseAll() }
+        return cshims_malloc_trim(0) == 1
     }
 }
 
