@@ -8,7 +8,9 @@
 # Tunables (environment): REQUESTS (2000), CLIENTS (4), STREAMS (8, max concurrent streams per
 # client), THREADS (1, h2load threads), WARMUP (100 requests, not measured), SPANS_PER_REQUEST
 # (1000), COLLECTORD_BIN (.build/release/collectord), PYTHON (.venv/bin/python), OUT_DIR
-# (Benchmarks/out), H2LOAD_TIMEOUT (600 s).
+# (Benchmarks/out), H2LOAD_TIMEOUT (600 s), PROTOCOL (grpc; http: OTLP/HTTP protobuf over
+# HTTP/1.1 to 127.0.0.1:14318/v1/traces, CLIENTS x STREAMS connections with one request at a
+# time each, e.g. with CONFIG=Benchmarks/bench-nop-http-config.yaml).
 #
 # The collector runs Benchmarks/bench-config.yaml (gRPC on 127.0.0.1:14317, metrics on
 # 127.0.0.1:18888); its stdout goes to /dev/null, its stderr to $OUT_DIR/collectord.stderr.
@@ -29,9 +31,14 @@ PYTHON=${PYTHON:-.venv/bin/python}
 OUT_DIR=${OUT_DIR:-Benchmarks/out}
 H2LOAD_TIMEOUT=${H2LOAD_TIMEOUT:-600}
 CONFIG=${CONFIG:-Benchmarks/bench-config.yaml}
+PROTOCOL=${PROTOCOL:-grpc}
 GRPC_ADDR=127.0.0.1:14317
 METRICS_URL=http://127.0.0.1:18888/metrics
 URL="http://$GRPC_ADDR/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+if [[ "$PROTOCOL" == http ]]; then
+    GRPC_ADDR=127.0.0.1:14318   # the address waited for and checked below
+    URL="http://$GRPC_ADDR/v1/traces"
+fi
 
 die() { echo "load.sh: $*" >&2; exit 1; }
 
@@ -47,6 +54,7 @@ mkdir -p "$OUT_DIR"
 echo "== generating a request of $SPANS_PER_REQUEST spans"
 "$PYTHON" Benchmarks/gen_request.py --spans "$SPANS_PER_REQUEST" --out-dir "$OUT_DIR"
 BODY="$OUT_DIR/traces.grpc"
+[[ "$PROTOCOL" == http ]] && BODY="$OUT_DIR/traces.pb"
 
 echo "== starting $COLLECTORD_BIN --config $CONFIG"
 "$COLLECTORD_BIN" --config "$CONFIG" >/dev/null 2>"$OUT_DIR/collectord.stderr" &
@@ -73,6 +81,10 @@ port_open "$GRPC_ADDR" || die "collectord is not listening on $GRPC_ADDR after 3
 
 H2LOAD=(h2load -c "$CLIENTS" -m "$STREAMS" -t "$THREADS" -d "$BODY"
         -H "content-type: application/grpc" -H "te: trailers" -H "grpc-accept-encoding: identity")
+if [[ "$PROTOCOL" == http ]]; then
+    H2LOAD=(h2load --h1 -c $(( CLIENTS * STREAMS )) -m 1 -t "$THREADS" -d "$BODY"
+            -H "content-type: application/x-protobuf")
+fi
 
 if (( WARMUP > 0 )); then
     echo "== warm-up: $WARMUP requests"
