@@ -60,6 +60,9 @@ struct WireValidator: Sendable {
     private let ruleStart: [Int]
     private let ruleCount: [Int]
     private let names: [String]
+    /// The `KeyValue` message's index, for `isPlainAttribute`; -1 when the schema's rules are
+    /// not the ones that check assumes (then every attribute takes the general walk).
+    private let keyValue: Int
 
     init(schema: OTLPSchema) {
         var rules: [UInt32] = []
@@ -120,6 +123,60 @@ struct WireValidator: Sendable {
         self.ruleStart = ruleStart
         self.ruleCount = ruleCount
         self.names = schema.messageNames
+        self.keyValue = Self.plainAttributeIndex(schema.messageNames, rules, ruleStart, ruleCount)
+    }
+
+    /// The index of `KeyValue` when its rules and `AnyValue`'s are what `isPlainAttribute`
+    /// assumes (key: field 1, a string; value: field 2, an `AnyValue` whose fields 1 string,
+    /// 2 bool, 3 int, 4 double and 7 bytes are scalars, none merged or counted), else -1.
+    private static func plainAttributeIndex(_ names: [String], _ rules: [UInt32], _ start: [Int], _ count: [Int]) -> Int {
+        guard let kv = names.firstIndex(where: { $0 == "opentelemetry.proto.common.v1.KeyValue" }), count[kv] > 2 else { return -1 }
+        func rule(_ message: Int, _ number: Int) -> UInt32 { number < count[message] ? rules[start[message] + number] : unknownRule }
+        let valueRule = rule(kv, 2)
+        let any = Int(valueRule >> subShift)
+        guard rule(kv, 1) & 0xFF == 2, rule(kv, 1) & stringBit != 0, valueRule & 0xF == (2 | 1 << 3),
+              any < names.count, names[any] == "opentelemetry.proto.common.v1.AnyValue" else { return -1 }
+        let scalars: [(Int, UInt32)] = [(1, 2), (2, 0), (3, 0), (4, 1), (7, 2)]
+        for (number, wireType) in scalars where rule(any, number) & 0x7F != wireType { return -1 }
+        return kv
+    }
+
+    /// Whether attributes are checked by `isPlainAttribute` (tests: the schema matched).
+    var checksPlainAttributes: Bool { keyValue >= 0 }
+
+    /// Whether `base[start..<end]` is an attribute as SDKs write nearly all of them, which the
+    /// general walk would accept: a `KeyValue` of exactly a key (field 1, one-byte length) then
+    /// a value (field 2, one-byte length) holding at most one scalar member: a string or bytes
+    /// (one-byte length) filling it, a bool or int (a varint of at most 9 bytes) or a double.
+    /// Such a one is checked here, without two frames pushed and popped; anything else is left
+    /// to the walk (which then reports what is wrong with it, if anything).
+    @inline(__always)
+    private static func isPlainAttribute(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
+        var p = start
+        guard end - p >= 4, base[p] == 0x0A, base[p + 1] < 0x80 else { return false }
+        p += 2 + Int(base[p + 1])
+        guard end - p >= 2, base[p] == 0x12, base[p + 1] < 0x80, p + 2 + Int(base[p + 1]) == end else { return false }
+        p += 2
+        if p == end { return true }   // an empty value: no member set
+        let tag = base[p]
+        p += 1
+        switch tag {
+        case 0x0A, 0x3A:   // string_value, bytes_value
+            return p < end && base[p] < 0x80 && p + 1 + Int(base[p]) == end
+        case 0x10, 0x18:   // bool_value, int_value
+            var length = 0
+            while p < end && length < 9 {
+                let byte = base[p]
+                p += 1
+                length += 1
+                if byte < 0x80 { return p == end }
+            }
+            return false
+        case 0x21:         // double_value
+            return end - p == 8
+        default:
+            return false
+        }
     }
 
     /// The singular message fields, not oneof members, whose type has a oneof: protobuf-c merges
@@ -311,6 +368,10 @@ struct WireValidator: Sendable {
                         } else {
                             frame.merges = try merge(number, seen, sub, base, p..<payloadEnd, frame, fieldStart, table)
                         }
+                    }
+                    if sub == keyValue, depth + 1 < Self.maxDepth, Self.isPlainAttribute(base, p, payloadEnd) {
+                        p = payloadEnd   // an attribute checked whole: no frames for it and its value
+                        continue
                     }
                     stack[top] = frame
                     top += 1

@@ -214,6 +214,52 @@ import Testing
         #expect(!protobufCAccepts(traces: traces(fuzzed)))
     }
 
+    /// Plain attributes (a key, then a value with at most one scalar member) are checked
+    /// without the general walk's frames; every other shape falls back to it. Accepted exactly
+    /// when protobuf-c accepts, over every combination of key and value shapes around the
+    /// plain one (lengths off by one, long varints, members given twice, unknown fields). (Not
+    /// a bool with another wire type: refusing it is a deliberate difference, see the walk.)
+    @Test func attributesAreAcceptedExactlyWhenProtobufCAccepts() throws {
+        #expect(WireValidator.shared.checksPlainAttributes)
+        let varints: [[UInt8]] = (1...11).map { n in [UInt8](repeating: 0x81, count: n - 1) + [0x01] }
+        var members: [[UInt8]] = [
+            [],
+            PB.string(1, "v"), PB.string(1, ""), PB.string(1, String(repeating: "x", count: 127)),
+            PB.string(1, String(repeating: "x", count: 128)),            // a two-byte length
+            [0x0A, 0x02, 0x41], [0x0A],                                  // string longer than its value; no length
+            [0x3A, 0x00], [0x3A, 0x01, 0x07], [0x3A, 0x05, 0x07],        // bytes_value
+            [0x21, 0, 0, 0, 0, 0, 0, 0, 0], [0x21, 0, 0, 0, 0, 0, 0, 0], [0x21, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            [0x2A, 0x00], [0x32, 0x00],                                  // array_value, kvlist_value
+            [0xF8, 0x01, 0x01], [0x0B], [0x0F, 0x01],                    // unknown field, a group, wire type 7
+            [0x19, 0, 0, 0, 0, 0, 0, 0, 0],                              // int_value with the wrong wire type
+            PB.string(1, "v") + [0x10, 0x01],                            // two members
+        ]
+        for varint in varints { members.append([0x10] + varint); members.append([0x18] + varint) }
+        members.append([0x18, 0x80])                                     // a truncated varint
+        let keys: [[UInt8]] = [PB.string(1, "k"), PB.string(1, ""), PB.string(1, String(repeating: "k", count: 200)),
+                               [0x08, 0x01], [0x0A, 0x05, 0x6B]]
+        func request(_ keyValue: [UInt8]) -> [UInt8] {
+            PB.field(1, PB.field(2, PB.field(2, PB.string(5, "s") + PB.field(9, keyValue) + PB.field(9, PB.string(1, "n")))))
+        }
+        var shapes: [[UInt8]] = []
+        for member in members {
+            let value = PB.field(2, member)
+            for key in keys {
+                shapes += [key + value, value + key, key + value + value, key + value + [0x18, 0x01], key + value + key]
+            }
+            shapes += [value, member]
+        }
+        var accepted = 0, mismatches: [String] = []
+        for keyValue in shapes {
+            let bytes = request(keyValue)
+            let ours = (try? OTLPValidator.count(.traces, protobuf: bytes)) == 1
+            if ours != protobufCAccepts(traces: bytes) { mismatches.append("\(keyValue)") }
+            if ours { accepted += 1 }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.count) mismatches, first: \(mismatches.prefix(5))")
+        #expect(accepted > 100 && accepted < shapes.count, "both outcomes are exercised (\(accepted) of \(shapes.count))")
+    }
+
     @Test func theMergedFieldsAreTheAnyValueFields() {
         let schema = OTLPSchema.shared
         let merged = WireValidator.mergedFields(schema).map { "\(schema.messageNames[$0.message]).\($0.number)" }.sorted()
