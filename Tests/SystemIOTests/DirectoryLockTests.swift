@@ -22,7 +22,9 @@ import Testing
         }
         withExtendedLifetime(first) {}
         first = nil
-        let second = try DirectoryLock(directory: dir.path, name: "LOCK")
+        // With a wait: a process another test spawns in the meantime holds a copy of the
+        // descriptor (so of the lock) from its fork until its exec closes it (O_CLOEXEC).
+        let second = try DirectoryLock(directory: dir.path, name: "LOCK", wait: 10_000_000_000)
         #expect(second.path == dir.sub("LOCK"))
         #expect(try dir.names() == ["LOCK"])
     }
