@@ -40,6 +40,24 @@ public final class PayloadPool: Sendable {
                                     maxSlack: maxSlack))
         timer = Mutex(nil)
         self.idleRelease = idleRelease
+        Self.live.withLock { pools in
+            pools.removeAll { $0.pool == nil }
+            pools.append(WeakPool(pool: self))
+        }
+    }
+
+    /// Every pool of the process (weakly), for `releaseEverywhere`.
+    private static let live = Mutex<[WeakPool]>([])
+
+    private struct WeakPool {
+        weak var pool: PayloadPool?
+    }
+
+    /// Lets go of the spares of every pool in the process: the shared one and the store's
+    /// block buffers (the memory limiter, over its limit, before it measures again).
+    public static func releaseEverywhere() {
+        let pools = live.withLock { $0.compactMap(\.pool) }
+        for pool in pools { pool.releaseAll() }
     }
 
     /// An empty buffer with room for at least `capacity` bytes.

@@ -142,5 +142,16 @@ import Testing
         #expect(pool.retained.count == 1)
         ProcessMemory.trim(pools: [pool])
         #expect(pool.retained.count == 0 && pool.retained.bytes == 0)
+        // By default, every pool of the process (the store keeps one for its block buffers).
+        var another: [UInt8] = []
+        another.reserveCapacity(1 << 20)
+        pool.give(another)
+        let store = PayloadPool(limit: 3, maxBytes: 16 << 20, idleRelease: false)
+        var block: [UInt8] = []
+        block.reserveCapacity(2 << 20)
+        store.give(block)
+        #expect(pool.retained.count == 1 && store.retained.count == 1)
+        ProcessMemory.trim()
+        #expect(pool.retained.count == 0 && store.retained.count == 0)
     }
 }
