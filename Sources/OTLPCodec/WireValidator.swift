@@ -144,6 +144,14 @@ struct WireValidator: Sendable {
     /// Whether attributes are checked by `isPlainAttribute` (tests: the schema matched).
     var checksPlainAttributes: Bool { keyValue >= 0 }
 
+    /// Whether a serialized `KeyValue` is checked in place (tests).
+    static func checksInPlace(_ keyValue: [UInt8]) -> Bool {
+        keyValue.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return false }
+            return isPlainAttribute(base, 0, buffer.count)
+        }
+    }
+
     /// Whether `base[start..<end]` is an attribute as SDKs write nearly all of them, which the
     /// general walk would accept: a `KeyValue` of exactly a key (field 1, one-byte length) then
     /// a value (field 2, one-byte length) holding at most one scalar member: a string or bytes

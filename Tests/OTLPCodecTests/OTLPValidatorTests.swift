@@ -214,7 +214,8 @@ import Testing
         #expect(!protobufCAccepts(traces: traces(fuzzed)))
     }
 
-    /// Plain attributes (a key, then a value with at most one scalar member) are checked
+    /// Plain attributes (a key, then a value with at most one scalar member, one-byte lengths)
+    /// are checked
     /// without the general walk's frames; every other shape falls back to it. Accepted exactly
     /// when protobuf-c accepts, over every combination of key and value shapes around the
     /// plain one (lengths off by one, long varints, members given twice, unknown fields). (Not
@@ -226,6 +227,8 @@ import Testing
             [],
             PB.string(1, "v"), PB.string(1, ""), PB.string(1, String(repeating: "x", count: 127)),
             PB.string(1, String(repeating: "x", count: 128)),            // a two-byte length
+            PB.string(1, String(repeating: "x", count: 16_384)),         // a three-byte length
+            [0x0A, 0x81, 0x00, 0x41], [0x0A, 0x80, 0x00], [0x0A, 0x81],  // two-byte lengths of 1 and 0; cut
             [0x0A, 0x02, 0x41], [0x0A],                                  // string longer than its value; no length
             [0x3A, 0x00], [0x3A, 0x01, 0x07], [0x3A, 0x05, 0x07],        // bytes_value
             [0x21, 0, 0, 0, 0, 0, 0, 0, 0], [0x21, 0, 0, 0, 0, 0, 0, 0], [0x21, 0, 0, 0, 0, 0, 0, 0, 0, 0],
@@ -237,6 +240,7 @@ import Testing
         for varint in varints { members.append([0x10] + varint); members.append([0x18] + varint) }
         members.append([0x18, 0x80])                                     // a truncated varint
         let keys: [[UInt8]] = [PB.string(1, "k"), PB.string(1, ""), PB.string(1, String(repeating: "k", count: 200)),
+                               PB.string(1, String(repeating: "k", count: 20_000)), [0x0A, 0x82, 0x00, 0x6B, 0x6B],
                                [0x08, 0x01], [0x0A, 0x05, 0x6B]]
         func request(_ keyValue: [UInt8]) -> [UInt8] {
             PB.field(1, PB.field(2, PB.field(2, PB.string(5, "s") + PB.field(9, keyValue) + PB.field(9, PB.string(1, "n")))))
@@ -257,6 +261,21 @@ import Testing
             if ours { accepted += 1 }
         }
         #expect(mismatches.isEmpty, "\(mismatches.count) mismatches, first: \(mismatches.prefix(5))")
+        // The fast path takes the plain ones and nothing else (a length of two bytes or more
+        // takes the general walk: checking those in place as well cost the common case 4-16% in
+        // the validate benchmark).
+        let long = String(repeating: "x", count: 300)
+        for plain in [PB.string(1, "k") + PB.field(2, PB.string(1, "v")), PB.string(1, "k") + PB.field(2, PB.string(1, "x")),
+                      PB.string(1, "k") + PB.field(2, [0x18] + varints[8]), PB.string(1, "k") + PB.field(2, []),
+                      PB.string(1, "k") + PB.field(2, [0x21, 0, 0, 0, 0, 0, 0, 0, 0]), PB.string(1, "") + PB.field(2, [0x3A, 0x00])] {
+            #expect(WireValidator.checksInPlace(plain), "\(plain.prefix(8))")
+        }
+        for other in [PB.string(1, "k") + PB.field(2, [0x18] + varints[9]), PB.field(2, PB.string(1, "v")) + PB.string(1, "k"),
+                      PB.string(1, long) + PB.field(2, PB.string(1, "v")), PB.string(1, "k") + PB.field(2, PB.string(1, long)),
+                      PB.string(1, "k") + PB.field(2, PB.string(1, String(repeating: "x", count: 16_384))),
+                      PB.string(1, "k") + PB.field(2, PB.string(1, "v") + [0x10, 0x01]), PB.string(1, "k") + PB.field(2, [0x2A, 0x00])] {
+            #expect(!WireValidator.checksInPlace(other), "\(other.prefix(8))")
+        }
         #expect(accepted > 100 && accepted < shapes.count, "both outcomes are exercised (\(accepted) of \(shapes.count))")
     }
 
