@@ -66,6 +66,14 @@ public final class PayloadPool: Sendable {
         return spares.withLock { $0.take(capacity: capacity) }
     }
 
+    /// Moves `buffer`'s bytes into a buffer from the pool with room for at least `capacity`
+    /// bytes (a body or batch about to grow to a size known in advance).
+    public func regrow(_ buffer: inout [UInt8], toCapacity capacity: Int) {
+        var room = take(capacity: capacity)
+        room.append(contentsOf: buffer)
+        buffer = room
+    }
+
     /// Keeps `buffer` for a later `take` when it fits the bounds.
     public func give(_ buffer: [UInt8]) {
         used.store(true, ordering: .relaxed)
@@ -81,7 +89,7 @@ public final class PayloadPool: Sendable {
     @discardableResult
     public func releaseIfIdle() -> Bool {
         guard !used.exchange(false, ordering: .relaxed) else { return false }
-        spares.withLock { $0.removeAll() }
+        releaseAll()
         return true
     }
 
@@ -106,7 +114,7 @@ public final class PayloadPool: Sendable {
         timer.withLock { timer in
             // A give between the release and here re-arms nothing (the timer was still set):
             // check again under the lock before stopping.
-            guard spares.withLock({ $0.count }) == 0 else { return }
+            guard retained.count == 0 else { return }
             timer?.cancel()
             timer = nil
         }

@@ -231,15 +231,11 @@ final class HTTP2Session: ProtocolSession, @unchecked Sendable {
             return respondEarly(stream, refusal)
         }
         if !stream.bodySized, let declared = policy.declaredBytes?(stream.body) {
-            // Within maxBytes (the verdict above refuses more); untouched room costs no RSS.
+            // Within maxBytes (the verdict above refuses more). From the pool: a body is kept by
+            // reference in its batch and given back with it once exported, so the next body
+            // writes into pages already faulted in (a fresh buffer costs only the pages written).
             stream.bodySized = true
-            if declared > stream.body.capacity {
-                // From the pool: a body is kept by reference in its batch, and given back with
-                // it once exported, so the next body writes into pages already faulted in.
-                var sized = policy.bodyPool.take(capacity: declared)
-                sized.append(contentsOf: stream.body)
-                stream.body = sized
-            }
+            if declared > stream.body.capacity { policy.bodyPool.regrow(&stream.body, toCapacity: declared) }
         }
     }
 

@@ -140,9 +140,9 @@ import Testing
         spare.reserveCapacity(1 << 20)
         pool.give(spare)
         #expect(pool.retained.count == 1)
-        ProcessMemory.trim(pools: [pool])
+        ProcessMemory.trim()
         #expect(pool.retained.count == 0 && pool.retained.bytes == 0)
-        // By default, every pool of the process (the store keeps one for its block buffers).
+        // Every pool of the process, the store's (for its block buffers) as well.
         var another: [UInt8] = []
         another.reserveCapacity(1 << 20)
         pool.give(another)

@@ -101,10 +101,9 @@ public struct TelemetryBatch: Sendable {
         var whole = PayloadPool.shared.take(capacity: byteCount)
         whole.append(contentsOf: payload)
         for part in parts { whole.append(contentsOf: part) }
-        let old = self
+        giveBuffers()   // copied: the pool may hand them out again
         payload = whole
         parts = []
-        old.giveBuffers()
     }
 
     /// Gives the buffers of a batch done with (exported, or joined) to `PayloadPool.shared`,

@@ -76,9 +76,7 @@ public final class BatchProcessor: Processor {
         // for two more requests like the first keeps the last append from regrowing.
         let room = min(perItem * (settings.sendBatchSize + 2 * batch.itemCount) + 4096, 16 << 20)
         guard room > batch.payload.count else { return }
-        var buffer = PayloadPool.shared.take(capacity: room)
-        buffer.append(contentsOf: batch.payload)
-        batch.payload = buffer
+        PayloadPool.shared.regrow(&batch.payload, toCapacity: room)
     }
 
     public func timerFired(now: UInt64, emit: (TelemetryBatch) -> Void) {

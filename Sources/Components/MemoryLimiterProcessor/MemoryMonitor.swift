@@ -13,8 +13,8 @@ import Synchronization
 ///   batch (relaxed: a batch seeing the previous check's answer is as good as upstream's).
 /// - `check` (the timer's tick, on the monitor's own serial queue, or a test's call) reads the
 ///   RSS. Below the soft limit (hard - spike) data flows. At or above it data is refused; before
-///   deciding, the heap is trimmed (the shared buffer pool's spares let go, then
-///   `malloc_trim(0)`) when the last trim is older than
+///   deciding, the heap is trimmed (every buffer pool's spares let go, then `malloc_trim(0)`)
+///   when the last trim is older than
 ///   `min_gc_interval_when_hard_limited` (at or above the hard limit) or
 ///   `min_gc_interval_when_soft_limited` (between the limits), and the RSS read again: freed
 ///   memory glibc kept in its arenas may be all there is to give back. Swift has no garbage

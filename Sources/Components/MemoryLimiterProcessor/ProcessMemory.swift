@@ -25,17 +25,13 @@ public enum ProcessMemory {
     static let pageSize = UInt64(max(sysconf(Int32(_SC_PAGESIZE)), 1))
 
     /// Gives free memory back to the system (Swift has no garbage collector to force): first
-    /// the spare buffers pools keep for the next request, batch or block (`pools`; nil: every
-    /// pool of the process, `PayloadPool.releaseEverywhere`: the shared pool holds up to 12 MiB
-    /// while data flows, the store up to three block buffers), then what malloc keeps in its
-    /// arenas (`malloc_trim`). True when malloc released some.
+    /// the spare buffers every pool of the process keeps for the next request, batch or block
+    /// (`PayloadPool.releaseEverywhere`: the shared pool holds up to 12 MiB while data flows,
+    /// the store up to three block buffers), then what malloc keeps in its arenas
+    /// (`malloc_trim`). True when malloc released some.
     @discardableResult
-    static func trim(pools: [PayloadPool]? = nil) -> Bool {
-        if let pools {
-            for pool in pools { pool.releaseAll() }
-        } else {
-            PayloadPool.releaseEverywhere()
-        }
+    static func trim() -> Bool {
+        PayloadPool.releaseEverywhere()
         return cshims_malloc_trim(0) == 1
     }
 }

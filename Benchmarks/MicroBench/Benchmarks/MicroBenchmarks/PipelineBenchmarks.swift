@@ -19,40 +19,16 @@ func pipelineBenchmarks() {
     // Default settings: batches of 8,192 spans, so the ninth request sends one. One iteration
     // is those nine requests (9,000 spans) and the batch they make: requests per second are
     // iterations x 9.
-    Benchmark("batch merge, 9 requests of 1,000 spans = one batch (send_batch_size 8192)") { benchmark in
-        for i in benchmark.scaledIterations {
-            for _ in 0..<9 {
-                let batch = TelemetryBatch(signal: .traces, payload: request, itemCount: 1000)
-                batchProcessor!.process(batch, now: UInt64(i)) { blackHole($0) }
-            }
-        }
-    } setup: {
-        batchProcessor = BatchProcessor(settings: BatchSettings(), name: "batch", metrics: MetricsRegistry(),
-                                        split: { _, bytes, _ in [(bytes, 0, [])] })
-    } teardown: {
-        batchProcessor = nil
-    }
+    batchMergeBenchmark("batch merge, 9 requests of 1,000 spans = one batch (send_batch_size 8192)") { blackHole($0) }
 
     // The same, with the one copy a batch merged by reference costs where a consumer needs it
     // in one buffer (a processor after batch, or an exporter that does not read parts: the
     // pipeline joins it once). The joined buffer goes back to the pool as an exporter's would.
-    Benchmark("batch merge and join, 9 requests of 1,000 spans = one batch (send_batch_size 8192)") { benchmark in
-        for i in benchmark.scaledIterations {
-            for _ in 0..<9 {
-                let batch = TelemetryBatch(signal: .traces, payload: request, itemCount: 1000)
-                batchProcessor!.process(batch, now: UInt64(i)) { out in
-                    var whole = out
-                    whole.join()
-                    blackHole(whole.payload.count)
-                    whole.giveBuffers()
-                }
-            }
-        }
-    } setup: {
-        batchProcessor = BatchProcessor(settings: BatchSettings(), name: "batch", metrics: MetricsRegistry(),
-                                        split: { _, bytes, _ in [(bytes, 0, [])] })
-    } teardown: {
-        batchProcessor = nil
+    batchMergeBenchmark("batch merge and join, 9 requests of 1,000 spans = one batch (send_batch_size 8192)") { out in
+        var whole = out
+        whole.join()
+        blackHole(whole.payload.count)
+        whole.giveBuffers()
     }
 
     // The store's defaults (zstd level 3, 4 MiB blocks, 64 MiB segments, `sync: interval` of
@@ -86,4 +62,22 @@ private func removeTree(_ path: String) {
     }
     closedir(dir)
     rmdir(path)
+}
+
+/// The batch processor at its defaults merging nine copies of the request (one batch) per
+/// iteration; `sent` gets the batch.
+private func batchMergeBenchmark(_ name: String, sent: @escaping (TelemetryBatch) -> Void) {
+    Benchmark(name) { benchmark in
+        for i in benchmark.scaledIterations {
+            for _ in 0..<9 {
+                let batch = TelemetryBatch(signal: .traces, payload: request, itemCount: 1000)
+                batchProcessor!.process(batch, now: UInt64(i), emit: sent)
+            }
+        }
+    } setup: {
+        batchProcessor = BatchProcessor(settings: BatchSettings(), name: "batch", metrics: MetricsRegistry(),
+                                        split: { _, bytes, _ in [(bytes, 0, [])] })
+    } teardown: {
+        batchProcessor = nil
+    }
 }
