@@ -115,6 +115,113 @@ public struct OTLPSpanFields: Sendable {
         }
     }
 
+    /// Reads the span at `payload` like `read(_:_:)`, except that its attributes are not
+    /// listed: `matcher` fills the empty slots of `values` with the attributes it looks for, as
+    /// the walk reaches them (`attributes` stays empty). Fields with one- or two-byte lengths
+    /// are read in place; the RED connectors call this for every span.
+    public mutating func read(_ bytes: UnsafeRawBufferPointer, _ payload: Range<Int>, matching matcher: OTLPAttributeMatcher,
+                              into values: UnsafeMutableBufferPointer<Range<Int>?>) throws(OTLPDecodeError) {
+        traceID = 0..<0
+        spanID = 0..<0
+        traceState = 0..<0
+        parentSpanID = 0..<0
+        name = 0..<0
+        kind = 0
+        startTimeUnixNano = 0
+        endTimeUnixNano = 0
+        attributes.removeAll(keepingCapacity: true)
+        statusCode = 0
+        guard let base = bytes.baseAddress else { return }
+        var p = payload.lowerBound
+        let end = payload.upperBound
+        while p < end {
+            let tag = base.load(fromByteOffset: p, as: UInt8.self)
+            if tag & 0x87 == 0x02, end &- p >= 3 {
+                // A length-delimited field 1-15 with a one- or two-byte length.
+                var length = Int(base.load(fromByteOffset: p &+ 1, as: UInt8.self))
+                var start = p &+ 2
+                if length >= 0x80 {
+                    let b1 = Int(base.load(fromByteOffset: p &+ 2, as: UInt8.self))
+                    length = (length & 0x7F) | b1 << 7
+                    start = p &+ 3
+                    if b1 >= 0x80 { start = -1 }
+                }
+                if start >= 0, length <= end &- start {
+                    let range = start..<(start &+ length)
+                    switch tag {
+                    case 0x4A: matcher.fill(bytes, range, into: values)
+                    case 0x0A: traceID = range
+                    case 0x12: spanID = range
+                    case 0x1A: traceState = range
+                    case 0x22: parentSpanID = range
+                    case 0x2A: name = range
+                    case 0x7A:
+                        do throws(ProtoWire.WireError) {
+                            statusCode = try Self.statusCode(bytes, range, else: statusCode)
+                        } catch {
+                            throw OTLPDecodeError.malformed(.traces, error.detail)
+                        }
+                    default: break
+                    }
+                    p = range.upperBound
+                    continue
+                }
+            } else if tag == 0x39 || tag == 0x41, end &- p >= 9 {
+                let value = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: p &+ 1, as: UInt64.self))
+                if tag == 0x39 { startTimeUnixNano = value } else { endTimeUnixNano = value }
+                p &+= 9
+                continue
+            } else if tag == 0x30, end &- p >= 2, base.load(fromByteOffset: p &+ 1, as: UInt8.self) < 0x80 {
+                kind = Int(base.load(fromByteOffset: p &+ 1, as: UInt8.self))
+                p &+= 2
+                continue
+            } else if tag == 0x85, end &- p >= 6, base.load(fromByteOffset: p &+ 1, as: UInt8.self) == 0x01 {
+                p &+= 6   // 16: flags (fixed32), skipped
+                continue
+            }
+            // Any other shape: the general reader, one field.
+            do throws(ProtoWire.WireError) {
+                var reader = ProtoWire.Reader(bytes, range: p..<end)
+                guard let field = try reader.next() else { break }
+                p = reader.position
+                switch field.number {
+                case 1: traceID = try Self.bytesField(field)
+                case 2: spanID = try Self.bytesField(field)
+                case 3: traceState = try Self.bytesField(field)
+                case 4: parentSpanID = try Self.bytesField(field)
+                case 5: name = try Self.bytesField(field)
+                case 6:
+                    try OTLPScanner.expect(field, .varint)
+                    var v = ProtoWire.Reader(bytes, range: field.payload)
+                    kind = Int(truncatingIfNeeded: try v.readVarint())
+                case 7: startTimeUnixNano = try OTLPScanner.fixed64(bytes, field)
+                case 8: endTimeUnixNano = try OTLPScanner.fixed64(bytes, field)
+                case 9: matcher.fill(bytes, try Self.bytesField(field), into: values)
+                case 15:
+                    try OTLPScanner.expect(field, .lengthDelimited)
+                    statusCode = try Self.statusCode(bytes, field.payload, else: statusCode)
+                default: continue
+                }
+            } catch {
+                throw OTLPDecodeError.malformed(.traces, error.detail)
+            }
+        }
+    }
+
+    /// `code` of the `Status` message at `range` (the last one wins), `current` without one (a
+    /// repeated message merges into the earlier one).
+    private static func statusCode(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, else current: Int) throws(ProtoWire.WireError) -> Int {
+        var code = current
+        var status = ProtoWire.Reader(bytes, range: range)
+        while let s = try status.next() {
+            guard s.number == 3 else { continue }
+            try OTLPScanner.expect(s, .varint)
+            var v = ProtoWire.Reader(bytes, range: s.payload)
+            code = Int(truncatingIfNeeded: try v.readVarint())
+        }
+        return code
+    }
+
     static func bytesField(_ field: ProtoWire.Field) throws(ProtoWire.WireError) -> Range<Int> {
         try OTLPScanner.expect(field, .lengthDelimited)
         return field.payload

@@ -6,7 +6,8 @@ import OTLPCodec
 ///
 /// Design: an edge is a client span (CLIENT or PRODUCER) and the server span (SERVER or
 /// CONSUMER) whose parent it is, keyed by trace id + the client's span id. Whichever side comes
-/// first waits in `pending` for `store.ttl`; when the other arrives the edge is recorded. A
+/// first waits in `pending` (a `PendingEdges` table) for `store.ttl`; when the other arrives
+/// the edge is recorded. A
 /// client span naming a database (`database_name_attributes`) is recorded at once, towards
 /// that database; a root server span (no parent) at once, from the virtual node `user`. A
 /// client side that expires alone is recorded towards its peer (`virtual_node_peer_attributes`)
@@ -79,7 +80,7 @@ struct EdgeGraph {
     }
 
     let settings: ServiceGraphSettings
-    private(set) var pending: [EdgeKey: Pending] = [:]
+    private(set) var pending = PendingEdges()
     /// Service, peer and database names, by the ids sides and series keys carry.
     private var names = ByteKeyTable()
     private(set) var nameStrings: [String] = []
@@ -87,6 +88,11 @@ struct EdgeGraph {
     private var dimensionIDs: [[String?]: Int32] = [:]
     /// Series by what makes them: client, server, connection type, dimension values.
     private(set) var series: [SeriesKey: Int] = [:]
+    /// The series most recently found, by a cheap hash of their key: most edges go between a
+    /// few services, and this saves them the dictionary's `Hasher` (series are never removed,
+    /// so a cached index stays right).
+    private var seriesCache = [(key: SeriesKey, index: Int)](repeating: (SeriesKey(client: -2, server: -2, type: .direct, clientDimensions: -2,
+                                                                                    serverDimensions: -2), 0), count: 64)
     private(set) var all: [Series] = []
     /// Sides dropped: expired without their other side, or the store full.
     private(set) var expired = 0
@@ -132,15 +138,15 @@ struct EdgeGraph {
     }
 
     private mutating func pair(_ key: EdgeKey, _ side: Side, client isClient: Bool, now: UInt64) {
-        if let index = pending.index(forKey: key) {
+        if let index = pending.find(key) {
             // The other side is waiting: the edge is complete (or a side came twice).
-            var entry = pending.values[index]
+            var entry = pending[entry: index]
             if isClient { entry.client = side } else { entry.server = side }
             if let client = entry.client, let server = entry.server {
-                pending.remove(at: index)
+                pending.remove(key)
                 record(client: client, server: server, type: client.messaging || server.messaging ? .messagingSystem : .direct, now: now)
             } else {
-                pending.values[index] = entry
+                pending[entry: index] = entry
             }
             return
         }
@@ -153,13 +159,13 @@ struct EdgeGraph {
         }
         var entry = Pending(expires: now &+ settings.ttl)
         if isClient { entry.client = side } else { entry.server = side }
-        pending[key] = entry
+        pending.insert(key, entry)
     }
 
     /// Handles the edges whose other side did not come within the ttl.
     mutating func expire(now: UInt64) {
-        for (key, entry) in pending where entry.expires <= now {
-            pending[key] = nil
+        for key in pending.expired(now: now) {
+            guard let entry = pending.remove(key) else { continue }
             if let client = entry.client, entry.server == nil, let peer = client.peer {
                 record(client: client, server: Side(service: intern(peer), durationSeconds: 0, failed: false, messaging: false),
                        type: .virtualNode, now: now, serverLatency: false)
@@ -175,8 +181,12 @@ struct EdgeGraph {
                             clientDimensions: client.dimensions.isEmpty ? -1 : internDimensions(client.dimensions),
                             serverDimensions: server.dimensions.isEmpty ? -1 : internDimensions(server.dimensions))
         let index: Int
-        if let known = series[key] {
+        let cached = Self.cacheSlot(key)
+        if seriesCache[cached].key == key {
+            index = seriesCache[cached].index
+        } else if let known = series[key] {
             index = known
+            seriesCache[cached] = (key, known)
         } else {
             var w = OTLPWireWriter(capacity: 96)
             OTLPMetricsWriter.attribute(&w, key: Array("client".utf8), anyValue: OTLPMetricsWriter.stringValue(nameStrings[Int(client.service)]))
@@ -196,6 +206,7 @@ struct EdgeGraph {
             let attributes = w.bytes
             index = all.count
             series[key] = index
+            seriesCache[cached] = (key, index)
             let empty = Histogram(buckets: [UInt64](repeating: 0, count: settings.buckets.count + 1))
             all.append(Series(attributes: attributes, start: now, server: empty, client: empty))
         }
@@ -204,6 +215,13 @@ struct EdgeGraph {
         let bounds = settings.buckets
         if serverLatency { Self.observe(&all[index].server, server.durationSeconds, bounds) }
         if clientLatency { Self.observe(&all[index].client, client.durationSeconds, bounds) }
+    }
+
+    @inline(__always)
+    private static func cacheSlot(_ key: SeriesKey) -> Int {
+        let type = key.type == .direct ? 0 : key.type == .messagingSystem ? 1 : key.type == .database ? 2 : 3
+        let mixed = Int(key.client) &* 31 &+ Int(key.server) &* 17 &+ type &* 7 &+ Int(key.clientDimensions) &* 5 &+ Int(key.serverDimensions) &* 3
+        return mixed & 63
     }
 
     /// Static: a method of `self` called with `self.all[i]` inout would copy `self` whole.

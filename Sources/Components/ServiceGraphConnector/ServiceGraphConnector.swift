@@ -35,8 +35,9 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
     private let peerKeys: [[UInt8]]
     private let databaseKeys: [[UInt8]]
     private let dimensionKeys: [[UInt8]]
-    /// `dimensionKeys`, then `peerKeys`, then `databaseKeys`: what a client span is searched for.
-    private let wantedKeys: [[UInt8]]
+    /// Finds `dimensionKeys`, then `peerKeys`, then `databaseKeys` (what a client span is
+    /// searched for) among a span's or a resource's attributes.
+    private let wantedMatcher: OTLPAttributeMatcher
 
     init(settings: ServiceGraphSettings, name: String, next: any Consumer, metrics: MetricsRegistry, logger: Logger,
          wallClock: @escaping @Sendable () -> UInt64 = WallClock.unixNanos) {
@@ -55,7 +56,7 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
         peerKeys = settings.peerAttributes.map { Array($0.utf8) }
         databaseKeys = settings.databaseNameAttributes.map { Array($0.utf8) }
         dimensionKeys = settings.dimensions.map { Array($0.utf8) }
-        wantedKeys = dimensionKeys + peerKeys + databaseKeys
+        wantedMatcher = OTLPAttributeMatcher(dimensionKeys + peerKeys + databaseKeys)
         flusher = PeriodicFlush(label: "collectord.servicegraph.\(name)", interval: settings.flushInterval) { [weak self] in self?.flush() }
     }
 
@@ -83,43 +84,48 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
     private func record(_ bytes: [UInt8], items: Int, now: UInt64) {
         do {
             try bytes.withBytes { (raw) throws(OTLPDecodeError) in
-                // Per resource, once: its attributes and service.
-                var resources: [(attributes: [Range<Int>], service: String)] = []
+                // Per resource, once: its service and the values its attributes give the wanted
+                // keys (a span's own attributes win over them).
+                var services: [String] = []
+                var resourceValues: [Range<Int>?] = []
                 var sides: [Found] = []
                 sides.reserveCapacity(items)
                 var span = OTLPSpanFields()
-                let wanted = wantedKeys
+                let matcher = wantedMatcher, wantedCount = matcher.count
                 let dimensionCount = dimensionKeys.count, peerEnd = dimensionCount + peerKeys.count
                 // Found values, one buffer for the batch (raw memory: no array or closure per span).
-                let found = UnsafeMutableBufferPointer<Range<Int>?>.allocate(capacity: wanted.count)
+                let found = UnsafeMutableBufferPointer<Range<Int>?>.allocate(capacity: wantedCount)
                 found.initialize(repeating: nil)
                 defer { found.deallocate() }
                 // Each span is read as it is reached (`visit`), while its bytes are in the cache.
                 try OTLPRequestLayout.visit(.traces, raw, resource: { _, message in
                     let attributes = OTLPAttributes.list(raw, message, field: 1)
-                    resources.append((attributes, Self.string(raw, OTLPAttributes.find(raw, attributes, key: Self.serviceKey)) ?? OTLPScanner.unknownService))
+                    services.append(Self.string(raw, OTLPAttributes.find(raw, attributes, key: Self.serviceKey)) ?? OTLPScanner.unknownService)
+                    let start = resourceValues.count
+                    resourceValues.append(contentsOf: repeatElement(nil, count: wantedCount))
+                    resourceValues.withUnsafeMutableBufferPointer { all in
+                        matcher.fill(raw, attributes, into: UnsafeMutableBufferPointer(rebasing: all[start...]))
+                    }
                 }, item: { (r, payload) throws(OTLPDecodeError) in
-                    try span.read(raw, payload)
+                    if wantedCount > 0 { found.update(repeating: nil) }
+                    try span.read(raw, payload, matching: matcher, into: found)
                     guard span.kind >= 2 && span.kind <= 5 else { return }   // server, client, producer, consumer
                     let isClient = span.kind == 3 || span.kind == 4
                     let seconds = span.endTimeUnixNano > span.startTimeUnixNano ? Double(span.endTimeUnixNano - span.startTimeUnixNano) / 1e9 : 0
                     var side = Found(client: isClient, key: nil, resource: Int32(r),
                                      side: EdgeGraph.Side(service: -1, durationSeconds: seconds, failed: span.statusCode == 2,
                                                           messaging: span.kind >= 4))
-                    // One pass over the span's attributes for every key wanted, then the resource's.
-                    let wantedCount = isClient ? wanted.count : dimensionCount
-                    if wantedCount > 0 {
-                        let slots = UnsafeMutableBufferPointer(rebasing: found[0..<wantedCount])
-                        slots.update(repeating: nil)
-                        Self.find(raw, span.attributes, wanted, into: slots)
-                        Self.find(raw, resources[r].attributes, wanted, into: slots)
+                    // Server sides need only the dimensions; client sides their peer and database too.
+                    let needed = isClient ? wantedCount : dimensionCount
+                    if needed > 0 {
+                        for i in 0..<needed where found[i] == nil { found[i] = resourceValues[r * wantedCount + i] }
                         if dimensionCount > 0 {
-                            let values = (0..<dimensionCount).map { i in slots[i].flatMap { Self.string(raw, OTLPAttributes.anyValue(raw, $0)) } }
+                            let values = (0..<dimensionCount).map { i in found[i].flatMap { Self.string(raw, OTLPAttributes.anyValue(raw, $0)) } }
                             if values.contains(where: { $0 != nil }) { side.side.dimensions = values }
                         }
                         if isClient {
-                            side.side.peer = Self.firstName(raw, slots, dimensionCount..<peerEnd)
-                            side.database = Self.firstName(raw, slots, peerEnd..<wantedCount)
+                            side.side.peer = Self.firstName(raw, found, dimensionCount..<peerEnd)
+                            side.database = Self.firstName(raw, found, peerEnd..<wantedCount)
                         }
                     }
                     if isClient {
@@ -129,7 +135,6 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
                     }
                     sides.append(side)
                 })
-                let services = resources.map(\.service)
                 state.graph.withLock { g in Self.file(sides, services: services, in: &g, now: now) }
             }
         } catch {
@@ -182,19 +187,6 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
             UnsafeMutableRawBufferPointer(rebasing: out[16..<(16 + min(8, span.count))]).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[span.lowerBound..<(span.lowerBound + min(8, span.count))]))
         }
         return EdgeGraph.EdgeKey(high: bytes.0, low: bytes.1, span: bytes.2)
-    }
-
-    /// Fills the empty slots of `values` with the raw `AnyValue` of the attribute named by the
-    /// same slot of `keys`, first match wins.
-    private static func find(_ raw: UnsafeRawBufferPointer, _ keyValues: [Range<Int>], _ keys: [[UInt8]],
-                             into values: UnsafeMutableBufferPointer<Range<Int>?>) {
-        for kv in keyValues {
-            let (k, v) = OTLPAttributes.keyAndValue(raw, kv)
-            // The length first: most keys differ in it, and no key array is touched then.
-            for i in values.indices where values[i] == nil && keys[i].count == k.count {
-                if keys[i].withUnsafeBytes({ OTLPAttributes.equal(raw, k, $0) }) { values[i] = v }
-            }
-        }
     }
 
     private static func string(_ raw: UnsafeRawBufferPointer, _ value: OTLPValue?) -> String? {

@@ -10,9 +10,10 @@ import Glibc
 /// The `spanmetrics` connector: RED metrics from the spans of the traces pipelines that export
 /// to it, into the metrics pipelines that receive from it.
 ///
-/// Design: `export` reads each span on the wire (`OTLPRequestLayout.visit`, `OTLPSpanFields`),
-/// builds its dimension values and adds it to the `SeriesTable` under a mutex, then returns:
-/// the traces' acknowledgement does not wait for metrics, which are derived data. Every
+/// Design: `export` reads each span on the wire (`OTLPRequestLayout.visit`, `OTLPSpanFields`,
+/// its dimensions found by an `OTLPAttributeMatcher` as the walk passes them), builds its
+/// series key and adds it to the `SeriesTable` under a mutex, then returns: the traces'
+/// acknowledgement does not wait for metrics, which are derived data. Every
 /// `metrics_flush_interval` (a `PeriodicFlush`; `flush(now:)` is the test hook) the table is
 /// written as one `ExportMetricsServiceRequest` and handed to `next` without tokens; `shutdown`
 /// flushes once more. A refused flush is logged and counted, and loses nothing with cumulative
@@ -48,6 +49,8 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
     /// How a span's series key is written and read back.
     private let keyLayout: SeriesKeyLayout
     private let resourceKeys: [[UInt8]]
+    /// Finds the configured dimensions among a span's or a resource's attributes.
+    private let dimensionMatcher: OTLPAttributeMatcher
 
     /// Names of span kinds and status codes, in static memory (the hot path neither allocates
     /// nor retains for them). `nonisolated(unsafe)`: written once at initialization, never
@@ -90,6 +93,7 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
             defaults: settings.dimensions.map { d in d.defaultValue.map { Self.permanent(OTLPMetricsWriter.stringValue($0)) } }, kinds: Self.kindNames,
             statuses: Self.statusNames, unknown: Self.unknownName)
         resourceKeys = settings.resourceKeyAttributes.map { Array($0.utf8) }
+        dimensionMatcher = OTLPAttributeMatcher(settings.dimensions.map(\.name))
         gaugeID = metrics.callback("collectord_spanmetrics_series", help: "Series the spanmetrics connector holds.",
                                    labels: labels) { Double(state.table.withLock { $0.seriesCount }) }
         flusher = PeriodicFlush(label: "collectord.spanmetrics.\(name)", interval: settings.flushInterval) { [weak self] in self?.flush() }
@@ -120,7 +124,7 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
         do {
             try bytes.withBytes { (raw) throws(OTLPDecodeError) in
                 let layout = keyLayout
-                let dimensionNames = layout.dimensionKeys, dimensions = dimensionNames.count
+                let dimensions = layout.dimensionKeys.count, matcher = dimensionMatcher
                 let divider = settings.unit.divider, withExemplars = settings.exemplars
                 // Per resource, once: its message, service.name value, key, and the values its
                 // attributes give the dimensions (a span's own attributes win over them).
@@ -152,18 +156,17 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
                     let start = resourceValues.count
                     resourceValues.append(contentsOf: repeatElement(nil, count: dimensions))
                     resourceValues.withUnsafeMutableBufferPointer { all in
-                        Self.fill(UnsafeMutableBufferPointer(rebasing: all[start...]), raw, attributes, dimensionNames)
+                        matcher.fill(raw, attributes, into: UnsafeMutableBufferPointer(rebasing: all[start...]))
                     }
                 }, item: { (r, payload) throws(OTLPDecodeError) in
                     guard let service = services[r] else {
                         skipped += 1
                         return
                     }
-                    try span.read(raw, payload)
+                    if dimensions > 0 { values.update(repeating: nil) }
+                    try span.read(raw, payload, matching: matcher, into: values)
                     let start = keys.count
                     if dimensions > 0 {
-                        values.update(repeating: nil)
-                        Self.fill(values, raw, span.attributes, dimensionNames)
                         for i in 0..<dimensions where values[i] == nil { values[i] = resourceValues[r * dimensions + i] }
                     }
                     layout.write(&keys, raw, service: service, name: span.name, kind: span.kind, status: span.statusCode, values: values)
@@ -214,21 +217,6 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
         var duration: Double
         var adjustedCount: Double = 0
         var exemplar = -1
-    }
-
-    /// Fills the empty slots of `values` with the raw `AnyValue` of the first of `keyValues`
-    /// named like the dimension of the same slot.
-    private static func fill(_ values: UnsafeMutableBufferPointer<Range<Int>?>, _ raw: UnsafeRawBufferPointer,
-                             _ keyValues: [Range<Int>], _ names: [UnsafeRawBufferPointer]) {
-        var missing = values.count
-        for i in 0..<values.count where values[i] != nil { missing -= 1 }
-        for kv in keyValues where missing > 0 {
-            let (k, v) = OTLPAttributes.keyAndValue(raw, kv)
-            for i in 0..<values.count where values[i] == nil && OTLPAttributes.equal(raw, k, names[i]) {
-                values[i] = v
-                missing -= 1
-            }
-        }
     }
 
     /// The adjusted count (1 / sampling probability) of a span whose tracestate at `traceState`
