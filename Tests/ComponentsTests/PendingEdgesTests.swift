@@ -6,7 +6,7 @@ import Testing
 /// through growth and the backward shifts of removal.
 @Suite struct PendingEdgesTests {
     static func side(_ service: Int32) -> EdgeGraph.Side {
-        EdgeGraph.Side(service: service, durationSeconds: 0.5, failed: false, messaging: false, peer: service % 3 == 0 ? "peer-\(service)" : nil)
+        EdgeGraph.Side(service: service, durationSeconds: 0.5, failed: false, messaging: false, extra: service % 3 == 0 ? service : -1)
     }
 
     @Test func agreesWithADictionaryThroughInsertsRemovalsAndGrowth() {
@@ -45,7 +45,7 @@ import Testing
             #expect((index == nil) == (model[key] == nil))
             if let index, let expected = model[key] {
                 let entry = table[entry: index]
-                #expect(entry.expires == expected.expires && entry.client?.peer == expected.client?.peer)
+                #expect(entry.expires == expected.expires && entry.client?.extra == expected.client?.extra)
                 #expect(entry.server?.service == expected.server?.service)
             }
         }

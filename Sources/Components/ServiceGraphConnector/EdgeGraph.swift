@@ -30,19 +30,27 @@ struct EdgeGraph {
         }
     }
 
-    /// One side of an edge. Its service is interned (services come from resources); its peer
-    /// name and dimension values are interned only when they make a series, so a stream of
-    /// sides that never pair leaves nothing behind once they expire.
+    /// One side of an edge: plain values, so the pending table and the batches of sides copy
+    /// it as bytes. Its service is interned (services come from resources); its peer name and
+    /// dimension values, when it has any, wait in `extras` (they are interned only when they
+    /// make a series, so a stream of sides that never pair leaves nothing behind once they
+    /// expire).
     struct Side {
         /// A name id from `intern`.
         var service: Int32
         var durationSeconds: Double
         var failed: Bool
         var messaging: Bool
+        /// Index in `extras` of the side's peer name and dimension values; -1: none.
+        var extra: Int32 = -1
+    }
+
+    /// A waiting side's values that are strings.
+    struct Extra {
         /// `virtual_node_peer_attributes`' first value (client sides).
         var peer: String?
-        /// Values of the configured dimensions (empty when none are configured).
-        var dimensions: [String?] = []
+        /// Values of the configured dimensions (empty when none are configured or none is set).
+        var dimensions: [String?]
     }
 
     struct Pending {
@@ -81,6 +89,10 @@ struct EdgeGraph {
 
     let settings: ServiceGraphSettings
     private(set) var pending = PendingEdges()
+    /// Peer names and dimension values of the sides that have them, in `pending` or about to be
+    /// recorded; freed places are reused.
+    private var extras: [Extra?] = []
+    private var freeExtras: [Int32] = []
     /// Service, peer and database names, by the ids sides and series keys carry.
     private var names = ByteKeyTable()
     private(set) var nameStrings: [String] = []
@@ -120,8 +132,11 @@ struct EdgeGraph {
         return id
     }
 
-    /// A client side; `database` names the database it called, if it did.
-    mutating func client(_ key: EdgeKey, _ side: Side, database: String?, now: UInt64) {
+    /// A client side with its peer name and dimension values; `database` names the database
+    /// it called, if it did.
+    mutating func client(_ key: EdgeKey, _ side: Side, peer: String? = nil, dimensions: [String?] = [], database: String?, now: UInt64) {
+        var side = side
+        side.extra = keep(peer: peer, dimensions: dimensions)
         if let database {
             return record(client: side, server: Side(service: intern(database), durationSeconds: 0, failed: false, messaging: false),
                           type: .database, now: now, serverLatency: false)
@@ -129,7 +144,10 @@ struct EdgeGraph {
         pair(key, side, client: true, now: now)
     }
 
-    mutating func server(_ key: EdgeKey?, _ side: Side, now: UInt64) {
+    /// A server side with its dimension values; no key for a root span.
+    mutating func server(_ key: EdgeKey?, _ side: Side, dimensions: [String?] = [], now: UInt64) {
+        var side = side
+        side.extra = keep(peer: nil, dimensions: dimensions)
         guard let key else {
             let user = Side(service: intern("user"), durationSeconds: 0, failed: false, messaging: false)
             return record(client: user, server: side, type: .virtualNode, now: now, clientLatency: false)
@@ -137,11 +155,44 @@ struct EdgeGraph {
         pair(key, side, client: false, now: now)
     }
 
+    /// Where a side's strings wait: -1 when it has none.
+    private mutating func keep(peer: String?, dimensions: [String?]) -> Int32 {
+        guard peer != nil || !dimensions.isEmpty else { return -1 }
+        let extra = Extra(peer: peer, dimensions: dimensions)
+        if let index = freeExtras.popLast() {
+            extras[Int(index)] = extra
+            return index
+        }
+        extras.append(extra)
+        return Int32(extras.count - 1)
+    }
+
+    private mutating func release(_ side: Side?) {
+        guard let side, side.extra >= 0 else { return }
+        extras[Int(side.extra)] = nil
+        freeExtras.append(side.extra)
+        if freeExtras.count == extras.count {
+            extras.removeAll(keepingCapacity: true)
+            freeExtras.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private func peer(of side: Side) -> String? { side.extra < 0 ? nil : extras[Int(side.extra)]?.peer }
+
+    private func dimensions(of side: Side) -> [String?] { side.extra < 0 ? [] : extras[Int(side.extra)]?.dimensions ?? [] }
+
     private mutating func pair(_ key: EdgeKey, _ side: Side, client isClient: Bool, now: UInt64) {
         if let index = pending.find(key) {
-            // The other side is waiting: the edge is complete (or a side came twice).
+            // The other side is waiting: the edge is complete (or a side came twice: the later
+            // one replaces it).
             var entry = pending[entry: index]
-            if isClient { entry.client = side } else { entry.server = side }
+            if isClient {
+                release(entry.client)
+                entry.client = side
+            } else {
+                release(entry.server)
+                entry.server = side
+            }
             if let client = entry.client, let server = entry.server {
                 pending.remove(key)
                 record(client: client, server: server, type: client.messaging || server.messaging ? .messagingSystem : .direct, now: now)
@@ -154,6 +205,7 @@ struct EdgeGraph {
             expire(now: now)
             if pending.count >= settings.maxItems {
                 droppedFull += 1
+                release(side)
                 return
             }
         }
@@ -166,20 +218,27 @@ struct EdgeGraph {
     mutating func expire(now: UInt64) {
         for key in pending.expired(now: now) {
             guard let entry = pending.remove(key) else { continue }
-            if let client = entry.client, entry.server == nil, let peer = client.peer {
+            if let client = entry.client, entry.server == nil, let peer = peer(of: client) {
                 record(client: client, server: Side(service: intern(peer), durationSeconds: 0, failed: false, messaging: false),
                        type: .virtualNode, now: now, serverLatency: false)
             } else {
                 expired += 1
+                release(entry.client)
+                release(entry.server)
             }
         }
     }
 
     private mutating func record(client: Side, server: Side, type: ConnectionType, now: UInt64,
                                  clientLatency: Bool = true, serverLatency: Bool = true) {
+        defer {
+            release(client)
+            release(server)
+        }
+        let clientValues = dimensions(of: client), serverValues = dimensions(of: server)
         let key = SeriesKey(client: client.service, server: server.service, type: type,
-                            clientDimensions: client.dimensions.isEmpty ? -1 : internDimensions(client.dimensions),
-                            serverDimensions: server.dimensions.isEmpty ? -1 : internDimensions(server.dimensions))
+                            clientDimensions: clientValues.isEmpty ? -1 : internDimensions(clientValues),
+                            serverDimensions: serverValues.isEmpty ? -1 : internDimensions(serverValues))
         let index: Int
         let cached = Self.cacheSlot(key)
         if seriesCache[cached].key == key {
@@ -193,8 +252,8 @@ struct EdgeGraph {
             OTLPMetricsWriter.attribute(&w, key: Array("server".utf8), anyValue: OTLPMetricsWriter.stringValue(nameStrings[Int(server.service)]))
             OTLPMetricsWriter.attribute(&w, key: Array("connection_type".utf8), anyValue: OTLPMetricsWriter.stringValue(type.rawValue))
             let none = [String?](repeating: nil, count: settings.dimensions.count)
-            let clientDimensions = client.dimensions.isEmpty ? none : client.dimensions
-            let serverDimensions = server.dimensions.isEmpty ? none : server.dimensions
+            let clientDimensions = clientValues.isEmpty ? none : clientValues
+            let serverDimensions = serverValues.isEmpty ? none : serverValues
             for (i, name) in settings.dimensions.enumerated() {
                 if let v = clientDimensions[i] {
                     OTLPMetricsWriter.attribute(&w, key: Array("client_\(name)".utf8), anyValue: OTLPMetricsWriter.stringValue(v))

@@ -90,6 +90,8 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
                 var resourceValues: [Range<Int>?] = []
                 var sides: [Found] = []
                 sides.reserveCapacity(items)
+                // The sides' dimension values, one after another (`Found.dimensions` says where).
+                var dimensionValues: [String?] = []
                 var span = OTLPSpanFields()
                 let matcher = wantedMatcher, wantedCount = matcher.count
                 let dimensionCount = dimensionKeys.count, peerEnd = dimensionCount + peerKeys.count
@@ -112,7 +114,7 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
                     guard span.kind >= 2 && span.kind <= 5 else { return }   // server, client, producer, consumer
                     let isClient = span.kind == 3 || span.kind == 4
                     let seconds = span.endTimeUnixNano > span.startTimeUnixNano ? Double(span.endTimeUnixNano - span.startTimeUnixNano) / 1e9 : 0
-                    var side = Found(client: isClient, key: nil, resource: Int32(r),
+                    var side = Found(client: isClient, resource: Int32(r),
                                      side: EdgeGraph.Side(service: -1, durationSeconds: seconds, failed: span.statusCode == 2,
                                                           messaging: span.kind >= 4))
                     // Server sides need only the dimensions; client sides their peer and database too.
@@ -121,21 +123,28 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
                         for i in 0..<needed where found[i] == nil { found[i] = resourceValues[r * wantedCount + i] }
                         if dimensionCount > 0 {
                             let values = (0..<dimensionCount).map { i in found[i].flatMap { Self.string(raw, OTLPAttributes.anyValue(raw, $0)) } }
-                            if values.contains(where: { $0 != nil }) { side.side.dimensions = values }
+                            if values.contains(where: { $0 != nil }) {
+                                side.dimensions = Int32(dimensionValues.count)
+                                dimensionValues.append(contentsOf: values)
+                            }
                         }
                         if isClient {
-                            side.side.peer = Self.firstName(raw, found, dimensionCount..<peerEnd)
-                            side.database = Self.firstName(raw, found, peerEnd..<wantedCount)
+                            side.peer = Self.firstNamed(raw, found, dimensionCount..<peerEnd)
+                            side.database = Self.firstNamed(raw, found, peerEnd..<wantedCount)
                         }
                     }
                     if isClient {
                         side.key = Self.key(raw, span.traceID, span.spanID)
                     } else if !span.parentSpanID.isEmpty {
                         side.key = Self.key(raw, span.traceID, span.parentSpanID)
+                    } else {
+                        side.root = true
                     }
                     sides.append(side)
                 })
-                state.graph.withLock { g in Self.file(sides, services: services, in: &g, now: now) }
+                state.graph.withLock { g in
+                    Self.file(sides, raw, services: services, dimensions: dimensionValues, count: dimensionCount, in: &g, now: now)
+                }
             }
         } catch {
             logger.warn("servicegraph could not read \(bytes.count) bytes of a batch (about \(items) spans): \(error)")
@@ -144,37 +153,52 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
 
     private static let serviceKey = Array("service.name".utf8)
 
-    /// A side as read from its span, before the lock: the service as the resource's number.
+    /// A side as read from its span, before the lock: plain values (the batch's sides are
+    /// copied as bytes); the service as the resource's number, names as ranges of the batch.
     private struct Found {
         var client: Bool
-        /// Trace id and the client's span id; nil for a server span without a parent (its
-        /// edge comes from the virtual node `user`).
-        var key: EdgeGraph.EdgeKey?
+        /// A server span without a parent (its edge comes from the virtual node `user`).
+        var root = false
+        /// Trace id and the client's span id (unused for a root).
+        var key = EdgeGraph.EdgeKey(high: 0, low: 0, span: 0)
         var resource: Int32
         var side: EdgeGraph.Side
-        var database: String?
+        /// The `AnyValue`s of the peer name and the database name (client sides).
+        var peer: Range<Int>?
+        var database: Range<Int>?
+        /// Where this side's dimension values start in the batch's list; -1: none.
+        var dimensions: Int32 = -1
+
+        init(client: Bool, resource: Int32, side: EdgeGraph.Side) {
+            self.client = client
+            self.resource = resource
+            self.side = side
+        }
     }
 
     /// Files a batch's sides in the graph (under its lock), their services interned.
-    private static func file(_ sides: [Found], services: [String], in g: inout EdgeGraph, now: UInt64) {
+    private static func file(_ sides: [Found], _ raw: UnsafeRawBufferPointer, services: [String], dimensions: [String?], count: Int,
+                             in g: inout EdgeGraph, now: UInt64) {
         var ids: [Int32] = []
         ids.reserveCapacity(services.count)
         for service in services { ids.append(g.intern(service)) }
         for s in sides {
             var side = s.side
             side.service = ids[Int(s.resource)]
+            let values = s.dimensions < 0 ? [] : Array(dimensions[Int(s.dimensions)..<(Int(s.dimensions) + count)])
             if s.client {
-                g.client(s.key!, side, database: s.database, now: now)
+                g.client(s.key, side, peer: s.peer.flatMap { Self.string(raw, OTLPAttributes.anyValue(raw, $0)) }, dimensions: values,
+                         database: s.database.flatMap { Self.string(raw, OTLPAttributes.anyValue(raw, $0)) }, now: now)
             } else {
-                g.server(s.key, side, now: now)
+                g.server(s.root ? nil : s.key, side, dimensions: values, now: now)
             }
         }
     }
 
     /// The first value among `slots[range]` that has a text form.
-    private static func firstName(_ raw: UnsafeRawBufferPointer, _ slots: UnsafeMutableBufferPointer<Range<Int>?>, _ range: Range<Int>) -> String? {
+    private static func firstNamed(_ raw: UnsafeRawBufferPointer, _ slots: UnsafeMutableBufferPointer<Range<Int>?>, _ range: Range<Int>) -> Range<Int>? {
         for i in range {
-            if let slot = slots[i], let text = Self.string(raw, OTLPAttributes.anyValue(raw, slot)) { return text }
+            if let slot = slots[i], OTLPAttributes.anyValue(raw, slot) != .other { return slot }
         }
         return nil
     }
