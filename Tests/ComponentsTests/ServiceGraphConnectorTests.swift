@@ -138,6 +138,26 @@ private func span(_ trace: Int, _ id: Int, parent: Int? = nil, _ name: String, k
         #expect(metrics.render().contains("collectord_servicegraph_dropped_spans_total{connector=\"servicegraph\"} 2"))
     }
 
+    /// A side that comes twice replaces the first (its peer and dimension values too); the
+    /// strings of sides that paired, expired or replaced are let go and their places reused.
+    @Test func aRepeatedSideReplacesTheFirstAndItsStrings() throws {
+        let (c, sink, wall, _) = connector { $0.dimensions = ["tier"] }
+        for round in 0..<3 {
+            try send(c, "web", [
+                span(10 + round, 1, "call", kind: 3, ms: 3, attributes: ["peer.service": .string("old"), "tier": .string("a")]),
+                span(10 + round, 1, "call", kind: 3, ms: 4, attributes: ["peer.service": .string("new"), "tier": .string("b")]),
+                span(20 + round, 2, "call", kind: 3, ms: 5, attributes: ["tier": .string("c")]),
+            ])
+            try send(c, "api", [span(20 + round, 3, parent: 2, "serve", kind: 2, ms: 2, attributes: ["tier": .string("d")])])
+            wall.advance(2_500 * ms)
+            c.flush()
+        }
+        #expect(try series(try #require(sink.last)) == [
+            "web>new/virtual_node client_tier=b": [3, 0, 0, 3, 0, 0.012],
+            "web>api/ client_tier=c,server_tier=d": [3, 0, 3, 3, 0.006, 0.015],
+        ])
+    }
+
     @Test func messagingEdgesAndCumulativeTotals() throws {
         let (c, sink, wall, _) = connector()
         for n in 0..<3 {

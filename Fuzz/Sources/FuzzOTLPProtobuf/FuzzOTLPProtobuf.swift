@@ -24,6 +24,13 @@ public func fuzzOTLPProtobuf(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         // Unvalidated bytes still must not crash the readers that skip validation.
         _ = try? OTLPSplitter.split(signal, protobuf: request, maxItems: maxItems)
         _ = OTLPScanner.resourceCount(request)
+        request.withUnsafeBytes { raw in   // and the RED connectors' span read, on any bytes
+            let values = UnsafeMutableBufferPointer<Range<Int>?>.allocate(capacity: matcher.count)
+            defer { values.deallocate() }
+            values.initialize(repeating: nil)
+            var span = OTLPSpanFields()
+            try? span.read(raw, 0..<raw.count, matching: matcher, into: values)
+        }
         return 0
     }
     checkSplit(signal, request, counts, maxItems: maxItems)
@@ -84,11 +91,47 @@ private func checkLayout(_ signal: OTLPSignal, _ request: [UInt8], _ counts: OTL
             Array(UnsafeRawBufferPointer(rebasing: raw[layout.items[index].payload]))
         }
         require(validated(signal, copies, "a rewritten request").items == counts.items, "a rewritten request's item count")
+        if signal == .traces { checkMatchingRead(raw, layout) }
         // One request per item, as the tail sampler groups them.
         let members = Array(layout.items.indices)
         let groups = layout.writeGroups(members, bounds: members.map { $0..<($0 + 1) }, from: raw, gap: 3)
         for piece in groups.pieces {
             require(validated(signal, Array(groups.bytes[piece]), "a grouped request").items == 1, "a group of one item")
+        }
+    }
+}
+
+/// Keys of the RED connectors' defaults and some short ones the fuzzer finds easily.
+private let matcherKeys = ["peer.service", "db.name", "db.system", "client.address", "k", "", "ab", "abcdefgh", "abcdefghi", "k"]
+private let matcher = OTLPAttributeMatcher(matcherKeys)
+
+/// The RED connectors' span read (`read(_:_:matching:into:)`) on each span of a valid request:
+/// it reads it, as the full read does, and finds what a search of the full read's attribute
+/// list finds.
+private func checkMatchingRead(_ raw: UnsafeRawBufferPointer, _ layout: OTLPRequestLayout) {
+    let values = UnsafeMutableBufferPointer<Range<Int>?>.allocate(capacity: matcher.count)
+    defer { values.deallocate() }
+    for item in layout.items {
+        values.update(repeating: nil)
+        var fast = OTLPSpanFields()
+        let full: OTLPSpanFields
+        do {
+            full = try OTLPSpanFields(raw, item.payload)
+            try fast.read(raw, item.payload, matching: matcher, into: values)
+        } catch {
+            return require(false, "a span reader rejects a span of a valid request: \(error)")
+        }
+        require(fast.traceID == full.traceID && fast.spanID == full.spanID && fast.parentSpanID == full.parentSpanID
+                    && fast.traceState == full.traceState && fast.name == full.name && fast.kind == full.kind
+                    && fast.statusCode == full.statusCode && fast.startTimeUnixNano == full.startTimeUnixNano
+                    && fast.endTimeUnixNano == full.endTimeUnixNano, "the matching read reads a span differently")
+        for (slot, key) in matcherKeys.enumerated() {
+            var expected: Range<Int>?
+            for kv in full.attributes {
+                let (k, v) = OTLPAttributes.keyAndValue(raw, kv)
+                if OTLPAttributes.equal(raw, k, Array(key.utf8)) { expected = v; break }
+            }
+            require(values[slot] == expected, "the matcher finds \(String(describing: values[slot])) for \(key), not \(String(describing: expected))")
         }
     }
 }
