@@ -11,7 +11,7 @@
 #   make bench-spanmetrics release build + Benchmarks/spanmetrics.sh (spanmetrics + servicegraph -> prometheus beside batch -> nop)
 #   make bench-gateway  release build + Benchmarks/gateway.sh (an agent with loadbalancing before 1, 2, 3 gateways)
 #   make bench-clients  release build + Benchmarks/clients.sh (1,000 clients: throughput, p99 to acknowledgement, RSS)
-#   make bench-micro    Benchmarks/MicroBench (package-benchmark): codecs, splitter, batch merge, store append on the
+#   make bench-micro    Benchmarks/MicroBench (package-benchmark): codecs, splitter, batch merge, store append, RED connectors on the
 #                       1,000-span request, throughput and allocations; BASELINE=compare checks the committed one
 #   make fuzz    build the libFuzzer targets (Fuzz/, .build-fuzz, ASan) and fuzz each for FUZZ_SECONDS
 #                (default 60) and/or FUZZ_RUNS executions; FUZZ_TARGETS="FuzzHTTP2 FuzzConfig" picks some
@@ -129,7 +129,7 @@ bench-gateway: deps venv build
 bench-connections: deps venv build
 	Benchmarks/connections.sh
 
-## bench-micro: micro-benchmarks (codecs, splitter, batch merge, store append) (ordo-one/benchmark) on the load tests' 1,000-span request.
+## bench-micro: micro-benchmarks (codecs, splitter, batch merge, store append, RED connectors) (ordo-one/benchmark) on the load tests' 1,000-span request.
 BASELINE ?=
 bench-micro: deps venv
 	$(VENV)/bin/python Benchmarks/gen_request.py >/dev/null

@@ -22,6 +22,8 @@ let package = Package(
         .library(name: "ProbabilisticSampler", targets: ["ProbabilisticSampler"]),
         .library(name: "TailSampling", targets: ["TailSampling"]),
         .library(name: "BatchProcessor", targets: ["BatchProcessor"]),
+        .library(name: "SpanMetricsConnector", targets: ["SpanMetricsConnector"]),
+        .library(name: "ServiceGraphConnector", targets: ["ServiceGraphConnector"]),
         .library(name: "LoadBalancingExporter", targets: ["LoadBalancingExporter"]),
         // For the fuzz targets under Fuzz/ (with the root package's Store, OTLPCodec, CollectorCore).
         .library(name: "Transport", targets: ["Transport"]),

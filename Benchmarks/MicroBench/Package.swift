@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
 // Micro-benchmarks with ordo-one's package-benchmark: throughput and allocations of the OTLP
-// codecs, the splitter, the batch processor's merge and the store's append, on the load tests'
-// 1,000-span request (Benchmarks/out/traces.pb, written by Benchmarks/gen_request.py). Run with
+// codecs, the splitter, the batch processor's merge, the store's append and the RED connectors,
+// on the load tests' 1,000-span request (Benchmarks/out/traces.pb, written by
+// Benchmarks/gen_request.py). Run with
 // `make bench-micro`, or:
 //
 //   cd Benchmarks/MicroBench && swift package --allow-writing-to-package-directory benchmark
@@ -26,6 +27,8 @@ let package = Package(
                 .product(name: "CollectorCore", package: "collector"),
                 .product(name: "BatchProcessor", package: "collector"),
                 .product(name: "Store", package: "collector"),
+                .product(name: "SpanMetricsConnector", package: "collector"),
+                .product(name: "ServiceGraphConnector", package: "collector"),
             ],
             path: "Benchmarks/MicroBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -74,6 +74,10 @@ public struct CollectorConfig: Sendable {
     /// daemon and `validate` to say.
     public var warnings: [ConfigProblem] = []
 
+    /// No components, no pipelines and no metrics endpoint: the context of a component built
+    /// outside a service (the micro-benchmarks build connectors with their factories).
+    public static let empty = CollectorConfig(components: [:], pipelines: [], serviceExtensions: [], metricsAddress: "", logLevel: .info)
+
     public func component(_ kind: ComponentKind, _ id: ComponentID) -> Component? {
         components[kind]?.first { $0.id == id }
     }

@@ -23,6 +23,11 @@ public struct SpanMetricsSettings: ComponentSettings, Equatable {
     public struct Dimension: Sendable, Equatable {
         public var name: String
         public var defaultValue: String?
+
+        public init(name: String, defaultValue: String? = nil) {
+            self.name = name
+            self.defaultValue = defaultValue
+        }
     }
 
     public enum Unit: String, Sendable, Equatable {

@@ -30,4 +30,5 @@ let benchmarks: @Sendable () -> Void = {
     // One iteration = one 1,000-span request; spans per second = throughput x 1,000.
     codecBenchmarks()
     pipelineBenchmarks()
+    connectorBenchmarks()
 }
