@@ -171,3 +171,54 @@ struct KeyBuffer {
         capacity = size
     }
 }
+
+/// Growable raw storage of plain values for one batch (its spans' entries, its resources'
+/// services and dimension values): appending checks capacity and stores, reading loads, with
+/// no reference counting or uniqueness check in the per-span closure that captures it. The
+/// owner calls `deallocate`.
+struct FlatBuffer<Element> {
+    private(set) var base: UnsafeMutablePointer<Element>
+    private(set) var count = 0
+    private var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 4)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    func deallocate() {
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
+
+    subscript(index: Int) -> Element {
+        @inline(__always) get {
+            precondition(index >= 0 && index < count, "FlatBuffer index out of range")
+            return base[index]
+        }
+    }
+
+    /// The elements appended so far (valid until the next append or `deallocate`).
+    var elements: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: base, count: count) }
+
+    /// Elements `range`, to write in place (valid until the next append or `deallocate`).
+    func slots(_ range: Range<Int>) -> UnsafeMutableBufferPointer<Element> {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "FlatBuffer range out of bounds")
+        return UnsafeMutableBufferPointer(start: base + range.lowerBound, count: range.count)
+    }
+
+    @inline(__always)
+    mutating func append(_ element: Element) {
+        if count == capacity { grow() }
+        (base + count).initialize(to: element)
+        count &+= 1
+    }
+
+    private mutating func grow() {
+        let bigger = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
+        bigger.moveInitialize(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity *= 2
+    }
+}

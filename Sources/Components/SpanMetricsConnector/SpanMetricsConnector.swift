@@ -129,14 +129,20 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
                 // Per resource, once: its message, service.name value, key, and the values its
                 // attributes give the dimensions (a span's own attributes win over them).
                 var resources: [(message: Range<Int>?, key: WireKey?)] = []
-                var services: [Range<Int>?] = []   // apart: the hot loop reads only these
-                var resourceValues: [Range<Int>?] = []
+                // Apart, in raw memory: the hot loop reads only these, and an array captured
+                // by the per-span closure costs reference counting on every read.
+                var services = FlatBuffer<Range<Int>?>(capacity: 8)
+                var resourceValues = FlatBuffer<Range<Int>?>(capacity: 8 * dimensions)
                 // Every span's series key goes one after another in `keys`; `entries` says where
                 // each is. Flat storage for the batch: no allocation per span.
                 var keys = KeyBuffer(capacity: items * 48)
-                defer { keys.deallocate() }
-                var entries: [Entry] = []
-                entries.reserveCapacity(items)
+                var entries = FlatBuffer<Entry>(capacity: items)
+                defer {
+                    keys.deallocate()
+                    entries.deallocate()
+                    services.deallocate()
+                    resourceValues.deallocate()
+                }
                 var exemplars: [SeriesTable.Exemplar] = []
                 // The span's dimension values (raw memory: a closure over an array here would
                 // copy the key layout for every span).
@@ -154,10 +160,8 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
                     services.append(service)
                     guard dimensions > 0 else { return }
                     let start = resourceValues.count
-                    resourceValues.append(contentsOf: repeatElement(nil, count: dimensions))
-                    resourceValues.withUnsafeMutableBufferPointer { all in
-                        matcher.fill(raw, attributes, into: UnsafeMutableBufferPointer(rebasing: all[start...]))
-                    }
+                    for _ in 0..<dimensions { resourceValues.append(nil) }
+                    matcher.fill(raw, attributes, into: resourceValues.slots(start..<(start + dimensions)))
                 }, item: { (r, payload) throws(OTLPDecodeError) in
                     guard let service = services[r] else {
                         skipped += 1
@@ -185,7 +189,7 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
                 if skipped > 0 { skippedSpans.add(skipped) }
                 state.table.withLock { t in
                     var current = (resource: -1, index: -1)
-                    for e in entries {
+                    for e in entries.elements {
                         if e.resource != current.resource {
                             let message = resources[e.resource].message ?? 0..<0
                             current = (e.resource, t.resource(key: resources[e.resource].key!,
