@@ -78,7 +78,7 @@ public final class OTLPAttributeMatcher: @unchecked Sendable {
     /// The key and value of a `KeyValue` that is a key with a one-byte length, then nothing or
     /// one value with a one- or two-byte length; nil for any other shape.
     @inline(__always)
-    private static func plain(_ base: UnsafeRawPointer, _ keyValue: Range<Int>) -> (Range<Int>, Range<Int>)? {
+    static func plain(_ base: UnsafeRawPointer, _ keyValue: Range<Int>) -> (Range<Int>, Range<Int>)? {
         let s = keyValue.lowerBound, e = keyValue.upperBound
         guard e &- s >= 2, base.load(fromByteOffset: s, as: UInt8.self) == 0x0A else { return nil }
         let length = Int(base.load(fromByteOffset: s &+ 1, as: UInt8.self))
@@ -96,8 +96,12 @@ public final class OTLPAttributeMatcher: @unchecked Sendable {
         return keyEnd &+ 3 &+ ((b0 & 0x7F) | b1 << 7) == e ? ((s &+ 2)..<keyEnd, (keyEnd &+ 3)..<e) : nil
     }
 
+    /// Whether some key is `length` bytes long (the first, cheap test of `fill`).
     @inline(__always)
-    private func match(_ base: UnsafeRawPointer, _ key: Range<Int>, _ value: Range<Int>, into values: UnsafeMutableBufferPointer<Range<Int>?>) {
+    func wants(keyLength length: Int) -> Bool { lengthMask & Self.lengthBit(length) != 0 }
+
+    @inline(__always)
+    func match(_ base: UnsafeRawPointer, _ key: Range<Int>, _ value: Range<Int>, into values: UnsafeMutableBufferPointer<Range<Int>?>) {
         let length = key.count
         let head: UInt64 = length >= 8 ? (base + key.lowerBound).loadUnaligned(as: UInt64.self) : 0
         for i in 0..<count where lengths[i] == length && prefixes[i] == head && values[i] == nil {

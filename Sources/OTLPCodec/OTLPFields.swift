@@ -129,7 +129,7 @@ public struct OTLPSpanFields: Sendable {
         kind = 0
         startTimeUnixNano = 0
         endTimeUnixNano = 0
-        attributes.removeAll(keepingCapacity: true)
+        if !attributes.isEmpty { attributes.removeAll(keepingCapacity: true) }
         statusCode = 0
         guard let base = bytes.baseAddress else { return }
         var p = payload.lowerBound
@@ -149,7 +149,13 @@ public struct OTLPSpanFields: Sendable {
                 if start >= 0, length <= end &- start {
                     let range = start..<(start &+ length)
                     switch tag {
-                    case 0x4A: matcher.fill(bytes, range, into: values)
+                    case 0x4A:
+                        // `matcher.fill`, its common case here: most attributes end at the length test.
+                        if let (key, value) = OTLPAttributeMatcher.plain(base, range) {
+                            if matcher.wants(keyLength: key.count) { matcher.match(base, key, value, into: values) }
+                        } else {
+                            matcher.fill(bytes, range, into: values)
+                        }
                     case 0x0A: traceID = range
                     case 0x12: spanID = range
                     case 0x1A: traceState = range
