@@ -407,6 +407,21 @@ public enum OTLPAttributes {
 
     /// The value of an `AnyValue` message.
     public static func anyValue(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> OTLPValue {
+        // One field with a one-byte length or value, as encoders write a scalar: read in place.
+        let s = range.lowerBound, n = range.count
+        if n >= 2, bytes[s &+ 1] < 0x80 {
+            switch bytes[s] {
+            case 0x0A where 2 &+ Int(bytes[s &+ 1]) == n: return .string((s &+ 2)..<range.upperBound)
+            case 0x18 where n == 2: return .int(Int64(bytes[s &+ 1]))
+            case 0x10 where n == 2: return .bool(bytes[s &+ 1] != 0)
+            default: break
+            }
+        }
+        return readAnyValue(bytes, range)
+    }
+
+    /// `anyValue` by the general reader, field by field (the last value field wins).
+    static func readAnyValue(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> OTLPValue {
         var value = OTLPValue.other
         var reader = ProtoWire.Reader(bytes, range: range)
         while let field = try? reader.next() {

@@ -1,5 +1,5 @@
 import CollectorTesting
-import OTLPCodec
+@testable import OTLPCodec
 import Testing
 
 /// `OTLPAttributeMatcher` and the span read that uses it (`OTLPSpanFields.read(_:_:matching:into:)`):
@@ -161,6 +161,47 @@ import Testing
                 do { try fields.read(raw, 0..<raw.count, matching: matcher, into: values); return false } catch { return true }
             }
             #expect(threw == (cut != afterName), "cut at \(cut)")
+        }
+    }
+
+    /// `OTLPAttributes.anyValue` reads a one-field scalar in place: the same value as the
+    /// general reader for every shape around it.
+    @Test func anyValueInPlaceIsTheGeneralReadersValue() {
+        var shapes: [[UInt8]] = []
+        for text in ["", "a", String(repeating: "s", count: 125), String(repeating: "s", count: 126), String(repeating: "s", count: 127),
+                     String(repeating: "s", count: 300)] {
+            var w = PBWriter()
+            w.string(1, text)
+            shapes.append(w.bytes)
+        }
+        for number: UInt64 in [0, 1, 127, 128, 300, UInt64.max] {
+            var w = PBWriter()
+            w.varintField(3, number)
+            shapes.append(w.bytes)
+            var b = PBWriter()
+            b.varintField(2, number)
+            shapes.append(b.bytes)
+        }
+        var double = PBWriter()
+        double.fixed64(4, 2.5.bitPattern)
+        shapes.append(double.bytes)
+        var bytes = PBWriter()
+        bytes.bytesField(7, [1, 2, 3])
+        shapes.append(bytes.bytes)
+        var two = PBWriter()   // two value fields: the last wins
+        two.string(1, "x")
+        two.varintField(3, 5)
+        shapes.append(two.bytes)
+        shapes.append([0x0A, 0x03, 0x61])   // a string cut short
+        shapes.append([0x18, 0x85, 0x00])   // a non-minimal varint
+        shapes.append([0x0A, 0x00, 0x18, 0x07])
+        shapes.append([])
+        for shape in shapes {
+            let padded = [0xFF] + shape + [0xFF]   // the value inside a larger buffer
+            padded.withUnsafeBytes { raw in
+                let range = 1..<(1 + shape.count)
+                #expect(OTLPAttributes.anyValue(raw, range) == OTLPAttributes.readAnyValue(raw, range), "\(shape)")
+            }
         }
     }
 }
