@@ -79,12 +79,29 @@ struct EdgeGraph {
         var failed: UInt64 = 0
         var server: Histogram
         var client: Histogram
+
+        /// One request, and its latencies (with their buckets) where they count; one mutating
+        /// call, so the series array is checked for uniqueness once.
+        @inline(__always)
+        mutating func add(failed isFailed: Bool, server serverLatency: (Double, Int)?, client clientLatency: (Double, Int)?) {
+            total &+= 1
+            if isFailed { failed &+= 1 }
+            if let (value, bucket) = serverLatency { server.observe(value, bucket: bucket) }
+            if let (value, bucket) = clientLatency { client.observe(value, bucket: bucket) }
+        }
     }
 
     struct Histogram {
         var count: UInt64 = 0
         var sum: Double = 0
         var buckets: [UInt64]
+
+        @inline(__always)
+        mutating func observe(_ value: Double, bucket: Int) {
+            count &+= 1
+            sum += value
+            buckets[bucket] &+= 1
+        }
     }
 
     let settings: ServiceGraphSettings
@@ -269,11 +286,17 @@ struct EdgeGraph {
             let empty = Histogram(buckets: [UInt64](repeating: 0, count: settings.buckets.count + 1))
             all.append(Series(attributes: attributes, start: now, server: empty, client: empty))
         }
-        all[index].total &+= 1
-        if client.failed || server.failed { all[index].failed &+= 1 }
         let bounds = settings.buckets
-        if serverLatency { Self.observe(&all[index].server, server.durationSeconds, bounds) }
-        if clientLatency { Self.observe(&all[index].client, client.durationSeconds, bounds) }
+        all[index].add(failed: client.failed || server.failed,
+                       server: serverLatency ? (server.durationSeconds, Self.bucket(server.durationSeconds, bounds)) : nil,
+                       client: clientLatency ? (client.durationSeconds, Self.bucket(client.durationSeconds, bounds)) : nil)
+    }
+
+    /// The histogram bucket of `value`: the first bound it does not exceed, else the last one.
+    private static func bucket(_ value: Double, _ bounds: [Double]) -> Int {
+        var i = 0
+        while i < bounds.count && value > bounds[i] { i &+= 1 }
+        return i
     }
 
     @inline(__always)
@@ -281,13 +304,6 @@ struct EdgeGraph {
         let type = key.type == .direct ? 0 : key.type == .messagingSystem ? 1 : key.type == .database ? 2 : 3
         let mixed = Int(key.client) &* 31 &+ Int(key.server) &* 17 &+ type &* 7 &+ Int(key.clientDimensions) &* 5 &+ Int(key.serverDimensions) &* 3
         return mixed & 63
-    }
-
-    /// Static: a method of `self` called with `self.all[i]` inout would copy `self` whole.
-    private static func observe(_ h: inout Histogram, _ value: Double, _ bounds: [Double]) {
-        h.count &+= 1
-        h.sum += value
-        h.buckets[bounds.firstIndex { value <= $0 } ?? bounds.count] &+= 1
     }
 
     /// Drops not reported yet (for the connector's counter).

@@ -38,6 +38,19 @@ struct SeriesTable {
         var sum: Double = 0
         var buckets: [UInt64]
         var exemplars: [Exemplar] = []
+
+        /// One span weighing `weight`: into the calls, and into the histogram unless `bucket`
+        /// is -1 (histograms disabled).
+        @inline(__always)
+        mutating func add(weight: UInt64, duration: Double, bucket: Int, now: UInt64, exemplar: Exemplar?, exemplarLimit: Int) {
+            lastSeen = now
+            calls &+= weight
+            guard bucket >= 0 else { return }
+            count &+= weight
+            sum += duration * Double(weight)
+            buckets[bucket] &+= weight
+            if let exemplar, exemplars.count < exemplarLimit { exemplars.append(exemplar) }
+        }
     }
 
     struct Resource {
@@ -101,18 +114,16 @@ struct SeriesTable {
             all[r].series.insert(key, hash: hash)
             all[r].all.append(newSeries(attributes(key), now: now))
         }
-        all[r].all[i].lastSeen = now
-        all[r].all[i].calls &+= weight
-        guard !settings.histogramDisabled else { return }
-        all[r].all[i].count &+= weight
-        all[r].all[i].sum += duration * Double(weight)
-        let bounds = settings.buckets
-        var bucket = 0
-        while bucket < bounds.count && duration > bounds[bucket] { bucket &+= 1 }
-        all[r].all[i].buckets[bucket] &+= weight
-        if let exemplar, all[r].all[i].exemplars.count < settings.exemplarsPerPoint {
-            all[r].all[i].exemplars.append(exemplar)
+        // One mutating call into the series (each statement on `all[r].all[i]` would check
+        // both arrays' uniqueness again).
+        var bucket = -1
+        if !settings.histogramDisabled {
+            let bounds = settings.buckets
+            bucket = 0
+            while bucket < bounds.count && duration > bounds[bucket] { bucket &+= 1 }
         }
+        all[r].all[i].add(weight: weight, duration: duration, bucket: bucket, now: now, exemplar: exemplar,
+                          exemplarLimit: settings.exemplarsPerPoint)
     }
 
     private func newSeries(_ attributes: [UInt8], now: UInt64) -> Series {
