@@ -8,8 +8,8 @@
 #   RUNS=5 REQUESTS=2000 Benchmarks/spanmetrics.sh
 #
 # Runs alternate (plain, red, plain, red, ...) with a pause between them; prints each run,
-# the medians of spans per CPU-second and peak RSS, the ratio of the medians, and the series
-# the last RED run served.
+# the medians of spans per CPU-second and peak RSS, the ratio of the medians, each pair's own
+# cost and their median, and the series the last RED run served.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,4 +57,9 @@ echo "== medians of $RUNS runs"
 echo "batch -> nop                                   $pr spans per CPU-second, peak RSS $pm MiB"
 echo "+ spanmetrics, servicegraph -> prometheus      $rr spans per CPU-second, peak RSS $rm MiB"
 awk -v p="$pr" -v r="$rr" 'BEGIN { printf "cost of RED metrics                            %.1f%% of CPU per span\n", (p / r - 1) * 100 }'
+# Each pair's own cost (plain and RED run one after the other), and their median: steadier than
+# the ratio of the medians when the machine's speed drifts during the command.
+pair_costs=()
+for i in "${!plain_rate[@]}"; do pair_costs+=("$(awk -v p="${plain_rate[$i]}" -v r="${red_rate[$i]}" 'BEGIN { printf "%.1f", (p / r - 1) * 100 }')"); done
+echo "cost per pair                                  ${pair_costs[*]} (median $(median "${pair_costs[@]}")%)"
 echo "span metrics series served (calls)            $series"
