@@ -21,7 +21,7 @@ public final class OTLPAttributeMatcher: @unchecked Sendable {
     private let lengths: UnsafeMutablePointer<Int>
     /// The first eight bytes of each key of eight bytes or more (little-endian load).
     private let prefixes: UnsafeMutablePointer<UInt64>
-    /// Bit n set: some key is n bytes long (n < 63); bit 63: some key is longer.
+    /// Bit n set: some key is n bytes long (n < 63); bit 63: some key is 63 bytes or longer.
     private let lengthMask: UInt64
 
     public init(_ keys: [[UInt8]]) {
@@ -60,9 +60,9 @@ public final class OTLPAttributeMatcher: @unchecked Sendable {
 
     /// Fills the empty slots of `values` (at least `count` of them) whose key is the key of the
     /// `KeyValue` at `keyValue` with the range of its `AnyValue` (empty, at the message's start,
-    /// when it has none). A key then at most one value, with one- or two-byte lengths (as
-    /// encoders write it), is read in place; any other shape as `OTLPAttributes.keyAndValue`
-    /// reads it (the last of repeated fields wins).
+    /// when it has none). A key with a one-byte length then at most one value with a one- or
+    /// two-byte length (as encoders write it) is read in place; any other shape as
+    /// `OTLPAttributes.keyAndValue` reads it (the last of repeated fields wins).
     @inline(__always)
     public func fill(_ bytes: UnsafeRawBufferPointer, _ keyValue: Range<Int>, into values: UnsafeMutableBufferPointer<Range<Int>?>) {
         guard let base = bytes.baseAddress else { return }

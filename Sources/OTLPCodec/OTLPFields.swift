@@ -73,6 +73,8 @@ public struct OTLPSpanFields: Sendable {
                         case 0x22: parentSpanID = range
                         case 0x2A: name = range
                         case 0x4A: attributes.append(range)
+                        case 0x32, 0x3A, 0x42:   // kind, start, end: never length-delimited
+                            throw ProtoWire.WireError("field \(first >> 3) is length-delimited", offset: p)
                         default: break
                         }
                         reader.position = fieldEnd
@@ -161,6 +163,8 @@ public struct OTLPSpanFields: Sendable {
                     case 0x1A: traceState = range
                     case 0x22: parentSpanID = range
                     case 0x2A: name = range
+                    case 0x32, 0x3A, 0x42:   // kind, start, end: never length-delimited (as the full read says)
+                        throw OTLPDecodeError.malformed(.traces, ProtoWire.WireError("field \(tag >> 3) is length-delimited", offset: p).detail)
                     case 0x7A:
                         do throws(ProtoWire.WireError) {
                             statusCode = try Self.statusCode(bytes, range, else: statusCode)

@@ -204,4 +204,26 @@ import Testing
             }
         }
     }
+
+    /// Kind and the two times as length-delimited fields (one- and two-byte lengths): an error
+    /// for the matching read as for the full read.
+    @Test func wrongWireTypesAreErrorsAsInTheFullRead() {
+        let matcher = OTLPAttributeMatcher(Self.keys)
+        for field: UInt64 in [6, 7, 8] {
+            for size in [1, 200] {
+                var span = PBWriter()
+                span.string(5, "name")
+                span.bytesField(field, [UInt8](repeating: 1, count: size))
+                span.bytesField(9, OTLPFieldEdit.stringKeyValue(key: "db.name", value: "x"))
+                let values = UnsafeMutableBufferPointer<Range<Int>?>.allocate(capacity: matcher.count)
+                defer { values.deallocate() }
+                values.initialize(repeating: nil)
+                span.bytes.withUnsafeBytes { raw in
+                    var fields = OTLPSpanFields()
+                    #expect(throws: OTLPDecodeError.self) { try fields.read(raw, 0..<raw.count, matching: matcher, into: values) }
+                    #expect(throws: OTLPDecodeError.self) { _ = try OTLPSpanFields(raw, 0..<raw.count) }
+                }
+            }
+        }
+    }
 }
