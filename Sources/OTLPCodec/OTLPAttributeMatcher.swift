@@ -67,9 +67,18 @@ public final class OTLPAttributeMatcher: @unchecked Sendable {
     public func fill(_ bytes: UnsafeRawBufferPointer, _ keyValue: Range<Int>, into values: UnsafeMutableBufferPointer<Range<Int>?>) {
         guard let base = bytes.baseAddress else { return }
         if let (key, value) = Self.plain(base, keyValue) {
-            guard lengthMask & Self.lengthBit(key.count) != 0 else { return }
-            return match(base, key, value, into: values)
+            // Most attributes of a span end here, at the length test.
+            if lengthMask & Self.lengthBit(key.count) != 0 { match(base, key, value, into: values) }
+            return
         }
+        fillReadingWhole(bytes, keyValue, into: values)
+    }
+
+    /// `fill` for any other shape, out of line (so that `fill` stays small enough to inline
+    /// into a span walk).
+    @inline(never)
+    private func fillReadingWhole(_ bytes: UnsafeRawBufferPointer, _ keyValue: Range<Int>, into values: UnsafeMutableBufferPointer<Range<Int>?>) {
+        guard let base = bytes.baseAddress else { return }
         let (key, value) = OTLPAttributes.keyAndValue(bytes, keyValue)
         guard lengthMask & Self.lengthBit(key.count) != 0 else { return }
         match(base, key, value, into: values)
@@ -78,7 +87,7 @@ public final class OTLPAttributeMatcher: @unchecked Sendable {
     /// The key and value of a `KeyValue` that is a key with a one-byte length, then nothing or
     /// one value with a one- or two-byte length; nil for any other shape.
     @inline(__always)
-    static func plain(_ base: UnsafeRawPointer, _ keyValue: Range<Int>) -> (Range<Int>, Range<Int>)? {
+    private static func plain(_ base: UnsafeRawPointer, _ keyValue: Range<Int>) -> (Range<Int>, Range<Int>)? {
         let s = keyValue.lowerBound, e = keyValue.upperBound
         guard e &- s >= 2, base.load(fromByteOffset: s, as: UInt8.self) == 0x0A else { return nil }
         let length = Int(base.load(fromByteOffset: s &+ 1, as: UInt8.self))
@@ -96,12 +105,8 @@ public final class OTLPAttributeMatcher: @unchecked Sendable {
         return keyEnd &+ 3 &+ ((b0 & 0x7F) | b1 << 7) == e ? ((s &+ 2)..<keyEnd, (keyEnd &+ 3)..<e) : nil
     }
 
-    /// Whether some key is `length` bytes long (the first, cheap test of `fill`).
     @inline(__always)
-    func wants(keyLength length: Int) -> Bool { lengthMask & Self.lengthBit(length) != 0 }
-
-    @inline(__always)
-    func match(_ base: UnsafeRawPointer, _ key: Range<Int>, _ value: Range<Int>, into values: UnsafeMutableBufferPointer<Range<Int>?>) {
+    private func match(_ base: UnsafeRawPointer, _ key: Range<Int>, _ value: Range<Int>, into values: UnsafeMutableBufferPointer<Range<Int>?>) {
         let length = key.count
         let head: UInt64 = length >= 8 ? (base + key.lowerBound).loadUnaligned(as: UInt64.self) : 0
         for i in 0..<count where lengths[i] == length && prefixes[i] == head && values[i] == nil {

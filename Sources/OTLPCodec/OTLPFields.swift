@@ -43,86 +43,48 @@ public struct OTLPSpanFields: Sendable {
     /// Reads the span at `payload` into this value, reusing its attribute list's storage (hot
     /// paths read every span of a batch into one value).
     public mutating func read(_ bytes: UnsafeRawBufferPointer, _ payload: Range<Int>) throws(OTLPDecodeError) {
-        traceID = 0..<0
-        spanID = 0..<0
-        traceState = 0..<0
-        parentSpanID = 0..<0
-        name = 0..<0
-        kind = 0
-        startTimeUnixNano = 0
-        endTimeUnixNano = 0
-        attributes.removeAll(keepingCapacity: true)
-        statusCode = 0
-        guard let base = bytes.baseAddress else { return }
-        do throws(ProtoWire.WireError) {
-            var reader = ProtoWire.Reader(bytes, range: payload)
-            while reader.position < reader.end {
-                // Fast path: a one-byte key of a length-delimited field with a one-byte length
-                // (ids, names, attributes), or a start / end time.
-                let p = reader.position
-                let first = base.load(fromByteOffset: p, as: UInt8.self)
-                if first & 0x87 == 0x02, reader.end &- p >= 2 {
-                    let length = Int(base.load(fromByteOffset: p &+ 1, as: UInt8.self))
-                    let fieldEnd = p &+ 2 &+ length
-                    if length < 0x80, fieldEnd <= reader.end, first != 0x7A {  // status (15) reads on below
-                        let range = (p &+ 2)..<fieldEnd
-                        switch first {
-                        case 0x0A: traceID = range
-                        case 0x12: spanID = range
-                        case 0x1A: traceState = range
-                        case 0x22: parentSpanID = range
-                        case 0x2A: name = range
-                        case 0x4A: attributes.append(range)
-                        case 0x32, 0x3A, 0x42:   // kind, start, end: never length-delimited
-                            throw ProtoWire.WireError("field \(first >> 3) is length-delimited", offset: p)
-                        default: break
-                        }
-                        reader.position = fieldEnd
-                        continue
-                    }
-                } else if (first == 0x39 || first == 0x41), reader.end &- p >= 9 {
-                    let value = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: p &+ 1, as: UInt64.self))
-                    if first == 0x39 { startTimeUnixNano = value } else { endTimeUnixNano = value }
-                    reader.position = p &+ 9
-                    continue
-                }
-                guard let field = try reader.next() else { break }
-                switch field.number {
-                case 1: traceID = try Self.bytesField(field)
-                case 2: spanID = try Self.bytesField(field)
-                case 3: traceState = try Self.bytesField(field)
-                case 4: parentSpanID = try Self.bytesField(field)
-                case 5: name = try Self.bytesField(field)
-                case 6:
-                    try OTLPScanner.expect(field, .varint)
-                    var v = ProtoWire.Reader(bytes, range: field.payload)
-                    kind = Int(truncatingIfNeeded: try v.readVarint())
-                case 7: startTimeUnixNano = try OTLPScanner.fixed64(bytes, field)
-                case 8: endTimeUnixNano = try OTLPScanner.fixed64(bytes, field)
-                case 9: attributes.append(try Self.bytesField(field))
-                case 15:
-                    try OTLPScanner.expect(field, .lengthDelimited)
-                    var status = ProtoWire.Reader(bytes, range: field.payload)
-                    while let s = try status.next() {
-                        guard s.number == 3 else { continue }
-                        try OTLPScanner.expect(s, .varint)
-                        var v = ProtoWire.Reader(bytes, range: s.payload)
-                        statusCode = Int(truncatingIfNeeded: try v.readVarint())
-                    }
-                default: continue
-                }
-            }
-        } catch {
-            throw OTLPDecodeError.malformed(.traces, error.detail)
-        }
+        var sink = AttributeList()
+        swap(&sink.list, &attributes)   // the list, uniquely referenced while the walk appends
+        sink.list.removeAll(keepingCapacity: true)
+        defer { swap(&sink.list, &attributes) }
+        try walk(bytes, payload, &sink)
     }
 
     /// Reads the span at `payload` like `read(_:_:)`, except that its attributes are not
     /// listed: `matcher` fills the empty slots of `values` with the attributes it looks for, as
-    /// the walk reaches them (`attributes` stays empty). Fields with one- or two-byte lengths
-    /// are read in place; the RED connectors call this for every span.
+    /// the walk reaches them (`attributes` stays empty). The RED connectors call this for every
+    /// span.
     public mutating func read(_ bytes: UnsafeRawBufferPointer, _ payload: Range<Int>, matching matcher: OTLPAttributeMatcher,
                               into values: UnsafeMutableBufferPointer<Range<Int>?>) throws(OTLPDecodeError) {
+        if !attributes.isEmpty { attributes.removeAll(keepingCapacity: true) }
+        var sink = AttributeMatch(matcher: matcher, values: values)
+        try walk(bytes, payload, &sink)
+    }
+
+    /// What a span walk does with each attribute (`KeyValue`) it passes.
+    private protocol AttributeSink {
+        mutating func attribute(_ bytes: UnsafeRawBufferPointer, _ keyValue: Range<Int>)
+    }
+
+    private struct AttributeList: AttributeSink {
+        var list: [Range<Int>] = []
+        @inline(__always)
+        mutating func attribute(_ bytes: UnsafeRawBufferPointer, _ keyValue: Range<Int>) { list.append(keyValue) }
+    }
+
+    private struct AttributeMatch: AttributeSink {
+        let matcher: OTLPAttributeMatcher
+        let values: UnsafeMutableBufferPointer<Range<Int>?>
+        @inline(__always)
+        func attribute(_ bytes: UnsafeRawBufferPointer, _ keyValue: Range<Int>) { matcher.fill(bytes, keyValue, into: values) }
+    }
+
+    /// The one walk over a span's fields, every field but the attributes into this value, the
+    /// attributes to `sink`. Fields with one- or two-byte lengths, the times, a one-byte kind
+    /// and `flags` are read in place; any other shape by the general reader, one field at a time.
+    @inline(__always)
+    private mutating func walk<Sink: AttributeSink>(_ bytes: UnsafeRawBufferPointer, _ payload: Range<Int>,
+                                                    _ sink: inout Sink) throws(OTLPDecodeError) {
         traceID = 0..<0
         spanID = 0..<0
         traceState = 0..<0
@@ -131,7 +93,6 @@ public struct OTLPSpanFields: Sendable {
         kind = 0
         startTimeUnixNano = 0
         endTimeUnixNano = 0
-        if !attributes.isEmpty { attributes.removeAll(keepingCapacity: true) }
         statusCode = 0
         guard let base = bytes.baseAddress else { return }
         var p = payload.lowerBound
@@ -151,19 +112,13 @@ public struct OTLPSpanFields: Sendable {
                 if start >= 0, length <= end &- start {
                     let range = start..<(start &+ length)
                     switch tag {
-                    case 0x4A:
-                        // `matcher.fill`, its common case here: most attributes end at the length test.
-                        if let (key, value) = OTLPAttributeMatcher.plain(base, range) {
-                            if matcher.wants(keyLength: key.count) { matcher.match(base, key, value, into: values) }
-                        } else {
-                            matcher.fill(bytes, range, into: values)
-                        }
+                    case 0x4A: sink.attribute(bytes, range)
                     case 0x0A: traceID = range
                     case 0x12: spanID = range
                     case 0x1A: traceState = range
                     case 0x22: parentSpanID = range
                     case 0x2A: name = range
-                    case 0x32, 0x3A, 0x42:   // kind, start, end: never length-delimited (as the full read says)
+                    case 0x32, 0x3A, 0x42:   // kind, start, end: never length-delimited (as the general reader says)
                         throw OTLPDecodeError.malformed(.traces, ProtoWire.WireError("field \(tag >> 3) is length-delimited", offset: p).detail)
                     case 0x7A:
                         do throws(ProtoWire.WireError) {
@@ -206,7 +161,7 @@ public struct OTLPSpanFields: Sendable {
                     kind = Int(truncatingIfNeeded: try v.readVarint())
                 case 7: startTimeUnixNano = try OTLPScanner.fixed64(bytes, field)
                 case 8: endTimeUnixNano = try OTLPScanner.fixed64(bytes, field)
-                case 9: matcher.fill(bytes, try Self.bytesField(field), into: values)
+                case 9: sink.attribute(bytes, try Self.bytesField(field))
                 case 15:
                     try OTLPScanner.expect(field, .lengthDelimited)
                     statusCode = try Self.statusCode(bytes, field.payload, else: statusCode)
