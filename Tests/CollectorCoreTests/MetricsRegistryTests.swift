@@ -47,4 +47,14 @@ import Testing
         #expect(RFC3339.format(nanoseconds: 951_782_400_000_000_000, digits: 0) == "2000-02-29T00:00:00Z")
         #expect(RFC3339.format(nanoseconds: 1_795_738_446_631_712_473) == "2026-11-27T00:14:06.631Z")
     }
+
+    /// Explicit buckets as OTLP and Prometheus count them: a value equal to a bound is in
+    /// that bound's bucket; above every bound (or NaN) in the last.
+    @Test func explicitBucketIndex() {
+        let bounds = [2.0, 4.0, 10.0]
+        let cases: [(Double, Int)] = [(-1, 0), (0, 0), (2, 0), (2.0000001, 1), (4, 1), (9.9, 2), (10, 2), (10.5, 3), (.infinity, 3), (.nan, 3)]
+        for (value, bucket) in cases { #expect(ExplicitBuckets.index(of: value, in: bounds) == bucket, "\(value)") }
+        #expect(ExplicitBuckets.index(of: 1, in: []) == 0)
+    }
 }
+

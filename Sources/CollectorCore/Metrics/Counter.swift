@@ -20,6 +20,18 @@ public final class Gauge: Sendable {
     public var current: Int64 { value.load(ordering: .relaxed) }
 }
 
+/// Explicit histogram buckets (OTLP's `explicit_bounds`, Prometheus's `le`): bucket i counts
+/// the values in (bounds[i-1], bounds[i]]; the last, bounds.count, those above every bound.
+public enum ExplicitBuckets {
+    /// The bucket of `value` among ascending `bounds` (NaN is above every bound).
+    @inlinable
+    public static func index(of value: Double, in bounds: [Double]) -> Int {
+        var i = 0
+        while i < bounds.count && !(value <= bounds[i]) { i &+= 1 }
+        return i
+    }
+}
+
 /// A Prometheus histogram with fixed upper bounds.
 public final class Histogram: Sendable {
     public let bounds: [Double]
@@ -37,7 +49,8 @@ public final class Histogram: Sendable {
 
     public func observe(_ v: Double) {
         state.withLock { s in
-            if let i = bounds.firstIndex(where: { v <= $0 }) { s.buckets[i] += 1 }
+            let i = ExplicitBuckets.index(of: v, in: bounds)
+            if i < bounds.count { s.buckets[i] += 1 }
             s.sum += v
             s.count += 1
         }

@@ -27,7 +27,7 @@ enum Exposition {
                         cumulative &+= count
                         let le = i < s.bounds.count ? PrometheusText.number(s.bounds[i]) : "+Inf"
                         out += "\(name)_bucket\(PrometheusText.labelText(s.labels + [("le", le)])) \(cumulative)\(stamp)"
-                        if openMetrics, let e = s.exemplars.last(where: { bucket($0.value, s.bounds) == i }) { out += exemplar(e) }
+                        if openMetrics, let e = s.exemplars.last(where: { ExplicitBuckets.index(of: $0.value, in: s.bounds) == i }) { out += exemplar(e) }
                         out += "\n"
                     }
                     if s.buckets.isEmpty {
@@ -50,10 +50,6 @@ enum Exposition {
         }
         if openMetrics { out += "# EOF\n" }
         return out
-    }
-
-    private static func bucket(_ value: Double, _ bounds: [Double]) -> Int {
-        bounds.firstIndex { value <= $0 } ?? bounds.count
     }
 
     /// ` # {trace_id="...",span_id="..."} value timestamp` (OpenMetrics; seconds).

@@ -288,15 +288,8 @@ struct EdgeGraph {
         }
         let bounds = settings.buckets
         all[index].add(failed: client.failed || server.failed,
-                       server: serverLatency ? (server.durationSeconds, Self.bucket(server.durationSeconds, bounds)) : nil,
-                       client: clientLatency ? (client.durationSeconds, Self.bucket(client.durationSeconds, bounds)) : nil)
-    }
-
-    /// The histogram bucket of `value`: the first bound it does not exceed, else the last one.
-    private static func bucket(_ value: Double, _ bounds: [Double]) -> Int {
-        var i = 0
-        while i < bounds.count && value > bounds[i] { i &+= 1 }
-        return i
+                       server: serverLatency ? (server.durationSeconds, ExplicitBuckets.index(of: server.durationSeconds, in: bounds)) : nil,
+                       client: clientLatency ? (client.durationSeconds, ExplicitBuckets.index(of: client.durationSeconds, in: bounds)) : nil)
     }
 
     @inline(__always)

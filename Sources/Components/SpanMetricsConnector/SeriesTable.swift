@@ -116,12 +116,7 @@ struct SeriesTable {
         }
         // One mutating call into the series (each statement on `all[r].all[i]` would check
         // both arrays' uniqueness again).
-        var bucket = -1
-        if !settings.histogramDisabled {
-            let bounds = settings.buckets
-            bucket = 0
-            while bucket < bounds.count && duration > bounds[bucket] { bucket &+= 1 }
-        }
+        let bucket = settings.histogramDisabled ? -1 : ExplicitBuckets.index(of: duration, in: settings.buckets)
         all[r].all[i].add(weight: weight, duration: duration, bucket: bucket, now: now, exemplar: exemplar,
                           exemplarLimit: settings.exemplarsPerPoint)
     }
