@@ -69,7 +69,8 @@ let package = Package(
 
         // The one syscall layer: EINTR-retrying calls, SystemError, atomic replace, directory locks.
         .target(name: "SystemIO", swiftSettings: strict),
-        // Reused request- and batch-sized buffers (no I/O): `SpareBuffers`, `PayloadPool`.
+        // Reused request- and batch-sized buffers (no I/O): `SpareBuffers`, `PayloadPool`;
+        // `FlatBuffer`, a batch's per-item values without reference counting.
         .target(name: "Buffers", swiftSettings: strict),
 
         // Wrappers for C APIs Swift's Glibc module lacks (mallopt).
@@ -117,9 +118,9 @@ let package = Package(
         // The `prometheus` exporter: metrics served at /metrics with the OTel-to-Prometheus names.
         .target(name: "PrometheusExporter", dependencies: ["CollectorCore", "OTLPCodec", "Transport"], path: "Sources/Components/PrometheusExporter", swiftSettings: strict),
         // The `servicegraph` connector: requests, failures and latencies between services from span pairs.
-        .target(name: "ServiceGraphConnector", dependencies: ["CollectorCore", "OTLPCodec"], path: "Sources/Components/ServiceGraphConnector", swiftSettings: strict),
+        .target(name: "ServiceGraphConnector", dependencies: ["Buffers", "CollectorCore", "OTLPCodec"], path: "Sources/Components/ServiceGraphConnector", swiftSettings: strict),
         // The `spanmetrics` connector: RED metrics (calls, duration histogram) from spans.
-        .target(name: "SpanMetricsConnector", dependencies: ["CollectorCore", "OTLPCodec", "Sampling"], path: "Sources/Components/SpanMetricsConnector", swiftSettings: strict),
+        .target(name: "SpanMetricsConnector", dependencies: ["Buffers", "CollectorCore", "OTLPCodec", "Sampling"], path: "Sources/Components/SpanMetricsConnector", swiftSettings: strict),
         // The `bearertokenauth` extension: a token (or a file holding it) that listeners with `auth` require.
         .target(name: "BearerTokenAuth", dependencies: ["CollectorCore", "SystemIO"], path: "Sources/Components/BearerTokenAuth", swiftSettings: strict),
         .target(name: "HealthCheck", dependencies: ["CollectorCore", "Transport", "TLSSettings"], path: "Sources/Components/HealthCheck", swiftSettings: strict),

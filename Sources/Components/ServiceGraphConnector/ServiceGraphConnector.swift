@@ -1,3 +1,4 @@
+import Buffers
 import CollectorCore
 import Dispatch
 import OTLPCodec
@@ -87,7 +88,8 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
                 // Per resource, once: its service and the values its attributes give the wanted
                 // keys (a span's own attributes win over them).
                 var services: [String] = []
-                var resourceValues: [Range<Int>?] = []
+                var resourceValues = FlatBuffer<Range<Int>?>(capacity: 8 * wantedMatcher.count)
+                defer { resourceValues.deallocate() }
                 var sides: [Found] = []
                 sides.reserveCapacity(items)
                 // The sides' dimension values, one after another (`Found.dimensions` says where).
@@ -103,11 +105,7 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
                 try OTLPRequestLayout.visit(.traces, raw, resource: { _, message in
                     let attributes = OTLPAttributes.list(raw, message, field: 1)
                     services.append(Self.string(raw, OTLPAttributes.find(raw, attributes, key: Self.serviceKey)) ?? OTLPScanner.unknownService)
-                    let start = resourceValues.count
-                    resourceValues.append(contentsOf: repeatElement(nil, count: wantedCount))
-                    resourceValues.withUnsafeMutableBufferPointer { all in
-                        matcher.fill(raw, attributes, into: UnsafeMutableBufferPointer(rebasing: all[start...]))
-                    }
+                    matcher.fill(raw, attributes, into: resourceValues.append(wantedCount, of: nil))
                 }, item: { (r, payload) throws(OTLPDecodeError) in
                     if wantedCount > 0 { found.update(repeating: nil) }
                     try span.read(raw, payload, matching: matcher, into: found)

@@ -1,3 +1,4 @@
+import Buffers
 import CollectorCore
 import Dispatch
 import OTLPCodec
@@ -159,9 +160,7 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
                     resources.append((message, service == nil ? nil : resourceKey(raw, attributes)))
                     services.append(service)
                     guard dimensions > 0 else { return }
-                    let start = resourceValues.count
-                    for _ in 0..<dimensions { resourceValues.append(nil) }
-                    matcher.fill(raw, attributes, into: resourceValues.slots(start..<(start + dimensions)))
+                    matcher.fill(raw, attributes, into: resourceValues.append(dimensions, of: nil))
                 }, item: { (r, payload) throws(OTLPDecodeError) in
                     guard let service = services[r] else {
                         skipped += 1
