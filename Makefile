@@ -16,7 +16,7 @@
 #   make fuzz    build the libFuzzer targets (Fuzz/, .build-fuzz, ASan) and fuzz each for FUZZ_SECONDS
 #                (default 60) and/or FUZZ_RUNS executions; FUZZ_TARGETS="FuzzHTTP2 FuzzConfig" picks some
 #
-# Variables you may override: SWIFT, PYTHON, CONFIG, SWIFT_BUILD_FLAGS, SWIFT_TEST_FLAGS,
+# Variables you may override: SWIFT, PYTHON, CONFIG, SWIFT_BUILD_FLAGS, SWIFT_TEST_FLAGS, RELEASE_FLAGS,
 # FUZZ_SECONDS, FUZZ_RUNS, FUZZ_TARGETS.
 
 SHELL := /bin/bash
@@ -30,6 +30,11 @@ export PATH := $(SWIFT_HOME):$(PATH)
 endif
 SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?=
+# Release builds link the Swift runtime in, as deploy/Dockerfile does: `make run` runs what the
+# image ships, and a static binary maps fewer file pages than one loading the runtime's shared
+# libraries (peak RSS under Benchmarks/load.sh 28.6 against 30.5 MiB, BENCHMARKS.md).
+# RELEASE_FLAGS= builds against the shared libraries instead.
+RELEASE_FLAGS ?= --static-swift-stdlib
 SWIFT_TEST_FLAGS ?=
 
 # Debian's python3 (python3-venv is one of the deps); any python3 >= 3.9 works.
@@ -74,9 +79,9 @@ $(VENV_STAMP): $(REQUIREMENTS) | deps
 	$(VENV)/bin/python -m pip install --disable-pip-version-check --no-input -q -r $(REQUIREMENTS)
 	cp $(REQUIREMENTS) $@
 
-## build: release build of everything (the daemon is .build/release/collectord).
+## build: release build of everything, the Swift runtime linked in (the daemon is .build/release/collectord).
 build: | deps
-	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS)
+	$(SWIFT) build -c release $(RELEASE_FLAGS) $(SWIFT_BUILD_FLAGS)
 
 run: deps build
 	mkdir -p data
@@ -88,7 +93,7 @@ test: deps venv
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	$(SWIFT) test $(SWIFT_TEST_FLAGS)
 	$(MAKE) fuzz-smoke
-	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS)
+	$(SWIFT) build -c release $(RELEASE_FLAGS) $(SWIFT_BUILD_FLAGS)
 
 ## fuzz-smoke: every fuzz target over its seed corpus (Fuzz/corpus) plus 2000 mutations, from a
 ## debug build (about 1 minute to build, 25 s to run on 2 cores).
@@ -140,12 +145,12 @@ bench-micro: deps venv
 bench-clients: deps venv build
 	Benchmarks/clients.sh
 
-## bench-idle: idle RSS of the dynamic and static release builds, and the binaries' sizes.
+## bench-idle: idle RSS of the static release build (make build) and a dynamic one, and the binaries' sizes.
 bench-idle: deps build
 	Benchmarks/idle.sh
 
 clean:
-	rm -rf .build .build-fuzz .build-static data Benchmarks/out
+	rm -rf .build .build-fuzz .build-static .build-dynamic data Benchmarks/out
 
 distclean: clean
 	rm -rf $(VENV)

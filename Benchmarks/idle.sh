@@ -2,9 +2,9 @@
 # collectord at rest: idle RSS of the release binary with config/collector.yaml (OTLP gRPC and
 # HTTP receivers, batch, the store, health_check, query), 5 s after start, and the sizes of the
 # binaries. Three builds side by side, each run RUNS times, alternating:
-#   dynamic        .build/release/collectord (make build: the Swift runtime as shared libraries)
+#   dynamic        built in .build-dynamic (the Swift runtime as shared libraries)
 #   dynamic-keep   the same with COLLECTORD_KEEP_CODE_PAGES=1 (startup code pages kept resident)
-#   static         --static-swift-stdlib (what deploy/Dockerfile builds), stripped
+#   static         .build/release/collectord (make build and deploy/Dockerfile: --static-swift-stdlib), stripped
 #
 #   make bench-idle           (release builds first)
 #   RUNS=5 Benchmarks/idle.sh
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-5}
 SETTLE=${SETTLE:-5}
-STATIC_BUILD=${STATIC_BUILD:-.build-static}
+DYNAMIC_BUILD=${DYNAMIC_BUILD:-.build-dynamic}
 WORK=$(mktemp -d)
 PID=""
 cleanup() {
@@ -25,11 +25,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-swift build -c release --product collectord >/dev/null
-swift build -c release --product collectord --static-swift-stdlib --scratch-path "$STATIC_BUILD" >/dev/null
-DYNAMIC=.build/release/collectord
+swift build -c release --product collectord --static-swift-stdlib >/dev/null
+swift build -c release --product collectord --scratch-path "$DYNAMIC_BUILD" >/dev/null
+DYNAMIC="$DYNAMIC_BUILD/release/collectord"
 STATIC="$WORK/collectord-static"
-strip -o "$STATIC" "$STATIC_BUILD/release/collectord"
+strip -o "$STATIC" .build/release/collectord
 
 # The same config with its store under the scratch directory and free ports.
 sed "s#\./data#$WORK/data#g" config/collector.yaml >"$WORK/collector.yaml"
