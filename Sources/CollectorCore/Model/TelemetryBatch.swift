@@ -97,7 +97,7 @@ public struct TelemetryBatch: Sendable {
     /// Calls `body` for each part (as `forEachPart`) with what `read` makes of it, or the error
     /// it threw: made here, or taken from the batch's `memo` when another exporter of the
     /// pipeline made it first (see `Exporter.spanAttributeKeys`).
-    public func forEachPart<T: Sendable, E: Error>(reading read: (_ bytes: [UInt8], _ items: Int) throws(E) -> T,
+    public func forEachPart<T: AnyObject & Sendable, E: Error>(reading read: (_ bytes: [UInt8], _ items: Int) throws(E) -> T,
                                                    _ body: (_ bytes: [UInt8], _ items: Int, _ read: Result<T, E>) -> Void) {
         var part = 0
         forEachPart { bytes, items in

@@ -30,8 +30,8 @@ public final class BatchMemo: Sendable {
     private let results: Mutex<[Int: Entry]>
 
     private struct Entry: @unchecked Sendable {
-        // `@unchecked`: `value` is always a `Sendable` value (`shared` stores only those).
-        var value: Any?
+        // `@unchecked`: `value` is always a `Sendable` object (`shared` stores only those).
+        var value: AnyObject?
         var asked: Int
     }
 
@@ -71,7 +71,8 @@ public final class BatchMemo: Sendable {
     }
 
     /// The result for part `part`, made by `make` unless another reader's is kept.
-    public func shared<T: Sendable, E: Error>(part: Int, _ make: () throws(E) -> T) throws(E) -> T {
+    /// (An object: the memo casts it back as a class, which costs no protocol conformance look-up.)
+    public func shared<T: AnyObject & Sendable, E: Error>(part: Int, _ make: () throws(E) -> T) throws(E) -> T {
         try results.withLock { (results: inout [Int: Entry]) throws(E) -> T in
             var entry = results[part] ?? Entry(value: nil, asked: 0)
             entry.asked += 1
