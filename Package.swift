@@ -83,7 +83,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // OTLP protobuf/JSON codecs and the debug formatter, on top of protobuf-c.
-        .target(name: "OTLPCodec", dependencies: ["OTLPProto", "CProtobufC", "Buffers"], swiftSettings: strict),
+        .target(name: "OTLPCodec", dependencies: ["OTLPProto", "CProtobufC"], swiftSettings: strict),
         // A listener's TLS settings (configtls's keys) as plain values: read by CollectorCore's
         // config, used by Transport.
         .target(name: "TLSSettings", swiftSettings: strict),

@@ -110,8 +110,6 @@ final class SharedExporter: AsyncExporter {
 
     var readsParts: Bool { entry.exporter.readsParts }
 
-    var spanAttributeKeys: [String]? { entry.exporter.spanAttributeKeys }
-
     func export(_ batch: TelemetryBatch, completion: @escaping @Sendable (ComponentError?) -> Void) {
         if let async = entry.exporter as? any AsyncExporter { return async.export(batch, completion: completion) }
         do throws(ComponentError) {

@@ -74,46 +74,4 @@ private func batch(_ bytes: [UInt8], _ count: Int = 1) -> TelemetryBatch {
         #expect(merged.parts.isEmpty)
         #expect(storage(merged.payload) == storage(first))
     }
-
-    /// Each part's read, in order, with its error; with a memo the second reader takes the
-    /// first one's reads instead of reading again.
-    @Test func partsAreReadOnceBetweenTheReadersOfAMemo() {
-        struct Odd: Error, Equatable { let part: [UInt8] }
-        final class Read: Sendable {
-            let bytes: [UInt8]
-            init(_ bytes: [UInt8]) { self.bytes = bytes }
-        }
-        var merged = batch([1], 1)
-        merged.append(batch([UInt8](repeating: 2, count: 200), 1), keepingPartsFrom: 100)
-        merged.append(batch([UInt8](repeating: 3, count: 150), 1), keepingPartsFrom: 100)
-        merged.memo = BatchMemo(attributeKeys: [], readers: 2)
-        var reads = 0
-        func readAll() -> [Result<Read, Odd>] {
-            var out: [Result<Read, Odd>] = []
-            merged.forEachPart(reading: { (bytes, _) throws(Odd) -> Read in
-                reads += 1
-                if bytes.count % 2 == 1 { throw Odd(part: bytes) }
-                return Read(bytes)
-            }) { bytes, _, read in
-                if case .success(let r) = read { #expect(r.bytes == bytes) }
-                out.append(read)
-            }
-            return out
-        }
-        let first = readAll(), second = readAll()
-        #expect(reads == 4)   // the odd part is read by each reader; the others once
-        #expect(first.count == 3 && second.count == 3)
-        #expect(first.map { (try? $0.get())?.bytes.count } == [nil, 200, 150])
-        for (a, b) in zip(first, second) {
-            switch (a, b) {
-            case (.success(let x), .success(let y)): #expect(x === y)
-            case (.failure(let x), .failure(let y)): #expect(x == y && x.part == [1])
-            default: Issue.record("the readers disagree: \(a) / \(b)")
-            }
-        }
-        #expect(merged.memo?.kept == 0)
-        merged.memo = nil
-        _ = readAll()
-        #expect(reads == 7)
-    }
 }

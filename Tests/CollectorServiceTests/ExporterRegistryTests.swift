@@ -92,24 +92,4 @@ import Testing
         a.shutdown()
         b.shutdown()
     }
-
-    /// What a pipeline asks of an exporter reaches the instance behind the shared handle:
-    /// whether it reads parts, and which span attributes it reads (without them two RED
-    /// connectors would not share their read of a batch).
-    @Test func aSharedHandleAnswersForItsInstance() throws {
-        final class SpanReader: Exporter {
-            func start() throws {}
-            func export(_ batch: TelemetryBatch) throws(ComponentError) {}
-            func shutdown() {}
-            var readsParts: Bool { true }
-            var spanAttributeKeys: [String]? { ["db.name", "peer.service"] }
-        }
-        let registry = ExporterRegistry()
-        let reader = try registry.acquire(try #require(ComponentID(parsing: "spanmetrics")), settings: Settings(endpoint: "")) { SpanReader() }
-        let plain = try registry.acquire(try #require(ComponentID(parsing: "loki")), settings: Settings(endpoint: "")) { Recorder("r") }
-        #expect(reader.readsParts && reader.spanAttributeKeys == ["db.name", "peer.service"])
-        #expect(!plain.readsParts && plain.spanAttributeKeys == nil)
-        reader.shutdown()
-        plain.shutdown()
-    }
 }

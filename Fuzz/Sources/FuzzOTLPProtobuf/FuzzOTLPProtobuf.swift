@@ -5,7 +5,7 @@ import FuzzSupport
 /// everything that later reads a request the validator let through: the batch splitter, the
 /// layout the samplers rewrite with, the store's scanner and search, the trace assembler, the
 /// log record reader, the debug exporter (protobuf-c unpacking through `ArenaPool`) and the
-/// OTLP/JSON encoder, and the RED connectors' span reads.
+/// OTLP/JSON encoder.
 ///
 /// Input: one option byte (bit 0: logs instead of traces; bits 1-3: the split size - 1; bit 4:
 /// metrics, whatever bit 0 says), then the request. Oracles, for a request the validator
@@ -30,7 +30,6 @@ public func fuzzOTLPProtobuf(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
             values.initialize(repeating: nil)
             var span = OTLPSpanFields()
             try? span.read(raw, 0..<raw.count, matching: matcher, into: values)
-            _ = try? OTLPSpanIndex(raw, matching: matcher, capacity: 4)
         }
         return 0
     }
@@ -92,10 +91,7 @@ private func checkLayout(_ signal: OTLPSignal, _ request: [UInt8], _ counts: OTL
             Array(UnsafeRawBufferPointer(rebasing: raw[layout.items[index].payload]))
         }
         require(validated(signal, copies, "a rewritten request").items == counts.items, "a rewritten request's item count")
-        if signal == .traces {
-            checkMatchingRead(raw, layout)
-            checkSpanIndex(raw, layout)
-        }
+        if signal == .traces { checkMatchingRead(raw, layout) }
         // One request per item, as the tail sampler groups them.
         let members = Array(layout.items.indices)
         let groups = layout.writeGroups(members, bounds: members.map { $0..<($0 + 1) }, from: raw, gap: 3)
@@ -136,49 +132,6 @@ private func checkMatchingRead(_ raw: UnsafeRawBufferPointer, _ layout: OTLPRequ
                 if OTLPAttributes.equal(raw, k, Array(key.utf8)) { expected = v; break }
             }
             require(values[slot] == expected, "the matcher finds \(String(describing: values[slot])) for \(key), not \(String(describing: expected))")
-        }
-    }
-}
-
-/// The RED connectors' shared read (`OTLPSpanIndex`) of a valid request: a span and a resource
-/// for each of the layout's, each as the full readers read it.
-private func checkSpanIndex(_ raw: UnsafeRawBufferPointer, _ layout: OTLPRequestLayout) {
-    let index: OTLPSpanIndex
-    do {
-        index = try OTLPSpanIndex(raw, matching: matcher, capacity: 1)
-    } catch {
-        return require(false, "the span index rejects a valid request: \(error)")
-    }
-    require(index.spans.count == layout.items.count && index.resources.count == layout.resources.count,
-            "the span index holds \(index.spans.count) spans of \(index.resources.count) resources, not \(layout.items.count) of \(layout.resources.count)")
-    guard index.spans.count == layout.items.count, index.resources.count == layout.resources.count else { return }
-    func byte(_ n: Int) -> Int { n < 0 || n > 255 ? 255 : n }
-    func expected(_ attributes: [Range<Int>], _ key: String) -> Range<Int>? {
-        for kv in attributes {
-            let (k, v) = OTLPAttributes.keyAndValue(raw, kv)
-            if OTLPAttributes.equal(raw, k, Array(key.utf8)) { return v }
-        }
-        return nil
-    }
-    for (r, resource) in layout.resources.enumerated() {
-        let attributes = OTLPAttributes.list(raw, resource.resourceMessage, field: 1)
-        require(index.resources[r].message == resource.resourceMessage
-                    && index.resources[r].service == OTLPAttributes.find(raw, attributes, key: Array("service.name".utf8)),
-                "the span index reads resource \(r) differently")
-        for (slot, key) in matcherKeys.enumerated() {
-            require(index.value(ofResource: r, slot: slot) == expected(attributes, key), "the span index finds another \(key) in resource \(r)")
-        }
-    }
-    for (i, item) in layout.items.enumerated() {
-        guard let full = try? OTLPSpanFields(raw, item.payload) else { return require(false, "a span of a valid request does not read") }
-        let span = index.spans[i]
-        require(span.resource == layout.scopes[item.scope].resource && span.traceID == full.traceID && span.spanID == full.spanID
-                    && span.parentSpanID == full.parentSpanID && span.traceState == full.traceState && span.name == full.name
-                    && span.kind == byte(full.kind) && span.statusCode == byte(full.statusCode)
-                    && span.startTimeUnixNano == full.startTimeUnixNano && span.endTimeUnixNano == full.endTimeUnixNano,
-                "the span index reads span \(i) differently")
-        for (slot, key) in matcherKeys.enumerated() {
-            require(index.value(ofSpan: i, slot: slot) == expected(full.attributes, key), "the span index finds another \(key) in span \(i)")
         }
     }
 }

@@ -110,20 +110,11 @@ public protocol Exporter: AnyObject, Sendable {
     /// reference without joining them (`TelemetryBatch.join`) first. Defaults to false: the
     /// exporter finds all the data in `payload`.
     var readsParts: Bool { get }
-    /// The span and resource attribute keys it reads from every span of a traces batch (the
-    /// RED connectors), or nil (the default): it does not. A pipeline that hands a batch to two
-    /// or more exporters with keys attaches a `BatchMemo` (`TelemetryBatch.memo`), so that
-    /// each part is read once for all of them. An exporter with keys, given a batch with a
-    /// memo, takes each part's read through `memo.shared(part:)` exactly once, made for
-    /// `memo.attributeKeys` (a superset of its own) in a way that does not depend on which
-    /// exporter makes it; without a memo it reads alone.
-    var spanAttributeKeys: [String]? { get }
 }
 
 extension Exporter {
     public var exportsConcurrently: Bool { false }
     public var readsParts: Bool { false }
-    public var spanAttributeKeys: [String]? { nil }
 }
 
 /// An exporter whose deliveries finish later (a network round trip to a gateway that itself

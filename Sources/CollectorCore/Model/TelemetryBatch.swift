@@ -30,9 +30,6 @@ public struct TelemetryBatch: Sendable {
     /// resource entries as they are pass it on; stages that rewrite them remap it
     /// (`[BatchOrigin].remapped(keeping:)`) or drop it.
     public var origins: [BatchOrigin]
-    /// Results its exporters share (a read of every span), attached by the pipeline's fan-out
-    /// when two or more of them want the same read (`BatchMemo`); nil everywhere else.
-    public var memo: BatchMemo?
 
     public init(signal: Signal, payload: [UInt8], itemCount: Int, tokens: [AckToken] = [], origins: [BatchOrigin] = []) {
         self.signal = signal
@@ -92,28 +89,6 @@ public struct TelemetryBatch: Sendable {
         let total = max(1, byteCount)
         try body(payload, itemCount * payload.count / total + 1)
         for part in parts { try body(part, itemCount * part.count / total + 1) }
-    }
-
-    /// Calls `body` for each part (as `forEachPart`) with what `read` makes of it, or the error
-    /// it threw: made here, or taken from the batch's `memo` when another exporter of the
-    /// pipeline made it first (see `Exporter.spanAttributeKeys`).
-    public func forEachPart<T: AnyObject & Sendable, E: Error>(reading read: (_ bytes: [UInt8], _ items: Int) throws(E) -> T,
-                                                   _ body: (_ bytes: [UInt8], _ items: Int, _ read: Result<T, E>) -> Void) {
-        var part = 0
-        forEachPart { bytes, items in
-            let result: Result<T, E>
-            do throws(E) {
-                if let memo {
-                    result = .success(try memo.shared(part: part) { () throws(E) in try read(bytes, items) })
-                } else {
-                    result = .success(try read(bytes, items))
-                }
-            } catch {
-                result = .failure(error)
-            }
-            body(bytes, items, result)
-            part += 1
-        }
     }
 
     /// Bytes of data: `payload` and every part.

@@ -13,8 +13,7 @@ import Synchronization
 ///   ring fills up and receivers push back: backpressure instead of drops. The exporter stage
 ///   wakes the pipeline when it frees a slot.
 /// - A batch going to N exporters gets N-1 extra references on its tokens, so each exporter
-///   acknowledges its own copy. Two or more exporters that read every span
-///   (`Exporter.spanAttributeKeys`) also get a fresh `BatchMemo` on it, to read the batch once between them.
+///   acknowledges its own copy.
 /// - Processor deadlines (the batch timeout) are served by one Dispatch timer on `queue`.
 /// - `shutdown` stops accepting, drains the input, flushes the processors, waits for the held
 ///   outputs to be taken and the exporters to finish, then completes. Nothing accepted is lost.
@@ -37,12 +36,6 @@ public final class Pipeline: @unchecked Sendable {
     private let gaugeIDs: [UInt64]
     /// Every exporter reads a batch's parts: its output needs no `join`.
     private let exportersReadParts: Bool
-    /// The read of every span its exporters share, when two or more want one (`BatchMemo`).
-    private let memoPlan: (keys: [String], readers: Int)?
-    /// What the memos of its batches keep at once: results for 32 parts (an index of a
-    /// 1,000-span request is about 110 KB), about four batches' worth, which the RED
-    /// connectors' lag behind each other stays within (8 parts left one part in eight read twice).
-    private let memoBudget = BatchMemo.Budget(limit: 32)
 
     // Confined to `queue`.
     private var held: [(batch: TelemetryBatch, owed: [Int])] = []
@@ -61,7 +54,6 @@ public final class Pipeline: @unchecked Sendable {
         self.processors = processors
         self.exporters = exporters
         self.exportersReadParts = exporters.allSatisfy { $0.exporter.readsParts }
-        self.memoPlan = BatchMemo.plan(for: exporters.map(\.exporter), signal: signal)
         self.input = BoundedRing(capacity: capacity)
         self.queue = DispatchQueue(label: "pipeline.\(name)")
         self.clock = clock
@@ -151,8 +143,6 @@ public final class Pipeline: @unchecked Sendable {
 
     private func fanOut(_ batch: TelemetryBatch) {
         guard !exporters.isEmpty else { return batch.complete() }
-        var batch = batch
-        batch.memo = memoPlan.map { BatchMemo(attributeKeys: $0.keys, readers: $0.readers, budget: memoBudget) }
         batch.retainTokens(copies: exporters.count - 1)
         let owed = exporters.indices.filter { !exporters[$0].offer(batch) }
         if !owed.isEmpty { held.append((batch, owed)) }

@@ -1,3 +1,4 @@
+import Buffers
 import CollectorCore
 import Dispatch
 import OTLPCodec
@@ -9,9 +10,7 @@ import Glibc
 /// The `servicegraph` connector: request counts, failures and latencies between services, from
 /// the client/server span pairs of the traces pipelines that export to it (see `EdgeGraph`).
 ///
-/// `export` reads each part of the batch once (`OTLPSpanIndex`, shared through the batch's
-/// `BatchMemo` with the pipeline's other span readers), files its client and server spans in
-/// the graph under a mutex and returns (the
+/// `export` reads each span on the wire, files it in the graph under a mutex and returns (the
 /// traces' acknowledgement does not wait for metrics). Every `metrics_flush_interval` (a
 /// `PeriodicFlush`; `flush(now:)` is the test hook) expired edges are settled and the series are
 /// handed to `next` as one cumulative metrics request without tokens; `shutdown` flushes once
@@ -37,10 +36,9 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
     private let peerKeys: [[UInt8]]
     private let databaseKeys: [[UInt8]]
     private let dimensionKeys: [[UInt8]]
-    /// How `dimensionKeys`, then `peerKeys`, then `databaseKeys` (what a client span is
-    /// searched for) are found in a read of the spans, its own or one shared with the
-    /// pipeline's other span readers.
-    private let plans: OTLPSpanIndex.Plans
+    /// Finds `dimensionKeys`, then `peerKeys`, then `databaseKeys` (what a client span is
+    /// searched for) among a span's or a resource's attributes.
+    private let wantedMatcher: OTLPAttributeMatcher
 
     init(settings: ServiceGraphSettings, name: String, next: any Consumer, metrics: MetricsRegistry, logger: Logger,
          wallClock: @escaping @Sendable () -> UInt64 = WallClock.unixNanos) {
@@ -59,7 +57,7 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
         peerKeys = settings.peerAttributes.map { Array($0.utf8) }
         databaseKeys = settings.databaseNameAttributes.map { Array($0.utf8) }
         dimensionKeys = settings.dimensions.map { Array($0.utf8) }
-        plans = OTLPSpanIndex.Plans(settings.dimensions + settings.peerAttributes + settings.databaseNameAttributes)
+        wantedMatcher = OTLPAttributeMatcher(dimensionKeys + peerKeys + databaseKeys)
         flusher = PeriodicFlush(label: "collectord.servicegraph.\(name)", interval: settings.flushInterval) { [weak self] in self?.flush() }
     }
 
@@ -81,51 +79,48 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
 
     func export(_ batch: TelemetryBatch) throws(ComponentError) {
         let now = wallClock()
-        // Each part's spans, read once (shared with the pipeline's other span readers).
-        let plan = plans.plan(for: batch.memo?.attributeKeys)
-        batch.forEachPart(reading: { (bytes, items) throws(OTLPDecodeError) in
-            try OTLPSpanIndex.read(bytes, matching: plan.matcher, capacity: items)
-        }) { bytes, items, index in
-            record(bytes, items: items, index, slots: plan.slots, now: now)
-        }
+        batch.forEachPart { bytes, items in record(bytes, items: items, now: now) }
     }
 
-    /// The span and resource attributes it reads from every span: its dimensions, then what a
-    /// client span's peer and database are named by.
-    var spanAttributeKeys: [String]? { plans.alone.keys }
-
-    /// Files a part's spans; `slots`: where its keys are in `index`.
-    private func record(_ bytes: [UInt8], items: Int, _ read: Result<OTLPSpanIndex, OTLPDecodeError>, slots: [Int], now: UInt64) {
+    private func record(_ bytes: [UInt8], items: Int, now: UInt64) {
         do {
-            let index = try read.get()
-            bytes.withBytes { raw in
-                // Per resource, once: its service.
-                let services = index.resources.map { Self.string(raw, $0.service) ?? OTLPScanner.unknownService }
+            try bytes.withBytes { (raw) throws(OTLPDecodeError) in
+                // Per resource, once: its service and the values its attributes give the wanted
+                // keys (a span's own attributes win over them).
+                var services: [String] = []
+                var resourceValues = FlatBuffer<Range<Int>?>(capacity: 8 * wantedMatcher.count)
+                defer { resourceValues.deallocate() }
                 var sides: [Found] = []
                 sides.reserveCapacity(items)
                 // The sides' dimension values, one after another (`Found.dimensions` says where).
                 var dimensionValues: [String?] = []
-                let wantedCount = slots.count
+                var span = OTLPSpanFields()
+                let matcher = wantedMatcher, wantedCount = matcher.count
                 let dimensionCount = dimensionKeys.count, peerEnd = dimensionCount + peerKeys.count
-                // A span's values (its own, else its resource's), in the order of `slots`.
+                // Found values, one buffer for the batch (raw memory: no array or closure per span).
                 let found = UnsafeMutableBufferPointer<Range<Int>?>.allocate(capacity: wantedCount)
                 found.initialize(repeating: nil)
                 defer { found.deallocate() }
-                for (i, span) in index.spans.enumerated() {
-                    guard span.kind >= 2 && span.kind <= 5 else { continue }   // server, client, producer, consumer
+                // Each span is read as it is reached (`visit`), while its bytes are in the cache.
+                try OTLPRequestLayout.visit(.traces, raw, resource: { _, message in
+                    let attributes = OTLPAttributes.list(raw, message, field: 1)
+                    services.append(Self.string(raw, OTLPAttributes.find(raw, attributes, key: Self.serviceKey)) ?? OTLPScanner.unknownService)
+                    matcher.fill(raw, attributes, into: resourceValues.append(wantedCount, of: nil))
+                }, item: { (r, payload) throws(OTLPDecodeError) in
+                    if wantedCount > 0 { found.update(repeating: nil) }
+                    try span.read(raw, payload, matching: matcher, into: found)
+                    guard span.kind >= 2 && span.kind <= 5 else { return }   // server, client, producer, consumer
                     let isClient = span.kind == 3 || span.kind == 4
                     let seconds = span.endTimeUnixNano > span.startTimeUnixNano ? Double(span.endTimeUnixNano - span.startTimeUnixNano) / 1e9 : 0
-                    var side = Found(client: isClient, resource: Int32(span.resource),
+                    var side = Found(client: isClient, resource: Int32(r),
                                      side: EdgeGraph.Side(service: -1, durationSeconds: seconds, failed: span.statusCode == 2,
                                                           messaging: span.kind >= 4))
                     // Server sides need only the dimensions; client sides their peer and database too.
                     let needed = isClient ? wantedCount : dimensionCount
                     if needed > 0 {
-                        for k in 0..<needed {
-                            found[k] = index.value(ofSpan: i, slot: slots[k]) ?? index.value(ofResource: span.resource, slot: slots[k])
-                        }
+                        for i in 0..<needed where found[i] == nil { found[i] = resourceValues[r * wantedCount + i] }
                         if dimensionCount > 0 {
-                            let values = (0..<dimensionCount).map { k in found[k].flatMap { Self.string(raw, OTLPAttributes.anyValue(raw, $0)) } }
+                            let values = (0..<dimensionCount).map { i in found[i].flatMap { Self.string(raw, OTLPAttributes.anyValue(raw, $0)) } }
                             if values.contains(where: { $0 != nil }) {
                                 side.dimensions = Int32(dimensionValues.count)
                                 dimensionValues.append(contentsOf: values)
@@ -144,7 +139,7 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
                         side.root = true
                     }
                     sides.append(side)
-                }
+                })
                 state.graph.withLock { g in
                     Self.file(sides, raw, services: services, dimensions: dimensionValues, count: dimensionCount, in: &g, now: now)
                 }
@@ -153,6 +148,8 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
             logger.warn("servicegraph could not read \(bytes.count) bytes of a batch (about \(items) spans): \(error)")
         }
     }
+
+    private static let serviceKey = Array("service.name".utf8)
 
     /// A side as read from its span, before the lock: plain values (the batch's sides are
     /// copied as bytes); the service as the resource's number, names as ranges of the batch.

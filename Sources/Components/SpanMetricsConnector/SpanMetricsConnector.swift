@@ -11,9 +11,8 @@ import Glibc
 /// The `spanmetrics` connector: RED metrics from the spans of the traces pipelines that export
 /// to it, into the metrics pipelines that receive from it.
 ///
-/// Design: `export` reads each part of the batch once (`OTLPSpanIndex`: every span's fields and
-/// its dimensions, found by an `OTLPAttributeMatcher` as the walk passes them; shared through
-/// the batch's `BatchMemo` with the pipeline's other span readers), builds each span's
+/// Design: `export` reads each span on the wire (`OTLPRequestLayout.visit`, `OTLPSpanFields`,
+/// its dimensions found by an `OTLPAttributeMatcher` as the walk passes them), builds its
 /// series key and adds it to the `SeriesTable` under a mutex, then returns: the traces'
 /// acknowledgement does not wait for metrics, which are derived data. Every
 /// `metrics_flush_interval` (a `PeriodicFlush`; `flush(now:)` is the test hook) the table is
@@ -51,9 +50,8 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
     /// How a span's series key is written and read back.
     private let keyLayout: SeriesKeyLayout
     private let resourceKeys: [[UInt8]]
-    /// How its dimensions are found in a read of the spans, its own or one shared with the
-    /// pipeline's other span readers.
-    private let plans: OTLPSpanIndex.Plans
+    /// Finds the configured dimensions among a span's or a resource's attributes.
+    private let dimensionMatcher: OTLPAttributeMatcher
 
     /// Names of span kinds and status codes, in static memory (the hot path neither allocates
     /// nor retains for them). `nonisolated(unsafe)`: written once at initialization, never
@@ -96,7 +94,7 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
             defaults: settings.dimensions.map { d in d.defaultValue.map { Self.permanent(OTLPMetricsWriter.stringValue($0)) } }, kinds: Self.kindNames,
             statuses: Self.statusNames, unknown: Self.unknownName)
         resourceKeys = settings.resourceKeyAttributes.map { Array($0.utf8) }
-        plans = OTLPSpanIndex.Plans(settings.dimensions.map(\.name))
+        dimensionMatcher = OTLPAttributeMatcher(settings.dimensions.map(\.name))
         gaugeID = metrics.callback("collectord_spanmetrics_series", help: "Series the spanmetrics connector holds.",
                                    labels: labels) { Double(state.table.withLock { $0.seriesCount }) }
         flusher = PeriodicFlush(label: "collectord.spanmetrics.\(name)", interval: settings.flushInterval) { [weak self] in self?.flush() }
@@ -120,35 +118,22 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
 
     func export(_ batch: TelemetryBatch) throws(ComponentError) {
         let now = wallClock()
-        // Each part's spans, read once (shared with the pipeline's other span readers).
-        let plan = plans.plan(for: batch.memo?.attributeKeys)
-        batch.forEachPart(reading: { (bytes, items) throws(OTLPDecodeError) in
-            try OTLPSpanIndex.read(bytes, matching: plan.matcher, capacity: items)
-        }) { bytes, items, index in
-            record(bytes, items: items, index, slots: plan.slots, now: now)
-        }
+        batch.forEachPart { bytes, items in record(bytes, items: items, now: now) }
     }
 
-    /// The span and resource attributes it reads from every span: its dimensions.
-    var spanAttributeKeys: [String]? { plans.alone.keys }
-
-    /// Files a part's spans; `slots`: where its keys are in `index`.
-    private func record(_ bytes: [UInt8], items: Int, _ read: Result<OTLPSpanIndex, OTLPDecodeError>, slots: [Int], now: UInt64) {
+    private func record(_ bytes: [UInt8], items: Int, now: UInt64) {
         do {
-            let index = try read.get()
-            bytes.withBytes { raw in
+            try bytes.withBytes { (raw) throws(OTLPDecodeError) in
                 let layout = keyLayout
-                let dimensions = layout.dimensionKeys.count
+                let dimensions = layout.dimensionKeys.count, matcher = dimensionMatcher
                 let divider = settings.unit.divider, withExemplars = settings.exemplars
-                // Per resource, once: its service.name value and key (nil: its spans are not counted).
-                var resources: [(service: Range<Int>, key: WireKey)?] = []
-                for resource in index.resources {
-                    if case .string(let name)? = resource.service {
-                        resources.append((name, resourceKey(raw, OTLPAttributes.list(raw, resource.message, field: 1))))
-                    } else {
-                        resources.append(nil)
-                    }
-                }
+                // Per resource, once: its message, service.name value, key, and the values its
+                // attributes give the dimensions (a span's own attributes win over them).
+                var resources: [(message: Range<Int>?, key: WireKey?)] = []
+                // Apart, in raw memory: the hot loop reads only these, and an array captured
+                // by the per-span closure costs reference counting on every read.
+                var services = FlatBuffer<Range<Int>?>(capacity: 8)
+                var resourceValues = FlatBuffer<Range<Int>?>(capacity: 8 * dimensions)
                 // Every span's series key goes one after another in `keys`; `entries` says where
                 // each is. Flat storage for the batch: no allocation per span.
                 var keys = KeyBuffer(capacity: items * 48)
@@ -156,27 +141,40 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
                 defer {
                     keys.deallocate()
                     entries.deallocate()
+                    services.deallocate()
+                    resourceValues.deallocate()
                 }
                 var exemplars: [SeriesTable.Exemplar] = []
-                // The span's dimension values: its own, else its resource's.
+                // The span's dimension values (raw memory: a closure over an array here would
+                // copy the key layout for every span).
                 let values = UnsafeMutableBufferPointer<Range<Int>?>.allocate(capacity: dimensions)
                 values.initialize(repeating: nil)
                 defer { values.deallocate() }
+                var span = OTLPSpanFields()
                 var skipped = 0
-                for (i, span) in index.spans.enumerated() {
-                    guard let service = resources[span.resource]?.service else {
+                // Each span is read as it is reached (`visit`), while its bytes are in the cache.
+                try OTLPRequestLayout.visit(.traces, raw, resource: { _, message in
+                    let attributes = OTLPAttributes.list(raw, message, field: 1)
+                    var service: Range<Int>?
+                    if case .string(let name)? = OTLPAttributes.find(raw, attributes, key: Self.serviceKey) { service = name }
+                    resources.append((message, service == nil ? nil : resourceKey(raw, attributes)))
+                    services.append(service)
+                    guard dimensions > 0 else { return }
+                    matcher.fill(raw, attributes, into: resourceValues.append(dimensions, of: nil))
+                }, item: { (r, payload) throws(OTLPDecodeError) in
+                    guard let service = services[r] else {
                         skipped += 1
-                        continue
+                        return
                     }
-                    if dimensions > 0 {
-                        for d in 0..<dimensions {
-                            values[d] = index.value(ofSpan: i, slot: slots[d]) ?? index.value(ofResource: span.resource, slot: slots[d])
-                        }
-                    }
+                    if dimensions > 0 { values.update(repeating: nil) }
+                    try span.read(raw, payload, matching: matcher, into: values)
                     let start = keys.count
+                    if dimensions > 0 {
+                        for i in 0..<dimensions where values[i] == nil { values[i] = resourceValues[r * dimensions + i] }
+                    }
                     layout.write(&keys, raw, service: service, name: span.name, kind: span.kind, status: span.statusCode, values: values)
                     let nanos = span.endTimeUnixNano > span.startTimeUnixNano ? span.endTimeUnixNano - span.startTimeUnixNano : 0
-                    var entry = Entry(resource: span.resource, key: start..<keys.count, hash: ByteKeyTable.hash(keys[start..<keys.count]),
+                    var entry = Entry(resource: r, key: start..<keys.count, hash: ByteKeyTable.hash(keys[start..<keys.count]),
                                       duration: Double(nanos) / divider)
                     if !span.traceState.isEmpty, let adjusted = Self.adjustedCount(raw, span.traceState) { entry.adjustedCount = adjusted }
                     if withExemplars && !span.traceID.isEmpty {
@@ -186,14 +184,14 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
                                                time: span.endTimeUnixNano, value: entry.duration))
                     }
                     entries.append(entry)
-                }
+                })
                 if skipped > 0 { skippedSpans.add(skipped) }
                 state.table.withLock { t in
                     var current = (resource: -1, index: -1)
                     for e in entries.elements {
                         if e.resource != current.resource {
-                            let message = index.resources[e.resource].message ?? 0..<0
-                            current = (e.resource, t.resource(key: resources[e.resource]!.key,
+                            let message = resources[e.resource].message ?? 0..<0
+                            current = (e.resource, t.resource(key: resources[e.resource].key!,
                                                               message: UnsafeRawBufferPointer(rebasing: raw[message]), now: now))
                         }
                         let weight = e.adjustedCount > 0 ? t.round(e.adjustedCount) : 1
@@ -209,6 +207,7 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
         }
     }
 
+    static let serviceKey = Array("service.name".utf8)
     private static let thMarker = Array("th:".utf8)
 
     /// A span, ready to record: where its series key is in the batch's key buffer, the key's

@@ -12,22 +12,17 @@ nonisolated(unsafe) private var connectors: [any Exporter] = []
 /// rest of the pipeline: what `Benchmarks/spanmetrics.sh` adds to `batch -> nop`, per span.
 /// One iteration = the 1,000-span request exported to the connector(s); nanoseconds per span =
 /// the time of one iteration / 1,000. The metrics they make go to a consumer that drops them
-/// (no flush runs during a measurement: the flush interval is an hour). With `shared`, each
-/// iteration's batch carries a fresh `BatchMemo` as a pipeline's fan-out attaches it, so the
-/// connectors read the request once between them.
+/// (no flush runs during a measurement: the flush interval is an hour).
 func connectorBenchmarks() {
     connectorBenchmark("spanmetrics export (1,000-span request, bench-spanmetrics-config.yaml's dimensions)") { [spanMetrics()] }
     connectorBenchmark("servicegraph export (1,000-span request)") { [serviceGraph()] }
-    connectorBenchmark("spanmetrics + servicegraph export (1,000-span request)", shared: true) { [spanMetrics(), serviceGraph()] }
-    connectorBenchmark("spanmetrics + servicegraph export, each reading alone (1,000-span request)") { [spanMetrics(), serviceGraph()] }
+    connectorBenchmark("spanmetrics + servicegraph export (1,000-span request)") { [spanMetrics(), serviceGraph()] }
 }
 
-private func connectorBenchmark(_ name: String, shared: Bool = false, make: @escaping () -> [any Exporter]) {
+private func connectorBenchmark(_ name: String, make: @escaping () -> [any Exporter]) {
     Benchmark(name) { benchmark in
-        var batch = TelemetryBatch(signal: .traces, payload: request, itemCount: 1000)
-        let plan = shared ? BatchMemo.plan(for: connectors, signal: .traces) : nil
+        let batch = TelemetryBatch(signal: .traces, payload: request, itemCount: 1000)
         for _ in benchmark.scaledIterations {
-            batch.memo = plan.map { BatchMemo(attributeKeys: $0.keys, readers: $0.readers) }
             for connector in connectors { try connector.export(batch) }
         }
     } setup: {
