@@ -33,7 +33,7 @@ CONFIG=Benchmarks/bench-filelog-$EXPORTER.yaml
 die() { echo "filelog.sh: $*" >&2; exit 1; }
 [[ -f "$CONFIG" ]] || die "EXPORTER must be nop or loki"
 [[ "$FORMAT" == json || ( "$FORMAT" == cri && "$EXPORTER" == nop ) ]] || die "FORMAT must be json, or cri with EXPORTER=nop"
-[[ -x "$COLLECTORD_BIN" ]] || die "$COLLECTORD_BIN not found: run 'swift build -c release' (or make bench-filelog)"
+[[ -x "$COLLECTORD_BIN" ]] || die "$COLLECTORD_BIN not found: run 'make build' (or make bench-filelog)"
 command -v curl >/dev/null || die "curl not found: apt-get install curl"
 . Benchmarks/lib.sh   # port_open, cpu_ticks, metric_sum
 port_open 127.0.0.1:18888 && die "127.0.0.1:18888 is already in use"

@@ -32,7 +32,7 @@ GW_PORT=24317
 URL="http://$AGENT/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
 die() { echo "gateway.sh: $*" >&2; exit 1; }
-[[ -x "$COLLECTORD_BIN" ]] || die "$COLLECTORD_BIN not found: run 'swift build -c release' (or make bench-gateway)"
+[[ -x "$COLLECTORD_BIN" ]] || die "$COLLECTORD_BIN not found: run 'make build' (or make bench-gateway)"
 [[ -x "$PYTHON" ]] || die "$PYTHON not found: run 'make venv'"
 command -v h2load >/dev/null || die "h2load not found: apt-get install nghttp2-client"
 . Benchmarks/lib.sh   # port_open, cpu_ticks

@@ -42,7 +42,7 @@ fi
 
 die() { echo "load.sh: $*" >&2; exit 1; }
 
-[[ -x "$COLLECTORD_BIN" ]] || die "$COLLECTORD_BIN not found: run 'swift build -c release' (or make bench)"
+[[ -x "$COLLECTORD_BIN" ]] || die "$COLLECTORD_BIN not found: run 'make build' (or make bench)"
 [[ -x "$PYTHON" ]] || die "$PYTHON not found: run 'make venv'"
 command -v h2load >/dev/null || die "h2load not found: apt-get install nghttp2-client"
 command -v curl >/dev/null || die "curl not found: apt-get install curl"

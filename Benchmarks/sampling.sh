@@ -27,7 +27,7 @@ OUT_DIR=${OUT_DIR:-Benchmarks/out/sampling}
 GRPC_ADDR=127.0.0.1:14317
 METRICS_URL=http://127.0.0.1:18888/metrics
 die() { echo "sampling.sh: $*" >&2; exit 1; }
-[[ -x "$COLLECTORD_BIN" ]] || die "$COLLECTORD_BIN not found: run 'swift build -c release'"
+[[ -x "$COLLECTORD_BIN" ]] || die "$COLLECTORD_BIN not found: run 'make build'"
 [[ -x "$PYTHON" ]] || die "$PYTHON not found: run 'make venv'"
 . Benchmarks/lib.sh
 mkdir -p "$OUT_DIR"

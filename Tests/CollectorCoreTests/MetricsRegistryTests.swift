@@ -56,5 +56,14 @@ import Testing
         for (value, bucket) in cases { #expect(ExplicitBuckets.index(of: value, in: bounds) == bucket, "\(value)") }
         #expect(ExplicitBuckets.index(of: 1, in: []) == 0)
     }
-}
 
+    /// A histogram counts each value, weighted, into its bucket, the count and the sum.
+    @Test func explicitHistogramObserves() {
+        let bounds = [2.0, 4.0]
+        var h = ExplicitHistogram(bounds: bounds.count)
+        h.observe(1, bounds: bounds)
+        h.observe(4, weight: 3, bounds: bounds)
+        h.observe(9.5, weight: 2, bounds: bounds)
+        #expect(h.count == 6 && h.sum == 32 && h.buckets == [1, 3, 2])
+    }
+}

@@ -32,35 +32,45 @@ public enum ExplicitBuckets {
     }
 }
 
+/// An explicit-bucket histogram as it accumulates: count, sum and a count per bucket
+/// (`bounds.count + 1` of them, see `ExplicitBuckets`). The RED connectors' series and the
+/// collector's own `Histogram` keep one each.
+public struct ExplicitHistogram: Sendable, Equatable {
+    public var count: UInt64 = 0
+    public var sum: Double = 0
+    public var buckets: [UInt64]
+
+    /// An empty histogram over `bounds` bounds.
+    public init(bounds: Int) { buckets = [UInt64](repeating: 0, count: bounds + 1) }
+
+    /// `value` seen `weight` times, bucketed among `bounds` (those the histogram was made for).
+    @inlinable
+    public mutating func observe(_ value: Double, weight: UInt64 = 1, bounds: [Double]) {
+        count &+= weight
+        sum += value * Double(weight)
+        buckets[ExplicitBuckets.index(of: value, in: bounds)] &+= weight
+    }
+}
+
 /// A Prometheus histogram with fixed upper bounds.
 public final class Histogram: Sendable {
     public let bounds: [Double]
-    private struct State {
-        var buckets: [UInt64]
-        var sum: Double = 0
-        var count: UInt64 = 0
-    }
-    private let state: Mutex<State>
+    private let state: Mutex<ExplicitHistogram>
 
     public init(bounds: [Double]) {
         self.bounds = bounds.sorted()
-        state = Mutex(State(buckets: Array(repeating: 0, count: bounds.count)))
+        state = Mutex(ExplicitHistogram(bounds: bounds.count))
     }
 
     public func observe(_ v: Double) {
-        state.withLock { s in
-            let i = ExplicitBuckets.index(of: v, in: bounds)
-            if i < bounds.count { s.buckets[i] += 1 }
-            s.sum += v
-            s.count += 1
-        }
+        state.withLock { $0.observe(v, bounds: bounds) }
     }
 
     /// Cumulative bucket counts (per bound), sum and count.
     public var snapshot: (cumulative: [UInt64], sum: Double, count: UInt64) {
         state.withLock { s in
             var running: UInt64 = 0
-            let cumulative = s.buckets.map { running += $0; return running }
+            let cumulative = s.buckets.dropLast().map { running += $0; return running }
             return (cumulative, s.sum, s.count)
         }
     }

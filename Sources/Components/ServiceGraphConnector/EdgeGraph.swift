@@ -77,30 +77,17 @@ struct EdgeGraph {
         var start: UInt64
         var total: UInt64 = 0
         var failed: UInt64 = 0
-        var server: Histogram
-        var client: Histogram
+        var server: ExplicitHistogram
+        var client: ExplicitHistogram
 
-        /// One request, and its latencies (with their buckets) where they count; one mutating
-        /// call, so the series array is checked for uniqueness once.
+        /// One request, and its latencies where they count; one mutating call, so the series
+        /// array is checked for uniqueness once.
         @inline(__always)
-        mutating func add(failed isFailed: Bool, server serverLatency: (Double, Int)?, client clientLatency: (Double, Int)?) {
+        mutating func add(failed isFailed: Bool, server serverLatency: Double?, client clientLatency: Double?, bounds: [Double]) {
             total &+= 1
             if isFailed { failed &+= 1 }
-            if let (value, bucket) = serverLatency { server.observe(value, bucket: bucket) }
-            if let (value, bucket) = clientLatency { client.observe(value, bucket: bucket) }
-        }
-    }
-
-    struct Histogram {
-        var count: UInt64 = 0
-        var sum: Double = 0
-        var buckets: [UInt64]
-
-        @inline(__always)
-        mutating func observe(_ value: Double, bucket: Int) {
-            count &+= 1
-            sum += value
-            buckets[bucket] &+= 1
+            if let serverLatency { server.observe(serverLatency, bounds: bounds) }
+            if let clientLatency { client.observe(clientLatency, bounds: bounds) }
         }
     }
 
@@ -283,13 +270,11 @@ struct EdgeGraph {
             index = all.count
             series[key] = index
             seriesCache[cached] = (key, index)
-            let empty = Histogram(buckets: [UInt64](repeating: 0, count: settings.buckets.count + 1))
+            let empty = ExplicitHistogram(bounds: settings.buckets.count)
             all.append(Series(attributes: attributes, start: now, server: empty, client: empty))
         }
-        let bounds = settings.buckets
-        all[index].add(failed: client.failed || server.failed,
-                       server: serverLatency ? (server.durationSeconds, ExplicitBuckets.index(of: server.durationSeconds, in: bounds)) : nil,
-                       client: clientLatency ? (client.durationSeconds, ExplicitBuckets.index(of: client.durationSeconds, in: bounds)) : nil)
+        all[index].add(failed: client.failed || server.failed, server: serverLatency ? server.durationSeconds : nil,
+                       client: clientLatency ? client.durationSeconds : nil, bounds: settings.buckets)
     }
 
     @inline(__always)
@@ -309,7 +294,7 @@ struct EdgeGraph {
     /// The request holding every series at `now` (unix ns), cumulative; nil when there is none.
     func request(now: UInt64) -> (bytes: [UInt8], points: Int)? {
         guard !all.isEmpty else { return nil }
-        let hist = { (pick: (Series) -> Histogram) in
+        let hist = { (pick: (Series) -> ExplicitHistogram) in
             all.map { s in
                 let h = pick(s)
                 return OTLPMetricsWriter.HistogramPoint(attributes: s.attributes, start: s.start, time: now, count: h.count, sum: h.sum,

@@ -34,21 +34,17 @@ struct SeriesTable {
         var start: UInt64
         var lastSeen: UInt64
         var calls: UInt64 = 0
-        var count: UInt64 = 0
-        var sum: Double = 0
-        var buckets: [UInt64]
+        var histogram: ExplicitHistogram
         var exemplars: [Exemplar] = []
 
-        /// One span weighing `weight`: into the calls, and into the histogram unless `bucket`
-        /// is -1 (histograms disabled).
+        /// One span weighing `weight`: into the calls, and into the histogram over `bounds`
+        /// unless there is none (histograms disabled).
         @inline(__always)
-        mutating func add(weight: UInt64, duration: Double, bucket: Int, now: UInt64, exemplar: Exemplar?, exemplarLimit: Int) {
+        mutating func add(weight: UInt64, duration: Double, bounds: [Double]?, now: UInt64, exemplar: Exemplar?, exemplarLimit: Int) {
             lastSeen = now
             calls &+= weight
-            guard bucket >= 0 else { return }
-            count &+= weight
-            sum += duration * Double(weight)
-            buckets[bucket] &+= weight
+            guard let bounds else { return }
+            histogram.observe(duration, weight: weight, bounds: bounds)
             if let exemplar, exemplars.count < exemplarLimit { exemplars.append(exemplar) }
         }
     }
@@ -116,13 +112,12 @@ struct SeriesTable {
         }
         // One mutating call into the series (each statement on `all[r].all[i]` would check
         // both arrays' uniqueness again).
-        let bucket = settings.histogramDisabled ? -1 : ExplicitBuckets.index(of: duration, in: settings.buckets)
-        all[r].all[i].add(weight: weight, duration: duration, bucket: bucket, now: now, exemplar: exemplar,
-                          exemplarLimit: settings.exemplarsPerPoint)
+        all[r].all[i].add(weight: weight, duration: duration, bounds: settings.histogramDisabled ? nil : settings.buckets, now: now,
+                          exemplar: exemplar, exemplarLimit: settings.exemplarsPerPoint)
     }
 
     private func newSeries(_ attributes: [UInt8], now: UInt64) -> Series {
-        Series(attributes: attributes, start: now, lastSeen: now, buckets: [UInt64](repeating: 0, count: settings.buckets.count + 1))
+        Series(attributes: attributes, start: now, lastSeen: now, histogram: ExplicitHistogram(bounds: settings.buckets.count))
     }
 
     /// `otel.metric.overflow = true`, as data point attributes.
@@ -170,9 +165,7 @@ struct SeriesTable {
                 s.exemplars.removeAll()
                 if settings.delta {
                     s.calls = 0
-                    s.count = 0
-                    s.sum = 0
-                    s.buckets = [UInt64](repeating: 0, count: s.buckets.count)
+                    s.histogram = ExplicitHistogram(bounds: settings.buckets.count)
                     s.start = now
                 }
                 if i == resource.overflow { overflow = series.count }

@@ -26,7 +26,7 @@ enum SpanMetricsWire {
                 metrics.append(OTLPMetricsWriter.histogram(
                     name: prefix + "duration", unit: settings.unit.rawValue,
                     points: series.map {
-                        .init(attributes: $0.attributes, start: $0.start, time: now, count: $0.count, sum: $0.sum, buckets: $0.buckets,
+                        .init(attributes: $0.attributes, start: $0.start, time: now, count: $0.histogram.count, sum: $0.histogram.sum, buckets: $0.histogram.buckets,
                               exemplars: $0.exemplars.map { .init(traceID: $0.traceID, spanID: $0.spanID, time: $0.time, value: $0.value) })
                     },
                     bounds: settings.buckets, temporality: temporality))
