@@ -53,23 +53,29 @@ import Testing
         let (bLooping, bLoopPort) = try node(b, peers: [aPort])
         defer { bLooping.shutdown(deadline: .now()) {} }
         _ = bLoopPort
+        // The client waits longer than a node waits for its peers (10 s above): under a full
+        // parallel test run a node can take seconds to ask them, and a shorter client timeout
+        // failed the test, not the node.
+        let wait = Duration.seconds(30)
 
-        let whole = try await SimpleHTTP.get(port: aPort, path: "/api/traces/\(Self.id.hex)", headers: ["Accept": "application/protobuf"])
+        let whole = try await SimpleHTTP.get(port: aPort, path: "/api/traces/\(Self.id.hex)", headers: ["Accept": "application/protobuf"],
+                                             timeout: wait)
         #expect(whole.status == 200)
         let names = try OTLPScanner.spans(Array(whole.body)).spans.map(\.name).sorted()
         #expect(names == ["op1", "op2", "op3", "op4"])
         #expect(whole.header("x-partial-result")?.hasPrefix("peer 127.0.0.1:\(dead): cannot connect") == true, "\(whole.header("x-partial-result") ?? "")")
-        let fleetLogs = try await SimpleHTTP.get(port: aPort, path: "/api/traces/\(Self.id.hex)/logs", headers: ["Accept": "application/protobuf"])
+        let fleetLogs = try await SimpleHTTP.get(port: aPort, path: "/api/traces/\(Self.id.hex)/logs", headers: ["Accept": "application/protobuf"],
+                                                 timeout: wait)
         #expect(Array(fleetLogs.body) == logs)
 
         // Search: merged by trace id, newest first, the summary with the most spans kept.
-        let found = try await SimpleHTTP.get(port: aPort, path: "/api/search?tags=service.name%3Dsvc&limit=10")
+        let found = try await SimpleHTTP.get(port: aPort, path: "/api/search?tags=service.name%3Dsvc&limit=10", timeout: wait)
         let ids = found.text.components(separatedBy: "\"traceID\":\"").dropFirst().map { String($0.prefix(32)) }
         #expect(ids == [8, 7, 9].map { OTLPTraceID(bytes: traceID($0))!.hex })
 
         // B, asked by a peer (the header), answers from its own store only.
         let own = try await SimpleHTTP.get(port: bLoopPort, path: "/api/traces/\(Self.id.hex)",
-                                           headers: ["Accept": "application/protobuf", PeerClient.peerHeader: "1"])
+                                           headers: ["Accept": "application/protobuf", PeerClient.peerHeader: "1"], timeout: wait)
         #expect(try OTLPScanner.spans(Array(own.body)).spans.map(\.name).sorted() == ["op3", "op4"])
         #expect(own.header("x-partial-result") == nil)
     }
