@@ -110,6 +110,8 @@ final class SharedExporter: AsyncExporter {
 
     var readsParts: Bool { entry.exporter.readsParts }
 
+    var exportsInline: Bool { entry.exporter.exportsInline }
+
     func export(_ batch: TelemetryBatch, completion: @escaping @Sendable (ComponentError?) -> Void) {
         if let async = entry.exporter as? any AsyncExporter { return async.export(batch, completion: completion) }
         do throws(ComponentError) {

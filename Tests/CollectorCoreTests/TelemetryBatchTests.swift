@@ -67,6 +67,30 @@ private func batch(_ bytes: [UInt8], _ count: Int = 1) -> TelemetryBatch {
         #expect(merged.itemCount == 5)
     }
 
+    /// A batch whose data the pipeline's inline exporters read keeps saying so through a merge
+    /// only when all of it was read: otherwise the fan-out must still hand it to them.
+    @Test func fedInlineSurvivesAMergeOnlyWhenBothSidesHaveIt() {
+        func fed(_ bytes: [UInt8], _ flag: Bool) -> TelemetryBatch {
+            var b = batch(bytes)
+            b.fedInline = flag
+            return b
+        }
+        var both = fed([1], true)
+        both.append(fed([2], true))
+        #expect(both.fedInline)
+        both.append(fed([UInt8](repeating: 3, count: 200), true), keepingPartsFrom: 100)
+        #expect(both.fedInline)
+        var mixed = fed([1], true)
+        mixed.append(fed([2], false))
+        #expect(!mixed.fedInline)
+        mixed.append(fed([3], true))
+        #expect(!mixed.fedInline, "once unread data is in, the batch is not fed")
+        var first = fed([1], false)
+        first.append(fed([2], true))
+        #expect(!first.fedInline)
+        #expect(!batch([0]).fedInline, "a new batch was not read by anyone")
+    }
+
     @Test func anEmptyBatchTakesTheFirstDataAsItsPayload() {
         let first = [UInt8](repeating: 8, count: 300)
         var merged = batch([], 0)

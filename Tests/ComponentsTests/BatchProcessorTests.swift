@@ -89,6 +89,33 @@ import Testing
         #expect(text.contains("otelcol_processor_batch_batch_size_trigger_send_total{processor=\"batch\"} 1"))
     }
 
+    /// Batching passes data unchanged, so a pipeline may feed its inline exporters at its
+    /// entry; what they read stays marked through merging and splitting (never fed twice).
+    @Test func mergedAndSplitBatchesKeepWhetherTheyWereFedInline() {
+        let p = make(size: 5, max: 5) { _, bytes, max in
+            stride(from: 0, to: bytes.count, by: max).map { i in
+                let piece = Array(bytes[i..<min(i + max, bytes.count)])
+                return (piece, piece.count, [])
+            }
+        }
+        #expect(p.passesDataUnchanged)
+        func fed(_ bytes: [UInt8], _ flag: Bool) -> TelemetryBatch {
+            var b = batch(bytes, bytes.count)
+            b.fedInline = flag
+            return b
+        }
+        var out: [TelemetryBatch] = []
+        p.process(fed(Array(0..<3), true), now: 0) { out.append($0) }
+        p.process(fed(Array(3..<12), true), now: 0) { out.append($0) }
+        #expect(out.map(\.payload) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10, 11]])
+        #expect(out.map(\.fedInline) == [true, true, true])
+        out = []
+        p.process(fed(Array(0..<3), true), now: 0) { out.append($0) }
+        p.process(fed(Array(3..<7), false), now: 0) { out.append($0) }
+        #expect(out.map(\.payload) == [[0, 1, 2, 3, 4], [5, 6]])
+        #expect(out.map(\.fedInline) == [false, false])
+    }
+
     /// A split cut through resources: each piece's origins name the sources of the resource
     /// entries it holds (the real splitter, three resources from two clients).
     @Test func splitPiecesKeepTheirResourcesOrigins() throws {

@@ -71,11 +71,17 @@ public protocol Processor: AnyObject {
     /// Emits everything held (shutdown, and a reload that removes or changes the processor).
     func flush(emit: (TelemetryBatch) -> Void)
     func shutdown()
+    /// True when every span or record that enters leaves unchanged and nothing is refused or
+    /// dropped (the `batch` processor: it only regroups requests). A pipeline whose processors
+    /// all say so may feed its inline exporters (`Exporter.exportsInline`) at its entry, since
+    /// they would see the same data after the processors. Defaults to false.
+    var passesDataUnchanged: Bool { get }
 }
 
 extension Processor {
     public func start() throws {}
     public func shutdown() {}
+    public var passesDataUnchanged: Bool { false }
 }
 
 /// A processor that holds data for longer than a batch timeout (tail sampling holds traces for
@@ -92,8 +98,8 @@ public protocol HoldingProcessor: Processor {
 
 /// A destination for batches.
 ///
-/// Contract: `export` is called on one serial queue per exporter stage, one batch at a time,
-/// and returns when the batch is durably handled (written, queued on disk, or sent), or throws
+/// Contract: `export` is called on one serial queue per exporter stage, one batch at a time
+/// (an inline exporter also on receivers' threads, see `exportsInline`), and returns when the batch is durably handled (written, queued on disk, or sent), or throws
 /// a `ComponentError` whose retry meaning reaches the client. It does not release the batch's
 /// tokens: the stage does. `start` returns quickly; `shutdown` is idempotent, safe without
 /// `start`, and flushes what the exporter buffers.
@@ -110,11 +116,19 @@ public protocol Exporter: AnyObject, Sendable {
     /// reference without joining them (`TelemetryBatch.join`) first. Defaults to false: the
     /// exporter finds all the data in `payload`.
     var readsParts: Bool { get }
+    /// True when `export` only aggregates in memory (the spanmetrics and servicegraph
+    /// connectors): it never fails, never waits for anything but a short lock, runs
+    /// concurrently (`exportsConcurrently`) and reads parts (`readsParts`). A pipeline whose
+    /// processors all pass data unchanged (`Processor.passesDataUnchanged`) then calls it on the
+    /// receiver's thread as each request enters, while the request's bytes are still in that
+    /// core's cache, instead of queueing the batches for it (see `Pipeline`). Defaults to false.
+    var exportsInline: Bool { get }
 }
 
 extension Exporter {
     public var exportsConcurrently: Bool { false }
     public var readsParts: Bool { false }
+    public var exportsInline: Bool { false }
 }
 
 /// An exporter whose deliveries finish later (a network round trip to a gateway that itself

@@ -30,6 +30,10 @@ public struct TelemetryBatch: Sendable {
     /// resource entries as they are pass it on; stages that rewrite them remap it
     /// (`[BatchOrigin].remapped(keeping:)`) or drop it.
     public var origins: [BatchOrigin]
+    /// The pipeline's inline exporters read this data at the pipeline's entry
+    /// (`Exporter.exportsInline`), so its fan-out leaves them out. Each pipeline sets it as a
+    /// batch enters; a merge keeps it only when both sides have it.
+    public var fedInline = false
 
     public init(signal: Signal, payload: [UInt8], itemCount: Int, tokens: [AckToken] = [], origins: [BatchOrigin] = []) {
         self.signal = signal
@@ -53,6 +57,7 @@ public struct TelemetryBatch: Sendable {
         } else {
             for run in other.origins { origins.appendRun(run) }
         }
+        fedInline = fedInline && other.fedInline
         appendData(other.payload, minPartBytes)
         for part in other.parts { appendData(part, minPartBytes) }
         itemCount += other.itemCount

@@ -118,6 +118,19 @@ public final class ExporterStage: Sendable {
         batch.giveBuffers()
     }
 
+    /// Exports `batch` at once on the caller's thread, for an exporter that `exportsInline`
+    /// (the pipeline calls it as a request enters). The batch's tokens are not the stage's to
+    /// release: the pipeline holds a reference of its own around the call.
+    func exportInline(_ batch: TelemetryBatch) {
+        do {
+            try exporter.export(batch)
+            sent.add(batch.itemCount)
+        } catch {
+            failed.add(batch.itemCount)
+            logger.warn("exporting \(batch.itemCount) \(signal.itemMetricName) failed: \(error.message)")
+        }
+    }
+
     /// Exports everything queued, then shuts the exporter down; `completion` runs on the stage's
     /// queue. Call after the pipeline stopped offering.
     func finish(completion: @escaping @Sendable () -> Void) {

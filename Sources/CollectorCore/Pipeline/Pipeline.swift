@@ -14,6 +14,16 @@ import Synchronization
 ///   wakes the pipeline when it frees a slot.
 /// - A batch going to N exporters gets N-1 extra references on its tokens, so each exporter
 ///   acknowledges its own copy.
+/// - Inline exporters (`Exporter.exportsInline`: in-memory aggregations such as spanmetrics)
+///   of a pipeline whose processors all pass data unchanged (`batch`) are called by `offer`
+///   itself, on the receiver's thread, right after the request is pushed: its bytes were just
+///   validated there and are still in that core's cache, where a batch reaching an exporter's
+///   queue later, megabytes on, is not. They see exactly what the fan-out would have handed
+///   them, once: such batches carry `fedInline` and the fan-out leaves those exporters out
+///   (a batch that entered otherwise, a kept processor's data after a reload, still goes to
+///   them through their queue). A refused push feeds nothing, so a client's retry is not
+///   counted twice. The tap holds a token reference of its own, so the client is answered, and
+///   a stopping receiver done, only after the inline exporters have read the request.
 /// - Processor deadlines (the batch timeout) are served by one Dispatch timer on `queue`.
 /// - `shutdown` stops accepting, drains the input, flushes the processors, waits for the held
 ///   outputs to be taken and the exporters to finish, then completes. Nothing accepted is lost.
@@ -36,6 +46,11 @@ public final class Pipeline: @unchecked Sendable {
     private let gaugeIDs: [UInt64]
     /// Every exporter reads a batch's parts: its output needs no `join`.
     private let exportersReadParts: Bool
+    /// The stages `offer` feeds on the receiver's thread (empty: none, every batch is queued).
+    private let inlineStages: [ExporterStage]
+    /// Indexes of the stages a batch is queued for: all of them, or those not fed inline.
+    private let queuedStages: [Int]
+    private let queuedStagesWhenFedInline: [Int]
 
     // Confined to `queue`.
     private var held: [(batch: TelemetryBatch, owed: [Int])] = []
@@ -54,6 +69,11 @@ public final class Pipeline: @unchecked Sendable {
         self.processors = processors
         self.exporters = exporters
         self.exportersReadParts = exporters.allSatisfy { $0.exporter.readsParts }
+        let inline = processors.allSatisfy(\.passesDataUnchanged)
+            ? exporters.indices.filter { exporters[$0].exporter.exportsInline } : []
+        self.inlineStages = inline.map { exporters[$0] }
+        self.queuedStages = Array(exporters.indices)
+        self.queuedStagesWhenFedInline = exporters.indices.filter { !inline.contains($0) }
         self.input = BoundedRing(capacity: capacity)
         self.queue = DispatchQueue(label: "pipeline.\(name)")
         self.clock = clock
@@ -98,10 +118,17 @@ public final class Pipeline: @unchecked Sendable {
         guard accepting.load(ordering: .acquiring) else {
             throw .retryable("pipeline \(name) is shutting down")
         }
+        var batch = batch
+        batch.fedInline = !inlineStages.isEmpty
+        if batch.fedInline { batch.retainTokens(copies: 1) }   // the tap's own reference
         guard input.push(batch) else {
+            if batch.fedInline { batch.complete() }
             throw .retryable("pipeline \(name) is full (\(input.capacity) batches queued); retry later")
         }
         schedule()
+        guard batch.fedInline else { return }
+        for stage in inlineStages { stage.exportInline(batch) }
+        batch.complete()
     }
 
     private func schedule() {
@@ -142,9 +169,10 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     private func fanOut(_ batch: TelemetryBatch) {
-        guard !exporters.isEmpty else { return batch.complete() }
-        batch.retainTokens(copies: exporters.count - 1)
-        let owed = exporters.indices.filter { !exporters[$0].offer(batch) }
+        let stages = batch.fedInline ? queuedStagesWhenFedInline : queuedStages
+        guard !stages.isEmpty else { return batch.complete() }
+        batch.retainTokens(copies: stages.count - 1)
+        let owed = stages.filter { !exporters[$0].offer(batch) }
         if !owed.isEmpty { held.append((batch, owed)) }
     }
 

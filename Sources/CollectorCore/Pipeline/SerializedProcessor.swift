@@ -32,6 +32,9 @@ public final class SerializedProcessor: HoldingProcessor, @unchecked Sendable {
 
     public var nextDeadline: UInt64? { lock.withLock { _ in inner.nextDeadline } }
 
+    /// The inner processor's (a property of its kind, not of its state: read without the lock).
+    public var passesDataUnchanged: Bool { inner.passesDataUnchanged }
+
     public func timerFired(now: UInt64, emit: (TelemetryBatch) -> Void) {
         locked({ p, e in p.timerFired(now: now, emit: e) }, emit: emit)
     }

@@ -44,6 +44,9 @@ public final class BatchProcessor: Processor {
 
     public var nextDeadline: UInt64? { deadline }
 
+    /// Batching regroups requests; every span or record leaves as it came.
+    public var passesDataUnchanged: Bool { true }
+
     public func process(_ batch: TelemetryBatch, now: UInt64, emit: (TelemetryBatch) -> Void) {
         if settings.timeout == 0 {
             return send(batch, emit: emit)
@@ -118,8 +121,10 @@ public final class BatchProcessor: Processor {
         batch.retainTokens(copies: pieces.count - 1)
         for piece in pieces {
             sendSize.observe(Double(piece.count))
-            emit(TelemetryBatch(signal: batch.signal, payload: piece.bytes, itemCount: piece.count, tokens: batch.tokens,
-                                origins: batch.origins.remapped(keeping: piece.resources)))
+            var out = TelemetryBatch(signal: batch.signal, payload: piece.bytes, itemCount: piece.count, tokens: batch.tokens,
+                                     origins: batch.origins.remapped(keeping: piece.resources))
+            out.fedInline = batch.fedInline
+            emit(out)
         }
     }
 }

@@ -74,6 +74,10 @@ final class ServiceGraphConnector: Exporter, @unchecked Sendable {
 
     var exportsConcurrently: Bool { true }
 
+    /// Aggregates in memory and never fails: a pipeline that only batches calls `export` as
+    /// each request enters, on the receiver's thread (see `Pipeline`).
+    var exportsInline: Bool { true }
+
     /// Reads a batch merged by reference part by part (each part is whole requests).
     var readsParts: Bool { true }
 
