@@ -57,7 +57,10 @@ public struct OTLPSpanFields: Sendable {
     public mutating func read(_ bytes: UnsafeRawBufferPointer, _ payload: Range<Int>, matching matcher: OTLPAttributeMatcher,
                               into values: UnsafeMutableBufferPointer<Range<Int>?>) throws(OTLPDecodeError) {
         if !attributes.isEmpty { attributes.removeAll(keepingCapacity: true) }
-        var sink = AttributeMatch(matcher: matcher, values: values)
+        // The sink holds the matcher's keys as plain values; the caller's reference keeps the
+        // matcher (and the memory they point to) alive through the walk.
+        var sink = AttributeMatch(keys: matcher.keys, values: values)
+        defer { withExtendedLifetime(matcher) {} }
         try walk(bytes, payload, &sink)
     }
 
@@ -73,10 +76,10 @@ public struct OTLPSpanFields: Sendable {
     }
 
     private struct AttributeMatch: AttributeSink {
-        let matcher: OTLPAttributeMatcher
+        let keys: OTLPAttributeMatcher.Keys
         let values: UnsafeMutableBufferPointer<Range<Int>?>
         @inline(__always)
-        func attribute(_ bytes: UnsafeRawBufferPointer, _ keyValue: Range<Int>) { matcher.fill(bytes, keyValue, into: values) }
+        func attribute(_ bytes: UnsafeRawBufferPointer, _ keyValue: Range<Int>) { keys.fill(bytes, keyValue, into: values) }
     }
 
     /// The one walk over a span's fields, every field but the attributes into this value, the
