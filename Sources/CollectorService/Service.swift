@@ -82,7 +82,8 @@ public final class Service: Sendable {
     public func apply(_ config: CollectorConfig) throws {
         var current = graph.withLock { $0 }
         let initial = current.config == nil
-        let (pipelines, processors) = try buildPipelines(config, running: current.processors)
+        let feedingInline = Set(current.pipelines.filter(\.feedsInline).map(\.name))
+        let (pipelines, processors) = try buildPipelines(config, running: current.processors, feedingInline: feedingInline)
         do {
             try updateReceivers(config, pipelines: pipelines, graph: &current)
         } catch {
@@ -114,7 +115,14 @@ public final class Service: Sendable {
     /// Builds and starts the pipelines of `config`. A processor whose pipeline, id and settings
     /// are those of a running one is that instance (kept with its state, see `Processor`);
     /// the others are built and started here.
-    private func buildPipelines(_ config: CollectorConfig, running: ProcessorMap) throws -> ([Pipeline], ProcessorMap) {
+    ///
+    /// Except a processor that passes data unchanged (`batch`) where the old pipeline fed its
+    /// exporters inline (`feedingInline`, by name) or the new one has connectors (and so may
+    /// feed them inline): what it holds was read, or not, by the old pipeline's inline exporters,
+    /// and one batch mixing that with the new pipeline's requests could not say which part
+    /// was (`TelemetryBatch.fedInline`). It is flushed by the old pipeline instead.
+    private func buildPipelines(_ config: CollectorConfig, running: ProcessorMap,
+                                feedingInline: Set<String> = []) throws -> ([Pipeline], ProcessorMap) {
         var built: [Pipeline] = []
         var byIndex = [Pipeline?](repeating: nil, count: config.pipelines.count)
         var processors: ProcessorMap = [:]
@@ -126,7 +134,9 @@ public final class Service: Sendable {
                 let chain = try pc.processors.map { id -> SerializedProcessor in
                     let key = ProcessorKey(pipeline: pc.name, id: id)
                     let settings = config.component(.processor, id)!.settings
-                    if let kept = running[key], kept.settings.isSame(as: settings) {
+                    let mayFeedInline = feedingInline.contains(pc.name) || pc.exporters.contains(where: config.isConnector)
+                    if let kept = running[key], kept.settings.isSame(as: settings),
+                       !(mayFeedInline && kept.processor.passesDataUnchanged) {
                         processors[key] = kept
                         return kept.processor
                     }

@@ -4,17 +4,40 @@ import Synchronization
 import Testing
 
 /// An in-memory aggregation, as the spanmetrics connector is: the pipeline may call it inline.
+/// Can be made to wait in `export` until `gate` is signalled, or to fail; logs its calls.
 final class InlineExporter: Exporter {
     let exported = Mutex<[[UInt8]]>([])
+    let events = Mutex<[String]>([])
+    let waits: Bool
+    let failWith: ComponentError?
+    let gate = DispatchSemaphore(value: 0)
+    let entered = Atomic<Int>(0)
+    init(waits: Bool = false, failWith: ComponentError? = nil) {
+        self.waits = waits
+        self.failWith = failWith
+    }
     func start() throws {}
     func export(_ batch: TelemetryBatch) throws(ComponentError) {
+        entered.add(1, ordering: .relaxed)
+        if waits { gate.wait() }
+        if let failWith { throw failWith }
         exported.withLock { $0.append(batch.payload) }
+        events.withLock { $0.append("export") }
     }
-    func shutdown() {}
+    func shutdown() { events.withLock { $0.append("shutdown") } }
     var exportsConcurrently: Bool { true }
     var readsParts: Bool { true }
     var exportsInline: Bool { true }
     var payloads: [[UInt8]] { exported.withLock { $0 } }
+}
+
+/// Emits what it gets at once and passes it unchanged.
+final class PassingProcessor: Processor {
+    func process(_ batch: TelemetryBatch, now: UInt64, emit: (TelemetryBatch) -> Void) { emit(batch) }
+    var nextDeadline: UInt64? { nil }
+    func timerFired(now: UInt64, emit: (TelemetryBatch) -> Void) {}
+    func flush(emit: (TelemetryBatch) -> Void) {}
+    var passesDataUnchanged: Bool { true }
 }
 
 /// Holds every batch until flushed (as `batch` does before its timeout); says whether it passes
@@ -47,12 +70,15 @@ final class HoldingAllProcessor: Processor, @unchecked Sendable {
 /// Inline exporters of a pipeline that only regroups data read each request as it enters, on
 /// the receiver's thread, once; everywhere else they stay behind their queue.
 @Suite struct PipelineInlineTests {
-    func pipeline(_ processor: HoldingAllProcessor, inline: InlineExporter, queued: RecordingExporter,
+    func pipeline(_ processor: any Processor, inline: InlineExporter, queued: RecordingExporter?,
                   capacity: Int = 4, metrics: MetricsRegistry = MetricsRegistry()) throws -> Pipeline {
-        let stages = [
+        var stages = [
             ExporterStage(name: "inline", signal: .traces, exporter: inline, capacity: capacity, metrics: metrics, logger: .discarding),
-            ExporterStage(name: "queued", signal: .traces, exporter: queued, capacity: capacity, metrics: metrics, logger: .discarding),
         ]
+        if let queued {
+            stages.append(ExporterStage(name: "queued", signal: .traces, exporter: queued, capacity: capacity, metrics: metrics,
+                                        logger: .discarding))
+        }
         let p = Pipeline(name: "traces", signal: .traces, processors: [processor], exporters: stages, capacity: capacity,
                          metrics: metrics, logger: .discarding)
         try p.start()
@@ -96,18 +122,6 @@ final class HoldingAllProcessor: Processor, @unchecked Sendable {
         #expect(outcomes.result(1) == .some(nil))
     }
 
-    /// A flag left by another pipeline (a batch forwarded by a connector) does not keep this
-    /// pipeline's inline exporters from their data.
-    @Test func eachPipelineDecidesForItself() async throws {
-        let inline = InlineExporter(), queued = RecordingExporter()
-        let p = try pipeline(HoldingAllProcessor(unchanged: false), inline: inline, queued: queued)
-        var batch = TelemetryBatch(signal: .traces, payload: [5], itemCount: 1)
-        batch.fedInline = true
-        try p.entry.consume(batch)
-        await stop(p)
-        #expect(inline.payloads == [[5]])
-    }
-
     /// A request the pipeline refuses (full, or stopping) is not read: the client's retry
     /// counts once. The refused client hears the error, the accepted ones success.
     @Test func aRefusedRequestIsNotRead() async throws {
@@ -138,5 +152,71 @@ final class HoldingAllProcessor: Processor, @unchecked Sendable {
         #expect(queued.payloads == [[1], [2], [3]])
         for id in 1...3 { #expect(outcomes.result(id) == .some(nil)) }
         #expect(outcomes.result(5) == .some(.retryable("pipeline traces is shutting down")))
+    }
+
+    /// The client hears back only once the inline exporters have read its request, even when
+    /// the queued exporters were done long before.
+    @Test func theClientWaitsForTheInlineExporters() async throws {
+        let inline = InlineExporter(waits: true), queued = RecordingExporter()
+        let p = try pipeline(PassingProcessor(), inline: inline, queued: queued)
+        let outcomes = Outcomes()
+        let sent = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            try? p.entry.consume(TelemetryBatch(signal: .traces, payload: [7], itemCount: 1, tokens: [outcomes.token(1)]))
+            sent.signal()
+        }
+        #expect(await waitUntil { queued.payloads == [[7]] && inline.entered.load(ordering: .relaxed) == 1 })
+        #expect(outcomes.count == 0, "answered while the inline exporter still reads the request")
+        inline.gate.signal()
+        #expect(await waitUntil { outcomes.count == 1 })
+        #expect(outcomes.result(1) == .some(nil))
+        sent.wait()
+        await stop(p)
+    }
+
+    /// An inline exporter's error reaches the client, as a queued one's would.
+    @Test func anInlineExportersErrorReachesTheClient() async throws {
+        let inline = InlineExporter(failWith: .permanent("no room")), queued = RecordingExporter()
+        let metrics = MetricsRegistry()
+        let p = try pipeline(PassingProcessor(), inline: inline, queued: queued, metrics: metrics)
+        let outcomes = Outcomes()
+        try p.entry.consume(TelemetryBatch(signal: .traces, payload: [7], itemCount: 2, tokens: [outcomes.token(1)]))
+        #expect(await waitUntil { outcomes.count == 1 })
+        #expect(outcomes.result(1) == .some(.permanent("no room")))
+        #expect(metrics.render().contains("otelcol_exporter_send_failed_spans_total{exporter=\"inline\"} 2"))
+        await stop(p)
+    }
+
+    /// With only inline exporters, the batch is done once the processors let it go.
+    @Test func aPipelineOfInlineExportersOnly() async throws {
+        let inline = InlineExporter()
+        let processor = HoldingAllProcessor(unchanged: true)
+        let p = try pipeline(processor, inline: inline, queued: nil)
+        let outcomes = Outcomes()
+        try p.entry.consume(TelemetryBatch(signal: .traces, payload: [3], itemCount: 1, tokens: [outcomes.token(1)]))
+        #expect(inline.payloads == [[3]])
+        #expect(outcomes.count == 0, "the processor still holds it")
+        await stop(p)
+        #expect(inline.payloads == [[3]])
+        #expect(outcomes.result(1) == .some(nil))
+    }
+
+    /// A shutdown waits for an inline export under way: the exporter is shut down (its final
+    /// flush) only after the request was read, so no span lands after the last flush.
+    @Test func shutdownWaitsForAnInlineExportUnderWay() async throws {
+        let inline = InlineExporter(waits: true), queued = RecordingExporter()
+        let p = try pipeline(PassingProcessor(), inline: inline, queued: queued)
+        DispatchQueue.global().async {
+            try? p.entry.consume(TelemetryBatch(signal: .traces, payload: [9], itemCount: 1))
+        }
+        #expect(await waitUntil { inline.entered.load(ordering: .relaxed) == 1 })
+        let stopped = Atomic<Bool>(false)
+        p.shutdown { stopped.store(true, ordering: .releasing) }
+        #expect(await waitUntil { queued.payloads == [[9]] })
+        // A broken shutdown would finish at once; this one waits for the gate (bounded look).
+        #expect(await !waitUntil(0.3) { stopped.load(ordering: .acquiring) })
+        inline.gate.signal()
+        #expect(await waitUntil { stopped.load(ordering: .acquiring) })
+        #expect(inline.events.withLock { $0 } == ["export", "shutdown"])
     }
 }

@@ -119,15 +119,17 @@ public final class ExporterStage: Sendable {
     }
 
     /// Exports `batch` at once on the caller's thread, for an exporter that `exportsInline`
-    /// (the pipeline calls it as a request enters). The batch's tokens are not the stage's to
-    /// release: the pipeline holds a reference of its own around the call.
-    func exportInline(_ batch: TelemetryBatch) {
+    /// (the pipeline calls it as a request enters), and returns its error. The batch's tokens
+    /// are not the stage's to release: the pipeline holds a reference of its own around the call.
+    func exportInline(_ batch: TelemetryBatch) -> ComponentError? {
         do {
             try exporter.export(batch)
             sent.add(batch.itemCount)
+            return nil
         } catch {
             failed.add(batch.itemCount)
             logger.warn("exporting \(batch.itemCount) \(signal.itemMetricName) failed: \(error.message)")
+            return error
         }
     }
 

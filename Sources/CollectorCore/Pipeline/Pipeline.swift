@@ -20,10 +20,14 @@ import Synchronization
 ///   validated there and are still in that core's cache, where a batch reaching an exporter's
 ///   queue later, megabytes on, is not. They see exactly what the fan-out would have handed
 ///   them, once: such batches carry `fedInline` and the fan-out leaves those exporters out
-///   (a batch that entered otherwise, a kept processor's data after a reload, still goes to
+///   (a batch merged with data that was not fed, or one a processor made anew, still goes to
 ///   them through their queue). A refused push feeds nothing, so a client's retry is not
 ///   counted twice. The tap holds a token reference of its own, so the client is answered, and
-///   a stopping receiver done, only after the inline exporters have read the request.
+///   a stopping receiver done, only after the inline exporters have read the request (with
+///   their error, if one failed). `shutdown` waits for the offers under way (`offering`)
+///   before it flushes and finishes the exporters, so no inline export runs after its
+///   exporter's final flush. A reload does not keep a `batch` of such a pipeline (see the
+///   service), since one batch cannot mix data the old exporters read with data they did not.
 /// - Processor deadlines (the batch timeout) are served by one Dispatch timer on `queue`.
 /// - `shutdown` stops accepting, drains the input, flushes the processors, waits for the held
 ///   outputs to be taken and the exporters to finish, then completes. Nothing accepted is lost.
@@ -51,6 +55,8 @@ public final class Pipeline: @unchecked Sendable {
     /// Indexes of the stages a batch is queued for: all of them, or those not fed inline.
     private let queuedStages: [Int]
     private let queuedStagesWhenFedInline: [Int]
+    /// Calls of `offer` under way: a stopping drain waits for them (the last one reschedules it).
+    private let offering = Atomic<Int>(0)
 
     // Confined to `queue`.
     private var held: [(batch: TelemetryBatch, owed: [Int])] = []
@@ -70,7 +76,7 @@ public final class Pipeline: @unchecked Sendable {
         self.exporters = exporters
         self.exportersReadParts = exporters.allSatisfy { $0.exporter.readsParts }
         let inline = processors.allSatisfy(\.passesDataUnchanged)
-            ? exporters.indices.filter { exporters[$0].exporter.exportsInline } : []
+            ? exporters.indices.filter { exporters[$0].exporter.exportsInline && exporters[$0].exporter.exportsConcurrently } : []
         self.inlineStages = inline.map { exporters[$0] }
         self.queuedStages = Array(exporters.indices)
         self.queuedStagesWhenFedInline = exporters.indices.filter { !inline.contains($0) }
@@ -91,6 +97,9 @@ public final class Pipeline: @unchecked Sendable {
 
     /// Runs a drain soon (which re-arms the processors' timer).
     public func wake() { schedule() }
+
+    /// Whether requests are read by inline exporters as they enter (see the design note).
+    public var feedsInline: Bool { !inlineStages.isEmpty }
 
     /// What receivers hand batches to.
     public var entry: any Consumer { Entry(pipeline: self) }
@@ -115,6 +124,11 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     func offer(_ batch: TelemetryBatch) throws(ComponentError) {
+        offering.add(1, ordering: .acquiringAndReleasing)
+        defer {
+            let (_, left) = offering.subtract(1, ordering: .acquiringAndReleasing)
+            if left == 0 && !accepting.load(ordering: .acquiring) { schedule() }
+        }
         guard accepting.load(ordering: .acquiring) else {
             throw .retryable("pipeline \(name) is shutting down")
         }
@@ -127,8 +141,11 @@ public final class Pipeline: @unchecked Sendable {
         }
         schedule()
         guard batch.fedInline else { return }
-        for stage in inlineStages { stage.exportInline(batch) }
-        batch.complete()
+        var failure: ComponentError?
+        for stage in inlineStages {
+            if let error = stage.exportInline(batch), failure == nil { failure = error }
+        }
+        batch.complete(failure)
     }
 
     private func schedule() {
@@ -146,6 +163,8 @@ public final class Pipeline: @unchecked Sendable {
                 continue
             }
             if let done = stopping {
+                // An offer under way may still push, or export inline: its end drains again.
+                guard offering.load(ordering: .acquiring) == 0 else { break }
                 if !flushed {
                     flushed = true
                     flushProcessors()
