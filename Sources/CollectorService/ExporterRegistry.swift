@@ -112,6 +112,10 @@ final class SharedExporter: AsyncExporter {
 
     var exportsInline: Bool { entry.exporter.exportsInline }
 
+    /// The instance's (`export` above locks for an instance that is not); a pipeline feeds an
+    /// exporter inline only when it is.
+    var exportsConcurrently: Bool { entry.exporter.exportsConcurrently }
+
     func export(_ batch: TelemetryBatch, completion: @escaping @Sendable (ComponentError?) -> Void) {
         if let async = entry.exporter as? any AsyncExporter { return async.export(batch, completion: completion) }
         do throws(ComponentError) {

@@ -19,6 +19,43 @@ import Testing
         func shutdown() { log.withLock { $0.append("shutdown") } }
     }
 
+    /// An in-memory aggregation, as the RED connectors are.
+    final class Aggregator: Exporter {
+        let got = Mutex<[[UInt8]]>([])
+        func start() throws {}
+        func export(_ batch: TelemetryBatch) throws(ComponentError) { got.withLock { $0.append(batch.payload) } }
+        func shutdown() {}
+        var exportsConcurrently: Bool { true }
+        var readsParts: Bool { true }
+        var exportsInline: Bool { true }
+    }
+
+    /// The handle a pipeline's stage holds says what its instance says, so a connector behind
+    /// it is still fed inline (the handle once said it did not export concurrently, and no
+    /// connector was).
+    @Test func theHandleSaysWhatItsInstanceSays() throws {
+        let registry = ExporterRegistry()
+        let aggregator = Aggregator()
+        let handle = try registry.acquire(try #require(ComponentID(parsing: "spanmetrics")), settings: Settings(endpoint: "")) { aggregator }
+        #expect(handle.exportsInline && handle.exportsConcurrently && handle.readsParts)
+        let plain = try registry.acquire(try #require(ComponentID(parsing: "loki")), settings: Settings(endpoint: "")) { Recorder("r") }
+        #expect(!plain.exportsInline && !plain.exportsConcurrently && !plain.readsParts)
+        let metrics = MetricsRegistry()
+        let stage = ExporterStage(name: "spanmetrics", signal: .traces, exporter: handle, capacity: 4, metrics: metrics, logger: .discarding)
+        let pipeline = Pipeline(name: "traces", signal: .traces, processors: [], exporters: [stage], capacity: 4,
+                                metrics: metrics, logger: .discarding)
+        try pipeline.start()
+        #expect(pipeline.feedsInline)
+        try pipeline.entry.consume(TelemetryBatch(signal: .traces, payload: [4, 2], itemCount: 1))
+        #expect(aggregator.got.withLock { $0 } == [[4, 2]], "read before consume returned")
+        let done = DispatchSemaphore(value: 0)
+        pipeline.shutdown { done.signal() }
+        done.wait()
+        #expect(aggregator.got.withLock { $0 } == [[4, 2]])
+        handle.shutdown()
+        plain.shutdown()
+    }
+
     @Test func unchangedSettingsShareOneInstanceUntilTheLastRelease() throws {
         let registry = ExporterRegistry()
         let id = try #require(ComponentID(parsing: "loki"))
