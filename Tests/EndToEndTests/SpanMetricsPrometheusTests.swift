@@ -61,6 +61,10 @@ extension E2E {
             let collector = try CollectorProcess(config: Self.config(ports, exporterPort: exporterPort), workDirectory: work.file("collector"))
             try await collector.waitForOutput(containing: "collectord started", in: .stderr)
             try await collector.waitForPort(ports.grpc)
+            // The traces pipeline only passes data on: spanmetrics is fed as each request enters.
+            let own = String(decoding: try await SimpleHTTP.get(port: ports.metrics, path: "/metrics").body, as: UTF8.self)
+            #expect(own.contains("collectord_pipeline_inline_exporters{pipeline=\"traces\"} 1\n"), "\(own)")
+            #expect(own.contains("collectord_pipeline_inline_exporters{pipeline=\"metrics\"} 0\n"))
 
             try """
                 global: {scrape_interval: 1s, evaluation_interval: 1s}

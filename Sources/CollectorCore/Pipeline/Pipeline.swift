@@ -87,11 +87,15 @@ public final class Pipeline: @unchecked Sendable {
         self.metrics = metrics
         let ring = input
         let labels = [("pipeline", name)]
+        let inlineCount = Double(inline.count)
         gaugeIDs = [
             metrics.callback("collectord_pipeline_ring_size", help: "Batches waiting in the pipeline's input ring.",
                              labels: labels) { Double(ring.count) },
             metrics.callback("collectord_pipeline_ring_capacity", help: "Capacity of the pipeline's input ring (batches).",
                              labels: labels) { Double(ring.capacity) },
+            metrics.callback("collectord_pipeline_inline_exporters",
+                             help: "Exporters (connectors) the pipeline feeds on the receivers' threads as requests enter.",
+                             labels: labels) { inlineCount },
         ]
     }
 
@@ -296,6 +300,7 @@ public final class Pipeline: @unchecked Sendable {
         group.notify(queue: queue) {
             metrics.removeCallback("collectord_pipeline_ring_size", labels: [("pipeline", name)], id: ids[0])
             metrics.removeCallback("collectord_pipeline_ring_capacity", labels: [("pipeline", name)], id: ids[1])
+            metrics.removeCallback("collectord_pipeline_inline_exporters", labels: [("pipeline", name)], id: ids[2])
             for stage in exporters { stage.removeMetrics(metrics) }
             done()
         }
