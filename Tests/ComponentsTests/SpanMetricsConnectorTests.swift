@@ -268,6 +268,19 @@ private func span(_ n: Int, _ name: String, ms duration: UInt64, error: Bool = f
         #expect(names == [["old", "new"], ["old", "new"], ["new"]])
     }
 
+    /// A span recorded on a receiver's thread just after a flush read the clock is newer than
+    /// the flush's time: it is not taken for one seen ages ago (the subtraction wrapped).
+    @Test func aSeriesUpdatedAfterTheFlushReadTheClockDoesNotExpire() throws {
+        let (c, next, wall, _) = connector { $0.expiration = 90_000 * ms }
+        let flushTime = wall.read()
+        wall.advance(5 * ms)
+        try c.export(batch([TestResource(service: "a", items: [span(1, "fresh", ms: 1)])]))
+        c.flush(now: flushTime)
+        c.flush(now: flushTime + 10 * ms)
+        let names = try next.all.map { try points($0).filter { $0.metric.hasSuffix(".calls") }.compactMap { $0.attributes["span.name"] } }
+        #expect(names == [["fresh"], ["fresh"]])
+    }
+
     @Test func sampledSpansCountAsTheirAdjustedCount() throws {
         let (c, next, _, _) = connector()
         try c.export(batch([TestResource(service: "a", items: [

@@ -12,6 +12,12 @@ public struct SystemClock: MonotonicClock {
     public func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 }
 
+/// How old a time stamp is at `now`, in the same unit: 0 for a stamp later than `now` (taken
+/// on another thread after `now` was read), where `now - stamp` would wrap around to "very old"
+/// and expire what was just updated.
+@inlinable
+public func age(of stamp: UInt64, at now: UInt64) -> UInt64 { now > stamp ? now - stamp : 0 }
+
 /// A clock that only moves when told to.
 public final class ManualClock: MonotonicClock {
     private let current: Atomic<UInt64>

@@ -171,10 +171,10 @@ struct MetricStore {
         guard settings.expiration > 0 else { return }
         let limit = settings.expiration
         for (name, var family) in families {
-            family.series = family.series.filter { now &- $0.value.updated < limit }
+            family.series = family.series.filter { age(of: $0.value.updated, at: now) < limit }
             families[name] = family.series.isEmpty ? nil : family
         }
-        targets = targets.filter { now &- $0.value.updated < limit }
+        targets = targets.filter { age(of: $0.value.updated, at: now) < limit }
     }
 
     var seriesCount: Int { families.values.reduce(0) { $0 + $1.series.count } }

@@ -154,7 +154,7 @@ struct SeriesTable {
         var kept: [Resource] = []
         var keys: [WireKey: Int] = [:]
         let expiration = settings.expiration
-        func expired(_ lastSeen: UInt64) -> Bool { expiration > 0 && now &- lastSeen >= expiration }
+        func expired(_ lastSeen: UInt64) -> Bool { expiration > 0 && age(of: lastSeen, at: now) >= expiration }
         for (key, index) in resources.sorted(by: { $0.value < $1.value }) {
             var resource = all[index]
             guard !expired(resource.lastSeen) else { continue }

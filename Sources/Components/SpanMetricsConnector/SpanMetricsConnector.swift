@@ -268,20 +268,29 @@ final class SpanMetricsConnector: Exporter, @unchecked Sendable {
 
     /// Writes what the table holds and hands it to the metrics pipelines (the timer calls it
     /// with the wall clock; tests with a time of their own).
+    ///
+    /// The request is written, handed on and the table reset in one hold of the lock (handing on
+    /// never blocks: `Consumer`), so a span recorded meanwhile, on a receiver's thread, is
+    /// neither lost by a delta reset nor counted in two flushes.
     func flush(now: UInt64? = nil) {
         let now = now ?? wallClock()
-        let request = state.table.withLock { SpanMetricsWire.request($0, now: now) }
-        guard let request else {
-            state.table.withLock { $0.flushed(now: now) }
-            return
+        let refused = state.table.withLock { table -> (points: Int, error: ComponentError)? in
+            guard let request = SpanMetricsWire.request(table, now: now) else {
+                table.flushed(now: now)
+                return nil
+            }
+            do throws(ComponentError) {
+                try next.consume(TelemetryBatch(signal: .metrics, payload: request.bytes, itemCount: request.points))
+            } catch {
+                if !settings.delta { table.flushed(now: now) }
+                return (request.points, error)
+            }
+            table.flushed(now: now)
+            return nil
         }
-        do {
-            try next.consume(TelemetryBatch(signal: .metrics, payload: request.bytes, itemCount: request.points))
-            state.table.withLock { $0.flushed(now: now) }
-        } catch {
+        if let refused {
             refusedFlushes.increment()
-            logger.warn("the metrics pipelines refused \(request.points) span metric points (\(error.message)); they go out with the next flush")
-            if !settings.delta { state.table.withLock { $0.flushed(now: now) } }
+            logger.warn("the metrics pipelines refused \(refused.points) span metric points (\(refused.error.message)); they go out with the next flush")
         }
     }
 
