@@ -131,10 +131,10 @@ public final class Service: Sendable {
         do {
             for index in config.consumersFirst {
                 let pc = config.pipelines[index]
+                let mayFeedInline = feedingInline.contains(pc.name) || pc.exporters.contains(where: config.isConnector)
                 let chain = try pc.processors.map { id -> SerializedProcessor in
                     let key = ProcessorKey(pipeline: pc.name, id: id)
                     let settings = config.component(.processor, id)!.settings
-                    let mayFeedInline = feedingInline.contains(pc.name) || pc.exporters.contains(where: config.isConnector)
                     if let kept = running[key], kept.settings.isSame(as: settings),
                        !(mayFeedInline && kept.processor.passesDataUnchanged) {
                         processors[key] = kept

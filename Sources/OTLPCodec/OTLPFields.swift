@@ -57,10 +57,9 @@ public struct OTLPSpanFields: Sendable {
     public mutating func read(_ bytes: UnsafeRawBufferPointer, _ payload: Range<Int>, matching matcher: OTLPAttributeMatcher,
                               into values: UnsafeMutableBufferPointer<Range<Int>?>) throws(OTLPDecodeError) {
         if !attributes.isEmpty { attributes.removeAll(keepingCapacity: true) }
-        // The sink holds the matcher's keys as plain values; the caller's reference keeps the
-        // matcher (and the memory they point to) alive through the walk.
+        // The sink holds the matcher's keys as plain values; the matcher, a parameter, lives
+        // (and with it the memory they point to) until this call returns.
         var sink = AttributeMatch(keys: matcher.keys, values: values)
-        defer { withExtendedLifetime(matcher) {} }
         try walk(bytes, payload, &sink)
     }
 

@@ -3,34 +3,6 @@ import Dispatch
 import Synchronization
 import Testing
 
-/// An in-memory aggregation, as the spanmetrics connector is: the pipeline may call it inline.
-/// Can be made to wait in `export` until `gate` is signalled, or to fail; logs its calls.
-final class InlineExporter: Exporter {
-    let exported = Mutex<[[UInt8]]>([])
-    let events = Mutex<[String]>([])
-    let waits: Bool
-    let failWith: ComponentError?
-    let gate = DispatchSemaphore(value: 0)
-    let entered = Atomic<Int>(0)
-    init(waits: Bool = false, failWith: ComponentError? = nil) {
-        self.waits = waits
-        self.failWith = failWith
-    }
-    func start() throws {}
-    func export(_ batch: TelemetryBatch) throws(ComponentError) {
-        entered.add(1, ordering: .relaxed)
-        if waits { gate.wait() }
-        if let failWith { throw failWith }
-        exported.withLock { $0.append(batch.payload) }
-        events.withLock { $0.append("export") }
-    }
-    func shutdown() { events.withLock { $0.append("shutdown") } }
-    var exportsConcurrently: Bool { true }
-    var readsParts: Bool { true }
-    var exportsInline: Bool { true }
-    var payloads: [[UInt8]] { exported.withLock { $0 } }
-}
-
 /// Emits what it gets at once and passes it unchanged.
 final class PassingProcessor: Processor {
     func process(_ batch: TelemetryBatch, now: UInt64, emit: (TelemetryBatch) -> Void) { emit(batch) }
@@ -70,7 +42,7 @@ final class HoldingAllProcessor: Processor, @unchecked Sendable {
 /// Inline exporters of a pipeline that only regroups data read each request as it enters, on
 /// the receiver's thread, once; everywhere else they stay behind their queue.
 @Suite struct PipelineInlineTests {
-    func pipeline(_ processor: any Processor, inline: InlineExporter, queued: RecordingExporter?,
+    func pipeline(_ processor: any Processor, inline: RecordingExporter, queued: RecordingExporter?,
                   capacity: Int = 4, metrics: MetricsRegistry = MetricsRegistry()) throws -> Pipeline {
         var stages = [
             ExporterStage(name: "inline", signal: .traces, exporter: inline, capacity: capacity, metrics: metrics, logger: .discarding),
@@ -90,7 +62,7 @@ final class HoldingAllProcessor: Processor, @unchecked Sendable {
     }
 
     @Test func inlineExportersReadEachRequestAsItEntersAndOnlyThen() async throws {
-        let inline = InlineExporter(), queued = RecordingExporter()
+        let inline = RecordingExporter(inline: true), queued = RecordingExporter()
         let metrics = MetricsRegistry()
         let p = try pipeline(HoldingAllProcessor(unchanged: true), inline: inline, queued: queued, metrics: metrics)
         let outcomes = Outcomes()
@@ -111,7 +83,7 @@ final class HoldingAllProcessor: Processor, @unchecked Sendable {
     /// Behind a processor that may change or drop data, an inline exporter gets what comes out
     /// of it, through its queue, once.
     @Test func aProcessorThatMayChangeDataKeepsThemBehindIt() async throws {
-        let inline = InlineExporter(), queued = RecordingExporter()
+        let inline = RecordingExporter(inline: true), queued = RecordingExporter()
         let p = try pipeline(HoldingAllProcessor(unchanged: false), inline: inline, queued: queued)
         let outcomes = Outcomes()
         try p.entry.consume(TelemetryBatch(signal: .traces, payload: [7], itemCount: 3, tokens: [outcomes.token(1)]))
@@ -125,7 +97,7 @@ final class HoldingAllProcessor: Processor, @unchecked Sendable {
     /// A request the pipeline refuses (full, or stopping) is not read: the client's retry
     /// counts once. The refused client hears the error, the accepted ones success.
     @Test func aRefusedRequestIsNotRead() async throws {
-        let inline = InlineExporter(), queued = RecordingExporter()
+        let inline = RecordingExporter(inline: true), queued = RecordingExporter()
         let processor = HoldingAllProcessor(unchanged: true, waits: true)
         let p = try pipeline(processor, inline: inline, queued: queued, capacity: 2)
         let outcomes = Outcomes()
@@ -157,7 +129,7 @@ final class HoldingAllProcessor: Processor, @unchecked Sendable {
     /// The client hears back only once the inline exporters have read its request, even when
     /// the queued exporters were done long before.
     @Test func theClientWaitsForTheInlineExporters() async throws {
-        let inline = InlineExporter(waits: true), queued = RecordingExporter()
+        let inline = RecordingExporter(blocked: true, inline: true), queued = RecordingExporter()
         let p = try pipeline(PassingProcessor(), inline: inline, queued: queued)
         let outcomes = Outcomes()
         let sent = DispatchSemaphore(value: 0)
@@ -176,7 +148,7 @@ final class HoldingAllProcessor: Processor, @unchecked Sendable {
 
     /// An inline exporter's error reaches the client, as a queued one's would.
     @Test func anInlineExportersErrorReachesTheClient() async throws {
-        let inline = InlineExporter(failWith: .permanent("no room")), queued = RecordingExporter()
+        let inline = RecordingExporter(failWith: .permanent("no room"), inline: true), queued = RecordingExporter()
         let metrics = MetricsRegistry()
         let p = try pipeline(PassingProcessor(), inline: inline, queued: queued, metrics: metrics)
         let outcomes = Outcomes()
@@ -189,7 +161,7 @@ final class HoldingAllProcessor: Processor, @unchecked Sendable {
 
     /// With only inline exporters, the batch is done once the processors let it go.
     @Test func aPipelineOfInlineExportersOnly() async throws {
-        let inline = InlineExporter()
+        let inline = RecordingExporter(inline: true)
         let processor = HoldingAllProcessor(unchanged: true)
         let p = try pipeline(processor, inline: inline, queued: nil)
         let outcomes = Outcomes()
@@ -204,7 +176,7 @@ final class HoldingAllProcessor: Processor, @unchecked Sendable {
     /// A shutdown waits for an inline export under way: the exporter is shut down (its final
     /// flush) only after the request was read, so no span lands after the last flush.
     @Test func shutdownWaitsForAnInlineExportUnderWay() async throws {
-        let inline = InlineExporter(waits: true), queued = RecordingExporter()
+        let inline = RecordingExporter(blocked: true, inline: true), queued = RecordingExporter()
         let p = try pipeline(PassingProcessor(), inline: inline, queued: queued)
         DispatchQueue.global().async {
             try? p.entry.consume(TelemetryBatch(signal: .traces, payload: [9], itemCount: 1))

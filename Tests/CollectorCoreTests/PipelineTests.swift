@@ -3,26 +3,40 @@ import Dispatch
 import Synchronization
 import Testing
 
-/// An exporter that records payloads and can be held shut to simulate a slow destination.
+/// An exporter that records payloads and can be held shut to simulate a slow destination, or
+/// fail. `inline`: an in-memory aggregation, as the spanmetrics connector is (the pipeline may
+/// call it as requests enter). Logs its exports and shutdown in order (`events`).
 final class RecordingExporter: Exporter {
     let exported = Mutex<[[UInt8]]>([])
+    let events = Mutex<[String]>([])
     let gate = DispatchSemaphore(value: 0)
     let blocked: Bool
     let failWith: ComponentError?
+    let inline: Bool
+    let entered = Atomic<Int>(0)
     let shutdowns = Atomic<Int>(0)
 
-    init(blocked: Bool = false, failWith: ComponentError? = nil) {
+    init(blocked: Bool = false, failWith: ComponentError? = nil, inline: Bool = false) {
         self.blocked = blocked
         self.failWith = failWith
+        self.inline = inline
     }
 
     func start() throws {}
     func export(_ batch: TelemetryBatch) throws(ComponentError) {
+        entered.add(1, ordering: .relaxed)
         if blocked { gate.wait() }
         if let failWith { throw failWith }
         exported.withLock { $0.append(batch.payload) }
+        events.withLock { $0.append("export") }
     }
-    func shutdown() { shutdowns.add(1, ordering: .relaxed) }
+    func shutdown() {
+        shutdowns.add(1, ordering: .relaxed)
+        events.withLock { $0.append("shutdown") }
+    }
+    var exportsConcurrently: Bool { inline }
+    var readsParts: Bool { inline }
+    var exportsInline: Bool { inline }
     var payloads: [[UInt8]] { exported.withLock { $0 } }
 }
 

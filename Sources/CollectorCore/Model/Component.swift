@@ -99,8 +99,9 @@ public protocol HoldingProcessor: Processor {
 /// A destination for batches.
 ///
 /// Contract: `export` is called on one serial queue per exporter stage, one batch at a time
-/// (an inline exporter also on receivers' threads, see `exportsInline`), and returns when the batch is durably handled (written, queued on disk, or sent), or throws
-/// a `ComponentError` whose retry meaning reaches the client. It does not release the batch's
+/// (an inline exporter also on receivers' threads, see `exportsInline`), and returns when the
+/// batch is durably handled (written, queued on disk, or sent), or throws a `ComponentError`
+/// whose retry meaning reaches the client. It does not release the batch's
 /// tokens: the stage does. `start` returns quickly; `shutdown` is idempotent, safe without
 /// `start`, and flushes what the exporter buffers.
 public protocol Exporter: AnyObject, Sendable {

@@ -90,12 +90,7 @@ public final class ExporterStage: Sendable {
         inFlight.add(1, ordering: .acquiringAndReleasing)
         outstanding.enter()
         exporter.export(batch) { [self] error in
-            if let error {
-                failed.add(batch.itemCount)
-                logger.warn("exporting \(batch.itemCount) \(signal.itemMetricName) failed: \(error.message)")
-            } else {
-                sent.add(batch.itemCount)
-            }
+            count(batch, error)
             batch.complete(error)
             batch.giveBuffers()
             inFlight.subtract(1, ordering: .acquiringAndReleasing)
@@ -105,32 +100,31 @@ public final class ExporterStage: Sendable {
     }
 
     private func exportOne(_ batch: TelemetryBatch) {
-        do {
-            try exporter.export(batch)
-            sent.add(batch.itemCount)
-            batch.complete()
-        } catch {
-            failed.add(batch.itemCount)
-            logger.warn("exporting \(batch.itemCount) \(signal.itemMetricName) failed: \(error.message)")
-            batch.complete(error)
-        }
+        batch.complete(exportInline(batch))
         // Exported (or given up on): the next batch may reuse the buffers (`PayloadPool`).
         batch.giveBuffers()
     }
 
-    /// Exports `batch` at once on the caller's thread, for an exporter that `exportsInline`
-    /// (the pipeline calls it as a request enters), and returns its error. The batch's tokens
-    /// are not the stage's to release: the pipeline holds a reference of its own around the call.
+    /// Exports `batch` at once on the caller's thread, counts the outcome and returns the error.
+    /// The pipeline calls it for an exporter that `exportsInline` as a request enters; the
+    /// batch's tokens are not the stage's to release then (the pipeline holds a reference of its
+    /// own around the call).
     func exportInline(_ batch: TelemetryBatch) -> ComponentError? {
-        do {
+        do throws(ComponentError) {
             try exporter.export(batch)
-            sent.add(batch.itemCount)
-            return nil
         } catch {
-            failed.add(batch.itemCount)
-            logger.warn("exporting \(batch.itemCount) \(signal.itemMetricName) failed: \(error.message)")
+            count(batch, error)
             return error
         }
+        count(batch, nil)
+        return nil
+    }
+
+    /// Counts `batch`'s items as sent, or as failed with `error` (logged).
+    private func count(_ batch: TelemetryBatch, _ error: ComponentError?) {
+        guard let error else { return sent.add(batch.itemCount) }
+        failed.add(batch.itemCount)
+        logger.warn("exporting \(batch.itemCount) \(signal.itemMetricName) failed: \(error.message)")
     }
 
     /// Exports everything queued, then shuts the exporter down; `completion` runs on the stage's

@@ -137,7 +137,7 @@ public final class Pipeline: @unchecked Sendable {
             throw .retryable("pipeline \(name) is shutting down")
         }
         var batch = batch
-        batch.fedInline = !inlineStages.isEmpty
+        batch.fedInline = feedsInline
         if batch.fedInline { batch.retainTokens(copies: 1) }   // the tap's own reference
         guard input.push(batch) else {
             if batch.fedInline { batch.complete() }
